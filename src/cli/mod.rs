@@ -1,0 +1,388 @@
+//! The command line: clap definitions, then the commands, each mapped to an exit code.
+
+pub mod exit_codes;
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::http::{NetConfig, ResolveRule};
+use crate::plan::PlanOptions;
+use crate::report::console::Console;
+use crate::report::json::JsonReporter;
+use crate::report::junit::JunitReporter;
+use crate::report::Reporter;
+use crate::runner::RunOptions;
+use crate::suite::duration::parse_duration;
+
+/// Verify a deployment right after it ships, and decide whether it may be promoted.
+#[derive(Debug, Parser)]
+#[command(name = "smokegate", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run suites against a deployment and print the verdict.
+    Run(RunArgs),
+    /// Check suites (syntax, variables, JSONPath, schemas) without sending anything.
+    Validate(ValidateArgs),
+    /// List the cases a run would execute.
+    List(RunArgs),
+    /// Start the bundled sample deployment on loopback and run the bundled suites against it.
+    Demo(DemoArgs),
+}
+
+/// `validate` arguments.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Suite files or directories.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Profile to validate with (as `run --env`).
+    #[arg(short, long, env = "SMOKEGATE_ENV")]
+    pub env: Option<String>,
+    /// Variables, as `run --var` (values of unset env variables can be given here).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+}
+
+/// Colour choice.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// `run` arguments (also used by `list` and `demo`).
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Suite files or directories [default: suites/].
+    pub paths: Vec<PathBuf>,
+    /// Environment profile to select (e.g. staging, production).
+    #[arg(short, long, env = "SMOKEGATE_ENV")]
+    pub env: Option<String>,
+    /// Set a variable (repeatable); overrides suite and profile values.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Set a secret variable: like --var, and its value is redacted from all output.
+    #[arg(long = "secret", value_name = "NAME=VALUE")]
+    pub secrets: Vec<String>,
+    /// Resolve HOST to ADDR instead of asking DNS (curl syntax, repeatable; HOST may be *.domain).
+    #[arg(long, value_name = "HOST:PORT:ADDR[,ADDR]")]
+    pub resolve: Vec<String>,
+    /// Use ADDR only when resolving HOST fails (NXDOMAIN, no records, timeout).
+    #[arg(long = "fallback-resolve", value_name = "HOST:PORT:ADDR[,ADDR]")]
+    pub fallback_resolve: Vec<String>,
+    /// Extra trusted root certificates (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Disable TLS certificate verification (recorded in the verdict and reports).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Cases run at once.
+    #[arg(short, long, default_value_t = 16, env = "SMOKEGATE_JOBS")]
+    pub jobs: usize,
+    /// Overall deadline (e.g. 5m); unfinished checks are then reported as errors.
+    #[arg(long, value_parser = parse_dur, env = "SMOKEGATE_DEADLINE")]
+    pub deadline: Option<Duration>,
+    /// Default per-request timeout.
+    #[arg(long, value_parser = parse_dur, default_value = "30s")]
+    pub timeout: Duration,
+    /// Connect timeout.
+    #[arg(long = "connect-timeout", value_parser = parse_dur, default_value = "10s")]
+    pub connect_timeout: Duration,
+    /// Largest response body read, in bytes; larger bodies are an error.
+    #[arg(long = "max-body", default_value_t = 4 * 1024 * 1024)]
+    pub max_body: usize,
+    /// Only cases whose `suite/case` name contains this text (repeatable).
+    #[arg(long = "filter", value_name = "TEXT")]
+    pub filters: Vec<String>,
+    /// Only cases with this tag (repeatable).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// Leave out cases with this tag (repeatable).
+    #[arg(long = "skip-tag")]
+    pub skip_tags: Vec<String>,
+    /// Write the JSON report here.
+    #[arg(
+        long = "report-json",
+        value_name = "PATH",
+        env = "SMOKEGATE_REPORT_JSON"
+    )]
+    pub report_json: Option<PathBuf>,
+    /// Write JUnit XML here.
+    #[arg(
+        long = "report-junit",
+        value_name = "PATH",
+        env = "SMOKEGATE_REPORT_JUNIT"
+    )]
+    pub report_junit: Option<PathBuf>,
+    /// Run metadata for the reports (repeatable), e.g. git_sha=abc123.
+    #[arg(long = "meta", value_name = "KEY=VALUE")]
+    pub meta: Vec<String>,
+    /// Explain passing checks too (address used, timings).
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// When to use colour.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// `demo` arguments.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Break the sample deployment (repeatable), e.g. d-login-fails; `--fault list` lists them.
+    #[arg(long = "fault")]
+    pub faults: Vec<String>,
+    /// Where the JSON and JUnit reports go.
+    #[arg(long = "report-dir", default_value = "smokegate-reports")]
+    pub report_dir: PathBuf,
+    /// Suites to run [default: the bundled suites/].
+    pub paths: Vec<PathBuf>,
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+fn parse_dur(s: &str) -> Result<Duration, String> {
+    parse_duration(s)
+}
+
+/// Split `NAME=VALUE`.
+pub fn parse_kv(s: &str, flag: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("{flag} expects NAME=VALUE, got `{s}`")),
+    }
+}
+
+/// Something that stops the command before anything is sent.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+/// Environment seen by `${env.X}`: the process environment plus an overlay.
+pub fn environment(overlay: &[(String, String)]) -> HashMap<String, String> {
+    let mut env: HashMap<String, String> = std::env::vars().collect();
+    env.extend(overlay.iter().cloned());
+    env
+}
+
+impl RunArgs {
+    /// Plan options from the arguments.
+    pub fn plan_options(&self, env: HashMap<String, String>) -> Result<PlanOptions, UsageError> {
+        let vars = self
+            .vars
+            .iter()
+            .map(|v| parse_kv(v, "--var"))
+            .collect::<Result<_, _>>()
+            .map_err(UsageError)?;
+        let secrets = self
+            .secrets
+            .iter()
+            .map(|v| parse_kv(v, "--secret"))
+            .collect::<Result<_, _>>()
+            .map_err(UsageError)?;
+        Ok(PlanOptions {
+            profile: self.env.clone(),
+            vars,
+            secrets,
+            env,
+            names: self.filters.clone(),
+            tags: self.tags.clone(),
+            skip_tags: self.skip_tags.clone(),
+        })
+    }
+
+    /// Run options from the arguments.
+    pub fn run_options(&self) -> Result<RunOptions, UsageError> {
+        let parse = |list: &[String]| {
+            list.iter()
+                .map(|r| ResolveRule::parse(r))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(UsageError)
+        };
+        let metadata = self
+            .meta
+            .iter()
+            .map(|v| parse_kv(v, "--meta"))
+            .collect::<Result<_, _>>()
+            .map_err(UsageError)?;
+        Ok(RunOptions {
+            jobs: self.jobs.max(1),
+            deadline: self.deadline,
+            net: NetConfig {
+                resolve: parse(&self.resolve)?,
+                fallback_resolve: parse(&self.fallback_resolve)?,
+                connect_timeout: self.connect_timeout,
+                default_timeout: self.timeout,
+                max_body_bytes: self.max_body,
+                insecure: self.insecure,
+                cacert: self.cacert.clone(),
+            },
+            handle_signals: true,
+            metadata,
+        })
+    }
+
+    /// Paths, defaulting to `suites/`.
+    pub fn suite_paths(&self) -> Vec<PathBuf> {
+        if self.paths.is_empty() {
+            vec![PathBuf::from("suites")]
+        } else {
+            self.paths.clone()
+        }
+    }
+
+    fn use_color(&self) -> bool {
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
+        }
+    }
+}
+
+/// `smokegate run`: returns the exit code.
+pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i32 {
+    let fail = |msg: String| {
+        eprintln!("{msg}");
+        exit_codes::CONFIG_ERROR
+    };
+    let suites = match crate::load(&args.suite_paths()) {
+        Ok(s) => s,
+        Err(d) => return fail(d.to_string()),
+    };
+    let plan_opts = match args.plan_options(environment(env_overlay)) {
+        Ok(o) => o,
+        Err(UsageError(e)) => return fail(format!("error: {e}")),
+    };
+    let run_opts = match args.run_options() {
+        Ok(o) => o,
+        Err(UsageError(e)) => return fail(format!("error: {e}")),
+    };
+    let plan = match crate::plan::build(&suites, &plan_opts) {
+        Ok(p) => p,
+        Err(d) => return fail(d.to_string()),
+    };
+    if plan.cases.is_empty() {
+        return fail("error: no case matches the filters".into());
+    }
+    let redactor = plan.redactor.clone();
+    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(Console::new(
+        Box::new(std::io::stdout()),
+        args.use_color(),
+        args.verbose,
+        redactor.clone(),
+    ))];
+    if let Some(p) = &args.report_json {
+        reporters.push(Box::new(JsonReporter::new(p.clone(), redactor.clone())));
+    }
+    if let Some(p) = &args.report_junit {
+        reporters.push(Box::new(JunitReporter::new(p.clone(), redactor.clone())));
+    }
+    let outcome = match crate::runner::run(plan, run_opts, &mut reporters).await {
+        Ok(o) => o,
+        Err(e) => return fail(format!("error: {e}")),
+    };
+    let mut write_errors = Vec::new();
+    for r in reporters.iter_mut() {
+        write_errors.extend(r.take_errors());
+    }
+    for e in &write_errors {
+        eprintln!("error: {e}");
+    }
+    let s = &outcome.summary;
+    if s.cancelled == Some(crate::events::CancelReason::Interrupted) {
+        exit_codes::INTERRUPTED
+    } else if !s.passed {
+        exit_codes::CHECKS_FAILED
+    } else if !write_errors.is_empty() {
+        exit_codes::INTERNAL_ERROR
+    } else {
+        exit_codes::SUCCESS
+    }
+}
+
+/// `smokegate validate`.
+pub fn validate_command(args: &ValidateArgs) -> i32 {
+    let suites = match crate::load(&args.paths) {
+        Ok(s) => s,
+        Err(d) => {
+            eprintln!("{d}");
+            return exit_codes::CONFIG_ERROR;
+        }
+    };
+    let vars: Result<Vec<_>, _> = args.vars.iter().map(|v| parse_kv(v, "--var")).collect();
+    let vars = match vars {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit_codes::CONFIG_ERROR;
+        }
+    };
+    let opts = PlanOptions {
+        profile: args.env.clone(),
+        vars,
+        env: environment(&[]),
+        ..PlanOptions::default()
+    };
+    match crate::plan::build(&suites, &opts) {
+        Ok(plan) => {
+            println!(
+                "ok: {} suite(s), {} case(s), nothing sent",
+                plan.suites.len(),
+                plan.cases.len()
+            );
+            exit_codes::SUCCESS
+        }
+        Err(d) => {
+            eprintln!("{d}");
+            exit_codes::CONFIG_ERROR
+        }
+    }
+}
+
+/// `smokegate list`.
+pub fn list_command(args: &RunArgs) -> i32 {
+    let suites = match crate::load(&args.suite_paths()) {
+        Ok(s) => s,
+        Err(d) => {
+            eprintln!("{d}");
+            return exit_codes::CONFIG_ERROR;
+        }
+    };
+    let opts = match args.plan_options(environment(&[])) {
+        Ok(o) => o,
+        Err(UsageError(e)) => {
+            eprintln!("error: {e}");
+            return exit_codes::CONFIG_ERROR;
+        }
+    };
+    match crate::plan::build(&suites, &opts) {
+        Ok(plan) => {
+            for c in &plan.cases {
+                let tags = if c.tags.is_empty() {
+                    String::new()
+                } else {
+                    format!("  [{}]", c.tags.join(", "))
+                };
+                println!("{}/{}{tags}", plan.suites[c.suite].name, c.name);
+            }
+            exit_codes::SUCCESS
+        }
+        Err(d) => {
+            eprintln!("{d}");
+            exit_codes::CONFIG_ERROR
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! The public events of a run and the results they carry. Every reporter is fed the same
+//! events, in order, from one place — so output never interleaves.
+//!
+//! Result types are serialize-only wire types: the JSON report is these, redacted.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::expect::Outcome;
+use crate::http::{HttpError, ResolvedBy};
+use crate::suite::model::Severity;
+
+/// Outcome of a case or step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Every expectation held.
+    Passed,
+    /// The server answered, and an expectation did not hold.
+    Failed,
+    /// The check could not run: transport failure, timeout, deadline, interruption.
+    Error,
+    /// Not run (a prerequisite failed, or an earlier step of the case failed).
+    Skipped,
+}
+
+impl Status {
+    /// Upper-case label for the console.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Passed => "PASS",
+            Status::Failed => "FAIL",
+            Status::Error => "ERROR",
+            Status::Skipped => "SKIP",
+        }
+    }
+}
+
+/// Summary of the request a step sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestSummary {
+    pub method: String,
+    pub url: String,
+    /// The socket address actually connected to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connected_to: Option<String>,
+    /// How that address was chosen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_by: Option<ResolvedBy>,
+    /// Why the pinned fallback was used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback_cause: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redirects: Vec<String>,
+}
+
+/// Summary of the response a step received.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResponseSummary {
+    pub status: u16,
+    pub http_version: String,
+    pub body_bytes: usize,
+    /// Bounded, redacted excerpt (present when the step did not pass).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_excerpt: Option<String>,
+}
+
+/// Result of one step.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepResult {
+    pub name: String,
+    pub status: Status,
+    /// Attempts made (more than 1 with retry / wait_until).
+    pub attempts: u32,
+    pub duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<ResponseSummary>,
+    pub expectations: Vec<Outcome>,
+    /// Names of variables captured (values are never reported).
+    pub captures: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<HttpError>,
+    /// One-line reason when not passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Messages of earlier failed attempts (a pass after these is flaky).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed_attempts: Vec<String>,
+    /// Line of the step's request in the suite.
+    pub line: u64,
+}
+
+/// Result of one case.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    pub id: String,
+    pub suite: String,
+    pub suite_file: String,
+    pub name: String,
+    pub tags: Vec<String>,
+    pub severity: Severity,
+    pub status: Status,
+    /// Passed only after failed attempts.
+    pub flaky: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub line: u64,
+    pub steps: Vec<StepResult>,
+}
+
+impl CaseResult {
+    /// True when this result fails the gate.
+    pub fn blocks(&self) -> bool {
+        matches!(self.status, Status::Failed | Status::Error) && self.severity == Severity::Critical
+    }
+}
+
+/// Why a run stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CancelReason {
+    DeadlineExceeded,
+    Interrupted,
+}
+
+impl std::fmt::Display for CancelReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CancelReason::DeadlineExceeded => "deadline exceeded",
+            CancelReason::Interrupted => "interrupted",
+        })
+    }
+}
+
+/// Counts and verdict of a finished run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counts {
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub errors: usize,
+    pub skipped: usize,
+    /// Failed or errored cases of severity `warning` (not blocking).
+    pub warnings: usize,
+    pub flaky: usize,
+}
+
+impl Counts {
+    /// Tally results.
+    pub fn of(results: &[CaseResult]) -> Counts {
+        let mut c = Counts {
+            total: results.len(),
+            ..Counts::default()
+        };
+        for r in results {
+            match r.status {
+                Status::Passed => c.passed += 1,
+                Status::Failed => c.failed += 1,
+                Status::Error => c.errors += 1,
+                Status::Skipped => c.skipped += 1,
+            }
+            if matches!(r.status, Status::Failed | Status::Error) && !r.blocks() {
+                c.warnings += 1;
+            }
+            if r.flaky {
+                c.flaky += 1;
+            }
+        }
+        c
+    }
+}
+
+/// Facts about a run, given to reporters at the start.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub started_at: String,
+    pub smokegate_version: &'static str,
+    pub suites: Vec<String>,
+    /// Selected profiles (`suite: profile`).
+    pub profiles: Vec<String>,
+    pub total_cases: usize,
+    pub insecure: bool,
+    /// `--meta k=v` and CI facts (git SHA, environment, target).
+    pub metadata: Vec<(String, String)>,
+}
+
+/// The end of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub counts: Counts,
+    pub passed: bool,
+    pub duration: Duration,
+    pub cancelled: Option<CancelReason>,
+}
+
+/// One event of a run.
+#[derive(Debug, Clone)]
+pub enum Event {
+    RunStarted(RunInfo),
+    CaseStarted { index: usize, name: String },
+    CaseFinished(Box<CaseResult>),
+    RunCancelling(CancelReason),
+    RunFinished(RunSummary),
+}

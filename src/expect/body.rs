@@ -1,0 +1,107 @@
+//! Body text expectations: contains, not_contains, regex, and "is JSON".
+
+use regex::Regex;
+
+use super::{truncate, Outcome, Response};
+use crate::interp::{Scope, Template};
+use crate::suite::model::BodyDef;
+use crate::suite::Pos;
+
+/// Compiled body expectations.
+#[derive(Debug)]
+pub struct BodyCheck {
+    contains: Vec<Template>,
+    not_contains: Vec<Template>,
+    matches: Option<Regex>,
+    json: bool,
+}
+
+impl BodyCheck {
+    /// Compile the `body:` block.
+    pub fn compile(def: &BodyDef) -> Result<Self, String> {
+        let parse = |v: &Vec<String>| {
+            v.iter()
+                .map(|s| Template::parse(s))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        Ok(BodyCheck {
+            contains: parse(&def.contains)?,
+            not_contains: parse(&def.not_contains)?,
+            matches: def
+                .matches
+                .as_deref()
+                .map(Regex::new)
+                .transpose()
+                .map_err(|e| format!("invalid body regex: {e}"))?,
+            json: def.json.unwrap_or(false),
+        })
+    }
+
+    /// Templates rendered by this check.
+    pub fn templates(&self) -> impl Iterator<Item = &Template> {
+        self.contains.iter().chain(self.not_contains.iter())
+    }
+
+    /// Judge the body.
+    pub fn evaluate(&self, resp: &Response, scope: &Scope, pos: Option<Pos>) -> Vec<Outcome> {
+        let text = resp.text();
+        let excerpt = truncate(&text, 120);
+        let mut out = Vec::new();
+        for t in &self.contains {
+            let o = match t.render(scope) {
+                Ok(want) => {
+                    let o = Outcome::new("body", format!("body contains {want:?}"), pos);
+                    if text.contains(&want) {
+                        o
+                    } else {
+                        o.fail(
+                            format!("contains {want:?}"),
+                            excerpt.clone(),
+                            format!("body does not contain {want:?}"),
+                        )
+                    }
+                }
+                Err(e) => Outcome::new("body", "body contains".into(), pos).fail("", "", e),
+            };
+            out.push(o);
+        }
+        for t in &self.not_contains {
+            let o = match t.render(scope) {
+                Ok(bad) => {
+                    let o = Outcome::new("body", format!("body does not contain {bad:?}"), pos);
+                    if text.contains(&bad) {
+                        o.fail(
+                            format!("no {bad:?}"),
+                            excerpt.clone(),
+                            format!("body contains {bad:?}"),
+                        )
+                    } else {
+                        o
+                    }
+                }
+                Err(e) => Outcome::new("body", "body not_contains".into(), pos).fail("", "", e),
+            };
+            out.push(o);
+        }
+        if let Some(r) = &self.matches {
+            let o = Outcome::new("body", format!("body matches /{}/", r.as_str()), pos);
+            out.push(if r.is_match(&text) {
+                o
+            } else {
+                o.fail(
+                    format!("/{}/", r.as_str()),
+                    excerpt.clone(),
+                    format!("body does not match /{}/", r.as_str()),
+                )
+            });
+        }
+        if self.json {
+            let o = Outcome::new("body", "body is JSON".into(), pos);
+            out.push(match resp.json() {
+                Ok(_) => o,
+                Err(e) => o.fail("JSON", excerpt.clone(), e.to_string()),
+            });
+        }
+        out
+    }
+}

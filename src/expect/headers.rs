@@ -1,0 +1,119 @@
+//! Header expectations: equals, contains, regex, present, absent.
+
+use regex::Regex;
+
+use super::{truncate, Outcome, Response};
+use crate::interp::{Scope, Template};
+use crate::redact::is_sensitive_header;
+use crate::suite::model::HeaderDef;
+use crate::suite::Pos;
+
+#[derive(Debug)]
+enum Rule {
+    Equals(Template),
+    Contains(Template),
+    Matches(Regex),
+    Present,
+    Absent,
+}
+
+/// One compiled header expectation.
+#[derive(Debug)]
+pub struct HeaderCheck {
+    name: String,
+    rules: Vec<Rule>,
+}
+
+impl HeaderCheck {
+    /// Compile one `headers:` entry.
+    pub fn compile(name: &str, def: &HeaderDef) -> Result<Self, String> {
+        let name = name.to_ascii_lowercase();
+        reqwest::header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("invalid header name `{name}`"))?;
+        let mut rules = Vec::new();
+        match def {
+            HeaderDef::Equals(v) => rules.push(Rule::Equals(Template::parse(v)?)),
+            HeaderDef::Rule(r) => {
+                if let Some(v) = &r.equals {
+                    rules.push(Rule::Equals(Template::parse(v)?));
+                }
+                if let Some(v) = &r.contains {
+                    rules.push(Rule::Contains(Template::parse(v)?));
+                }
+                if let Some(v) = &r.matches {
+                    rules
+                        .push(Rule::Matches(Regex::new(v).map_err(|e| {
+                            format!("invalid regex for header `{name}`: {e}")
+                        })?));
+                }
+                match (r.present, r.absent) {
+                    (Some(true), _) | (_, Some(false)) => rules.push(Rule::Present),
+                    (Some(false), _) | (_, Some(true)) => rules.push(Rule::Absent),
+                    _ => {}
+                }
+            }
+        }
+        if rules.is_empty() {
+            return Err(format!(
+                "header `{name}` has no rule, expected equals, contains, matches, present or absent"
+            ));
+        }
+        Ok(HeaderCheck { name, rules })
+    }
+
+    /// Templates this check renders (for static variable checks).
+    pub fn templates(&self) -> impl Iterator<Item = &Template> {
+        self.rules.iter().filter_map(|r| match r {
+            Rule::Equals(t) | Rule::Contains(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    /// Judge the response headers.
+    pub fn evaluate(&self, resp: &Response, scope: &Scope, pos: Option<Pos>) -> Outcome {
+        let values: Vec<String> = resp
+            .headers
+            .get_all(&self.name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        let shown = if values.is_empty() {
+            "(absent)".to_string()
+        } else if is_sensitive_header(&self.name) {
+            "[REDACTED]".to_string()
+        } else {
+            truncate(&values.join(", "), 200)
+        };
+        let n = &self.name;
+        for rule in &self.rules {
+            let (desc, ok) = match rule {
+                Rule::Present => ("present".to_string(), !values.is_empty()),
+                Rule::Absent => ("absent".to_string(), values.is_empty()),
+                Rule::Equals(t) => match t.render(scope) {
+                    Ok(want) => (format!("= {want:?}"), values.iter().any(|v| *v == want)),
+                    Err(e) => (e, false),
+                },
+                Rule::Contains(t) => match t.render(scope) {
+                    Ok(want) => (
+                        format!("contains {want:?}"),
+                        values.iter().any(|v| v.contains(&want)),
+                    ),
+                    Err(e) => (e, false),
+                },
+                Rule::Matches(r) => (
+                    format!("matches /{}/", r.as_str()),
+                    values.iter().any(|v| r.is_match(v)),
+                ),
+            };
+            if !ok {
+                let o = Outcome::new("header", format!("header {n} {desc}"), pos);
+                return o.fail(
+                    desc.clone(),
+                    shown.clone(),
+                    format!("header `{n}`: expected {desc}, got {shown}"),
+                );
+            }
+        }
+        Outcome::new("header", format!("header {n}"), pos)
+    }
+}

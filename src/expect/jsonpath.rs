@@ -1,0 +1,350 @@
+//! JSONPath (RFC 9535) assertions: equals, not_equals, one_of, regex, exists, type,
+//! numeric comparisons and counts. With several matches, every match must satisfy the
+//! predicate.
+
+use regex::Regex;
+use serde_json::Value;
+use serde_json_path::JsonPath;
+
+use super::{show, Outcome, Response};
+use crate::interp::{json_strings, render_json, Scope, Template};
+use crate::redact::is_sensitive_key;
+use crate::suite::model::JsonPathDef;
+use crate::suite::Pos;
+
+#[derive(Debug)]
+enum Pred {
+    Equals(Value),
+    NotEquals(Value),
+    OneOf(Vec<Value>),
+    Matches(Regex),
+    Exists(bool),
+    Type(String),
+    Cmp(&'static str, f64),
+    Count(usize),
+    MinCount(usize),
+}
+
+/// One compiled JSONPath assertion.
+#[derive(Debug)]
+pub struct JsonPathCheck {
+    source: String,
+    path: JsonPath,
+    preds: Vec<Pred>,
+    message: Option<String>,
+    sensitive: bool,
+    pos: Option<Pos>,
+}
+
+const TYPES: &[&str] = &[
+    "string", "number", "integer", "boolean", "object", "array", "null",
+];
+
+/// Parse a JSONPath, with an error that says what is wrong.
+pub fn parse_path(src: &str) -> Result<JsonPath, String> {
+    JsonPath::parse(src).map_err(|e| format!("invalid JSONPath `{src}`: {e}"))
+}
+
+impl JsonPathCheck {
+    /// Compile one `jsonpath:` entry.
+    pub fn compile(def: &JsonPathDef, pos: Option<Pos>) -> Result<Self, String> {
+        let path = parse_path(&def.path)?;
+        let mut preds = Vec::new();
+        if let Some(v) = &def.equals {
+            preds.push(Pred::Equals(v.clone()));
+        }
+        if let Some(v) = &def.not_equals {
+            preds.push(Pred::NotEquals(v.clone()));
+        }
+        if let Some(v) = &def.one_of {
+            preds.push(Pred::OneOf(v.clone()));
+        }
+        if let Some(r) = &def.matches {
+            preds.push(Pred::Matches(
+                Regex::new(r).map_err(|e| format!("invalid regex for `{}`: {e}", def.path))?,
+            ));
+        }
+        if let Some(e) = def.exists {
+            preds.push(Pred::Exists(e));
+        }
+        if let Some(t) = &def.type_ {
+            if !TYPES.contains(&t.as_str()) {
+                return Err(format!(
+                    "unknown type `{t}`, expected one of {}",
+                    TYPES.join(", ")
+                ));
+            }
+            preds.push(Pred::Type(t.clone()));
+        }
+        for (op, v) in [
+            ("gt", def.gt),
+            ("gte", def.gte),
+            ("lt", def.lt),
+            ("lte", def.lte),
+        ] {
+            if let Some(v) = v {
+                preds.push(Pred::Cmp(op, v));
+            }
+        }
+        if let Some(c) = def.count {
+            preds.push(Pred::Count(c));
+        }
+        if let Some(c) = def.min_count {
+            preds.push(Pred::MinCount(c));
+        }
+        if preds.is_empty() {
+            preds.push(Pred::Exists(true));
+        }
+        for p in &preds {
+            let vals: Vec<&Value> = match p {
+                Pred::Equals(v) | Pred::NotEquals(v) => vec![v],
+                Pred::OneOf(vs) => vs.iter().collect(),
+                _ => vec![],
+            };
+            let mut strings = Vec::new();
+            vals.into_iter().for_each(|v| json_strings(v, &mut strings));
+            for s in strings {
+                Template::parse(&s)?;
+            }
+        }
+        let last_key = def
+            .path
+            .rsplit(['.', '['])
+            .next()
+            .unwrap_or("")
+            .trim_matches(|c| c == '\'' || c == '"' || c == ']');
+        Ok(JsonPathCheck {
+            source: def.path.clone(),
+            path,
+            preds,
+            message: def.message.clone(),
+            sensitive: is_sensitive_key(last_key),
+            pos,
+        })
+    }
+
+    /// Templates in expected values (for static variable checks).
+    pub fn template_strings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for p in &self.preds {
+            match p {
+                Pred::Equals(v) | Pred::NotEquals(v) => json_strings(v, &mut out),
+                Pred::OneOf(vs) => vs.iter().for_each(|v| json_strings(v, &mut out)),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Judge the response body.
+    pub fn evaluate(&self, resp: &Response, scope: &Scope) -> Outcome {
+        let mut o = Outcome::new("jsonpath", self.describe(), self.pos);
+        let json = match resp.json() {
+            Ok(j) => j,
+            Err(e) => {
+                let msg = self.wrap(format!("{}: {e}", self.source));
+                return o.fail("JSON body", "not JSON", msg);
+            }
+        };
+        let nodes = self.path.query(json).all();
+        let show_val = |v: &Value| {
+            if self.sensitive {
+                "[REDACTED]".to_string()
+            } else {
+                show(v)
+            }
+        };
+        let actual = match nodes.as_slice() {
+            [] => "no match".to_string(),
+            [one] => show_val(one),
+            many => format!(
+                "[{}]",
+                many.iter()
+                    .map(|v| show_val(v))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        for p in &self.preds {
+            if let Err((expected, why)) = self.check(p, &nodes, scope) {
+                let msg = self.wrap(format!("{}: {why}", self.source));
+                o = o.fail(expected, actual, msg);
+                return o;
+            }
+        }
+        o.actual = Some(actual);
+        o
+    }
+
+    fn wrap(&self, generic: String) -> String {
+        match &self.message {
+            Some(m) => format!("{m} ({generic})"),
+            None => generic,
+        }
+    }
+
+    fn describe(&self) -> String {
+        let preds: Vec<String> = self
+            .preds
+            .iter()
+            .map(|p| match p {
+                Pred::Equals(v) => format!("== {}", show(v)),
+                Pred::NotEquals(v) => format!("!= {}", show(v)),
+                Pred::OneOf(v) => format!("one of {}", show(&Value::Array(v.clone()))),
+                Pred::Matches(r) => format!("matches /{}/", r.as_str()),
+                Pred::Exists(true) => "exists".into(),
+                Pred::Exists(false) => "does not exist".into(),
+                Pred::Type(t) => format!("is {t}"),
+                Pred::Cmp(op, v) => format!("{op} {v}"),
+                Pred::Count(c) => format!("count == {c}"),
+                Pred::MinCount(c) => format!("count ≥ {c}"),
+            })
+            .collect();
+        format!("{} {}", self.source, preds.join(", "))
+    }
+
+    /// Ok, or (expected, reason).
+    fn check(&self, p: &Pred, nodes: &[&Value], scope: &Scope) -> Result<(), (String, String)> {
+        let render = |v: &Value| render_json(v, scope).map_err(|e| (String::new(), e));
+        let need_nodes = || {
+            if nodes.is_empty() {
+                Err(("a match".to_string(), "no value at this path".to_string()))
+            } else {
+                Ok(())
+            }
+        };
+        match p {
+            Pred::Exists(want) => {
+                let has = !nodes.is_empty();
+                if has != *want {
+                    let exp = if *want { "present" } else { "absent" };
+                    let why = if *want {
+                        "missing, expected it to exist"
+                    } else {
+                        "present, expected it to be absent"
+                    };
+                    return Err((exp.into(), why.into()));
+                }
+            }
+            Pred::Count(c) if nodes.len() != *c => {
+                return Err((
+                    format!("{c} matches"),
+                    format!("expected {c} matches, got {}", nodes.len()),
+                ))
+            }
+            Pred::MinCount(c) if nodes.len() < *c => {
+                return Err((
+                    format!("at least {c} matches"),
+                    format!("expected at least {c} matches, got {}", nodes.len()),
+                ))
+            }
+            Pred::Count(_) | Pred::MinCount(_) => {}
+            Pred::Equals(v) => {
+                need_nodes()?;
+                let want = render(v)?;
+                if let Some(bad) = nodes.iter().find(|n| !json_eq(n, &want)) {
+                    return Err((
+                        show(&want),
+                        format!("expected {}, got {}", show(&want), self.shown(bad)),
+                    ));
+                }
+            }
+            Pred::NotEquals(v) => {
+                need_nodes()?;
+                let bad = render(v)?;
+                if nodes.iter().any(|n| json_eq(n, &bad)) {
+                    return Err((
+                        format!("not {}", show(&bad)),
+                        format!("must not be {}", show(&bad)),
+                    ));
+                }
+            }
+            Pred::OneOf(vs) => {
+                need_nodes()?;
+                let want: Vec<Value> = vs.iter().map(render).collect::<Result<_, _>>()?;
+                if let Some(bad) = nodes.iter().find(|n| !want.iter().any(|w| json_eq(n, w))) {
+                    let w = show(&Value::Array(want.clone()));
+                    return Err((
+                        format!("one of {w}"),
+                        format!("expected one of {w}, got {}", self.shown(bad)),
+                    ));
+                }
+            }
+            Pred::Matches(r) => {
+                need_nodes()?;
+                for n in nodes {
+                    let s = match n {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    if !r.is_match(&s) {
+                        return Err((
+                            format!("/{}/", r.as_str()),
+                            format!("{} does not match /{}/", self.shown(n), r.as_str()),
+                        ));
+                    }
+                }
+            }
+            Pred::Type(t) => {
+                need_nodes()?;
+                if let Some(bad) = nodes.iter().find(|n| type_name(n, t) != t) {
+                    return Err((
+                        t.clone(),
+                        format!("expected {t}, got {}", type_name(bad, t)),
+                    ));
+                }
+            }
+            Pred::Cmp(op, v) => {
+                need_nodes()?;
+                for n in nodes {
+                    let Some(x) = n.as_f64() else {
+                        return Err((
+                            format!("number {op} {v}"),
+                            format!("expected a number, got {}", self.shown(n)),
+                        ));
+                    };
+                    let ok = match *op {
+                        "gt" => x > *v,
+                        "gte" => x >= *v,
+                        "lt" => x < *v,
+                        _ => x <= *v,
+                    };
+                    if !ok {
+                        return Err((format!("{op} {v}"), format!("{x} is not {op} {v}")));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn shown(&self, v: &Value) -> String {
+        if self.sensitive {
+            "[REDACTED]".into()
+        } else {
+            show(v)
+        }
+    }
+}
+
+/// JSON equality where 1 == 1.0.
+fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+fn type_name<'a>(v: &Value, wanted: &'a str) -> &'a str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if wanted == "integer" && (n.is_i64() || n.is_u64()) => "integer",
+        Value::Number(_) if wanted == "integer" => "number",
+        Value::Number(n) if wanted == "number" || !(n.is_i64() || n.is_u64()) => "number",
+        Value::Number(_) => "integer",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}

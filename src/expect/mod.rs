@@ -1,0 +1,247 @@
+//! Expectations: compiled once when the plan is built, judged against each response.
+//!
+//! One file per kind. Each check yields an [`Outcome`] naming what was expected and what
+//! came back, so a failure explains itself without re-reading the suite.
+
+pub mod body;
+pub mod headers;
+pub mod jsonpath;
+pub mod schema;
+pub mod status;
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::interp::Scope;
+use crate::suite::model::ExpectDef;
+use crate::suite::Pos;
+
+pub use schema::SchemaCache;
+
+/// A received response, as expectations see it.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub http_version: String,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+    pub elapsed: Duration,
+    pub remote: Option<SocketAddr>,
+    json: OnceLock<Result<Value, String>>,
+}
+
+impl Response {
+    /// Wrap a received response.
+    pub fn new(
+        status: u16,
+        http_version: String,
+        headers: reqwest::header::HeaderMap,
+        body: Vec<u8>,
+        elapsed: Duration,
+        remote: Option<SocketAddr>,
+    ) -> Self {
+        Response {
+            status,
+            http_version,
+            headers,
+            body,
+            elapsed,
+            remote,
+            json: OnceLock::new(),
+        }
+    }
+
+    /// The body parsed as JSON (parsed at most once), or why it is not JSON.
+    pub fn json(&self) -> Result<&Value, &str> {
+        self.json
+            .get_or_init(|| {
+                if self.body.is_empty() {
+                    return Err("body is empty, expected JSON".to_string());
+                }
+                serde_json::from_slice(&self.body)
+                    .map_err(|e| format!("body is not valid JSON: {e}"))
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+}
+
+/// The verdict of one expectation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// `status`, `header`, `body`, `jsonpath`, `schema`, `latency`.
+    pub kind: &'static str,
+    /// What was checked, e.g. `$.data.status one of ["healthy","degraded"]`.
+    pub check: String,
+    pub passed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+    /// Why it failed, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Line of the expectation in the suite file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+}
+
+impl Outcome {
+    fn new(kind: &'static str, check: String, pos: Option<Pos>) -> Self {
+        Outcome {
+            kind,
+            check,
+            passed: true,
+            expected: None,
+            actual: None,
+            message: None,
+            line: pos.map(|p| p.line),
+        }
+    }
+
+    fn fail(mut self, expected: impl Into<String>, actual: impl Into<String>, msg: String) -> Self {
+        self.passed = false;
+        self.expected = Some(expected.into());
+        self.actual = Some(actual.into());
+        self.message = Some(msg);
+        self
+    }
+}
+
+/// Expectations of one step, compiled.
+#[derive(Debug, Default)]
+pub struct CompiledExpect {
+    pub status: Option<status::StatusCheck>,
+    pub headers: Vec<headers::HeaderCheck>,
+    pub body: Option<body::BodyCheck>,
+    pub jsonpath: Vec<jsonpath::JsonPathCheck>,
+    pub schema: Option<schema::SchemaCheck>,
+    pub max_latency: Option<Duration>,
+    pub pos: Option<Pos>,
+}
+
+/// A compile error with its position.
+pub type CompileError = (Option<Pos>, String);
+
+impl CompiledExpect {
+    /// Compile the expectations of a step. Without an explicit status, `2xx` is expected.
+    pub fn compile(
+        def: Option<&ExpectDef>,
+        pos: Option<Pos>,
+        schemas: &mut SchemaCache,
+        suite_dir: &std::path::Path,
+    ) -> Result<Self, CompileError> {
+        let default = ExpectDef::default();
+        let def = def.unwrap_or(&default);
+        let status = Some(match &def.status {
+            Some(s) => status::StatusCheck::compile(s).map_err(|e| (pos, e))?,
+            None => status::StatusCheck::success(),
+        });
+        let headers = def
+            .headers
+            .iter()
+            .map(|(n, h)| headers::HeaderCheck::compile(n, h))
+            .collect::<Result<_, _>>()
+            .map_err(|e| (pos, e))?;
+        let body = def
+            .body
+            .as_ref()
+            .map(body::BodyCheck::compile)
+            .transpose()
+            .map_err(|e| (pos, e))?;
+        let jsonpath = def
+            .jsonpath
+            .iter()
+            .map(|j| {
+                let p = Pos::from_loc(&j.referenced);
+                jsonpath::JsonPathCheck::compile(&j.value, Some(p)).map_err(|e| (Some(p), e))
+            })
+            .collect::<Result<_, _>>()?;
+        let schema = match &def.schema {
+            Some(s) => {
+                let p = Pos::from_loc(&s.referenced);
+                Some(
+                    schemas
+                        .check(&s.value, suite_dir, Some(p))
+                        .map_err(|e| (Some(p), e))?,
+                )
+            }
+            None => None,
+        };
+        Ok(CompiledExpect {
+            status,
+            headers,
+            body,
+            jsonpath,
+            schema,
+            max_latency: def.max_latency.map(|d| d.0),
+            pos,
+        })
+    }
+
+    /// Judge a response. Every expectation is evaluated, so one report shows all problems.
+    pub fn evaluate(&self, resp: &Response, scope: &Scope) -> Vec<Outcome> {
+        let mut out = Vec::new();
+        if let Some(s) = &self.status {
+            out.push(s.evaluate(resp, self.pos));
+        }
+        for h in &self.headers {
+            out.push(h.evaluate(resp, scope, self.pos));
+        }
+        if let Some(b) = &self.body {
+            out.extend(b.evaluate(resp, scope, self.pos));
+        }
+        for j in &self.jsonpath {
+            out.push(j.evaluate(resp, scope));
+        }
+        if let Some(s) = &self.schema {
+            out.push(s.evaluate(resp));
+        }
+        if let Some(max) = self.max_latency {
+            let o = Outcome::new(
+                "latency",
+                format!("latency ≤ {} ms", max.as_millis()),
+                self.pos,
+            );
+            out.push(if resp.elapsed <= max {
+                o
+            } else {
+                o.fail(
+                    format!("≤ {} ms", max.as_millis()),
+                    format!("{} ms", resp.elapsed.as_millis()),
+                    format!(
+                        "latency budget exceeded: {} ms > {} ms",
+                        resp.elapsed.as_millis(),
+                        max.as_millis()
+                    ),
+                )
+            });
+        }
+        out
+    }
+}
+
+/// Show a JSON value compactly, bounded in length.
+pub fn show(v: &Value) -> String {
+    let s = v.to_string();
+    truncate(&s, 200)
+}
+
+/// Truncate text to `max` characters, marking the cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(max).collect();
+        format!("{cut}…")
+    }
+}

@@ -1,0 +1,151 @@
+//! JSON Schema expectations (draft 2020-12, 2019-09, 7, 6, 4 — taken from `$schema`).
+//!
+//! Schemas are compiled once per run and shared by every step that names them. Local
+//! `$ref`s between schema files resolve through `file://` URIs; remote references are never
+//! fetched (jsonschema is built without its HTTP resolver), so they are a configuration error.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::{Outcome, Response};
+use crate::suite::model::SchemaDef;
+use crate::suite::Pos;
+
+/// A compiled schema with a name for messages.
+#[derive(Debug)]
+pub struct CompiledSchema {
+    pub label: String,
+    validator: jsonschema::Validator,
+}
+
+/// Compiles each schema file once per run.
+#[derive(Debug, Default)]
+pub struct SchemaCache {
+    files: HashMap<PathBuf, Arc<CompiledSchema>>,
+}
+
+/// A schema expectation of one step.
+#[derive(Debug)]
+pub struct SchemaCheck {
+    schema: Arc<CompiledSchema>,
+    message: Option<String>,
+    pos: Option<Pos>,
+}
+
+fn file_uri(path: &Path) -> String {
+    let s = path.to_string_lossy().replace('\\', "/");
+    if s.starts_with('/') {
+        format!("file://{s}")
+    } else {
+        format!("file:///{s}")
+    }
+}
+
+fn compile(schema: &Value, base: &Path, label: String) -> Result<CompiledSchema, String> {
+    let validator = jsonschema::options()
+        .with_base_uri(file_uri(base))
+        .build(schema)
+        .map_err(|e| format!("invalid JSON Schema {label}: {e}"))?;
+    Ok(CompiledSchema { label, validator })
+}
+
+impl SchemaCache {
+    /// Compile (or reuse) the schema a step names.
+    pub fn check(
+        &mut self,
+        def: &SchemaDef,
+        suite_dir: &Path,
+        pos: Option<Pos>,
+    ) -> Result<SchemaCheck, String> {
+        let (file, inline, message) = match def {
+            SchemaDef::File(f) => (Some(f.as_str()), None, None),
+            SchemaDef::Detailed(d) => (d.file.as_deref(), d.inline.as_ref(), d.message.clone()),
+        };
+        let schema = match (file, inline) {
+            (Some(f), None) => self.file(&suite_dir.join(f), f)?,
+            (None, Some(v)) => {
+                let base = std::path::absolute(suite_dir)
+                    .unwrap_or_else(|_| suite_dir.to_path_buf())
+                    .join("inline.schema.json");
+                Arc::new(compile(v, &base, "(inline)".into())?)
+            }
+            _ => return Err("schema needs exactly one of `file` or `inline`".into()),
+        };
+        Ok(SchemaCheck {
+            schema,
+            message,
+            pos,
+        })
+    }
+
+    fn file(&mut self, path: &Path, shown: &str) -> Result<Arc<CompiledSchema>, String> {
+        let abs = std::fs::canonicalize(path)
+            .map_err(|e| format!("schema file `{}` cannot be read: {e}", path.display()))?;
+        if let Some(s) = self.files.get(&abs) {
+            return Ok(s.clone());
+        }
+        let text = std::fs::read_to_string(&abs)
+            .map_err(|e| format!("schema file `{}` cannot be read: {e}", path.display()))?;
+        let value: Value = serde_json::from_str(&text)
+            .map_err(|e| format!("schema file `{}` is not valid JSON: {e}", path.display()))?;
+        let title = value.get("title").and_then(Value::as_str);
+        let label = match title {
+            Some(t) => format!("`{t}` ({shown})"),
+            None => format!("`{shown}`"),
+        };
+        let compiled = Arc::new(compile(&value, &abs, label)?);
+        self.files.insert(abs, compiled.clone());
+        Ok(compiled)
+    }
+}
+
+impl SchemaCheck {
+    /// Validate the body against the schema; report up to five violations.
+    pub fn evaluate(&self, resp: &Response) -> Outcome {
+        let label = &self.schema.label;
+        let o = Outcome::new("schema", format!("body matches schema {label}"), self.pos);
+        let json = match resp.json() {
+            Ok(j) => j,
+            Err(e) => {
+                return o.fail(
+                    format!("JSON matching {label}"),
+                    "not JSON",
+                    self.wrap(format!("body does not match schema {label}: {e}")),
+                )
+            }
+        };
+        let errors: Vec<String> = self
+            .schema
+            .validator
+            .iter_errors(json)
+            .take(5)
+            .map(|e| {
+                let at = e.instance_path().to_string();
+                let at = if at.is_empty() { "/".to_string() } else { at };
+                format!("at {at}: {}", e.masked())
+            })
+            .collect();
+        if errors.is_empty() {
+            o
+        } else {
+            o.fail(
+                format!("body valid against {label}"),
+                errors.join("; "),
+                self.wrap(format!(
+                    "body does not match schema {label}: {}",
+                    errors.join("; ")
+                )),
+            )
+        }
+    }
+
+    fn wrap(&self, generic: String) -> String {
+        match &self.message {
+            Some(m) => format!("{m}: {generic}"),
+            None => generic,
+        }
+    }
+}

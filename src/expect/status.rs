@@ -1,0 +1,99 @@
+//! Status expectations: exact code, a list, or a class such as `2xx`.
+
+use super::{Outcome, Response};
+use crate::suite::model::StatusDef;
+use crate::suite::Pos;
+
+/// One accepted status pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum One {
+    Code(u16),
+    Class(u16),
+}
+
+/// Compiled status expectation.
+#[derive(Debug, Clone)]
+pub struct StatusCheck {
+    accepted: Vec<One>,
+}
+
+impl StatusCheck {
+    /// The implicit expectation: any 2xx.
+    pub fn success() -> Self {
+        StatusCheck {
+            accepted: vec![One::Class(2)],
+        }
+    }
+
+    /// Compile from the suite form.
+    pub fn compile(def: &StatusDef) -> Result<Self, String> {
+        let mut accepted = Vec::new();
+        collect(def, &mut accepted)?;
+        if accepted.is_empty() {
+            return Err("status list is empty".into());
+        }
+        Ok(StatusCheck { accepted })
+    }
+
+    fn describe(&self) -> String {
+        let parts: Vec<String> = self
+            .accepted
+            .iter()
+            .map(|o| match o {
+                One::Code(c) => c.to_string(),
+                One::Class(c) => format!("{c}xx"),
+            })
+            .collect();
+        parts.join(" or ")
+    }
+
+    /// Judge the response status.
+    pub fn evaluate(&self, resp: &Response, pos: Option<Pos>) -> Outcome {
+        let expected = self.describe();
+        let ok = self.accepted.iter().any(|o| match o {
+            One::Code(c) => *c == resp.status,
+            One::Class(c) => resp.status / 100 == *c,
+        });
+        let o = Outcome::new("status", format!("status {expected}"), pos);
+        if ok {
+            o
+        } else {
+            o.fail(
+                expected.clone(),
+                resp.status.to_string(),
+                format!("expected status {expected}, got {}", resp.status),
+            )
+        }
+    }
+}
+
+fn collect(def: &StatusDef, out: &mut Vec<One>) -> Result<(), String> {
+    match def {
+        StatusDef::Code(c) => {
+            if !(100..=599).contains(c) {
+                return Err(format!("status {c} is not an HTTP status (100-599)"));
+            }
+            out.push(One::Code(*c));
+        }
+        StatusDef::List(l) => {
+            for d in l {
+                collect(d, out)?;
+            }
+        }
+        StatusDef::Text(t) => {
+            let t = t.trim();
+            if let Ok(c) = t.parse::<u16>() {
+                return collect(&StatusDef::Code(c), out);
+            }
+            let b = t.as_bytes();
+            if b.len() == 3 && (b'1'..=b'5').contains(&b[0]) && t[1..].eq_ignore_ascii_case("xx") {
+                out.push(One::Class(u16::from(b[0] - b'0')));
+            } else {
+                return Err(format!(
+                    "invalid status `{t}`, expected a code (200), a class (2xx) or a list"
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! Why an exchange could not complete, in words a user can act on.
+
+use std::error::Error as _;
+
+use serde::Serialize;
+
+/// The class of a transport failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HttpErrorKind {
+    Dns,
+    Connect,
+    Tls,
+    Timeout,
+    BodyTooLarge,
+    Redirect,
+    Protocol,
+    InvalidRequest,
+}
+
+impl std::fmt::Display for HttpErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HttpErrorKind::Dns => "dns",
+            HttpErrorKind::Connect => "connect",
+            HttpErrorKind::Tls => "tls",
+            HttpErrorKind::Timeout => "timeout",
+            HttpErrorKind::BodyTooLarge => "body-too-large",
+            HttpErrorKind::Redirect => "redirect",
+            HttpErrorKind::Protocol => "protocol",
+            HttpErrorKind::InvalidRequest => "invalid-request",
+        })
+    }
+}
+
+/// A transport failure: the check could not run, which is an error, never a pass.
+#[derive(Debug, Clone, thiserror::Error, Serialize)]
+#[error("{kind}: {message}")]
+pub struct HttpError {
+    pub kind: HttpErrorKind,
+    pub message: String,
+}
+
+impl HttpError {
+    /// A new error.
+    pub fn new(kind: HttpErrorKind, message: impl Into<String>) -> Self {
+        HttpError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// Classify a reqwest error by walking its causes.
+    pub fn from_reqwest(e: &reqwest::Error, timeout_ms: u128) -> Self {
+        let mut chain = Vec::new();
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = e.source();
+        while let Some(c) = cur {
+            let s = c.to_string();
+            if !chain.contains(&s) {
+                chain.push(s);
+            }
+            cur = c.source();
+        }
+        let detail = chain.join(": ");
+        let lower = detail.to_ascii_lowercase();
+        let kind = if e.is_timeout() {
+            HttpErrorKind::Timeout
+        } else if lower.contains("cannot resolve")
+            || lower.contains("dns error")
+            || lower.contains("failed to lookup")
+        {
+            HttpErrorKind::Dns
+        } else if lower.contains("certificate")
+            || lower.contains("tls")
+            || lower.contains("handshake")
+            || lower.contains("invalidcertificate")
+        {
+            HttpErrorKind::Tls
+        } else if e.is_connect() {
+            HttpErrorKind::Connect
+        } else if e.is_builder() {
+            HttpErrorKind::InvalidRequest
+        } else {
+            HttpErrorKind::Protocol
+        };
+        let message = match kind {
+            HttpErrorKind::Timeout => format!("no complete response within {timeout_ms} ms"),
+            _ if detail.is_empty() => e.to_string(),
+            _ => detail,
+        };
+        HttpError::new(kind, message)
+    }
+}

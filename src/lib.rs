@@ -1,0 +1,87 @@
+//! smokegate: verify a deployment right after it ships and decide whether it may be promoted.
+//!
+//! Data flows one way: suite files ([`suite`]) → a [`plan`] (variables, profiles, compiled
+//! expectations) → the [`runner`] (real HTTP through [`http`]) → [`events`] → [`report`]ers.
+//! [`testing`] runs suites as `cargo test` trials.
+
+#![warn(missing_docs)]
+#![allow(missing_docs)] // Field-level docs are written where they add meaning.
+
+pub mod cli;
+pub mod events;
+pub mod expect;
+pub mod http;
+pub mod interp;
+pub mod plan;
+pub mod redact;
+pub mod report;
+pub mod runner;
+pub mod suite;
+pub mod testing;
+
+use std::path::{Path, PathBuf};
+
+use suite::{Diagnostic, Diagnostics, LoadedSuite};
+
+/// Expand paths (files or directories of `*.yaml`, `*.yml`, `*.json`) into suite files,
+/// sorted for a stable order.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostics> {
+    let mut out = Vec::new();
+    let mut diags = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = match std::fs::read_dir(p) {
+                Ok(rd) => rd
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|f| f.is_file() && is_suite_file(f))
+                    .collect(),
+                Err(e) => {
+                    diags.push(Diagnostic::file(p, format!("cannot read directory: {e}")));
+                    continue;
+                }
+            };
+            found.sort();
+            if found.is_empty() {
+                diags.push(Diagnostic::file(
+                    p,
+                    "no suite files (*.yaml, *.yml, *.json) in this directory",
+                ));
+            }
+            out.extend(found);
+        } else if p.exists() {
+            out.push(p.clone());
+        } else {
+            diags.push(Diagnostic::file(p, "no such file or directory"));
+        }
+    }
+    if diags.is_empty() {
+        Ok(out)
+    } else {
+        Err(Diagnostics(diags))
+    }
+}
+
+fn is_suite_file(p: &Path) -> bool {
+    matches!(
+        p.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json")
+    )
+}
+
+/// Load every suite; all parse errors are reported together.
+pub fn load(paths: &[PathBuf]) -> Result<Vec<LoadedSuite>, Diagnostics> {
+    let files = discover(paths)?;
+    let mut suites = Vec::new();
+    let mut diags = Vec::new();
+    for f in files {
+        match suite::load_suite(&f) {
+            Ok(s) => suites.push(s),
+            Err(d) => diags.push(d),
+        }
+    }
+    if diags.is_empty() {
+        Ok(suites)
+    } else {
+        Err(Diagnostics(diags))
+    }
+}

@@ -1,0 +1,675 @@
+//! Turning loaded suites into a plan: profiles and variables resolved, matrices expanded,
+//! expectations compiled, dependencies linked, filters applied — and every configuration
+//! error found here, before any request is sent.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::expect::{CompiledExpect, SchemaCache};
+use crate::http::ResolveRule;
+use crate::interp::{json_strings, Scope, Template};
+use crate::redact::Redactor;
+use crate::suite::model::{CaptureDef, CaseDef, RequestDef, RetryDef, Severity, WaitDef};
+use crate::suite::{Diagnostic, Diagnostics, LoadedSuite, Pos};
+
+/// Options that shape a plan (from the command line or a library caller).
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// `--env`: the profile to select in every suite that has profiles.
+    pub profile: Option<String>,
+    /// `--var k=v`, highest precedence.
+    pub vars: Vec<(String, String)>,
+    /// `--secret k=v`: like `--var`, and the value is redacted everywhere.
+    pub secrets: Vec<(String, String)>,
+    /// The environment `${env.X}` reads (normally the process environment).
+    pub env: HashMap<String, String>,
+    /// Only cases whose `suite/case` name contains one of these (empty = all).
+    pub names: Vec<String>,
+    /// Only cases carrying one of these tags (empty = all).
+    pub tags: Vec<String>,
+    /// Drop cases carrying any of these tags.
+    pub skip_tags: Vec<String>,
+}
+
+/// A suite as the plan keeps it.
+#[derive(Debug, Clone)]
+pub struct SuiteInfo {
+    pub name: String,
+    pub path: PathBuf,
+    pub profile: Option<String>,
+}
+
+/// A capture of a step.
+#[derive(Debug, Clone)]
+pub struct PlannedCapture {
+    pub name: String,
+    pub def: CaptureDef,
+    pub path: Option<serde_json_path::JsonPath>,
+    pub regex: Option<regex::Regex>,
+}
+
+/// Retry policy of a step.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub interval: Duration,
+    pub backoff: f64,
+}
+
+/// Polling policy of a step: retry until the expectations hold or the deadline passes.
+#[derive(Debug, Clone)]
+pub struct WaitPolicy {
+    pub timeout: Duration,
+    pub interval: Duration,
+}
+
+/// One step, ready to run.
+#[derive(Debug)]
+pub struct PlannedStep {
+    pub name: String,
+    pub request: RequestDef,
+    pub pos: Pos,
+    pub expect: CompiledExpect,
+    pub captures: Vec<PlannedCapture>,
+    pub retry: Option<RetryPolicy>,
+    pub wait: Option<WaitPolicy>,
+}
+
+/// One case, ready to run.
+#[derive(Debug)]
+pub struct PlannedCase {
+    /// Index in [`Plan::cases`].
+    pub index: usize,
+    pub suite: usize,
+    pub name: String,
+    pub tags: Vec<String>,
+    pub severity: Severity,
+    /// Indices of cases that must pass first.
+    pub needs: Vec<usize>,
+    pub steps: Vec<PlannedStep>,
+    pub vars: HashMap<String, String>,
+    pub pos: Pos,
+}
+
+/// Everything a run needs.
+#[derive(Debug)]
+pub struct Plan {
+    pub run_id: String,
+    pub suites: Vec<SuiteInfo>,
+    pub cases: Vec<PlannedCase>,
+    pub resolve: Vec<ResolveRule>,
+    pub fallback_resolve: Vec<ResolveRule>,
+    pub env: HashMap<String, String>,
+    pub redactor: Redactor,
+}
+
+/// Build the plan; every problem found is reported, each with its file position.
+pub fn build(suites: &[LoadedSuite], opts: &PlanOptions) -> Result<Plan, Diagnostics> {
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+    let redactor = Redactor::default();
+    for (_, v) in &opts.secrets {
+        redactor.add(v);
+    }
+    let mut diags = Vec::new();
+    let mut plan = Plan {
+        run_id,
+        suites: Vec::new(),
+        cases: Vec::new(),
+        resolve: Vec::new(),
+        fallback_resolve: Vec::new(),
+        env: opts.env.clone(),
+        redactor,
+    };
+    let mut schemas = SchemaCache::default();
+    for (si, suite) in suites.iter().enumerate() {
+        if let Err(d) = plan_suite(si, suite, opts, &mut plan, &mut schemas) {
+            diags.extend(d);
+        }
+    }
+    if !diags.is_empty() {
+        return Err(Diagnostics(diags));
+    }
+    apply_filters(&mut plan, opts);
+    Ok(plan)
+}
+
+fn plan_suite(
+    si: usize,
+    suite: &LoadedSuite,
+    opts: &PlanOptions,
+    plan: &mut Plan,
+    schemas: &mut SchemaCache,
+) -> Result<(), Vec<Diagnostic>> {
+    let f = &suite.file;
+    let mut diags = Vec::new();
+    // Profile selection.
+    let profile_name = if f.profiles.is_empty() {
+        None
+    } else {
+        let chosen = opts.profile.clone().or_else(|| f.default_profile.clone());
+        match chosen {
+            Some(p) if f.profiles.contains_key(&p) => Some(p),
+            Some(p) => {
+                let known: Vec<&str> = f.profiles.keys().map(String::as_str).collect();
+                return Err(vec![suite.diag(
+                    None,
+                    format!(
+                        "suite `{}` has no profile `{p}` (profiles: {})",
+                        f.name,
+                        known.join(", ")
+                    ),
+                )]);
+            }
+            None => {
+                let known: Vec<&str> = f.profiles.keys().map(String::as_str).collect();
+                return Err(vec![suite.diag(
+                    None,
+                    format!(
+                        "suite `{}` has profiles ({}) but none was chosen: pass --env or set default_profile",
+                        f.name,
+                        known.join(", ")
+                    ),
+                )]);
+            }
+        }
+    };
+    let profile = profile_name.as_ref().and_then(|p| f.profiles.get(p));
+    // Variables: suite < profile < --var / --secret.
+    let mut raw: BTreeMap<String, (String, Option<Pos>)> = BTreeMap::new();
+    for (k, v) in &f.vars {
+        raw.insert(
+            k.clone(),
+            (v.value.clone(), Some(Pos::from_loc(&v.referenced))),
+        );
+    }
+    if let Some(p) = profile {
+        for (k, v) in &p.vars {
+            raw.insert(
+                k.clone(),
+                (v.value.clone(), Some(Pos::from_loc(&v.referenced))),
+            );
+        }
+        for (list, out) in [
+            (&p.resolve, &mut plan.resolve),
+            (&p.fallback_resolve, &mut plan.fallback_resolve),
+        ] {
+            for r in list {
+                match ResolveRule::parse(r) {
+                    Ok(rule) => out.push(rule),
+                    Err(e) => diags.push(suite.diag(None, e)),
+                }
+            }
+        }
+    }
+    let mut vars: HashMap<String, String> = HashMap::new();
+    for (k, v) in opts.vars.iter().chain(opts.secrets.iter()) {
+        vars.insert(k.clone(), v.clone());
+        raw.remove(k);
+    }
+    let scope_env = Scope {
+        vars: HashMap::new(),
+        env: opts.env.clone(),
+        run_id: plan.run_id.clone(),
+    };
+    resolve_vars(suite, raw, &mut vars, &scope_env, &mut diags);
+    for name in &f.secrets {
+        match vars.get(name) {
+            Some(v) => plan.redactor.add(v),
+            None => {
+                diags.push(suite.diag(None, format!("secret `{name}` is not a defined variable")))
+            }
+        }
+    }
+    plan.suites.push(SuiteInfo {
+        name: f.name.clone(),
+        path: suite.path.clone(),
+        profile: profile_name,
+    });
+    let first_case = plan.cases.len();
+    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut seen_names = HashSet::new();
+    for case in &f.cases {
+        let pos = Pos::from_loc(&case.referenced);
+        let def = &case.value;
+        for combo in expand_matrix(&def.matrix) {
+            let mut case_vars = vars.clone();
+            case_vars.extend(combo.iter().cloned());
+            let name = case_name(def, &combo, &case_vars, &scope_env);
+            if !seen_names.insert(name.clone()) {
+                diags.push(suite.diag(Some(pos), format!("duplicate case name `{name}`")));
+                continue;
+            }
+            let mut needs = Vec::new();
+            for n in &def.needs {
+                match by_name.get(n) {
+                    Some(ids) => needs.extend(ids.iter().copied()),
+                    None => diags.push(suite.diag(
+                        Some(pos),
+                        format!("case `{name}` needs `{n}`, which is not a case defined earlier in this suite"),
+                    )),
+                }
+            }
+            match plan_steps(suite, def, pos, &case_vars, &opts.env, schemas) {
+                Ok(steps) => {
+                    let index = plan.cases.len();
+                    by_name.entry(def.name.clone()).or_default().push(index);
+                    if name != def.name {
+                        by_name.entry(name.clone()).or_default().push(index);
+                    }
+                    let mut tags = f.tags.clone();
+                    tags.extend(def.tags.iter().cloned());
+                    plan.cases.push(PlannedCase {
+                        index,
+                        suite: si,
+                        name,
+                        tags,
+                        severity: def.severity,
+                        needs,
+                        steps,
+                        vars: case_vars,
+                        pos,
+                    });
+                }
+                Err(d) => diags.extend(d),
+            }
+        }
+    }
+    if plan.cases.len() == first_case && diags.is_empty() {
+        diags.push(suite.diag(None, format!("suite `{}` has no cases", f.name)));
+    }
+    if diags.is_empty() {
+        Ok(())
+    } else {
+        Err(diags)
+    }
+}
+
+/// Resolve suite variables, which may reference each other, the environment and generators.
+fn resolve_vars(
+    suite: &LoadedSuite,
+    mut raw: BTreeMap<String, (String, Option<Pos>)>,
+    vars: &mut HashMap<String, String>,
+    env: &Scope,
+    diags: &mut Vec<Diagnostic>,
+) {
+    loop {
+        let mut progressed = false;
+        let keys: Vec<String> = raw.keys().cloned().collect();
+        for k in keys {
+            let (text, pos) = raw[&k].clone();
+            let t = match Template::parse(&text) {
+                Ok(t) => t,
+                Err(e) => {
+                    diags.push(suite.diag(pos, format!("in variable `{k}`: {e}")));
+                    raw.remove(&k);
+                    continue;
+                }
+            };
+            if t.vars().all(|v| vars.contains_key(v)) {
+                let scope = Scope {
+                    vars: vars.clone(),
+                    env: env.env.clone(),
+                    run_id: env.run_id.clone(),
+                };
+                match t.render(&scope) {
+                    Ok(v) => {
+                        vars.insert(k.clone(), v);
+                    }
+                    Err(e) => diags.push(suite.diag(pos, format!("in variable `{k}`: {e}"))),
+                }
+                raw.remove(&k);
+                progressed = true;
+            }
+        }
+        if raw.is_empty() {
+            return;
+        }
+        if !progressed {
+            for (k, (text, pos)) in raw {
+                let missing: Vec<String> = Template::parse(&text)
+                    .map(|t| {
+                        t.vars()
+                            .filter(|v| !vars.contains_key(*v))
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                diags.push(suite.diag(
+                    pos,
+                    format!(
+                        "in variable `{k}`: undefined variable `{}` (or a cycle)",
+                        missing.join("`, `")
+                    ),
+                ));
+            }
+            return;
+        }
+    }
+}
+
+fn expand_matrix(m: &BTreeMap<String, Vec<String>>) -> Vec<Vec<(String, String)>> {
+    let mut combos: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for (k, values) in m {
+        let mut next = Vec::new();
+        for c in &combos {
+            for v in values {
+                let mut c2 = c.clone();
+                c2.push((k.clone(), v.clone()));
+                next.push(c2);
+            }
+        }
+        combos = next;
+    }
+    combos
+}
+
+fn case_name(
+    def: &CaseDef,
+    combo: &[(String, String)],
+    vars: &HashMap<String, String>,
+    env: &Scope,
+) -> String {
+    if combo.is_empty() {
+        return def.name.clone();
+    }
+    let scope = Scope {
+        vars: vars.clone(),
+        env: env.env.clone(),
+        run_id: env.run_id.clone(),
+    };
+    match Template::parse(&def.name).and_then(|t| t.render(&scope)) {
+        Ok(n) if n != def.name => n,
+        _ => {
+            let tags: Vec<String> = combo.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("{} [{}]", def.name, tags.join(", "))
+        }
+    }
+}
+
+fn plan_steps(
+    suite: &LoadedSuite,
+    def: &CaseDef,
+    case_pos: Pos,
+    vars: &HashMap<String, String>,
+    env: &HashMap<String, String>,
+    schemas: &mut SchemaCache,
+) -> Result<Vec<PlannedStep>, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let single = def.request.is_some();
+    if single && !def.steps.is_empty() {
+        return Err(vec![suite.diag(
+            Some(case_pos),
+            format!(
+                "case `{}` has both `request` and `steps`; use one form",
+                def.name
+            ),
+        )]);
+    }
+    if !single && def.steps.is_empty() {
+        return Err(vec![suite.diag(
+            Some(case_pos),
+            format!("case `{}` needs a `request` or a list of `steps`", def.name),
+        )]);
+    }
+    if !single && (def.expect.is_some() || !def.capture.is_empty()) {
+        return Err(vec![suite.diag(
+            Some(case_pos),
+            format!(
+                "case `{}` uses `steps`: put `expect` and `capture` inside each step",
+                def.name
+            ),
+        )]);
+    }
+    type Parts<'a> = (
+        String,
+        &'a serde_saphyr::Spanned<RequestDef>,
+        Option<&'a serde_saphyr::Spanned<crate::suite::model::ExpectDef>>,
+        &'a BTreeMap<String, serde_saphyr::Spanned<CaptureDef>>,
+        Option<&'a RetryDef>,
+        Option<&'a WaitDef>,
+    );
+    let parts: Vec<Parts> = if let Some(req) = &def.request {
+        vec![(
+            def.name.clone(),
+            req,
+            def.expect.as_ref(),
+            &def.capture,
+            def.retry.as_ref(),
+            def.wait_until.as_ref(),
+        )]
+    } else {
+        def.steps
+            .iter()
+            .map(|s| {
+                let s = &s.value;
+                (
+                    s.name.clone(),
+                    &s.request,
+                    s.expect.as_ref(),
+                    &s.capture,
+                    s.retry.as_ref(),
+                    s.wait_until.as_ref(),
+                )
+            })
+            .collect()
+    };
+    let mut known: HashSet<String> = vars.keys().cloned().collect();
+    let mut steps = Vec::new();
+    for (name, req, expect, captures, retry, wait) in parts {
+        let pos = Pos::from_loc(&req.referenced);
+        let r = &req.value;
+        let epos = expect.map(|e| Pos::from_loc(&e.referenced));
+        // Static template check: every variable is known before the step runs.
+        let mut texts: Vec<(&str, String)> =
+            vec![("url", r.url.clone()), ("method", r.method.clone())];
+        for (k, v) in r.headers.iter().chain(r.query.iter()) {
+            texts.push(("header or query", k.clone()));
+            texts.push(("header or query", v.clone()));
+        }
+        if let Some(j) = &r.json {
+            let mut s = Vec::new();
+            json_strings(j, &mut s);
+            texts.extend(s.into_iter().map(|x| ("json body", x)));
+        }
+        if let Some(b) = &r.body {
+            texts.push(("body", b.clone()));
+        }
+        if let Some(f) = &r.form {
+            texts.extend(f.values().map(|v| ("form body", v.clone())));
+        }
+        let compiled =
+            CompiledExpect::compile(expect.map(|e| &e.value), epos, schemas, suite.dir());
+        let expect = match compiled {
+            Ok(c) => {
+                for t in c.headers.iter().flat_map(|h| h.templates()) {
+                    check_template(suite, t, "expectation", epos, &known, env, &mut diags);
+                }
+                if let Some(b) = &c.body {
+                    for t in b.templates() {
+                        check_template(suite, t, "expectation", epos, &known, env, &mut diags);
+                    }
+                }
+                for j in &c.jsonpath {
+                    for s in j.template_strings() {
+                        texts.push(("expectation", s));
+                    }
+                }
+                Some(c)
+            }
+            Err((p, e)) => {
+                diags.push(suite.diag(p, e));
+                None
+            }
+        };
+        for (what, text) in &texts {
+            match Template::parse(text) {
+                Ok(t) => check_template(suite, &t, what, Some(pos), &known, env, &mut diags),
+                Err(e) => diags.push(suite.diag(Some(pos), format!("in {what}: {e}"))),
+            }
+        }
+        if r.method.parse::<reqwest::Method>().is_err() {
+            diags.push(suite.diag(Some(pos), format!("invalid HTTP method `{}`", r.method)));
+        }
+        let bodies = [r.json.is_some(), r.body.is_some(), r.form.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        if bodies > 1 {
+            diags.push(suite.diag(Some(pos), "a request takes one of `json`, `body` or `form`"));
+        }
+        let mut planned_captures = Vec::new();
+        for (cname, c) in captures {
+            let cpos = Pos::from_loc(&c.referenced);
+            let c = &c.value;
+            let sources = [c.jsonpath.is_some(), c.header.is_some(), c.regex.is_some()]
+                .iter()
+                .filter(|b| **b)
+                .count();
+            if sources != 1 {
+                diags.push(suite.diag(
+                    Some(cpos),
+                    format!(
+                        "capture `{cname}` needs exactly one of `jsonpath`, `header` or `regex`"
+                    ),
+                ));
+                continue;
+            }
+            let path = match &c.jsonpath {
+                Some(p) => match crate::expect::jsonpath::parse_path(p) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        diags.push(suite.diag(Some(cpos), e));
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            let regex = match &c.regex {
+                Some(r) => match regex::Regex::new(r) {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        diags.push(suite.diag(Some(cpos), format!("invalid capture regex: {e}")));
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            planned_captures.push(PlannedCapture {
+                name: cname.clone(),
+                def: c.clone(),
+                path,
+                regex,
+            });
+        }
+        for c in &planned_captures {
+            known.insert(c.name.clone());
+        }
+        let retry = retry
+            .or(suite.file.defaults.retry.as_ref())
+            .map(|r| RetryPolicy {
+                attempts: r.attempts.max(1),
+                interval: r.interval.map(|d| d.0).unwrap_or(Duration::from_secs(1)),
+                backoff: r.backoff.unwrap_or(1.0).max(1.0),
+            });
+        let wait = wait.map(|w| WaitPolicy {
+            timeout: w.timeout.0,
+            interval: w.interval.map(|d| d.0).unwrap_or(Duration::from_secs(2)),
+        });
+        let mut request = r.clone();
+        for (k, v) in &suite.file.defaults.headers {
+            if !request.headers.keys().any(|h| h.eq_ignore_ascii_case(k)) {
+                request.headers.insert(k.clone(), v.clone());
+            }
+        }
+        if request.timeout.is_none() {
+            request.timeout = suite.file.defaults.timeout;
+        }
+        if let Some(expect) = expect {
+            steps.push(PlannedStep {
+                name,
+                request,
+                pos,
+                expect,
+                captures: planned_captures,
+                retry,
+                wait,
+            });
+        }
+    }
+    if diags.is_empty() {
+        Ok(steps)
+    } else {
+        Err(diags)
+    }
+}
+
+fn check_template(
+    suite: &LoadedSuite,
+    t: &Template,
+    what: &str,
+    pos: Option<Pos>,
+    known: &HashSet<String>,
+    env: &HashMap<String, String>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for v in t.vars() {
+        if !known.contains(v) {
+            let mut names: Vec<&str> = known.iter().map(String::as_str).collect();
+            names.sort_unstable();
+            diags.push(suite.diag(
+                pos,
+                format!(
+                    "undefined variable `{v}` in {what} (defined here: {})",
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                ),
+            ));
+        }
+    }
+    for e in t.required_env() {
+        if !env.contains_key(e) {
+            diags.push(suite.diag(
+                pos,
+                format!("environment variable `{e}` is not set (use `${{env.{e}:-default}}` for a default)"),
+            ));
+        }
+    }
+}
+
+fn apply_filters(plan: &mut Plan, opts: &PlanOptions) {
+    let keep: Vec<bool> = plan
+        .cases
+        .iter()
+        .map(|c| {
+            let full = format!("{}/{}", plan.suites[c.suite].name, c.name);
+            let name_ok =
+                opts.names.is_empty() || opts.names.iter().any(|n| full.contains(n.as_str()));
+            let tag_ok = opts.tags.is_empty() || c.tags.iter().any(|t| opts.tags.contains(t));
+            let skip = c.tags.iter().any(|t| opts.skip_tags.contains(t));
+            name_ok && tag_ok && !skip
+        })
+        .collect();
+    if keep.iter().all(|k| *k) {
+        return;
+    }
+    let mut remap = vec![None; plan.cases.len()];
+    let mut next = 0;
+    for (i, k) in keep.iter().enumerate() {
+        if *k {
+            remap[i] = Some(next);
+            next += 1;
+        }
+    }
+    let cases = std::mem::take(&mut plan.cases);
+    for (i, mut c) in cases.into_iter().enumerate() {
+        if let Some(new) = remap[i] {
+            c.index = new;
+            c.needs = c.needs.iter().filter_map(|n| remap[*n]).collect();
+            plan.cases.push(c);
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The console: one line per case as it finishes, failures explained beneath it, and a
+//! final verdict. Colour only on a terminal, never with `NO_COLOR`.
+
+use std::io::Write;
+
+use crate::events::{CaseResult, Event, RunSummary, Status};
+use crate::redact::Redactor;
+
+use super::details::explain;
+use super::Reporter;
+
+/// Console reporter.
+pub struct Console {
+    out: Box<dyn Write + Send>,
+    color: bool,
+    verbose: bool,
+    redactor: Redactor,
+    insecure: bool,
+}
+
+impl Console {
+    /// A console reporter writing to `out`.
+    pub fn new(out: Box<dyn Write + Send>, color: bool, verbose: bool, redactor: Redactor) -> Self {
+        Console {
+            out,
+            color,
+            verbose,
+            redactor,
+            insecure: false,
+        }
+    }
+
+    fn paint(&self, text: &str, code: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn case_block(&self, c: &CaseResult) -> String {
+        let (label, code) = match c.status {
+            Status::Passed => ("PASS ", "32"),
+            Status::Failed => ("FAIL ", "31"),
+            Status::Error => ("ERROR", "31;1"),
+            Status::Skipped => ("SKIP ", "33"),
+        };
+        let mut line = format!(
+            "{} {} › {}  ({} ms)",
+            self.paint(label, code),
+            c.suite,
+            c.name,
+            c.duration_ms
+        );
+        if c.flaky {
+            line.push_str(&self.paint("  [flaky: passed after retries]", "33"));
+        }
+        if matches!(c.status, Status::Failed | Status::Error) && !c.blocks() {
+            line.push_str(&self.paint("  [warning: does not block]", "33"));
+        }
+        line.push('\n');
+        if c.status == Status::Skipped {
+            if let Some(m) = &c.message {
+                line.push_str(&format!("      {m}\n"));
+            }
+            return line;
+        }
+        let details = explain(c, self.verbose);
+        for l in details.lines() {
+            line.push_str("      ");
+            line.push_str(l);
+            line.push('\n');
+        }
+        line
+    }
+
+    fn verdict(&self, s: &RunSummary) -> String {
+        let c = &s.counts;
+        let word = if s.passed {
+            self.paint("PASSED", "32;1")
+        } else {
+            self.paint("FAILED", "31;1")
+        };
+        let mut text = format!(
+            "\nverdict: {word} — {} checks: {} passed, {} failed, {} errors, {} skipped",
+            c.total, c.passed, c.failed, c.errors, c.skipped
+        );
+        if c.warnings > 0 {
+            text.push_str(&format!(" ({} non-blocking warnings)", c.warnings));
+        }
+        if c.flaky > 0 {
+            text.push_str(&format!(", {} flaky", c.flaky));
+        }
+        text.push_str(&format!(" in {:.2} s", s.duration.as_secs_f64()));
+        if let Some(r) = s.cancelled {
+            text.push_str(&format!(" — run stopped: {r}"));
+        }
+        if self.insecure {
+            text.push_str(" — TLS verification DISABLED (--insecure)");
+        }
+        text.push('\n');
+        text
+    }
+}
+
+impl Reporter for Console {
+    fn event(&mut self, ev: &Event) {
+        let text = match ev {
+            Event::RunStarted(info) => {
+                self.insecure = info.insecure;
+                let mut t = format!(
+                    "smokegate {} — {} checks from {} suite(s)",
+                    info.smokegate_version,
+                    info.total_cases,
+                    info.suites.len()
+                );
+                if !info.profiles.is_empty() {
+                    t.push_str(&format!(" [{}]", info.profiles.join(", ")));
+                }
+                if info.insecure {
+                    t.push_str(" — WARNING: TLS verification disabled");
+                }
+                t.push('\n');
+                t
+            }
+            Event::CaseStarted { .. } => return,
+            Event::CaseFinished(c) => self.case_block(c),
+            Event::RunCancelling(r) => {
+                format!("\nstopping: {r}; unfinished checks are reported as errors\n")
+            }
+            Event::RunFinished(s) => self.verdict(s),
+        };
+        let text = self.redactor.redact(&text);
+        let _ = self.out.write_all(text.as_bytes());
+        let _ = self.out.flush();
+    }
+}

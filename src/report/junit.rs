@@ -1,0 +1,212 @@
+//! JUnit XML (`--report-junit`): one `<testsuite>` per suite, one `<testcase>` per case
+//! (classname = suite, name = case), failures distinct from errors, run metadata as
+//! properties. Valid against Jenkins xUnit's `junit-10.xsd`; written atomically.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use quick_junit::{
+    NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite,
+};
+
+use crate::events::{CaseResult, Event, RunInfo, Status};
+use crate::redact::Redactor;
+
+use super::details::explain;
+use super::json::sort_cases;
+use super::{write_atomic, Reporter};
+
+/// Aggregates results and writes JUnit XML at the end of the run.
+pub struct JunitReporter {
+    path: PathBuf,
+    redactor: Redactor,
+    info: Option<RunInfo>,
+    cases: Vec<CaseResult>,
+    errors: Vec<String>,
+}
+
+impl JunitReporter {
+    /// A reporter writing to `path`.
+    pub fn new(path: PathBuf, redactor: Redactor) -> Self {
+        JunitReporter {
+            path,
+            redactor,
+            info: None,
+            cases: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn render(&self, info: &RunInfo, total: Duration) -> Result<String, String> {
+        let r = |s: &str| self.redactor.redact(s);
+        let mut report = Report::new("smokegate");
+        report.set_time(total);
+        let timestamp = chrono::DateTime::parse_from_rfc3339(&info.started_at).ok();
+        let mut order: Vec<&str> = Vec::new();
+        for c in &self.cases {
+            if !order.contains(&c.suite.as_str()) {
+                order.push(&c.suite);
+            }
+        }
+        for suite_name in order {
+            let mut suite = TestSuite::new(r(suite_name));
+            if let Some(ts) = timestamp {
+                suite.set_timestamp(ts);
+            }
+            let mut props = vec![
+                Property::new("smokegate.version", info.smokegate_version),
+                Property::new("run_id", info.run_id.as_str()),
+                Property::new("insecure", info.insecure.to_string()),
+            ];
+            for p in &info.profiles {
+                if let Some((s, prof)) = p.split_once(": ") {
+                    if s == suite_name {
+                        props.push(Property::new("profile", prof));
+                    }
+                }
+            }
+            for (k, v) in &info.metadata {
+                props.push(Property::new(r(k), r(v)));
+            }
+            suite.add_properties(props);
+            let mut time = Duration::ZERO;
+            for c in self.cases.iter().filter(|c| c.suite == suite_name) {
+                let d = Duration::from_millis(c.duration_ms);
+                time += d;
+                let status = match c.status {
+                    Status::Passed => {
+                        let mut reruns = Vec::new();
+                        for s in &c.steps {
+                            for m in &s.failed_attempts {
+                                let mut rr = TestRerun::new(NonSuccessKind::Failure);
+                                rr.set_message(r(&short(&format!("{}: {m}", s.name))));
+                                rr.set_type("flaky");
+                                reruns.push(rr);
+                            }
+                        }
+                        TestCaseStatus::Success { flaky_runs: reruns }
+                    }
+                    Status::Failed | Status::Error => {
+                        let kind = if c.status == Status::Failed {
+                            NonSuccessKind::Failure
+                        } else {
+                            NonSuccessKind::Error
+                        };
+                        let mut st = TestCaseStatus::non_success(kind);
+                        let msg = c.message.clone().unwrap_or_else(|| "failed".into());
+                        st.set_message(r(&short(&msg)));
+                        st.set_type(failure_type(c));
+                        st.set_description(r(&explain(c, false)));
+                        st
+                    }
+                    Status::Skipped => {
+                        let mut st = TestCaseStatus::skipped();
+                        if let Some(m) = &c.message {
+                            st.set_message(r(m));
+                        }
+                        st
+                    }
+                };
+                let mut tc = TestCase::new(r(&c.name), status);
+                tc.set_classname(r(&c.suite));
+                tc.set_time(d);
+                suite.add_test_case(tc);
+            }
+            suite.set_time(time);
+            report.add_test_suite(suite);
+        }
+        let xml = report.to_string().map_err(|e| e.to_string())?;
+        Ok(strip_root_skipped(&xml))
+    }
+}
+
+/// junit-10.xsd does not allow `skipped` on `<testsuites>` (quick-junit writes it); the
+/// per-suite `skipped` counts remain.
+fn strip_root_skipped(xml: &str) -> String {
+    let Some(start) = xml.find("<testsuites") else {
+        return xml.to_string();
+    };
+    let end = start + xml[start..].find('>').unwrap_or(0);
+    let tag = &xml[start..end];
+    let cleaned = match tag.find(" skipped=\"") {
+        Some(i) => {
+            let rest = &tag[i + 10..];
+            let close = rest.find('"').map(|j| i + 10 + j + 1).unwrap_or(tag.len());
+            format!("{}{}", &tag[..i], &tag[close..])
+        }
+        None => tag.to_string(),
+    };
+    format!("{}{}{}", &xml[..start], cleaned, &xml[end..])
+}
+
+fn failure_type(c: &CaseResult) -> String {
+    let step = c
+        .steps
+        .iter()
+        .find(|s| matches!(s.status, Status::Failed | Status::Error));
+    match step {
+        Some(s) => match &s.error {
+            Some(e) => e.kind.to_string(),
+            None => s
+                .expectations
+                .iter()
+                .find(|o| !o.passed)
+                .map(|o| o.kind.to_string())
+                .unwrap_or_else(|| "check".into()),
+        },
+        None => match c.status {
+            Status::Error => "error".into(),
+            _ => "failure".into(),
+        },
+    }
+}
+
+fn short(s: &str) -> String {
+    crate::expect::truncate(s.lines().next().unwrap_or(s), 300)
+}
+
+impl Reporter for JunitReporter {
+    fn event(&mut self, ev: &Event) {
+        match ev {
+            Event::RunStarted(i) => self.info = Some(i.clone()),
+            Event::CaseFinished(c) => self.cases.push((**c).clone()),
+            Event::RunFinished(s) => {
+                let Some(info) = self.info.clone() else {
+                    return;
+                };
+                sort_cases(&mut self.cases);
+                match self.render(&info, s.duration) {
+                    Ok(xml) => {
+                        if let Err(e) = write_atomic(&self.path, xml.as_bytes()) {
+                            self.errors.push(format!(
+                                "cannot write JUnit report {}: {e}",
+                                self.path.display()
+                            ));
+                        }
+                    }
+                    Err(e) => self.errors.push(format!("cannot encode JUnit report: {e}")),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn take_errors(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_only_root_skipped() {
+        let xml = r#"<testsuites name="s" tests="1" skipped="0" failures="0"><testsuite name="a" skipped="1"/></testsuites>"#;
+        let out = strip_root_skipped(xml);
+        assert_eq!(
+            out,
+            r#"<testsuites name="s" tests="1" failures="0"><testsuite name="a" skipped="1"/></testsuites>"#
+        );
+    }
+}

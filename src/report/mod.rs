@@ -1,0 +1,41 @@
+//! Reporters: each is a sink of [`Event`]s. The console prints as cases finish; the JSON
+//! and JUnit reports aggregate and write once, atomically, when the run finishes — also
+//! when checks fail or the run is cut short.
+
+pub mod console;
+pub mod details;
+pub mod json;
+pub mod junit;
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::events::Event;
+
+/// A consumer of run events.
+pub trait Reporter: Send {
+    /// Handle one event.
+    fn event(&mut self, ev: &Event);
+    /// Errors met while writing (reported after the run; the run itself is unaffected).
+    fn take_errors(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Write a file atomically: a temporary file in the same directory, then a rename, so a
+/// reader never sees half a report.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".smokegate-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

@@ -1,0 +1,300 @@
+//! Running one case: its steps in order, with retries, polling, captures and redaction of
+//! secret captures as soon as they exist.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::events::{CaseResult, RequestSummary, ResponseSummary, Status, StepResult};
+use crate::expect::Response;
+use crate::http::{HttpClient, HttpError, Sent};
+use crate::interp::Scope;
+use crate::plan::{Plan, PlannedCapture, PlannedCase, PlannedStep};
+use crate::redact::{body_excerpt, Redactor};
+
+use super::request::prepare;
+
+/// Maximum characters of a body excerpt in reports.
+pub const EXCERPT_CHARS: usize = 500;
+
+/// Shared by every case of a run.
+#[derive(Debug)]
+pub struct Ctx {
+    pub plan: Arc<Plan>,
+    pub client: HttpClient,
+}
+
+impl Ctx {
+    fn redactor(&self) -> &Redactor {
+        &self.plan.redactor
+    }
+}
+
+/// Run one case to completion.
+pub async fn run_case(ctx: Arc<Ctx>, index: usize) -> CaseResult {
+    let case = &ctx.plan.cases[index];
+    let started_at = chrono::Utc::now().to_rfc3339();
+    let start = Instant::now();
+    let mut scope = Scope {
+        vars: case.vars.clone(),
+        env: ctx.plan.env.clone(),
+        run_id: ctx.plan.run_id.clone(),
+    };
+    let mut steps = Vec::new();
+    let mut status = Status::Passed;
+    let mut message = None;
+    for step in &case.steps {
+        if status != Status::Passed {
+            steps.push(skipped_step(step, "not run: an earlier step did not pass"));
+            continue;
+        }
+        let r = run_step(&ctx, step, &mut scope).await;
+        if r.status != Status::Passed {
+            status = r.status;
+            message = r.message.as_ref().map(|m| {
+                if case.steps.len() > 1 {
+                    format!("step `{}`: {m}", step.name)
+                } else {
+                    m.clone()
+                }
+            });
+        }
+        steps.push(r);
+    }
+    let flaky = status == Status::Passed && steps.iter().any(|s| !s.failed_attempts.is_empty());
+    finish_case(
+        &ctx.plan,
+        case,
+        status,
+        message,
+        started_at,
+        start.elapsed(),
+        steps,
+        flaky,
+    )
+}
+
+/// Build a case result (also used for skipped and cancelled cases).
+#[allow(clippy::too_many_arguments)]
+pub fn finish_case(
+    plan: &Plan,
+    case: &PlannedCase,
+    status: Status,
+    message: Option<String>,
+    started_at: String,
+    elapsed: Duration,
+    steps: Vec<StepResult>,
+    flaky: bool,
+) -> CaseResult {
+    let suite = &plan.suites[case.suite];
+    CaseResult {
+        id: format!("{}/{}", suite.name, case.name),
+        suite: suite.name.clone(),
+        suite_file: suite.path.display().to_string(),
+        name: case.name.clone(),
+        tags: case.tags.clone(),
+        severity: case.severity,
+        status,
+        flaky,
+        message,
+        started_at,
+        duration_ms: elapsed.as_millis() as u64,
+        line: case.pos.line,
+        steps,
+    }
+}
+
+/// A step that was not run.
+pub fn skipped_step(step: &PlannedStep, why: &str) -> StepResult {
+    StepResult {
+        name: step.name.clone(),
+        status: Status::Skipped,
+        attempts: 0,
+        duration_ms: 0,
+        request: None,
+        response: None,
+        expectations: Vec::new(),
+        captures: Vec::new(),
+        error: None,
+        message: Some(why.to_string()),
+        failed_attempts: Vec::new(),
+        line: step.pos.line,
+    }
+}
+
+async fn run_step(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepResult {
+    let start = Instant::now();
+    let (max_attempts, mut interval, backoff) = match &step.retry {
+        Some(r) => (r.attempts, r.interval, r.backoff),
+        None => (1, Duration::ZERO, 1.0),
+    };
+    let wait_deadline = step.wait.as_ref().map(|w| start + w.timeout);
+    if let Some(w) = &step.wait {
+        interval = w.interval;
+    }
+    let mut failed_attempts = Vec::new();
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let mut result = attempt_once(ctx, step, scope).await;
+        result.attempts = attempt;
+        let more = match wait_deadline {
+            Some(d) => Instant::now() + interval < d,
+            None => attempt < max_attempts,
+        };
+        if result.status == Status::Passed || !more {
+            if result.status != Status::Passed && wait_deadline.is_some() {
+                let waited = step
+                    .wait
+                    .as_ref()
+                    .map(|w| w.timeout.as_secs_f64())
+                    .unwrap_or(0.0);
+                result.message = result.message.map(|m| {
+                    format!("{m} (still failing after {attempt} attempts over {waited:.0}s)")
+                });
+            } else if result.status != Status::Passed && attempt > 1 {
+                result.message = result
+                    .message
+                    .map(|m| format!("{m} (after {attempt} attempts)"));
+            }
+            result.failed_attempts = failed_attempts;
+            result.duration_ms = start.elapsed().as_millis() as u64;
+            return result;
+        }
+        failed_attempts.push(result.message.unwrap_or_else(|| "failed".into()));
+        tokio::time::sleep(interval).await;
+        interval = interval.mul_f64(backoff).min(Duration::from_secs(300));
+    }
+}
+
+async fn attempt_once(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepResult {
+    let start = Instant::now();
+    let mut out = skipped_step(step, "");
+    out.message = None;
+    out.attempts = 1;
+    let prepared = match prepare(&step.request, scope, ctx.client.config().default_timeout) {
+        Ok(p) => p,
+        Err(e) => {
+            out.status = Status::Error;
+            out.message = Some(format!("cannot build request: {e}"));
+            return out;
+        }
+    };
+    let mut sent = Sent::default();
+    let result = ctx.client.send(&prepared, &mut sent).await;
+    out.request = Some(RequestSummary {
+        method: prepared.method.to_string(),
+        url: prepared.url.to_string(),
+        connected_to: sent.remote.map(|a| a.to_string()),
+        resolved_by: sent.resolution.as_ref().map(|r| r.by),
+        fallback_cause: sent
+            .resolution
+            .as_ref()
+            .and_then(|r| r.fallback_cause.clone()),
+        redirects: sent.redirects.clone(),
+    });
+    out.duration_ms = start.elapsed().as_millis() as u64;
+    let resp = match result {
+        Ok(r) => r,
+        Err(e) => {
+            out.status = Status::Error;
+            out.message = Some(transport_message(&e, &prepared.url));
+            out.error = Some(e);
+            return out;
+        }
+    };
+    let outcomes = step.expect.evaluate(&resp, scope);
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !o.passed)
+        .filter_map(|o| o.message.clone())
+        .collect();
+    out.expectations = outcomes;
+    out.status = if failed.is_empty() {
+        Status::Passed
+    } else {
+        Status::Failed
+    };
+    if !failed.is_empty() {
+        out.message = Some(failed.join("; "));
+    }
+    if out.status == Status::Passed {
+        if let Err(e) = capture(
+            ctx.redactor(),
+            &step.captures,
+            &resp,
+            scope,
+            &mut out.captures,
+        ) {
+            out.status = Status::Failed;
+            out.message = Some(e);
+        }
+    }
+    out.response = Some(ResponseSummary {
+        status: resp.status,
+        http_version: resp.http_version.clone(),
+        body_bytes: resp.body.len(),
+        body_excerpt: (out.status != Status::Passed)
+            .then(|| body_excerpt(&resp.body, EXCERPT_CHARS, ctx.redactor())),
+    });
+    out
+}
+
+fn transport_message(e: &HttpError, url: &reqwest::Url) -> String {
+    format!(
+        "request to {url} could not complete ({}): {}",
+        e.kind, e.message
+    )
+}
+
+fn capture(
+    redactor: &Redactor,
+    captures: &[PlannedCapture],
+    resp: &Response,
+    scope: &mut Scope,
+    names: &mut Vec<String>,
+) -> Result<(), String> {
+    for c in captures {
+        let value = if let Some(path) = &c.path {
+            let json = resp
+                .json()
+                .map_err(|e| format!("capture `{}`: {e}", c.name))?;
+            let nodes = path.query(json).all();
+            match nodes.first() {
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+                None => {
+                    return Err(format!(
+                        "capture `{}`: no value at {}",
+                        c.name,
+                        c.def.jsonpath.as_deref().unwrap_or("")
+                    ))
+                }
+            }
+        } else if let Some(h) = &c.def.header {
+            resp.headers
+                .get(h.as_str())
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+                .ok_or_else(|| format!("capture `{}`: no header `{h}`", c.name))?
+        } else if let Some(r) = &c.regex {
+            let text = resp.text();
+            let caps = r.captures(&text).ok_or_else(|| {
+                format!("capture `{}`: body does not match /{}/", c.name, r.as_str())
+            })?;
+            caps.get(1)
+                .or_else(|| caps.get(0))
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_default()
+        } else {
+            continue;
+        };
+        if c.def.secret {
+            redactor.add(&value);
+        }
+        scope.vars.insert(c.name.clone(), value);
+        names.push(c.name.clone());
+    }
+    Ok(())
+}

@@ -1,0 +1,272 @@
+//! The runner: a dispatcher that starts cases (up to `--jobs` at once, respecting `needs`),
+//! owns one `select!` loop over case completions, the global deadline and signals, and
+//! turns everything into [`Event`]s for the reporters.
+
+pub mod case;
+pub mod request;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+use crate::events::{CancelReason, CaseResult, Counts, Event, RunInfo, RunSummary, Status};
+use crate::http::{HttpClient, NetConfig};
+use crate::plan::Plan;
+use crate::report::Reporter;
+
+use case::{finish_case, run_case, skipped_step, Ctx};
+
+/// How to run a plan.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Cases run at once.
+    pub jobs: usize,
+    /// Overall deadline; unfinished checks are reported as errors when it passes.
+    pub deadline: Option<Duration>,
+    pub net: NetConfig,
+    /// Stop on SIGINT / SIGTERM (the CLI sets this; library callers usually do not).
+    pub handle_signals: bool,
+    /// Run metadata for reports (`--meta k=v`, CI facts).
+    pub metadata: Vec<(String, String)>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            jobs: 8,
+            deadline: None,
+            net: NetConfig::default(),
+            handle_signals: false,
+            metadata: Vec::new(),
+        }
+    }
+}
+
+/// The results of a run, in plan order.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub summary: RunSummary,
+    pub results: Vec<CaseResult>,
+}
+
+/// Run a plan, feeding every reporter.
+pub async fn run(
+    plan: Plan,
+    opts: RunOptions,
+    reporters: &mut [Box<dyn Reporter>],
+) -> Result<RunOutcome, String> {
+    let mut net = opts.net.clone();
+    net.resolve.extend(plan.resolve.iter().cloned());
+    net.fallback_resolve
+        .extend(plan.fallback_resolve.iter().cloned());
+    let insecure = net.insecure;
+    let client = HttpClient::new(net)?;
+    let plan = Arc::new(plan);
+    let ctx = Arc::new(Ctx {
+        plan: plan.clone(),
+        client,
+    });
+    let start = Instant::now();
+    let info = RunInfo {
+        run_id: plan.run_id.clone(),
+        started_at: chrono::Utc::now().to_rfc3339(),
+        smokegate_version: env!("CARGO_PKG_VERSION"),
+        suites: plan.suites.iter().map(|s| s.name.clone()).collect(),
+        profiles: plan
+            .suites
+            .iter()
+            .filter_map(|s| s.profile.as_ref().map(|p| format!("{}: {p}", s.name)))
+            .collect(),
+        total_cases: plan.cases.len(),
+        insecure,
+        metadata: opts.metadata.clone(),
+    };
+    let emit = |reporters: &mut [Box<dyn Reporter>], ev: Event| {
+        for r in reporters.iter_mut() {
+            r.event(&ev);
+        }
+    };
+    emit(reporters, Event::RunStarted(info));
+
+    let n = plan.cases.len();
+    let mut results: Vec<Option<CaseResult>> = vec![None; n];
+    let mut started = vec![false; n];
+    let mut set: JoinSet<(usize, CaseResult)> = JoinSet::new();
+    let mut task_index: HashMap<tokio::task::Id, usize> = HashMap::new();
+    let jobs = opts.jobs.max(1);
+    let deadline = opts.deadline.map(|d| tokio::time::Instant::now() + d);
+    let mut cancelled = None;
+    let mut signals = Signals::new(opts.handle_signals);
+
+    loop {
+        // Start or skip every case whose prerequisites are settled.
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for i in 0..n {
+                if started[i] {
+                    continue;
+                }
+                let case = &plan.cases[i];
+                let failed_need = case.needs.iter().find(|d| {
+                    results[**d]
+                        .as_ref()
+                        .is_some_and(|r| r.status != Status::Passed)
+                });
+                if let Some(d) = failed_need {
+                    started[i] = true;
+                    changed = true;
+                    let why = format!(
+                        "skipped: needs `{}`, which did not pass",
+                        plan.cases[*d].name
+                    );
+                    let steps = case.steps.iter().map(|s| skipped_step(s, &why)).collect();
+                    let r = finish_case(
+                        &plan,
+                        case,
+                        Status::Skipped,
+                        Some(why),
+                        chrono::Utc::now().to_rfc3339(),
+                        Duration::ZERO,
+                        steps,
+                        false,
+                    );
+                    emit(reporters, Event::CaseFinished(Box::new(r.clone())));
+                    results[i] = Some(r);
+                    continue;
+                }
+                let ready = case.needs.iter().all(|d| results[*d].is_some());
+                if ready && set.len() < jobs {
+                    started[i] = true;
+                    emit(
+                        reporters,
+                        Event::CaseStarted {
+                            index: i,
+                            name: case.name.clone(),
+                        },
+                    );
+                    let ctx = ctx.clone();
+                    let h = set.spawn(async move { (i, run_case(ctx, i).await) });
+                    task_index.insert(h.id(), i);
+                }
+            }
+        }
+        if set.is_empty() {
+            break;
+        }
+        tokio::select! {
+            joined = set.join_next_with_id() => {
+                let (i, r) = match joined {
+                    Some(Ok((_, (i, r)))) => (i, r),
+                    Some(Err(e)) => {
+                        let i = task_index[&e.id()];
+                        let case = &plan.cases[i];
+                        let msg = format!("internal error: the case task failed: {e}");
+                        (i, finish_case(&plan, case, Status::Error, Some(msg), chrono::Utc::now().to_rfc3339(), Duration::ZERO, Vec::new(), false))
+                    }
+                    None => break,
+                };
+                emit(reporters, Event::CaseFinished(Box::new(r.clone())));
+                results[i] = Some(r);
+            }
+            _ = sleep_until(deadline) => {
+                cancelled = Some(CancelReason::DeadlineExceeded);
+            }
+            _ = signals.recv() => {
+                cancelled = Some(CancelReason::Interrupted);
+            }
+        }
+        if let Some(reason) = cancelled {
+            emit(reporters, Event::RunCancelling(reason));
+            set.abort_all();
+            while set.join_next().await.is_some() {}
+            break;
+        }
+    }
+
+    // Anything not finished is an error: a check that could not run never passes.
+    for i in 0..n {
+        if results[i].is_none() {
+            let case = &plan.cases[i];
+            let reason = cancelled
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "not run".into());
+            let msg = if started[i] {
+                format!("did not finish: {reason}")
+            } else {
+                format!("not started: {reason}")
+            };
+            let steps = case.steps.iter().map(|s| skipped_step(s, &msg)).collect();
+            let r = finish_case(
+                &plan,
+                case,
+                Status::Error,
+                Some(msg),
+                chrono::Utc::now().to_rfc3339(),
+                start.elapsed(),
+                steps,
+                false,
+            );
+            emit(reporters, Event::CaseFinished(Box::new(r.clone())));
+            results[i] = Some(r);
+        }
+    }
+    let results: Vec<CaseResult> = results.into_iter().flatten().collect();
+    let counts = Counts::of(&results);
+    let passed = !results.iter().any(CaseResult::blocks) && cancelled.is_none();
+    let summary = RunSummary {
+        counts,
+        passed,
+        duration: start.elapsed(),
+        cancelled,
+    };
+    emit(reporters, Event::RunFinished(summary.clone()));
+    Ok(RunOutcome { summary, results })
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// SIGINT and SIGTERM, when enabled.
+struct Signals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+    enabled: bool,
+}
+
+impl Signals {
+    fn new(enabled: bool) -> Self {
+        Signals {
+            #[cfg(unix)]
+            term: if enabled {
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok()
+            } else {
+                None
+            },
+            enabled,
+        }
+    }
+
+    async fn recv(&mut self) {
+        if !self.enabled {
+            return std::future::pending().await;
+        }
+        #[cfg(unix)]
+        {
+            if let Some(term) = self.term.as_mut() {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                return;
+            }
+        }
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

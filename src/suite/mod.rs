@@ -1,0 +1,10 @@
+//! Suites: the file model, loading with positions, and diagnostics.
+
+pub mod diag;
+pub mod duration;
+pub mod load;
+pub mod model;
+
+pub use diag::{Diagnostic, Diagnostics, Pos};
+pub use load::{load_suite, LoadedSuite};
+pub use model::SuiteFile;

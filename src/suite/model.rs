@@ -1,0 +1,329 @@
+//! The suite file model: what a release engineer writes under `suites/`.
+//!
+//! These types mirror the YAML (or JSON) document one to one and are deserialized with
+//! `serde-saphyr`, so every error carries a line and column. Nothing here is interpreted:
+//! variables stay as `${…}` templates until the plan and the runner resolve them.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+use super::duration::Dur;
+
+/// One suite file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteFile {
+    /// Optional editor hint, e.g. a `$schema` URL; ignored.
+    #[serde(rename = "$schema", default)]
+    pub schema_hint: Option<String>,
+    /// Suite name, used as the JUnit classname.
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Tags every case of the suite inherits.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Suite-level variables (values may reference `${env.X}` and generators).
+    #[serde(default)]
+    pub vars: BTreeMap<String, Spanned<String>>,
+    /// Names of variables whose values are secret (redacted in every output).
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// Named environment profiles selected with `--env`.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+    /// Profile used when `--env` is not given.
+    #[serde(default)]
+    pub default_profile: Option<String>,
+    /// Defaults applied to every request of the suite.
+    #[serde(default)]
+    pub defaults: Defaults,
+    /// The checks.
+    pub cases: Vec<Spanned<CaseDef>>,
+}
+
+/// A named environment profile (`--env staging`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    #[serde(default)]
+    pub vars: BTreeMap<String, Spanned<String>>,
+    /// curl-style `HOST:PORT:ADDR[,ADDR…]` overrides for this profile.
+    #[serde(default)]
+    pub resolve: Vec<String>,
+    /// Pinned addresses used only when normal resolution fails.
+    #[serde(default)]
+    pub fallback_resolve: Vec<String>,
+}
+
+/// Defaults for every request of a suite.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub timeout: Option<Dur>,
+    #[serde(default)]
+    pub retry: Option<RetryDef>,
+}
+
+/// Severity of a case: whether its failure blocks the gate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// A failure fails the run (the default).
+    #[default]
+    Critical,
+    /// A failure is reported but does not fail the run.
+    Warning,
+}
+
+/// One case: a single request, or an ordered list of steps sharing captures.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseDef {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub severity: Severity,
+    /// Names of cases (in the same suite) that must pass before this one runs.
+    #[serde(default)]
+    pub needs: Vec<String>,
+    /// Expand this case once per combination of values: `{service: [api, oauth]}`.
+    #[serde(default)]
+    pub matrix: BTreeMap<String, Vec<String>>,
+    /// Single-request form.
+    #[serde(default)]
+    pub request: Option<Spanned<RequestDef>>,
+    #[serde(default)]
+    pub expect: Option<Spanned<ExpectDef>>,
+    #[serde(default)]
+    pub capture: BTreeMap<String, Spanned<CaptureDef>>,
+    #[serde(default)]
+    pub retry: Option<RetryDef>,
+    #[serde(default)]
+    pub wait_until: Option<WaitDef>,
+    /// Multi-step form.
+    #[serde(default)]
+    pub steps: Vec<Spanned<StepDef>>,
+}
+
+/// One step of a multi-step case.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepDef {
+    pub name: String,
+    pub request: Spanned<RequestDef>,
+    #[serde(default)]
+    pub expect: Option<Spanned<ExpectDef>>,
+    #[serde(default)]
+    pub capture: BTreeMap<String, Spanned<CaptureDef>>,
+    #[serde(default)]
+    pub retry: Option<RetryDef>,
+    #[serde(default)]
+    pub wait_until: Option<WaitDef>,
+}
+
+/// An HTTP request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestDef {
+    #[serde(default = "default_method")]
+    pub method: String,
+    pub url: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    /// JSON body (sets `content-type: application/json`).
+    #[serde(default)]
+    pub json: Option<Value>,
+    /// Raw body.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// URL-encoded form body.
+    #[serde(default)]
+    pub form: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub timeout: Option<Dur>,
+    /// Redirects are not followed unless set (`true` = up to 10, or a number).
+    #[serde(default)]
+    pub follow_redirects: Option<Redirects>,
+}
+
+fn default_method() -> String {
+    "GET".to_string()
+}
+
+/// Redirect policy.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(untagged)]
+pub enum Redirects {
+    Enabled(bool),
+    Max(u32),
+}
+
+/// What a response must look like.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectDef {
+    #[serde(default)]
+    pub status: Option<StatusDef>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, HeaderDef>,
+    #[serde(default)]
+    pub body: Option<BodyDef>,
+    #[serde(default)]
+    pub jsonpath: Vec<Spanned<JsonPathDef>>,
+    #[serde(default)]
+    pub schema: Option<Spanned<SchemaDef>>,
+    /// Latency budget for the whole exchange (e.g. `500ms`).
+    #[serde(default)]
+    pub max_latency: Option<Dur>,
+}
+
+/// `200`, `[200, 204]` or `"2xx"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum StatusDef {
+    Code(u16),
+    List(Vec<StatusDef>),
+    Text(String),
+}
+
+/// A header expectation: a plain string means "equals".
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum HeaderDef {
+    Equals(String),
+    Rule(HeaderRule),
+}
+
+/// Header rule.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderRule {
+    #[serde(default)]
+    pub equals: Option<String>,
+    #[serde(default)]
+    pub matches: Option<String>,
+    #[serde(default)]
+    pub contains: Option<String>,
+    #[serde(default)]
+    pub present: Option<bool>,
+    #[serde(default)]
+    pub absent: Option<bool>,
+}
+
+/// Body text expectations.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BodyDef {
+    #[serde(default)]
+    pub contains: Vec<String>,
+    #[serde(default)]
+    pub not_contains: Vec<String>,
+    #[serde(default)]
+    pub matches: Option<String>,
+    /// The body must parse as JSON.
+    #[serde(default)]
+    pub json: Option<bool>,
+}
+
+/// A JSONPath (RFC 9535) assertion. Exactly one predicate besides `path` and `message`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonPathDef {
+    pub path: String,
+    /// Replaces the generic failure message (e.g. "legacy format, expected enriched").
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub equals: Option<Value>,
+    #[serde(default)]
+    pub not_equals: Option<Value>,
+    #[serde(default)]
+    pub one_of: Option<Vec<Value>>,
+    #[serde(default)]
+    pub matches: Option<String>,
+    #[serde(default)]
+    pub exists: Option<bool>,
+    #[serde(rename = "type", default)]
+    pub type_: Option<String>,
+    #[serde(default)]
+    pub gt: Option<f64>,
+    #[serde(default)]
+    pub gte: Option<f64>,
+    #[serde(default)]
+    pub lt: Option<f64>,
+    #[serde(default)]
+    pub lte: Option<f64>,
+    #[serde(default)]
+    pub count: Option<usize>,
+    #[serde(default)]
+    pub min_count: Option<usize>,
+}
+
+/// A JSON Schema: a path to a file (relative to the suite) or an inline schema.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SchemaDef {
+    File(String),
+    Detailed(SchemaDetailed),
+}
+
+/// Schema with a custom failure message.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaDetailed {
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub inline: Option<Value>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// Where a captured value comes from.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureDef {
+    #[serde(default)]
+    pub jsonpath: Option<String>,
+    #[serde(default)]
+    pub header: Option<String>,
+    /// A regex over the body; the first capture group (or the whole match) is taken.
+    #[serde(default)]
+    pub regex: Option<String>,
+    /// Redact the captured value everywhere.
+    #[serde(default)]
+    pub secret: bool,
+}
+
+/// Retry a step that fails.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryDef {
+    pub attempts: u32,
+    #[serde(default)]
+    pub interval: Option<Dur>,
+    /// Multiplier applied to the interval after each attempt (default 1.0).
+    #[serde(default)]
+    pub backoff: Option<f64>,
+}
+
+/// Poll until the expectations hold, bounded by a deadline.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitDef {
+    pub timeout: Dur,
+    #[serde(default)]
+    pub interval: Option<Dur>,
+}

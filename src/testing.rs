@@ -1,0 +1,77 @@
+//! Run suites under `cargo test`: each case becomes one libtest-mimic trial.
+//!
+//! ```no_run
+//! // tests/smoke.rs, with `harness = false` in Cargo.toml
+//! fn main() {
+//!     let args = libtest_mimic::Arguments::from_args();
+//!     let trials = smokegate::testing::trials(&["suites".into()], Default::default(), Default::default())
+//!         .expect("suites are valid");
+//!     libtest_mimic::run(&args, trials).exit();
+//! }
+//! ```
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use libtest_mimic::{Failed, Trial};
+
+use crate::events::Status;
+use crate::plan::PlanOptions;
+use crate::runner::RunOptions;
+use crate::suite::Diagnostics;
+
+/// One trial per case. The suites run once, concurrently, the first time any trial runs;
+/// each trial then reports its own case.
+pub fn trials(
+    paths: &[PathBuf],
+    plan_opts: PlanOptions,
+    run_opts: RunOptions,
+) -> Result<Vec<Trial>, Diagnostics> {
+    let suites = crate::load(paths)?;
+    let plan = crate::plan::build(&suites, &plan_opts)?;
+    let names: Vec<(String, String)> = plan
+        .cases
+        .iter()
+        .map(|c| (plan.suites[c.suite].name.clone(), c.name.clone()))
+        .collect();
+    let shared = Arc::new(std::sync::Mutex::new(Some(plan)));
+    let results = Arc::new(std::sync::OnceLock::new());
+    let run_opts = Arc::new(run_opts);
+    Ok(names
+        .into_iter()
+        .map(|(suite, case)| {
+            let shared = shared.clone();
+            let results = results.clone();
+            let run_opts = run_opts.clone();
+            let id = format!("{suite}/{case}");
+            Trial::test(format!("{suite}::{case}"), move || {
+                let all: &Result<Vec<crate::events::CaseResult>, String> =
+                    results.get_or_init(|| {
+                        let plan = shared.lock().unwrap_or_else(|e| e.into_inner()).take();
+                        let Some(plan) = plan else {
+                            return Err("plan already taken".to_string());
+                        };
+                        let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+                        rt.block_on(async {
+                            crate::runner::run(plan, (*run_opts).clone(), &mut [])
+                                .await
+                                .map(|o| o.results)
+                        })
+                    });
+                let all = all.as_ref().map_err(|e| Failed::from(e.as_str()))?;
+                let r = all
+                    .iter()
+                    .find(|r| r.id == id)
+                    .ok_or_else(|| Failed::from("case did not run"))?;
+                match r.status {
+                    Status::Passed => Ok(()),
+                    Status::Skipped => Err(Failed::from(format!(
+                        "skipped: {}",
+                        r.message.clone().unwrap_or_default()
+                    ))),
+                    _ => Err(Failed::from(crate::report::details::explain(r, false))),
+                }
+            })
+        })
+        .collect())
+}
