@@ -111,6 +111,7 @@ impl Template {
                     Some(v) => out.push_str(v),
                     None => match default {
                         Some(d) => out.push_str(d),
+                        None if scope.lenient_env => out.push_str(&format!("${{env.{name}}}")),
                         None => return Err(format!("environment variable `{name}` is not set")),
                     },
                 },
@@ -189,6 +190,8 @@ pub struct Scope {
     pub vars: HashMap<String, String>,
     pub env: HashMap<String, String>,
     pub run_id: String,
+    /// Keep unset `${env.X}` as text instead of failing (used by `validate`).
+    pub lenient_env: bool,
 }
 
 /// Render every string inside a JSON value.

@@ -30,6 +30,9 @@ pub struct PlanOptions {
     pub tags: Vec<String>,
     /// Drop cases carrying any of these tags.
     pub skip_tags: Vec<String>,
+    /// Do not require `${env.X}` variables to be set (for `validate` on a machine without
+    /// the deployment's environment).
+    pub allow_missing_env: bool,
 }
 
 /// A suite as the plan keeps it.
@@ -211,6 +214,7 @@ fn plan_suite(
         vars: HashMap::new(),
         env: opts.env.clone(),
         run_id: plan.run_id.clone(),
+        lenient_env: opts.allow_missing_env,
     };
     resolve_vars(suite, raw, &mut vars, &scope_env, &mut diags);
     for name in &f.secrets {
@@ -250,7 +254,8 @@ fn plan_suite(
                     )),
                 }
             }
-            match plan_steps(suite, def, pos, &case_vars, &opts.env, schemas) {
+            let env_check = (!opts.allow_missing_env).then_some(&opts.env);
+            match plan_steps(suite, def, pos, &case_vars, env_check, schemas) {
                 Ok(steps) => {
                     let index = plan.cases.len();
                     by_name.entry(def.name.clone()).or_default().push(index);
@@ -309,8 +314,7 @@ fn resolve_vars(
             if t.vars().all(|v| vars.contains_key(v)) {
                 let scope = Scope {
                     vars: vars.clone(),
-                    env: env.env.clone(),
-                    run_id: env.run_id.clone(),
+                    ..env.clone()
                 };
                 match t.render(&scope) {
                     Ok(v) => {
@@ -375,8 +379,7 @@ fn case_name(
     }
     let scope = Scope {
         vars: vars.clone(),
-        env: env.env.clone(),
-        run_id: env.run_id.clone(),
+        ..env.clone()
     };
     match Template::parse(&def.name).and_then(|t| t.render(&scope)) {
         Ok(n) if n != def.name => n,
@@ -392,7 +395,7 @@ fn plan_steps(
     def: &CaseDef,
     case_pos: Pos,
     vars: &HashMap<String, String>,
-    env: &HashMap<String, String>,
+    env: Option<&HashMap<String, String>>,
     schemas: &mut SchemaCache,
 ) -> Result<Vec<PlannedStep>, Vec<Diagnostic>> {
     let mut diags = Vec::new();
@@ -610,7 +613,7 @@ fn check_template(
     what: &str,
     pos: Option<Pos>,
     known: &HashSet<String>,
-    env: &HashMap<String, String>,
+    env: Option<&HashMap<String, String>>,
     diags: &mut Vec<Diagnostic>,
 ) {
     for v in t.vars() {
@@ -630,6 +633,7 @@ fn check_template(
             ));
         }
     }
+    let Some(env) = env else { return };
     for e in t.required_env() {
         if !env.contains_key(e) {
             diags.push(suite.diag(

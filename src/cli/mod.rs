@@ -48,9 +48,12 @@ pub struct ValidateArgs {
     /// Profile to validate with (as `run --env`).
     #[arg(short, long, env = "SMOKEGATE_ENV")]
     pub env: Option<String>,
-    /// Variables, as `run --var` (values of unset env variables can be given here).
+    /// Variables, as `run --var`.
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
+    /// Also fail when a `${env.X}` the suites read is not set in this environment.
+    #[arg(long = "require-env")]
+    pub require_env: bool,
 }
 
 /// Colour choice.
@@ -197,6 +200,7 @@ impl RunArgs {
             names: self.filters.clone(),
             tags: self.tags.clone(),
             skip_tags: self.skip_tags.clone(),
+            allow_missing_env: false,
         })
     }
 
@@ -334,6 +338,7 @@ pub fn validate_command(args: &ValidateArgs) -> i32 {
         profile: args.env.clone(),
         vars,
         env: environment(&[]),
+        allow_missing_env: !args.require_env,
         ..PlanOptions::default()
     };
     match crate::plan::build(&suites, &opts) {

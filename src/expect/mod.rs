@@ -126,6 +126,7 @@ pub struct CompiledExpect {
     pub jsonpath: Vec<jsonpath::JsonPathCheck>,
     pub schema: Option<schema::SchemaCheck>,
     pub max_latency: Option<Duration>,
+    pub message: Option<String>,
     pub pos: Option<Pos>,
 }
 
@@ -184,6 +185,7 @@ impl CompiledExpect {
             jsonpath,
             schema,
             max_latency: def.max_latency.map(|d| d.0),
+            message: def.message.clone(),
             pos,
         })
     }
@@ -225,6 +227,11 @@ impl CompiledExpect {
                     ),
                 )
             });
+        }
+        if let Some(prefix) = &self.message {
+            for o in out.iter_mut().filter(|o| !o.passed) {
+                o.message = o.message.take().map(|m| format!("{prefix}: {m}"));
+            }
         }
         out
     }

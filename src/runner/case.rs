@@ -40,6 +40,7 @@ pub async fn run_case(ctx: Arc<Ctx>, index: usize) -> CaseResult {
         vars: case.vars.clone(),
         env: ctx.plan.env.clone(),
         run_id: ctx.plan.run_id.clone(),
+        lenient_env: false,
     };
     let mut steps = Vec::new();
     let mut status = Status::Passed;

@@ -174,6 +174,9 @@ pub enum Redirects {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectDef {
+    /// Prefixed to every failure of this block (e.g. "login failed").
+    #[serde(default)]
+    pub message: Option<String>,
     #[serde(default)]
     pub status: Option<StatusDef>,
     #[serde(default)]
