@@ -1,1 +1,9 @@
-//! Integration tests over real loopback sockets.
+//! Integration tests over real loopback sockets: the sample deployment, hostile servers,
+//! the built binary, and the reports it writes.
+
+mod bad_input;
+mod common;
+mod features;
+mod reports;
+mod robustness;
+mod scenarios;

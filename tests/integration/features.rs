@@ -1,0 +1,221 @@
+//! Suite features end to end against an in-process axum server on loopback: retries and
+//! flaky reporting, polling with wait_until, captures, redirects that drop credentials
+//! across hosts, severity, tags and filters, form bodies and query strings.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use serde_json::{json, Value};
+
+use crate::common::{smokegate, write_suite};
+
+#[derive(Clone, Default)]
+struct Counters {
+    flaky: Arc<AtomicUsize>,
+    eventually: Arc<AtomicUsize>,
+}
+
+async fn serve() -> (std::net::SocketAddr, Counters) {
+    let counters = Counters::default();
+    let app = Router::new()
+        .route(
+            "/flaky",
+            get(|State(c): State<Counters>| async move {
+                if c.flaky.fetch_add(1, Ordering::SeqCst) < 2 {
+                    (StatusCode::SERVICE_UNAVAILABLE, "warming up").into_response()
+                } else {
+                    Json(json!({"ok": true})).into_response()
+                }
+            }),
+        )
+        .route(
+            "/eventually",
+            get(|State(c): State<Counters>| async move {
+                let n = c.eventually.fetch_add(1, Ordering::SeqCst);
+                Json(json!({"status": if n < 3 { "starting" } else { "healthy" }}))
+            }),
+        )
+        .route("/never", get(|| async { Json(json!({"status": "starting"})) }))
+        .route(
+            "/echo",
+            get(|h: HeaderMap, Query(q): Query<Value>| async move {
+                let auth = h.get("authorization").map(|v| v.to_str().unwrap_or("").to_string());
+                ([("x-request-id", "req-42")], Json(json!({"auth": auth, "query": q, "token": "tok-abc.def.ghi"})))
+            }),
+        )
+        .route("/same-host", get(|| async { Redirect::to("/echo") }))
+        .route("/form", post(|Form(f): Form<Value>| async move { Json(json!({"form": f})) }))
+        .with_state(counters.clone());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.ok() });
+    (addr, counters)
+}
+
+async fn run_suite(addr: std::net::SocketAddr, body: &str, extra: &[&str]) -> crate::common::Run {
+    let dir = tempfile::tempdir().unwrap();
+    let text = body.replace("ADDR", &addr.to_string()).replace("PORT", &addr.port().to_string());
+    let s = write_suite(dir.path(), "features.yaml", &text);
+    let mut args = vec!["run".to_string(), s];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    smokegate(&args, &[]).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retries_pass_and_are_reported_flaky() {
+    let (addr, c) = serve().await;
+    let run = run_suite(
+        addr,
+        "name: f\ncases:\n  - name: flaky\n    request: { url: http://ADDR/flaky }\n    retry: { attempts: 4, interval: 50ms, backoff: 2 }\n    expect: { status: 200 }\n",
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(c.flaky.load(Ordering::SeqCst), 3);
+    let case = run.case("flaky");
+    assert_eq!(case["flaky"], true);
+    assert_eq!(case["steps"][0]["attempts"], 3);
+    assert_eq!(case["steps"][0]["failed_attempts"].as_array().unwrap().len(), 2);
+    assert_eq!(run.json.as_ref().unwrap()["counts"]["flaky"], 1);
+    assert!(run.junit.unwrap().contains("<flakyFailure"));
+    assert!(run.stdout.contains("flaky"), "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retries_exhausted_fail_with_attempt_count() {
+    let (addr, _) = serve().await;
+    let run = run_suite(
+        addr,
+        "name: f\ncases:\n  - name: never\n    request: { url: http://ADDR/flaky }\n    retry: { attempts: 2, interval: 10ms }\n    expect: { status: 200 }\n",
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains("(after 2 attempts)"), "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wait_until_polls_until_expectations_hold_within_the_deadline() {
+    let (addr, c) = serve().await;
+    let run = run_suite(
+        addr,
+        "name: f\ncases:\n  - name: becomes healthy\n    request: { url: http://ADDR/eventually }\n    wait_until: { timeout: 10s, interval: 50ms }\n    expect:\n      jsonpath:\n        - { path: $.status, equals: healthy }\n  - name: never healthy\n    request: { url: http://ADDR/never }\n    wait_until: { timeout: 400ms, interval: 100ms }\n    expect:\n      jsonpath:\n        - { path: $.status, equals: healthy }\n",
+        &[],
+    )
+    .await;
+    assert_eq!(run.case("becomes healthy")["status"], "passed");
+    assert_eq!(c.eventually.load(Ordering::SeqCst), 4);
+    let never = run.case("never healthy");
+    assert_eq!(never["status"], "failed");
+    assert!(never["steps"][0]["attempts"].as_u64().unwrap() >= 2);
+    assert!(run.stdout.contains("still failing after"), "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn captures_flow_between_steps() {
+    let (addr, _) = serve().await;
+    let run = run_suite(
+        addr,
+        r#"name: f
+cases:
+  - name: flow
+    steps:
+      - name: first
+        request: { url: "http://ADDR/echo?x=1" }
+        capture:
+          rid: { header: x-request-id }
+          tok: { jsonpath: $.token }
+          part: { regex: '"token":"tok-([a-z]+)' }
+      - name: second
+        request:
+          url: http://ADDR/echo
+          query: { rid: "${rid}", part: "${part}" }
+          headers: { Authorization: "Bearer ${tok}" }
+        expect:
+          jsonpath:
+            - { path: $.query.rid, equals: req-42 }
+            - { path: $.query.part, equals: abc }
+            - { path: $.auth, equals: "Bearer ${tok}" }
+      - name: form body
+        request:
+          method: POST
+          url: http://ADDR/form
+          form: { name: "${rid}", kind: smoke }
+        expect:
+          jsonpath:
+            - { path: $.form.name, equals: req-42 }
+            - { path: "$.form.*", count: 2 }
+"#,
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let caps = &run.case("flow")["steps"][0]["captures"];
+    assert_eq!(caps.as_array().unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redirects_keep_credentials_only_on_the_same_host() {
+    let (addr, _) = serve().await;
+    let run = run_suite(
+        addr,
+        r#"name: f
+cases:
+  - name: same host keeps auth
+    request:
+      url: http://ADDR/same-host
+      follow_redirects: true
+      headers: { Authorization: Bearer same-host-token }
+    expect:
+      jsonpath:
+        - { path: $.auth, equals: Bearer same-host-token }
+"#,
+        &[],
+    )
+    .await;
+    assert_eq!(run.case("same host keeps auth")["status"], "passed", "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cross_host_redirect_drops_authorization() {
+    let (target, _) = serve().await;
+    // A second server that redirects to the first under another host name.
+    let tport = target.port();
+    let app = Router::new().route(
+        "/go",
+        get(move || async move { Redirect::to(&format!("http://second.example.test:{tport}/echo")) }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let front = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.ok() });
+    let run = run_suite(
+        front,
+        "name: f\ncases:\n  - name: cross\n    request:\n      url: http://ADDR/go\n      follow_redirects: true\n      headers: { Authorization: Bearer must-not-travel }\n    expect:\n      jsonpath:\n        - { path: $.auth, equals: null }\n",
+        &["--resolve", &format!("second.example.test:{tport}:127.0.0.1")],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let step = &run.case("cross")["steps"][0];
+    assert_eq!(step["request"]["redirects"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn warnings_do_not_block_and_filters_select_cases() {
+    let (addr, _) = serve().await;
+    let suite = "name: f\ncases:\n  - name: degraded is a warning\n    severity: warning\n    tags: [soft]\n    request: { url: http://ADDR/never }\n    expect:\n      jsonpath:\n        - { path: $.status, equals: healthy }\n  - name: echo works\n    tags: [core]\n    request: { url: http://ADDR/echo }\n";
+    let run = run_suite(addr, suite, &[]).await;
+    assert_eq!(run.code, 0, "a warning does not fail the gate: {}", run.stdout);
+    let json = run.json.as_ref().unwrap();
+    assert_eq!(json["counts"]["warnings"], 1);
+    assert_eq!(json["verdict"], "passed");
+    assert!(run.stdout.contains("does not block"), "{}", run.stdout);
+    let run = run_suite(addr, suite, &["--tag", "core"]).await;
+    assert_eq!(run.json.as_ref().unwrap()["counts"]["total"], 1);
+    let run = run_suite(addr, suite, &["--skip-tag", "core", "--filter", "degraded"]).await;
+    assert_eq!(run.json.as_ref().unwrap()["counts"]["total"], 1);
+}

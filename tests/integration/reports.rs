@@ -1,0 +1,140 @@
+//! Reports: JUnit validates against Jenkins xUnit's junit-10.xsd with counts that match;
+//! JSON reports validate against their schema (in `common`); planted secrets and captured
+//! credentials appear in no output; reports are written even when checks fail.
+
+use sample_deployment::{Fault, SampleDeployment};
+
+use crate::common::{root, run_against, smokegate, write_suite};
+
+fn xmllint(path: &std::path::Path) {
+    let xsd = root().join("../shared/junit/junit-10.xsd");
+    let xsd = if xsd.exists() { xsd } else { root().join("tests/fixtures/junit-10.xsd") };
+    let out = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&xsd)
+        .arg(path)
+        .output()
+        .expect("xmllint is installed (Debian libxml2-utils)");
+    assert!(
+        out.status.success(),
+        "JUnit does not validate against junit-10.xsd:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn attr(xml: &str, tag: &str, name: &str) -> String {
+    let start = xml.find(&format!("<{tag} ")).expect("tag present");
+    let rest = &xml[start..];
+    let key = format!(" {name}=\"");
+    let i = rest.find(&key).expect("attribute present") + key.len();
+    rest[i..i + rest[i..].find('"').unwrap()].to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn junit_validates_and_counts_match_on_pass_and_fail() {
+    for faults in [vec![], vec![Fault::DLoginFails, Fault::DWorkerDown, Fault::CStorefrontDown]] {
+        let run = run_against(&faults, &["c-api-storefront.yaml", "d-staged-promotion.yaml"], &[]).await;
+        xmllint(&run.junit_path);
+        let xml = run.junit.as_ref().unwrap();
+        let counts = &run.json.as_ref().unwrap()["counts"];
+        assert_eq!(attr(xml, "testsuites", "tests"), counts["total"].to_string());
+        assert_eq!(attr(xml, "testsuites", "failures"), counts["failed"].to_string());
+        assert_eq!(attr(xml, "testsuites", "errors"), counts["errors"].to_string());
+        assert_eq!(xml.matches("<testcase ").count() as u64, counts["total"].as_u64().unwrap());
+        assert_eq!(xml.matches("<testsuite ").count(), 2, "one testsuite per suite");
+        assert!(xml.contains("classname=\"d-staged-promotion\""));
+        if !faults.is_empty() {
+            assert_eq!(run.code, 1);
+            assert!(xml.contains("<failure "));
+            assert!(xml.contains("<skipped"), "auth smoke skipped after the health gate failed");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transport_errors_are_junit_errors_not_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port with nothing listening: bind, note the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let s = write_suite(
+        dir.path(),
+        "refused.yaml",
+        &format!("name: refused\ncases:\n  - name: nothing listens\n    request:\n      url: http://127.0.0.1:{port}/health\n"),
+    );
+    let run = smokegate(&["run".into(), s], &[]).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    xmllint(&run.junit_path);
+    let xml = run.junit.unwrap();
+    assert!(xml.contains("<error "), "{xml}");
+    assert!(!xml.contains("<failure "), "{xml}");
+    assert!(run.stdout.contains("ERROR"), "{}", run.stdout);
+    assert!(run.stdout.contains("(connect)"), "cause named: {}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_never_appear_in_any_output() {
+    let dep = SampleDeployment::start(&[]).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let planted = "PLANTED-s3cr3t-9f8e7d6c";
+    // Register a user, capture the JWT as a secret, then put the JWT and the planted secret
+    // into a failing request so they would be printed if redaction failed.
+    let s = write_suite(
+        dir.path(),
+        "leak.yaml",
+        r#"name: leak-probe
+vars:
+  api: ${env.TMINUS_SCHEME}://api-staging.${env.TMINUS_DOMAIN}
+  email: leak+${gen.uuid}@example.test
+cases:
+  - name: captured token and planted secret stay hidden
+    steps:
+      - name: register
+        request:
+          method: POST
+          url: ${api}/v1/auth/register
+          json: { email: "${email}", password: "${planted}" }
+        expect: { status: 201 }
+        capture:
+          token: { jsonpath: $.data.access_token, secret: true }
+      - name: misuse the token
+        request:
+          url: ${api}/v1/events?token=${token}&k=${planted}
+          headers:
+            Authorization: Bearer ${token}
+            X-Probe: ${planted}
+        expect:
+          status: 418
+          jsonpath:
+            - { path: $.ok, equals: "${token}" }
+"#,
+    );
+    let mut args = vec!["run".to_string(), s, "--verbose".into(), "--secret".into(), format!("planted={planted}")];
+    for r in dep.resolves() {
+        args.push("--resolve".into());
+        args.push(r);
+    }
+    let run = smokegate(&args, &dep.vars()).await;
+    dep.shutdown();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let all = run.all_output();
+    assert!(!all.contains(planted), "planted secret leaked:\n{all}");
+    let jwt = regex::Regex::new(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}").unwrap();
+    assert!(!jwt.is_match(&all), "a JWT leaked:\n{all}");
+    assert!(run.stdout.contains("token=[REDACTED]"), "{}", run.stdout);
+    let step = &run.case("captured token and planted secret stay hidden")["steps"][0];
+    assert_eq!(step["captures"][0], "token", "capture names are reported, values never");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reports_are_replaced_atomically() {
+    let run = run_against(&[], &["c-api-storefront.yaml"], &[]).await;
+    let leftovers: Vec<_> = std::fs::read_dir(run.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    assert_eq!(run.json.as_ref().unwrap()["schema_version"], "1.0");
+}
