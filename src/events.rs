@@ -51,6 +51,12 @@ pub struct RequestSummary {
     /// Why the pinned fallback was used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback_cause: Option<String>,
+    /// When a `--connect-to` rule applied: the `HOST2:PORT2` connected to instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect_to: Option<String>,
+    /// Addresses the name resolved to (set when no connection was made, to show what was tried).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub resolved_addrs: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub redirects: Vec<String>,
 }
@@ -64,6 +70,10 @@ pub struct ResponseSummary {
     /// Bounded, redacted excerpt (present when the step did not pass).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body_excerpt: Option<String>,
+    /// What a TLS handshake with the server negotiated and presented (when TLS
+    /// expectations asked for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::http::TlsDetails>,
 }
 
 /// Result of one step.

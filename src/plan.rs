@@ -3,11 +3,13 @@
 //! error found here, before any request is sent.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::expect::{CompiledExpect, SchemaCache};
-use crate::http::ResolveRule;
+use crate::expect::dns::DnsCheck;
+use crate::http::{parse_dns_server, ConnectRule, ResolveRule};
 use crate::interp::{json_strings, Scope, Template};
 use crate::redact::Redactor;
 use crate::suite::model::{CaptureDef, CaseDef, RequestDef, RetryDef, Severity, WaitDef};
@@ -77,6 +79,8 @@ pub struct PlannedStep {
     pub captures: Vec<PlannedCapture>,
     pub retry: Option<RetryPolicy>,
     pub wait: Option<WaitPolicy>,
+    /// Set for a DNS check: the step asks DNS instead of sending `request` (a placeholder).
+    pub dns: Option<DnsCheck>,
 }
 
 /// One case, ready to run.
@@ -103,6 +107,10 @@ pub struct Plan {
     pub cases: Vec<PlannedCase>,
     pub resolve: Vec<ResolveRule>,
     pub fallback_resolve: Vec<ResolveRule>,
+    /// `connect_to` rules of the selected profiles.
+    pub connect_to: Vec<ConnectRule>,
+    /// `dns_servers` of the selected profiles.
+    pub dns_servers: Vec<SocketAddr>,
     pub env: HashMap<String, String>,
     pub redactor: Redactor,
 }
@@ -121,6 +129,8 @@ pub fn build(suites: &[LoadedSuite], opts: &PlanOptions) -> Result<Plan, Diagnos
         cases: Vec::new(),
         resolve: Vec::new(),
         fallback_resolve: Vec::new(),
+        connect_to: Vec::new(),
+        dns_servers: Vec::new(),
         env: opts.env.clone(),
         redactor,
     };
@@ -202,6 +212,19 @@ fn plan_suite(
                     Ok(rule) => out.push(rule),
                     Err(e) => diags.push(suite.diag(None, e)),
                 }
+            }
+        }
+        for r in &p.connect_to {
+            match ConnectRule::parse(r) {
+                Ok(rule) => plan.connect_to.push(rule),
+                Err(e) => diags.push(suite.diag(None, e)),
+            }
+        }
+        for d in &p.dns_servers {
+            match parse_dns_server(d) {
+                Ok(sa) if !plan.dns_servers.contains(&sa) => plan.dns_servers.push(sa),
+                Ok(_) => {}
+                Err(e) => diags.push(suite.diag(None, e)),
             }
         }
     }
@@ -399,6 +422,9 @@ fn plan_steps(
     schemas: &mut SchemaCache,
 ) -> Result<Vec<PlannedStep>, Vec<Diagnostic>> {
     let mut diags = Vec::new();
+    if let Some(dns) = &def.dns {
+        return plan_dns_step(suite, def, dns, vars, env);
+    }
     let single = def.request.is_some();
     if single && !def.steps.is_empty() {
         return Err(vec![suite.diag(
@@ -597,6 +623,7 @@ fn plan_steps(
                 captures: planned_captures,
                 retry,
                 wait,
+                dns: None,
             });
         }
     }
@@ -676,4 +703,69 @@ fn apply_filters(plan: &mut Plan, opts: &PlanOptions) {
             plan.cases.push(c);
         }
     }
+}
+
+/// A DNS check case: one step that asks DNS; `request` is a placeholder never sent.
+fn plan_dns_step(
+    suite: &LoadedSuite,
+    def: &CaseDef,
+    dns: &serde_saphyr::Spanned<crate::suite::model::DnsCheckDef>,
+    vars: &HashMap<String, String>,
+    env: Option<&HashMap<String, String>>,
+) -> Result<Vec<PlannedStep>, Vec<Diagnostic>> {
+    let pos = Pos::from_loc(&dns.referenced);
+    let mut diags = Vec::new();
+    if def.request.is_some()
+        || !def.steps.is_empty()
+        || def.expect.is_some()
+        || !def.capture.is_empty()
+    {
+        return Err(vec![suite.diag(
+            Some(pos),
+            format!(
+                "case `{}` is a DNS check: put its expectations under `dns.expect` (no `request`, `steps`, `expect` or `capture`)",
+                def.name
+            ),
+        )]);
+    }
+    let check = match DnsCheck::compile(&dns.value, Some(pos)) {
+        Ok(c) => c,
+        Err(e) => return Err(vec![suite.diag(Some(pos), e)]),
+    };
+    let known: HashSet<String> = vars.keys().cloned().collect();
+    for text in check.templates() {
+        match Template::parse(&text) {
+            Ok(t) => check_template(suite, &t, "dns check", Some(pos), &known, env, &mut diags),
+            Err(e) => diags.push(suite.diag(Some(pos), format!("in dns check: {e}"))),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    let request: RequestDef =
+        serde_json::from_value(serde_json::json!({ "url": format!("dns:{}", check.name) }))
+            .map_err(|e| vec![suite.diag(Some(pos), e.to_string())])?;
+    let retry = def
+        .retry
+        .as_ref()
+        .or(suite.file.defaults.retry.as_ref())
+        .map(|r| RetryPolicy {
+            attempts: r.attempts.max(1),
+            interval: r.interval.map(|d| d.0).unwrap_or(Duration::from_secs(1)),
+            backoff: r.backoff.unwrap_or(1.0).max(1.0),
+        });
+    let wait = def.wait_until.as_ref().map(|w| WaitPolicy {
+        timeout: w.timeout.0,
+        interval: w.interval.map(|d| d.0).unwrap_or(Duration::from_secs(2)),
+    });
+    Ok(vec![PlannedStep {
+        name: def.name.clone(),
+        request,
+        pos,
+        expect: CompiledExpect::default(),
+        captures: Vec::new(),
+        retry,
+        wait,
+        dns: Some(check),
+    }])
 }

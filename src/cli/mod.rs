@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::http::{NetConfig, ResolveRule};
+use crate::http::{parse_dns_server, ConnectRule, NetConfig, ResolveRule};
 use crate::plan::PlanOptions;
 use crate::report::console::Console;
 use crate::report::json::JsonReporter;
@@ -90,6 +90,21 @@ pub struct RunArgs {
     /// Disable TLS certificate verification (recorded in the verdict and reports).
     #[arg(long)]
     pub insecure: bool,
+    /// Connect to HOST2:PORT2 instead of HOST:PORT (curl syntax, repeatable); the request keeps
+    /// its URL, Host header and TLS name. Empty parts: any host/port on the left, unchanged on
+    /// the right.
+    #[arg(long = "connect-to", value_name = "HOST:PORT:HOST2:PORT2")]
+    pub connect_to: Vec<String>,
+    /// Resolve names by asking this DNS server (UDP, then TCP) instead of the system resolver
+    /// (repeatable; port 53 by default).
+    #[arg(long = "dns-server", value_name = "ADDR[:PORT]")]
+    pub dns_servers: Vec<String>,
+    /// Client certificate for mTLS (PEM; may also hold the private key).
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// Private key of --cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
     /// Cases run at once.
     #[arg(short, long, default_value_t = 16, env = "SMOKEGATE_JOBS")]
     pub jobs: usize,
@@ -224,11 +239,25 @@ impl RunArgs {
             net: NetConfig {
                 resolve: parse(&self.resolve)?,
                 fallback_resolve: parse(&self.fallback_resolve)?,
+                connect_to: self
+                    .connect_to
+                    .iter()
+                    .map(|r| ConnectRule::parse(r))
+                    .collect::<Result<_, _>>()
+                    .map_err(UsageError)?,
+                dns_servers: self
+                    .dns_servers
+                    .iter()
+                    .map(|s| parse_dns_server(s))
+                    .collect::<Result<_, _>>()
+                    .map_err(UsageError)?,
                 connect_timeout: self.connect_timeout,
                 default_timeout: self.timeout,
                 max_body_bytes: self.max_body,
                 insecure: self.insecure,
                 cacert: self.cacert.clone(),
+                client_cert: self.cert.clone(),
+                client_key: self.key.clone(),
             },
             handle_signals: true,
             metadata,

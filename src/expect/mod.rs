@@ -4,10 +4,12 @@
 //! came back, so a failure explains itself without re-reading the suite.
 
 pub mod body;
+pub mod dns;
 pub mod headers;
 pub mod jsonpath;
 pub mod schema;
 pub mod status;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -31,6 +33,8 @@ pub struct Response {
     pub body: Vec<u8>,
     pub elapsed: Duration,
     pub remote: Option<SocketAddr>,
+    /// TLS facts, when a step's TLS expectations asked the runner to observe a handshake.
+    pub tls: Option<tls::TlsObservation>,
     json: OnceLock<Result<Value, String>>,
 }
 
@@ -51,6 +55,7 @@ impl Response {
             body,
             elapsed,
             remote,
+            tls: None,
             json: OnceLock::new(),
         }
     }
@@ -126,6 +131,7 @@ pub struct CompiledExpect {
     pub jsonpath: Vec<jsonpath::JsonPathCheck>,
     pub schema: Option<schema::SchemaCheck>,
     pub max_latency: Option<Duration>,
+    pub tls: Option<tls::TlsCheck>,
     pub message: Option<String>,
     pub pos: Option<Pos>,
 }
@@ -178,7 +184,14 @@ impl CompiledExpect {
             }
             None => None,
         };
+        let tls = def
+            .tls
+            .as_ref()
+            .map(tls::TlsCheck::compile)
+            .transpose()
+            .map_err(|e| (pos, e))?;
         Ok(CompiledExpect {
+            tls,
             status,
             headers,
             body,
@@ -207,6 +220,9 @@ impl CompiledExpect {
         }
         if let Some(s) = &self.schema {
             out.push(s.evaluate(resp));
+        }
+        if let Some(t) = &self.tls {
+            out.extend(t.evaluate(resp, self.pos));
         }
         if let Some(max) = self.max_latency {
             let o = Outcome::new(

@@ -5,16 +5,19 @@
 //! redirect leaves the original host. Bodies are read in chunks up to a limit, so a hostile
 //! server cannot exhaust memory.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 
+use super::dns::DnsClient;
 use super::error::{HttpError, HttpErrorKind};
-use super::resolve::{Resolution, ResolveRule, SmartResolver};
+use super::resolve::{ConnectRule, Resolution, ResolveRule, ResolveRules, SmartResolver};
+use super::tls::{self, TlsDetails};
 use crate::expect::Response;
 
 /// Network settings of a run.
@@ -22,11 +25,19 @@ use crate::expect::Response;
 pub struct NetConfig {
     pub resolve: Vec<ResolveRule>,
     pub fallback_resolve: Vec<ResolveRule>,
+    /// `--connect-to HOST:PORT:HOST2:PORT2` rules.
+    pub connect_to: Vec<ConnectRule>,
+    /// `--dns-server`s: when set, names are resolved by asking these instead of the system.
+    pub dns_servers: Vec<SocketAddr>,
     pub connect_timeout: Duration,
     pub default_timeout: Duration,
     pub max_body_bytes: usize,
     pub insecure: bool,
     pub cacert: Option<PathBuf>,
+    /// Client certificate (PEM; may also hold the key) for mTLS.
+    pub client_cert: Option<PathBuf>,
+    /// Private key (PEM) of the client certificate.
+    pub client_key: Option<PathBuf>,
 }
 
 impl Default for NetConfig {
@@ -34,11 +45,15 @@ impl Default for NetConfig {
         NetConfig {
             resolve: Vec::new(),
             fallback_resolve: Vec::new(),
+            connect_to: Vec::new(),
+            dns_servers: Vec::new(),
             connect_timeout: Duration::from_secs(10),
             default_timeout: Duration::from_secs(30),
             max_body_bytes: 4 * 1024 * 1024,
             insecure: false,
             cacert: None,
+            client_cert: None,
+            client_key: None,
         }
     }
 }
@@ -65,50 +80,139 @@ pub struct Sent {
     pub resolution: Option<Resolution>,
 }
 
-/// The one client of a run: connection pool, resolver and TLS settings are shared.
+/// The one client of a run: resolver, TLS settings and connection pools are shared.
+///
+/// reqwest's resolver interface only sees a host name, so to honour the port of `--resolve`
+/// and `--connect-to` rules there is one reqwest client (one pool) per destination port,
+/// each with a resolver that knows its port. Connections to different ports are never
+/// shared anyway, so nothing is lost.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
-    client: reqwest::Client,
+    clients: Arc<Mutex<HashMap<u16, reqwest::Client>>>,
+    tls: Arc<rustls::ClientConfig>,
     resolver: SmartResolver,
     config: Arc<NetConfig>,
 }
 
+/// Bound for one DNS query to a `--dns-server`.
+const DNS_QUERY_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl HttpClient {
     /// Build the client.
     pub fn new(config: NetConfig) -> Result<Self, String> {
-        let resolver = SmartResolver::new(config.resolve.clone(), config.fallback_resolve.clone());
-        let mut b = reqwest::Client::builder()
+        let tls = tls::client_config(&config)?;
+        let dns = if config.dns_servers.is_empty() {
+            None
+        } else {
+            Some(DnsClient::servers(
+                &config.dns_servers,
+                DNS_QUERY_TIMEOUT.min(config.connect_timeout),
+            )?)
+        };
+        let resolver = SmartResolver::with_rules(
+            ResolveRules {
+                overrides: config.resolve.clone(),
+                fallbacks: config.fallback_resolve.clone(),
+                connect_to: config.connect_to.clone(),
+            },
+            dns,
+        );
+        let client = HttpClient {
+            clients: Arc::default(),
+            tls,
+            resolver,
+            config: Arc::new(config),
+        };
+        // Surface configuration errors now rather than at the first request.
+        client.client_for(443).map_err(|e| e.message)?;
+        Ok(client)
+    }
+
+    /// The resolver (overrides, DNS servers, fallbacks) of this run.
+    pub fn resolver(&self) -> &SmartResolver {
+        &self.resolver
+    }
+
+    fn client_for(&self, port: u16) -> Result<reqwest::Client, HttpError> {
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = clients.get(&port) {
+            return Ok(c.clone());
+        }
+        let c = reqwest::Client::builder()
             .user_agent(concat!("smokegate/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
-            .connect_timeout(config.connect_timeout)
+            .connect_timeout(self.config.connect_timeout)
             .pool_max_idle_per_host(64)
             .pool_idle_timeout(Duration::from_secs(30))
             .tcp_nodelay(true)
-            .dns_resolver(Arc::new(resolver.clone()))
-            .danger_accept_invalid_certs(config.insecure);
-        if let Some(path) = &config.cacert {
-            let pem = std::fs::read(path)
-                .map_err(|e| format!("cannot read --cacert {}: {e}", path.display()))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| format!("--cacert {} is not a PEM bundle: {e}", path.display()))?;
-            for c in certs {
-                b = b.add_root_certificate(c);
-            }
-        }
-        let client = b
+            .dns_resolver(Arc::new(self.resolver.for_port(port)))
+            .tls_backend_preconfigured((*self.tls).clone())
             .build()
-            .map_err(|e| format!("cannot build HTTP client: {e}"))?;
-        Ok(HttpClient {
-            client,
-            resolver,
-            config: Arc::new(config),
-        })
+            .map_err(|e| {
+                HttpError::new(
+                    HttpErrorKind::InvalidRequest,
+                    format!("cannot build HTTP client: {e}"),
+                )
+            })?;
+        clients.insert(port, c.clone());
+        Ok(c)
     }
 
     /// Network settings.
     pub fn config(&self) -> &NetConfig {
         &self.config
+    }
+
+    /// Complete a TLS handshake with the server of `url` (at `remote` when known, else at the
+    /// address the resolver chooses) and report what it negotiated and presented.
+    pub async fn tls_probe(
+        &self,
+        url: &Url,
+        remote: Option<SocketAddr>,
+    ) -> Result<TlsDetails, HttpError> {
+        let host = url.host_str().unwrap_or_default().to_string();
+        let port = url.port_or_known_default().unwrap_or(443);
+        let addr = match remote {
+            Some(a) => a,
+            None => {
+                let res = self
+                    .resolver
+                    .lookup(&host, port)
+                    .await
+                    .map_err(|e| HttpError::new(HttpErrorKind::Dns, e))?;
+                let tport = self
+                    .resolver
+                    .connect_target(&host, port)
+                    .map(|(_, p)| p)
+                    .unwrap_or(port);
+                let ip = res.addrs.first().copied().ok_or_else(|| {
+                    HttpError::new(HttpErrorKind::Dns, format!("no address for `{host}`"))
+                })?;
+                SocketAddr::new(ip, tport)
+            }
+        };
+        tls::probe(self.tls.clone(), addr, &host, self.config.connect_timeout).await
+    }
+
+    /// The URL put on the wire and the `Host` header it then needs: when a `--connect-to`
+    /// rule changes the port of a URL that names its port explicitly, the connector would
+    /// otherwise put the URL's port back, so the port is moved into the URL and `Host`
+    /// keeps the original authority.
+    fn wire_url(&self, url: &Url) -> (Url, Option<String>) {
+        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+            return (url.clone(), None);
+        };
+        match self.resolver.connect_target(host, port) {
+            Some((_, tport)) if tport != port && url.port().is_some() => {
+                let mut wire = url.clone();
+                if wire.set_port(Some(tport)).is_err() {
+                    return (url.clone(), None);
+                }
+                (wire, Some(format!("{host}:{port}")))
+            }
+            _ => (url.clone(), None),
+        }
     }
 
     /// Send one request (following redirects if asked) and read the whole body.
@@ -135,10 +239,17 @@ impl HttpClient {
         );
         let mut seen = vec![url.to_string()];
         loop {
+            let port = url.port_or_known_default().unwrap_or(0);
+            let (wire, host_header) = self.wire_url(&url);
             let mut rb = self
-                .client
-                .request(method.clone(), url.clone())
+                .client_for(port)?
+                .request(method.clone(), wire)
                 .headers(headers.clone());
+            if let Some(h) = host_header {
+                if !headers.contains_key(reqwest::header::HOST) {
+                    rb = rb.header(reqwest::header::HOST, h);
+                }
+            }
             if let Some((bytes, ctype)) = &body {
                 if let Some(ct) = ctype {
                     if !headers.contains_key(reqwest::header::CONTENT_TYPE) {
@@ -151,7 +262,7 @@ impl HttpClient {
             sent.final_url = Some(url.clone());
             let result = rb.send().await;
             if let Some(host) = url.host_str() {
-                sent.resolution = self.resolver.resolution(host);
+                sent.resolution = self.resolver.resolution(host, port);
             }
             let mut resp = result.map_err(|e| HttpError::from_reqwest(&e, timeout_ms))?;
             sent.remote = resp.remote_addr();

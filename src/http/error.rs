@@ -53,13 +53,26 @@ impl HttpError {
     /// Classify a reqwest error by walking its causes.
     pub fn from_reqwest(e: &reqwest::Error, timeout_ms: u128) -> Self {
         let mut chain = Vec::new();
+        let mut tls_error = None;
         let mut cur: Option<&(dyn std::error::Error + 'static)> = e.source();
         while let Some(c) = cur {
+            if tls_error.is_none() {
+                tls_error = find_tls_error(c);
+            }
             let s = c.to_string();
             if !chain.contains(&s) {
                 chain.push(s);
             }
             cur = c.source();
+        }
+        if let Some(t) = tls_error {
+            return HttpError::new(HttpErrorKind::Tls, super::tls::describe_tls_error(t));
+        }
+        if e.is_timeout() && e.is_connect() {
+            return HttpError::new(
+                HttpErrorKind::Timeout,
+                "no connection within the connect timeout (TCP connect or TLS handshake timeout; --connect-timeout)",
+            );
         }
         let detail = chain.join(": ");
         let lower = detail.to_ascii_lowercase();
@@ -90,4 +103,15 @@ impl HttpError {
         };
         HttpError::new(kind, message)
     }
+}
+
+/// The rustls error inside an error, if it is one (directly or wrapped in an `io::Error`,
+/// whose `source()` skips the wrapped error).
+fn find_tls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(t) = e.downcast_ref::<rustls::Error>() {
+        return Some(t);
+    }
+    e.downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
 }

@@ -1,9 +1,15 @@
-//! HTTP: the one shared client of a run, name resolution with overrides, and error causes.
+//! HTTP: the one shared client of a run, name resolution (overrides, chosen DNS servers,
+//! `--connect-to`, pinned fallback), TLS (rustls configuration, certificate explanations,
+//! handshake probe) and error causes.
 
 pub mod client;
+pub mod dns;
 pub mod error;
 pub mod resolve;
+pub mod tls;
 
 pub use client::{HttpClient, NetConfig, Prepared, Sent};
+pub use dns::{parse_dns_server, DnsClient, DnsFailure, DnsRecord};
 pub use error::{HttpError, HttpErrorKind};
-pub use resolve::{Resolution, ResolveRule, ResolvedBy, SmartResolver};
+pub use resolve::{ConnectRule, Resolution, ResolveRule, ResolvedBy, SmartResolver};
+pub use tls::{CertInfo, TlsDetails};

@@ -1,8 +1,17 @@
-//! Name resolution with curl-style overrides and a pinned fallback.
+//! Name resolution with curl-style overrides, chosen DNS servers, `--connect-to` and a pinned
+//! fallback.
 //!
-//! Order for every host name: `--resolve` override → (system resolver) → `--fallback-resolve`
-//! when resolution failed. Each decision is recorded, so reports can say which address was
-//! used and how it was chosen.
+//! Order for every (host, port) a request connects to:
+//! 1. `--connect-to HOST:PORT:HOST2:PORT2` changes where the connection goes (the request keeps
+//!    its URL, `Host` header and TLS SNI);
+//! 2. `--resolve HOST:PORT:ADDR` overrides the (possibly changed) host and port;
+//! 3. otherwise the name is asked of the `--dns-server`s (hickory, UDP then TCP) if any were
+//!    given, else of the system resolver;
+//! 4. when that fails (NXDOMAIN, no records, timeout, any resolver error), a matching
+//!    `--fallback-resolve` pin is used and the failure is kept as the fallback cause.
+//!
+//! Rules match on the host *and* the port, like curl. Every decision is recorded, so reports
+//! can say which address was used and how it was chosen.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -10,6 +19,8 @@ use std::sync::{Arc, Mutex};
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde::Serialize;
+
+use super::dns::DnsClient;
 
 /// How an address was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -19,6 +30,8 @@ pub enum ResolvedBy {
     Literal,
     /// The operating system resolver.
     System,
+    /// The `--dns-server`s (or a profile's `dns_servers`), asked directly.
+    DnsServer,
     /// A `--resolve` / profile override.
     Override,
     /// A `--fallback-resolve` pin, used because normal resolution failed.
@@ -30,6 +43,7 @@ impl std::fmt::Display for ResolvedBy {
         f.write_str(match self {
             ResolvedBy::Literal => "literal",
             ResolvedBy::System => "system",
+            ResolvedBy::DnsServer => "dns-server",
             ResolvedBy::Override => "override",
             ResolvedBy::Fallback => "fallback",
         })
@@ -44,6 +58,9 @@ pub struct Resolution {
     /// For a fallback: why normal resolution failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback_cause: Option<String>,
+    /// When a `--connect-to` rule applied: the `HOST2:PORT2` connected to instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect_to: Option<String>,
 }
 
 /// A `HOST:PORT:ADDR[,ADDR…]` rule. `HOST` may be `*.example.test` or `*`.
@@ -83,105 +100,279 @@ impl ResolveRule {
         })
     }
 
-    fn matches(&self, host: &str) -> bool {
-        if self.host == "*" {
-            return true;
-        }
-        match self.host.strip_prefix("*.") {
-            Some(suffix) => host.len() > suffix.len() + 1 && host.ends_with(&format!(".{suffix}")),
-            None => self.host == host,
-        }
+    fn matches_host(&self, host: &str) -> bool {
+        host_matches(&self.host, host)
+    }
+
+    /// True when the rule applies to a connection to `host:port`.
+    pub fn matches(&self, host: &str, port: u16) -> bool {
+        self.port == port && self.matches_host(host)
     }
 }
 
-/// The resolver handed to the HTTP client; records every decision.
+fn host_matches(pattern: &str, host: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => host.len() > suffix.len() + 1 && host.ends_with(&format!(".{suffix}")),
+        None => pattern == host,
+    }
+}
+
+/// A curl `--connect-to HOST:PORT:HOST2:PORT2` rule. Empty parts are wildcards on the left
+/// (any host, any port) and "unchanged" on the right.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectRule {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub to_host: Option<String>,
+    pub to_port: Option<u16>,
+}
+
+/// Split `host:rest`, where host may be a bracketed IPv6 literal; returns the host without
+/// brackets.
+fn split_host(s: &str) -> Option<(&str, &str)> {
+    if let Some(inner) = s.strip_prefix('[') {
+        let close = inner.find(']')?;
+        let rest = inner[close + 1..].strip_prefix(':')?;
+        Some((&inner[..close], rest))
+    } else {
+        s.split_once(':')
+    }
+}
+
+impl ConnectRule {
+    /// Parse curl's `HOST:PORT:HOST2:PORT2` (IPv6 literals in brackets, parts may be empty).
+    pub fn parse(s: &str) -> Result<ConnectRule, String> {
+        let bad = || {
+            format!("invalid connect-to rule `{s}`, expected HOST:PORT:HOST2:PORT2 (parts may be empty)")
+        };
+        let (host, rest) = split_host(s).ok_or_else(bad)?;
+        let (port, rest) = rest.split_once(':').ok_or_else(bad)?;
+        let (to_host, to_port) = split_host(rest).ok_or_else(bad)?;
+        let port_of = |p: &str| -> Result<Option<u16>, String> {
+            if p.is_empty() {
+                Ok(None)
+            } else {
+                p.parse::<u16>().map(Some).map_err(|_| bad())
+            }
+        };
+        let host_of = |h: &str| (!h.is_empty()).then(|| h.to_ascii_lowercase());
+        let rule = ConnectRule {
+            host: host_of(host),
+            port: port_of(port)?,
+            to_host: host_of(to_host),
+            to_port: port_of(to_port)?,
+        };
+        if rule.to_host.is_none() && rule.to_port.is_none() {
+            return Err(format!(
+                "connect-to rule `{s}` changes nothing: give HOST2, PORT2 or both"
+            ));
+        }
+        Ok(rule)
+    }
+
+    fn matches(&self, host: &str, port: u16) -> bool {
+        self.host.as_deref().is_none_or(|h| host_matches(h, host))
+            && self.port.is_none_or(|p| p == port)
+    }
+}
+
+/// Every resolution control of a run.
+#[derive(Debug, Clone, Default)]
+pub struct ResolveRules {
+    pub overrides: Vec<ResolveRule>,
+    pub fallbacks: Vec<ResolveRule>,
+    pub connect_to: Vec<ConnectRule>,
+}
+
+/// The resolver of a run; records every decision. Hand [`SmartResolver::for_port`] to the
+/// HTTP client: reqwest's resolver interface only sees the host name, so the client keeps
+/// one connection pool per destination port and tells each resolver its port.
 #[derive(Debug, Clone, Default)]
 pub struct SmartResolver {
-    overrides: Arc<Vec<ResolveRule>>,
-    fallbacks: Arc<Vec<ResolveRule>>,
-    log: Arc<Mutex<HashMap<String, Resolution>>>,
+    rules: Arc<ResolveRules>,
+    dns: Option<DnsClient>,
+    log: Arc<Mutex<HashMap<(String, u16), Resolution>>>,
 }
 
 impl SmartResolver {
-    /// A resolver with these overrides and fallbacks.
+    /// A resolver with these overrides and fallbacks, asking the system resolver.
     pub fn new(overrides: Vec<ResolveRule>, fallbacks: Vec<ResolveRule>) -> Self {
+        Self::with_rules(
+            ResolveRules {
+                overrides,
+                fallbacks,
+                connect_to: Vec::new(),
+            },
+            None,
+        )
+    }
+
+    /// A resolver with every control; `dns` replaces the system resolver when given.
+    pub fn with_rules(rules: ResolveRules, dns: Option<DnsClient>) -> Self {
         SmartResolver {
-            overrides: Arc::new(overrides),
-            fallbacks: Arc::new(fallbacks),
+            rules: Arc::new(rules),
+            dns,
             log: Arc::default(),
         }
     }
 
-    /// How `host` was last resolved, if it was.
-    pub fn resolution(&self, host: &str) -> Option<Resolution> {
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        if let Ok(ip) = host.parse::<IpAddr>() {
-            return Some(Resolution {
+    /// The `--dns-server` client, when names are resolved through chosen servers.
+    pub fn dns(&self) -> Option<&DnsClient> {
+        self.dns.as_ref()
+    }
+
+    /// The resolver reqwest uses for connections to `port`.
+    pub fn for_port(&self, port: u16) -> PortResolver {
+        PortResolver {
+            inner: self.clone(),
+            port,
+        }
+    }
+
+    /// Where a connection to `host:port` really goes, when a `--connect-to` rule applies.
+    pub fn connect_target(&self, host: &str, port: u16) -> Option<(String, u16)> {
+        let host = normalize(host);
+        self.rules
+            .connect_to
+            .iter()
+            .find(|r| r.matches(&host, port))
+            .map(|r| {
+                (
+                    r.to_host.clone().unwrap_or_else(|| host.clone()),
+                    r.to_port.unwrap_or(port),
+                )
+            })
+    }
+
+    /// How `host:port` was last resolved, if it was.
+    pub fn resolution(&self, host: &str, port: u16) -> Option<Resolution> {
+        let host = normalize(host);
+        if self.connect_target(&host, port).is_none() {
+            if let Ok(ip) = host.parse::<IpAddr>() {
+                return Some(Resolution {
+                    by: ResolvedBy::Literal,
+                    addrs: vec![ip],
+                    fallback_cause: None,
+                    connect_to: None,
+                });
+            }
+        }
+        let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        log.get(&(host, port)).cloned()
+    }
+
+    /// Resolve `host` for a connection to `port` following the rules, recording the decision.
+    pub async fn lookup(&self, host: &str, port: u16) -> Result<Resolution, String> {
+        let host = normalize(host);
+        let target = self.connect_target(&host, port);
+        let (thost, tport) = target.clone().unwrap_or((host.clone(), port));
+        let connect_to = target.map(|(h, p)| {
+            if h.contains(':') {
+                format!("[{h}]:{p}")
+            } else {
+                format!("{h}:{p}")
+            }
+        });
+        let res = if let Ok(ip) = thost.parse::<IpAddr>() {
+            Resolution {
                 by: ResolvedBy::Literal,
                 addrs: vec![ip],
                 fallback_cause: None,
-            });
-        }
-        let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
-        log.get(&host.to_ascii_lowercase()).cloned()
-    }
-
-    /// Resolve `host` following the rules, recording the decision.
-    pub async fn lookup(&self, host: &str) -> Result<Resolution, String> {
-        let host = host.to_ascii_lowercase();
-        let res = if let Some(r) = self.overrides.iter().find(|r| r.matches(&host)) {
+                connect_to,
+            }
+        } else if let Some(r) = self.rules.overrides.iter().find(|r| r.matches(&thost, tport)) {
             Resolution {
                 by: ResolvedBy::Override,
                 addrs: r.addrs.clone(),
                 fallback_cause: None,
+                connect_to,
             }
         } else {
-            match system_lookup(&host).await {
+            let (by, found) = match &self.dns {
+                Some(dns) => (
+                    ResolvedBy::DnsServer,
+                    dns.lookup_ip(&thost).await.map_err(|e| {
+                        format!("cannot resolve `{thost}` via DNS server {}: {e}", dns.label())
+                    }),
+                ),
+                None => (ResolvedBy::System, system_lookup(&thost).await),
+            };
+            match found {
                 Ok(addrs) => Resolution {
-                    by: ResolvedBy::System,
+                    by,
                     addrs,
                     fallback_cause: None,
+                    connect_to,
                 },
-                Err(cause) => match self.fallbacks.iter().find(|r| r.matches(&host)) {
+                Err(cause) => match self.rules.fallbacks.iter().find(|r| r.matches(&thost, tport)) {
                     Some(r) => Resolution {
                         by: ResolvedBy::Fallback,
                         addrs: r.addrs.clone(),
                         fallback_cause: Some(cause),
+                        connect_to,
                     },
                     None => return Err(cause),
                 },
             }
         };
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
-        log.insert(host, res.clone());
+        log.insert((host, port), res.clone());
         Ok(res)
     }
+}
+
+fn normalize(host: &str) -> String {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
 }
 
 async fn system_lookup(host: &str) -> Result<Vec<IpAddr>, String> {
     let found = tokio::net::lookup_host((host, 0))
         .await
-        .map_err(|e| format!("cannot resolve `{host}`: {e}"))?;
+        .map_err(|e| format!("cannot resolve `{host}` (system resolver): {e}"))?;
     let addrs: Vec<IpAddr> = found.map(|a| a.ip()).collect();
     if addrs.is_empty() {
-        return Err(format!("cannot resolve `{host}`: no addresses"));
+        return Err(format!(
+            "cannot resolve `{host}` (system resolver): no addresses"
+        ));
     }
     Ok(addrs)
 }
 
-impl Resolve for SmartResolver {
+/// [`SmartResolver`] for connections to one port (what reqwest's `Resolve` needs).
+#[derive(Debug, Clone)]
+pub struct PortResolver {
+    inner: SmartResolver,
+    port: u16,
+}
+
+impl Resolve for PortResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let this = self.clone();
         let host = name.as_str().to_string();
         Box::pin(async move {
+            let port = this.port;
+            let target_port = this
+                .inner
+                .connect_target(&host, port)
+                .map(|(_, p)| p)
+                .unwrap_or(port);
             let res = this
-                .lookup(&host)
+                .inner
+                .lookup(&host, port)
                 .await
                 .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.into() })?;
+            // A non-zero port is kept by the connector when the URL has no explicit port;
+            // with an explicit port the client rewrites the URL (see client.rs).
             let addrs: Addrs = Box::new(
                 res.addrs
                     .into_iter()
-                    .map(|ip| SocketAddr::new(ip, 0))
+                    .map(|ip| SocketAddr::new(ip, target_port))
                     .collect::<Vec<_>>()
                     .into_iter(),
             );
@@ -209,9 +400,10 @@ mod tests {
     #[test]
     fn wildcard_matches_subdomains_only() {
         let r = ResolveRule::parse("*.platform.test:80:127.0.0.1").unwrap();
-        assert!(r.matches("users-dev.platform.test"));
-        assert!(!r.matches("platform.test"));
-        assert!(!r.matches("evilplatform.test"));
+        assert!(r.matches("users-dev.platform.test", 80));
+        assert!(!r.matches("users-dev.platform.test", 443));
+        assert!(!r.matches("platform.test", 80));
+        assert!(!r.matches("evilplatform.test", 80));
     }
 
     #[tokio::test]
@@ -220,9 +412,48 @@ mod tests {
             vec![ResolveRule::parse("a.test:80:127.0.0.2").unwrap()],
             vec![],
         );
-        let a = r.lookup("A.test").await.unwrap();
+        let a = r.lookup("A.test", 80).await.unwrap();
         assert_eq!(a.by, ResolvedBy::Override);
-        assert_eq!(r.resolution("a.test").unwrap().addrs, a.addrs);
-        assert_eq!(r.resolution("127.0.0.1").unwrap().by, ResolvedBy::Literal);
+        assert_eq!(r.resolution("a.test", 80).unwrap().addrs, a.addrs);
+        assert_eq!(
+            r.resolution("127.0.0.1", 80).unwrap().by,
+            ResolvedBy::Literal
+        );
+    }
+
+    #[test]
+    fn parses_connect_to() {
+        let r = ConnectRule::parse("api.example.test:443:edge.example.test:8443").unwrap();
+        assert_eq!(r.host.as_deref(), Some("api.example.test"));
+        assert_eq!(r.port, Some(443));
+        assert_eq!(r.to_host.as_deref(), Some("edge.example.test"));
+        assert_eq!(r.to_port, Some(8443));
+        let r = ConnectRule::parse("::[::1]:").unwrap();
+        assert_eq!((r.host, r.port), (None, None));
+        assert_eq!(r.to_host.as_deref(), Some("::1"));
+        assert_eq!(r.to_port, None);
+        let r = ConnectRule::parse("[::1]:80::8080").unwrap();
+        assert_eq!(r.host.as_deref(), Some("::1"));
+        assert_eq!(r.to_port, Some(8080));
+        assert!(ConnectRule::parse("a:1::").is_err());
+        assert!(ConnectRule::parse("a:x:b:1").is_err());
+        assert!(ConnectRule::parse("a:1:b").is_err());
+    }
+
+    #[tokio::test]
+    async fn connect_to_then_override_for_the_target() {
+        let r = SmartResolver::with_rules(
+            ResolveRules {
+                overrides: vec![ResolveRule::parse("edge.test:9443:127.0.0.3").unwrap()],
+                fallbacks: vec![],
+                connect_to: vec![ConnectRule::parse("api.test:443:edge.test:9443").unwrap()],
+            },
+            None,
+        );
+        let a = r.lookup("api.test", 443).await.unwrap();
+        assert_eq!(a.by, ResolvedBy::Override);
+        assert_eq!(a.connect_to.as_deref(), Some("edge.test:9443"));
+        assert_eq!(a.addrs, vec!["127.0.0.3".parse::<IpAddr>().unwrap()]);
+        assert_eq!(r.connect_target("api.test", 80), None);
     }
 }

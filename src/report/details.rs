@@ -35,6 +35,12 @@ fn explain_step(out: &mut String, s: &StepResult, named: bool) {
         if let Some(a) = &req.connected_to {
             let _ = write!(line, " → {a}");
         }
+        if let Some(c) = &req.connect_to {
+            let _ = write!(line, " (connect-to {c})");
+        }
+        if req.connected_to.is_none() && !req.resolved_addrs.is_empty() {
+            let _ = write!(line, " → resolved to {}", req.resolved_addrs.join(", "));
+        }
         if let Some(by) = &req.resolved_by {
             let _ = write!(line, " (address via {by})");
         }
@@ -66,7 +72,8 @@ fn explain_step(out: &mut String, s: &StepResult, named: bool) {
     }
     for o in s.expectations.iter().filter(|o| !o.passed) {
         let _ = writeln!(out, "  ✗ {}", o.message.as_deref().unwrap_or(&o.check));
-        if let (Some(e), Some(a)) = (&o.expected, &o.actual) {
+        let said = o.message.as_deref().is_some_and(|m| m.contains("expected"));
+        if let (false, Some(e), Some(a)) = (said, &o.expected, &o.actual) {
             let _ = writeln!(out, "      expected: {e}");
             let _ = writeln!(out, "      actual:   {a}");
         }

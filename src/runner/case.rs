@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::events::{CaseResult, RequestSummary, ResponseSummary, Status, StepResult};
+use crate::expect::dns::DnsCheck;
+use crate::expect::tls::TlsObservation;
 use crate::expect::Response;
 use crate::http::{HttpClient, HttpError, Sent};
 use crate::interp::Scope;
@@ -174,6 +176,9 @@ async fn attempt_once(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepR
     let mut out = skipped_step(step, "");
     out.message = None;
     out.attempts = 1;
+    if let Some(check) = &step.dns {
+        return dns_attempt(ctx, check, scope, out, start).await;
+    }
     let prepared = match prepare(&step.request, scope, ctx.client.config().default_timeout) {
         Ok(p) => p,
         Err(e) => {
@@ -193,10 +198,15 @@ async fn attempt_once(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepR
             .resolution
             .as_ref()
             .and_then(|r| r.fallback_cause.clone()),
+        connect_to: sent.resolution.as_ref().and_then(|r| r.connect_to.clone()),
+        resolved_addrs: match (&sent.remote, &sent.resolution) {
+            (None, Some(r)) => r.addrs.iter().map(ToString::to_string).collect(),
+            _ => Vec::new(),
+        },
         redirects: sent.redirects.clone(),
     });
     out.duration_ms = start.elapsed().as_millis() as u64;
-    let resp = match result {
+    let mut resp = match result {
         Ok(r) => r,
         Err(e) => {
             out.status = Status::Error;
@@ -205,6 +215,9 @@ async fn attempt_once(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepR
             return out;
         }
     };
+    if step.expect.tls.as_ref().is_some_and(|t| t.needs_handshake()) {
+        resp.tls = Some(observe_tls(ctx, &sent, &prepared.url).await);
+    }
     let outcomes = step.expect.evaluate(&resp, scope);
     let failed: Vec<String> = outcomes
         .iter()
@@ -217,8 +230,11 @@ async fn attempt_once(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepR
     } else {
         Status::Failed
     };
-    if !failed.is_empty() {
-        out.message = Some(failed.join("; "));
+    if let Some(first) = failed.first() {
+        out.message = Some(match failed.len() {
+            1 => first.clone(),
+            n => format!("{first} (and {} more failed expectations)", n - 1),
+        });
     }
     if out.status == Status::Passed {
         if let Err(e) = capture(
@@ -238,7 +254,72 @@ async fn attempt_once(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepR
         body_bytes: resp.body.len(),
         body_excerpt: (out.status != Status::Passed)
             .then(|| body_excerpt(&resp.body, EXCERPT_CHARS, ctx.redactor())),
+        tls: resp.tls.as_ref().and_then(|t| t.result.clone().ok()),
     });
+    out
+}
+
+/// Handshake again with the server the request reached, to judge TLS expectations.
+async fn observe_tls(ctx: &Ctx, sent: &Sent, requested: &reqwest::Url) -> TlsObservation {
+    let url = sent.final_url.as_ref().unwrap_or(requested);
+    let host = url.host_str().unwrap_or_default().to_string();
+    if url.scheme() != "https" {
+        return TlsObservation {
+            host,
+            result: Err(format!("{url} is plain http: there is no TLS to check")),
+        };
+    }
+    let result = ctx
+        .client
+        .tls_probe(url, sent.remote)
+        .await
+        .map_err(|e| e.message);
+    TlsObservation { host, result }
+}
+
+/// Run a DNS check step.
+async fn dns_attempt(
+    ctx: &Ctx,
+    check: &DnsCheck,
+    scope: &Scope,
+    mut out: StepResult,
+    start: Instant,
+) -> StepResult {
+    let timeout = ctx.client.config().connect_timeout;
+    let run = check
+        .run(scope, ctx.client.resolver().dns(), timeout)
+        .await;
+    out.request = Some(RequestSummary {
+        method: "DNS".into(),
+        url: run.query.clone(),
+        connected_to: None,
+        resolved_by: None,
+        fallback_cause: None,
+        connect_to: None,
+        resolved_addrs: Vec::new(),
+        redirects: Vec::new(),
+    });
+    out.duration_ms = start.elapsed().as_millis() as u64;
+    if let Some(e) = run.error {
+        out.status = Status::Error;
+        out.message = Some(e);
+        return out;
+    }
+    let failed: Vec<String> = run
+        .outcomes
+        .iter()
+        .filter(|o| !o.passed)
+        .filter_map(|o| o.message.clone())
+        .collect();
+    out.expectations = run.outcomes;
+    out.status = if failed.is_empty() {
+        Status::Passed
+    } else {
+        Status::Failed
+    };
+    if !failed.is_empty() {
+        out.message = Some(failed.join("; "));
+    }
     out
 }
 

@@ -61,6 +61,12 @@ pub async fn run(
     net.resolve.extend(plan.resolve.iter().cloned());
     net.fallback_resolve
         .extend(plan.fallback_resolve.iter().cloned());
+    net.connect_to.extend(plan.connect_to.iter().cloned());
+    for d in &plan.dns_servers {
+        if !net.dns_servers.contains(d) {
+            net.dns_servers.push(*d);
+        }
+    }
     let insecure = net.insecure;
     let client = HttpClient::new(net)?;
     let plan = Arc::new(plan);

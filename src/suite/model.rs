@@ -57,6 +57,12 @@ pub struct Profile {
     /// Pinned addresses used only when normal resolution fails.
     #[serde(default)]
     pub fallback_resolve: Vec<String>,
+    /// curl-style `HOST:PORT:HOST2:PORT2`: connect elsewhere, keeping URL, Host and SNI.
+    #[serde(default)]
+    pub connect_to: Vec<String>,
+    /// Resolve names by asking these DNS servers (`ADDR[:PORT]`) instead of the system.
+    #[serde(default)]
+    pub dns_servers: Vec<String>,
 }
 
 /// Defaults for every request of a suite.
@@ -113,6 +119,76 @@ pub struct CaseDef {
     /// Multi-step form.
     #[serde(default)]
     pub steps: Vec<Spanned<StepDef>>,
+    /// DNS check form: ask DNS instead of sending a request.
+    #[serde(default)]
+    pub dns: Option<Spanned<DnsCheckDef>>,
+}
+
+/// A DNS check: `name` resolves (through the system or a chosen server) to records of a type,
+/// to addresses in a set or range, or is a CNAME to a target.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsCheckDef {
+    pub name: String,
+    /// Record type (default `A`).
+    #[serde(rename = "type", default)]
+    pub rtype: Option<String>,
+    /// `ADDR[:PORT]` of the server to ask (default: `--dns-server`, else the system's).
+    #[serde(default)]
+    pub server: Option<String>,
+    #[serde(default)]
+    pub expect: Option<DnsExpectDef>,
+}
+
+/// What a DNS answer must contain.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsExpectDef {
+    /// Every returned address is one of these.
+    #[serde(default)]
+    pub addresses_in: Option<OneOrMany>,
+    /// Every returned address is inside one of these ranges (`192.0.2.0/24`).
+    #[serde(default)]
+    pub cidr: Option<OneOrMany>,
+    /// The name is a CNAME to this target.
+    #[serde(default)]
+    pub cname: Option<String>,
+}
+
+/// A string or a list of strings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    /// As a list.
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+/// TLS expectations of a request.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsExpectDef {
+    /// The server certificate is valid for at least this many more days.
+    #[serde(default)]
+    pub min_days_valid: Option<u32>,
+    /// The certificate's names (SAN, else CN) cover the URL host.
+    #[serde(default)]
+    pub covers_host: Option<bool>,
+    /// Negotiated protocol: `TLSv1.2` or `TLSv1.3`.
+    #[serde(default)]
+    pub protocol: Option<String>,
+    /// Negotiated HTTP version: `HTTP/1.1` or `HTTP/2` (via ALPN).
+    #[serde(default)]
+    pub http_version: Option<String>,
 }
 
 /// One step of a multi-step case.
@@ -190,6 +266,9 @@ pub struct ExpectDef {
     /// Latency budget for the whole exchange (e.g. `500ms`).
     #[serde(default)]
     pub max_latency: Option<Dur>,
+    /// Certificate and negotiated-protocol expectations (https only).
+    #[serde(default)]
+    pub tls: Option<TlsExpectDef>,
 }
 
 /// `200`, `[200, 204]` or `"2xx"`.

@@ -1,0 +1,389 @@
+//! DNS checks: a case that asks DNS instead of sending HTTP, as runbooks do with `dig +short`.
+//!
+//! ```yaml
+//! - name: api resolves to the edge
+//!   dns:
+//!     name: api.example.test
+//!     type: A                     # default A; AAAA, CNAME, TXT, MX, NS…
+//!     server: 10.0.0.2:53         # optional: else --dns-server, else the system configuration
+//!     expect:
+//!       addresses_in: [192.0.2.10, 192.0.2.11]
+//!       cidr: 192.0.2.0/24
+//!       cname: edge.example.net
+//! ```
+//!
+//! Every string may use `${…}` variables. Failure messages show what the server returned.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use hickory_resolver::proto::rr::RecordType;
+
+use super::Outcome;
+use crate::http::{parse_dns_server, DnsClient, DnsFailure, DnsRecord};
+use crate::interp::{Scope, Template};
+use crate::suite::model::{DnsCheckDef, OneOrMany};
+use crate::suite::Pos;
+
+/// An IP range, `192.0.2.0/24` or `2001:db8::/32`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    pub net: IpAddr,
+    pub prefix: u8,
+}
+
+impl Cidr {
+    /// Parse `ADDR/PREFIX` (a bare address is a /32 or /128).
+    pub fn parse(s: &str) -> Result<Cidr, String> {
+        let bad = || format!("invalid CIDR range `{s}`, expected e.g. 192.0.2.0/24");
+        let (a, p) = s.trim().split_once('/').unwrap_or((s.trim(), ""));
+        let net: IpAddr = a.parse().map_err(|_| bad())?;
+        let max = if net.is_ipv4() { 32 } else { 128 };
+        let prefix = if p.is_empty() {
+            max
+        } else {
+            p.parse::<u8>().map_err(|_| bad())?
+        };
+        if prefix > max {
+            return Err(bad());
+        }
+        Ok(Cidr { net, prefix })
+    }
+
+    /// True when `ip` is inside the range.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        fn bits(ip: IpAddr) -> (u128, u8) {
+            match ip {
+                IpAddr::V4(v) => (u128::from(u32::from(v)), 32),
+                IpAddr::V6(v) => (u128::from(v), 128),
+            }
+        }
+        let ip = match ip {
+            IpAddr::V6(v6) if self.net.is_ipv4() => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => return false,
+            },
+            other => other,
+        };
+        let ((n, w), (i, w2)) = (bits(self.net), bits(ip));
+        if w != w2 {
+            return false;
+        }
+        let shift = u32::from(w - self.prefix);
+        let mask = if shift >= 128 { 0 } else { u128::MAX << shift };
+        let mask = if w == 32 { mask & 0xffff_ffff } else { mask };
+        (n & mask) == (i & mask)
+    }
+}
+
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.net, self.prefix)
+    }
+}
+
+/// A compiled DNS check.
+#[derive(Debug, Clone)]
+pub struct DnsCheck {
+    pub name: String,
+    pub rtype: RecordType,
+    pub server: Option<String>,
+    pub addresses_in: Vec<String>,
+    pub cidr: Vec<String>,
+    pub cname: Option<String>,
+    pub pos: Option<Pos>,
+}
+
+/// What running a DNS check produced.
+#[derive(Debug, Clone)]
+pub struct DnsRun {
+    /// `api.example.test A @ 127.0.0.1:5353`, for reports.
+    pub query: String,
+    pub outcomes: Vec<Outcome>,
+    /// Set when the check could not run (bad template, server unreachable, timeout).
+    pub error: Option<String>,
+}
+
+fn has_template(s: &str) -> bool {
+    s.contains("${")
+}
+
+impl DnsCheck {
+    /// Compile a `dns:` block; values without `${…}` are validated now.
+    pub fn compile(def: &DnsCheckDef, pos: Option<Pos>) -> Result<DnsCheck, String> {
+        let rtype = match &def.rtype {
+            None => RecordType::A,
+            Some(t) => t.to_ascii_uppercase().parse::<RecordType>().map_err(|_| {
+                format!("dns.type `{t}` is not a DNS record type (A, AAAA, CNAME, TXT, MX, NS…)")
+            })?,
+        };
+        if let Some(s) = def.server.as_deref().filter(|s| !has_template(s)) {
+            parse_dns_server(s)?;
+        }
+        let expect = def.expect.clone().unwrap_or_default();
+        let addresses_in = expect.addresses_in.map(OneOrMany::into_vec).unwrap_or_default();
+        for a in addresses_in.iter().filter(|a| !has_template(a)) {
+            a.trim().parse::<IpAddr>().map_err(|_| {
+                format!("dns.expect.addresses_in: `{a}` is not an IP address")
+            })?;
+        }
+        let cidr = expect.cidr.map(OneOrMany::into_vec).unwrap_or_default();
+        for c in cidr.iter().filter(|c| !has_template(c)) {
+            Cidr::parse(c)?;
+        }
+        if (!addresses_in.is_empty() || !cidr.is_empty())
+            && !matches!(rtype, RecordType::A | RecordType::AAAA)
+        {
+            return Err(format!(
+                "dns.expect.addresses_in and dns.expect.cidr need type A or AAAA, not {rtype}"
+            ));
+        }
+        Ok(DnsCheck {
+            name: def.name.clone(),
+            rtype,
+            server: def.server.clone(),
+            addresses_in,
+            cidr,
+            cname: expect.cname,
+            pos,
+        })
+    }
+
+    /// Every template string of the check (for the plan's variable check).
+    pub fn templates(&self) -> Vec<String> {
+        let mut v = vec![self.name.clone()];
+        v.extend(self.server.clone());
+        v.extend(self.addresses_in.iter().cloned());
+        v.extend(self.cidr.iter().cloned());
+        v.extend(self.cname.clone());
+        v
+    }
+
+    /// Ask DNS and judge the answer. `run_dns` is the run's `--dns-server` client, used when
+    /// the check names no server.
+    pub async fn run(&self, scope: &Scope, run_dns: Option<&DnsClient>, timeout: Duration) -> DnsRun {
+        let r = |s: &str| Template::parse(s).and_then(|t| t.render(scope));
+        let mut run = DnsRun {
+            query: format!("{} {}", self.name, self.rtype),
+            outcomes: Vec::new(),
+            error: None,
+        };
+        let rendered = (|| -> Result<_, String> {
+            let name = r(&self.name)?;
+            let server = self.server.as_deref().map(r).transpose()?;
+            let addrs = self
+                .addresses_in
+                .iter()
+                .map(|a| {
+                    let a = r(a)?;
+                    a.trim().parse::<IpAddr>().map_err(|_| {
+                        format!("dns.expect.addresses_in: `{a}` is not an IP address")
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let cidrs = self
+                .cidr
+                .iter()
+                .map(|c| Cidr::parse(&r(c)?))
+                .collect::<Result<Vec<_>, _>>()?;
+            let cname = self.cname.as_deref().map(r).transpose()?;
+            Ok((name, server, addrs, cidrs, cname))
+        })();
+        let (name, server, addrs, cidrs, cname) = match rendered {
+            Ok(v) => v,
+            Err(e) => {
+                run.error = Some(format!("cannot build DNS query: {e}"));
+                return run;
+            }
+        };
+        let client = match server.as_deref() {
+            Some(s) => parse_dns_server(s)
+                .and_then(|sa: SocketAddr| DnsClient::servers(&[sa], timeout)),
+            None => match run_dns {
+                Some(c) => Ok(c.clone()),
+                None => DnsClient::system(timeout),
+            },
+        };
+        let client = match client {
+            Ok(c) => c,
+            Err(e) => {
+                run.error = Some(e);
+                return run;
+            }
+        };
+        run.query = format!("{name} {} @ {}", self.rtype, client.label());
+        let via = client.label().to_string();
+        let answer = client.lookup(&name, self.rtype).await;
+        let records = match answer {
+            Ok(recs) => recs,
+            Err(f @ (DnsFailure::Timeout | DnsFailure::Other(_))) => {
+                run.error = Some(format!(
+                    "DNS lookup of `{name}` {} via {via} failed: {f}",
+                    self.rtype
+                ));
+                return run;
+            }
+            Err(f) if self.rtype != RecordType::CNAME || cname.is_none() => {
+                let o = Outcome::new("dns", format!("`{name}` has {} records", self.rtype), self.pos);
+                run.outcomes.push(o.fail(
+                    format!("{} records", self.rtype),
+                    f.to_string(),
+                    format!("`{name}` {} via {via}: {f}", self.rtype),
+                ));
+                return run;
+            }
+            Err(_) => Vec::new(),
+        };
+        let own: Vec<&DnsRecord> = records
+            .iter()
+            .filter(|rec| rec.rtype == self.rtype.to_string())
+            .collect();
+        let shown = show(&records);
+        if self.rtype != RecordType::CNAME || cname.is_none() {
+            let o = Outcome::new("dns", format!("`{name}` has {} records", self.rtype), self.pos);
+            run.outcomes.push(if own.is_empty() {
+                o.fail(
+                    format!("{} records", self.rtype),
+                    shown.clone(),
+                    format!("`{name}` has no {} records via {via} (answer: {shown})", self.rtype),
+                )
+            } else {
+                let mut o = o;
+                o.actual = Some(shown.clone());
+                o
+            });
+        }
+        let ips: Vec<IpAddr> = own.iter().filter_map(|rec| rec.value.parse().ok()).collect();
+        if !addrs.is_empty() && !own.is_empty() {
+            let set: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+            let outside: Vec<String> = ips
+                .iter()
+                .filter(|ip| !addrs.contains(ip))
+                .map(ToString::to_string)
+                .collect();
+            let o = Outcome::new(
+                "dns",
+                format!("`{name}` resolves only to {}", set.join(", ")),
+                self.pos,
+            );
+            run.outcomes.push(if outside.is_empty() {
+                o
+            } else {
+                o.fail(
+                    set.join(", "),
+                    join_ips(&ips),
+                    format!(
+                        "`{name}` {} returned {} via {via}; not in the expected set ({}): {}",
+                        self.rtype,
+                        join_ips(&ips),
+                        set.join(", "),
+                        outside.join(", ")
+                    ),
+                )
+            });
+        }
+        if !cidrs.is_empty() && !own.is_empty() {
+            let ranges: Vec<String> = cidrs.iter().map(ToString::to_string).collect();
+            let outside: Vec<String> = ips
+                .iter()
+                .filter(|ip| !cidrs.iter().any(|c| c.contains(**ip)))
+                .map(ToString::to_string)
+                .collect();
+            let o = Outcome::new(
+                "dns",
+                format!("`{name}` resolves within {}", ranges.join(", ")),
+                self.pos,
+            );
+            run.outcomes.push(if outside.is_empty() {
+                o
+            } else {
+                o.fail(
+                    ranges.join(", "),
+                    join_ips(&ips),
+                    format!(
+                        "`{name}` {} returned {} via {via}; outside {}: {}",
+                        self.rtype,
+                        join_ips(&ips),
+                        ranges.join(", "),
+                        outside.join(", ")
+                    ),
+                )
+            });
+        }
+        if let Some(want) = &cname {
+            let targets: Vec<String> = if self.rtype == RecordType::CNAME {
+                own.iter().map(|rec| rec.value.clone()).collect()
+            } else {
+                match client.lookup(&name, RecordType::CNAME).await {
+                    Ok(recs) => recs
+                        .into_iter()
+                        .filter(|rec| rec.rtype == "CNAME")
+                        .map(|rec| rec.value)
+                        .collect(),
+                    Err(_) => Vec::new(),
+                }
+            };
+            let norm = |s: &str| s.trim_end_matches('.').to_ascii_lowercase();
+            let o = Outcome::new("dns", format!("`{name}` is a CNAME to `{want}`"), self.pos);
+            run.outcomes.push(if targets.iter().any(|t| norm(t) == norm(want)) {
+                o
+            } else if targets.is_empty() {
+                o.fail(
+                    want.clone(),
+                    format!("no CNAME; answer: {shown}"),
+                    format!("`{name}` is not a CNAME via {via} (answer: {shown}), expected a CNAME to `{want}`"),
+                )
+            } else {
+                o.fail(
+                    want.clone(),
+                    targets.join(", "),
+                    format!(
+                        "`{name}` is a CNAME to `{}` via {via}, expected `{want}`",
+                        targets.join("`, `")
+                    ),
+                )
+            });
+        }
+        run
+    }
+}
+
+fn join_ips(ips: &[IpAddr]) -> String {
+    ips.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn show(records: &[DnsRecord]) -> String {
+    if records.is_empty() {
+        return "no records".into();
+    }
+    records
+        .iter()
+        .map(|r| format!("{} {}", r.rtype, r.value))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_contains() {
+        let c = Cidr::parse("192.0.2.0/24").unwrap();
+        assert!(c.contains("192.0.2.77".parse().unwrap()));
+        assert!(!c.contains("192.0.3.1".parse().unwrap()));
+        assert!(!c.contains("2001:db8::1".parse().unwrap()));
+        let all = Cidr::parse("0.0.0.0/0").unwrap();
+        assert!(all.contains("8.8.8.8".parse().unwrap()));
+        let v6 = Cidr::parse("2001:db8::/32").unwrap();
+        assert!(v6.contains("2001:db8:1::5".parse().unwrap()));
+        assert!(!v6.contains("2001:db9::1".parse().unwrap()));
+        let one = Cidr::parse("127.0.0.1").unwrap();
+        assert_eq!(one.prefix, 32);
+        assert!(Cidr::parse("10.0.0.0/33").is_err());
+        assert!(Cidr::parse("nope/8").is_err());
+    }
+}
