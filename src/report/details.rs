@@ -66,7 +66,8 @@ fn explain_step(out: &mut String, s: &StepResult, named: bool) {
     }
     for o in s.expectations.iter().filter(|o| !o.passed) {
         let _ = writeln!(out, "  ✗ {}", o.message.as_deref().unwrap_or(&o.check));
-        if let (Some(e), Some(a)) = (&o.expected, &o.actual) {
+        let said = o.message.as_deref().is_some_and(|m| m.contains("expected"));
+        if let (false, Some(e), Some(a)) = (said, &o.expected, &o.actual) {
             let _ = writeln!(out, "      expected: {e}");
             let _ = writeln!(out, "      actual:   {a}");
         }

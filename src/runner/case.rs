@@ -159,7 +159,10 @@ async fn run_step(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepResul
                     .message
                     .map(|m| format!("{m} (after {attempt} attempts)"));
             }
-            result.failed_attempts = failed_attempts;
+            // Polling until a condition holds is intended, not flaky: only retries count.
+            if wait_deadline.is_none() {
+                result.failed_attempts = failed_attempts;
+            }
             result.duration_ms = start.elapsed().as_millis() as u64;
             return result;
         }
@@ -217,8 +220,11 @@ async fn attempt_once(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepR
     } else {
         Status::Failed
     };
-    if !failed.is_empty() {
-        out.message = Some(failed.join("; "));
+    if let Some(first) = failed.first() {
+        out.message = Some(match failed.len() {
+            1 => first.clone(),
+            n => format!("{first} (and {} more failed expectations)", n - 1),
+        });
     }
     if out.status == Status::Passed {
         if let Err(e) = capture(
