@@ -2,6 +2,7 @@
 //!
 //! ```no_run
 //! // tests/smoke.rs, with `harness = false` in Cargo.toml
+//! # #[allow(clippy::needless_doctest_main)]
 //! fn main() {
 //!     let args = libtest_mimic::Arguments::from_args();
 //!     let trials = smokegate::testing::trials(&["suites".into()], Default::default(), Default::default())

@@ -90,7 +90,7 @@ impl HeaderCheck {
                 Rule::Present => ("present".to_string(), !values.is_empty()),
                 Rule::Absent => ("absent".to_string(), values.is_empty()),
                 Rule::Equals(t) => match t.render(scope) {
-                    Ok(want) => (format!("= {want:?}"), values.iter().any(|v| *v == want)),
+                    Ok(want) => (format!("= {want:?}"), values.contains(&want)),
                     Err(e) => (e, false),
                 },
                 Rule::Contains(t) => match t.render(scope) {

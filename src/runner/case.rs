@@ -161,7 +161,10 @@ async fn run_step(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepResul
                     .message
                     .map(|m| format!("{m} (after {attempt} attempts)"));
             }
-            result.failed_attempts = failed_attempts;
+            // Polling until a condition holds is intended, not flaky: only retries count.
+            if wait_deadline.is_none() {
+                result.failed_attempts = failed_attempts;
+            }
             result.duration_ms = start.elapsed().as_millis() as u64;
             return result;
         }

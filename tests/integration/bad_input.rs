@@ -72,14 +72,35 @@ async fn malformed_suites_are_located_and_nothing_is_sent() {
     let trip = Tripwire::start().await;
     let dir = tempfile::tempdir().unwrap();
     for (name, text, at, what) in CASES {
-        let path = write_suite(dir.path(), name, &text.replace("ADDR", &trip.addr.to_string()));
+        let path = write_suite(
+            dir.path(),
+            name,
+            &text.replace("ADDR", &trip.addr.to_string()),
+        );
         for cmd in ["run", "validate"] {
-            let run = smokegate(&[cmd.to_string(), path.clone()], &[]).await;
+            let mut args = vec![cmd.to_string(), path.clone()];
+            if cmd == "validate" && name.starts_with("missing-env") {
+                // validate tolerates unset env variables unless asked not to.
+                args.push("--require-env".into());
+            }
+            let run = smokegate(&args, &[]).await;
             assert_eq!(run.code, 2, "{name} ({cmd}): exit code 2\n{}", run.stderr);
             let loc = format!("{path}{at}");
-            assert!(run.stderr.contains(&loc), "{name} ({cmd}): expected `{loc}` in:\n{}", run.stderr);
-            assert!(run.stderr.contains(what), "{name} ({cmd}): expected `{what}` in:\n{}", run.stderr);
-            assert!(run.stderr.contains('^'), "{name}: caret under the span:\n{}", run.stderr);
+            assert!(
+                run.stderr.contains(&loc),
+                "{name} ({cmd}): expected `{loc}` in:\n{}",
+                run.stderr
+            );
+            assert!(
+                run.stderr.contains(what),
+                "{name} ({cmd}): expected `{what}` in:\n{}",
+                run.stderr
+            );
+            assert!(
+                run.stderr.contains('^'),
+                "{name}: caret under the span:\n{}",
+                run.stderr
+            );
         }
     }
     assert_eq!(trip.count(), 0, "nothing may be sent for an invalid suite");
@@ -92,14 +113,38 @@ async fn command_line_errors_exit_2() {
     let ok = write_suite(
         dir.path(),
         "ok.yaml",
-        &format!("name: s\ncases:\n  - name: a\n    request:\n      url: http://{}/\n", trip.addr),
+        &format!(
+            "name: s\ncases:\n  - name: a\n    request:\n      url: http://{}/\n",
+            trip.addr
+        ),
     );
     for args in [
-        vec!["run".to_string(), ok.clone(), "--var".into(), "novalue".into()],
-        vec!["run".to_string(), ok.clone(), "--resolve".into(), "bad".into()],
-        vec!["run".to_string(), ok.clone(), "--env".into(), "nope".into(), "--bogus-flag".into()],
+        vec![
+            "run".to_string(),
+            ok.clone(),
+            "--var".into(),
+            "novalue".into(),
+        ],
+        vec![
+            "run".to_string(),
+            ok.clone(),
+            "--resolve".into(),
+            "bad".into(),
+        ],
+        vec![
+            "run".to_string(),
+            ok.clone(),
+            "--env".into(),
+            "nope".into(),
+            "--bogus-flag".into(),
+        ],
         vec!["run".to_string(), "/definitely/not/here.yaml".into()],
-        vec!["run".to_string(), ok.clone(), "--filter".into(), "matches-nothing".into()],
+        vec![
+            "run".to_string(),
+            ok.clone(),
+            "--filter".into(),
+            "matches-nothing".into(),
+        ],
     ] {
         let run = smokegate(&args, &[]).await;
         assert_eq!(run.code, 2, "{args:?}\n{}", run.stderr);
@@ -109,7 +154,14 @@ async fn command_line_errors_exit_2() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn validate_accepts_the_bundled_suites() {
-    let run = smokegate(&["validate".into(), crate::common::root().join("suites").display().to_string()], &[]).await;
+    let run = smokegate(
+        &[
+            "validate".into(),
+            crate::common::root().join("suites").display().to_string(),
+        ],
+        &[],
+    )
+    .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("5 suite(s)"), "{}", run.stdout);
 }

@@ -37,14 +37,19 @@ impl Run {
             "{}\n{}\n{}\n{}",
             self.stdout,
             self.stderr,
-            self.json.as_ref().map(|j| j.to_string()).unwrap_or_default(),
+            self.json
+                .as_ref()
+                .map(|j| j.to_string())
+                .unwrap_or_default(),
             self.junit.clone().unwrap_or_default()
         )
     }
 
     /// The JSON result of a case by name.
     pub fn case(&self, name: &str) -> &Value {
-        let cases = self.json.as_ref().expect("JSON report")["cases"].as_array().expect("cases");
+        let cases = self.json.as_ref().expect("JSON report")["cases"]
+            .as_array()
+            .expect("cases");
         cases
             .iter()
             .find(|c| c["name"] == name)
@@ -61,9 +66,14 @@ pub async fn smokegate(args: &[String], env: &[(String, String)]) -> Run {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_smokegate"));
     cmd.args(args);
     if args.first().map(String::as_str) == Some("run") {
-        cmd.arg("--report-json").arg(&json).arg("--report-junit").arg(&junit);
+        cmd.arg("--report-json")
+            .arg(&json)
+            .arg("--report-junit")
+            .arg(&junit);
     }
-    cmd.env("NO_COLOR", "1").envs(env.iter().cloned()).kill_on_drop(true);
+    cmd.env("NO_COLOR", "1")
+        .envs(env.iter().cloned())
+        .kill_on_drop(true);
     let out = tokio::time::timeout(std::time::Duration::from_secs(90), cmd.output())
         .await
         .expect("smokegate finishes within 90 s")
@@ -86,7 +96,9 @@ pub async fn smokegate(args: &[String], env: &[(String, String)]) -> Run {
 
 /// Run suites against a sample deployment with these faults.
 pub async fn run_against(faults: &[Fault], suites: &[&str], extra: &[&str]) -> Run {
-    let dep = SampleDeployment::start(faults).await.expect("sample deployment starts");
+    let dep = SampleDeployment::start(faults)
+        .await
+        .expect("sample deployment starts");
     let mut args = vec!["run".to_string()];
     args.extend(suites.iter().map(|s| suite(s)));
     for r in dep.resolves() {
@@ -105,8 +117,14 @@ pub fn validate_report(report: &Value) {
     let text = std::fs::read_to_string(&schema_path).expect("schemas/report.schema.json exists");
     let schema: Value = serde_json::from_str(&text).expect("report schema is JSON");
     let v = jsonschema::validator_for(&schema).expect("report schema compiles");
-    let errors: Vec<String> = v.iter_errors(report).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-    assert!(errors.is_empty(), "JSON report does not match its schema: {errors:#?}");
+    let errors: Vec<String> = v
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "JSON report does not match its schema: {errors:#?}"
+    );
 }
 
 /// Write a suite file into `dir`.
@@ -124,7 +142,9 @@ pub struct Tripwire {
 
 impl Tripwire {
     pub async fn start() -> Tripwire {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = l.local_addr().expect("addr");
         let hits = Arc::new(AtomicUsize::new(0));
         let h = hits.clone();

@@ -40,16 +40,27 @@ async fn serve() -> (std::net::SocketAddr, Counters) {
                 Json(json!({"status": if n < 3 { "starting" } else { "healthy" }}))
             }),
         )
-        .route("/never", get(|| async { Json(json!({"status": "starting"})) }))
+        .route(
+            "/never",
+            get(|| async { Json(json!({"status": "starting"})) }),
+        )
         .route(
             "/echo",
             get(|h: HeaderMap, Query(q): Query<Value>| async move {
-                let auth = h.get("authorization").map(|v| v.to_str().unwrap_or("").to_string());
-                ([("x-request-id", "req-42")], Json(json!({"auth": auth, "query": q, "token": "tok-abc.def.ghi"})))
+                let auth = h
+                    .get("authorization")
+                    .map(|v| v.to_str().unwrap_or("").to_string());
+                (
+                    [("x-request-id", "req-42")],
+                    Json(json!({"auth": auth, "query": q, "token": "tok-abc.def.ghi"})),
+                )
             }),
         )
         .route("/same-host", get(|| async { Redirect::to("/echo") }))
-        .route("/form", post(|Form(f): Form<Value>| async move { Json(json!({"form": f})) }))
+        .route(
+            "/form",
+            post(|Form(f): Form<Value>| async move { Json(json!({"form": f})) }),
+        )
         .with_state(counters.clone());
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
@@ -59,7 +70,9 @@ async fn serve() -> (std::net::SocketAddr, Counters) {
 
 async fn run_suite(addr: std::net::SocketAddr, body: &str, extra: &[&str]) -> crate::common::Run {
     let dir = tempfile::tempdir().unwrap();
-    let text = body.replace("ADDR", &addr.to_string()).replace("PORT", &addr.port().to_string());
+    let text = body
+        .replace("ADDR", &addr.to_string())
+        .replace("PORT", &addr.port().to_string());
     let s = write_suite(dir.path(), "features.yaml", &text);
     let mut args = vec!["run".to_string(), s];
     args.extend(extra.iter().map(|s| s.to_string()));
@@ -80,7 +93,13 @@ async fn retries_pass_and_are_reported_flaky() {
     let case = run.case("flaky");
     assert_eq!(case["flaky"], true);
     assert_eq!(case["steps"][0]["attempts"], 3);
-    assert_eq!(case["steps"][0]["failed_attempts"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        case["steps"][0]["failed_attempts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     assert_eq!(run.json.as_ref().unwrap()["counts"]["flaky"], 1);
     assert!(run.junit.unwrap().contains("<flakyFailure"));
     assert!(run.stdout.contains("flaky"), "{}", run.stdout);
@@ -96,7 +115,16 @@ async fn retries_exhausted_fail_with_attempt_count() {
     )
     .await;
     assert_eq!(run.code, 1);
-    assert!(run.stdout.contains("(after 2 attempts)"), "{}", run.stdout);
+    let c = run.case("never");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("(after 2 attempts)"),
+        "{c:#}"
+    );
+    assert_eq!(c["steps"][0]["attempts"], 2);
+    assert!(run.stdout.contains("attempt 2"), "{}", run.stdout);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -113,7 +141,18 @@ async fn wait_until_polls_until_expectations_hold_within_the_deadline() {
     let never = run.case("never healthy");
     assert_eq!(never["status"], "failed");
     assert!(never["steps"][0]["attempts"].as_u64().unwrap() >= 2);
-    assert!(run.stdout.contains("still failing after"), "{}", run.stdout);
+    assert!(
+        never["message"]
+            .as_str()
+            .unwrap()
+            .contains("still failing after"),
+        "{never:#}"
+    );
+    assert_eq!(
+        run.case("becomes healthy")["flaky"],
+        false,
+        "polling is not flakiness"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -178,7 +217,12 @@ cases:
         &[],
     )
     .await;
-    assert_eq!(run.case("same host keeps auth")["status"], "passed", "{}", run.stdout);
+    assert_eq!(
+        run.case("same host keeps auth")["status"],
+        "passed",
+        "{}",
+        run.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -186,10 +230,13 @@ async fn cross_host_redirect_drops_authorization() {
     let (target, _) = serve().await;
     // A second server that redirects to the first under another host name.
     let tport = target.port();
-    let app = Router::new().route(
-        "/go",
-        get(move || async move { Redirect::to(&format!("http://second.example.test:{tport}/echo")) }),
-    );
+    let app =
+        Router::new().route(
+            "/go",
+            get(move || async move {
+                Redirect::to(&format!("http://second.example.test:{tport}/echo"))
+            }),
+        );
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let front = l.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(l, app).await.ok() });
@@ -209,7 +256,11 @@ async fn warnings_do_not_block_and_filters_select_cases() {
     let (addr, _) = serve().await;
     let suite = "name: f\ncases:\n  - name: degraded is a warning\n    severity: warning\n    tags: [soft]\n    request: { url: http://ADDR/never }\n    expect:\n      jsonpath:\n        - { path: $.status, equals: healthy }\n  - name: echo works\n    tags: [core]\n    request: { url: http://ADDR/echo }\n";
     let run = run_suite(addr, suite, &[]).await;
-    assert_eq!(run.code, 0, "a warning does not fail the gate: {}", run.stdout);
+    assert_eq!(
+        run.code, 0,
+        "a warning does not fail the gate: {}",
+        run.stdout
+    );
     let json = run.json.as_ref().unwrap();
     assert_eq!(json["counts"]["warnings"], 1);
     assert_eq!(json["verdict"], "passed");

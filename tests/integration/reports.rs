@@ -8,7 +8,11 @@ use crate::common::{root, run_against, smokegate, write_suite};
 
 fn xmllint(path: &std::path::Path) {
     let xsd = root().join("../shared/junit/junit-10.xsd");
-    let xsd = if xsd.exists() { xsd } else { root().join("tests/fixtures/junit-10.xsd") };
+    let xsd = if xsd.exists() {
+        xsd
+    } else {
+        root().join("tests/fixtures/junit-10.xsd")
+    };
     let out = std::process::Command::new("xmllint")
         .arg("--noout")
         .arg("--schema")
@@ -33,21 +37,52 @@ fn attr(xml: &str, tag: &str, name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn junit_validates_and_counts_match_on_pass_and_fail() {
-    for faults in [vec![], vec![Fault::DLoginFails, Fault::DWorkerDown, Fault::CStorefrontDown]] {
-        let run = run_against(&faults, &["c-api-storefront.yaml", "d-staged-promotion.yaml"], &[]).await;
+    for faults in [
+        vec![],
+        vec![
+            Fault::DLoginFails,
+            Fault::DWorkerDown,
+            Fault::CStorefrontDown,
+        ],
+    ] {
+        let run = run_against(
+            &faults,
+            &["c-api-storefront.yaml", "d-staged-promotion.yaml"],
+            &[],
+        )
+        .await;
         xmllint(&run.junit_path);
         let xml = run.junit.as_ref().unwrap();
         let counts = &run.json.as_ref().unwrap()["counts"];
-        assert_eq!(attr(xml, "testsuites", "tests"), counts["total"].to_string());
-        assert_eq!(attr(xml, "testsuites", "failures"), counts["failed"].to_string());
-        assert_eq!(attr(xml, "testsuites", "errors"), counts["errors"].to_string());
-        assert_eq!(xml.matches("<testcase ").count() as u64, counts["total"].as_u64().unwrap());
-        assert_eq!(xml.matches("<testsuite ").count(), 2, "one testsuite per suite");
+        assert_eq!(
+            attr(xml, "testsuites", "tests"),
+            counts["total"].to_string()
+        );
+        assert_eq!(
+            attr(xml, "testsuites", "failures"),
+            counts["failed"].to_string()
+        );
+        assert_eq!(
+            attr(xml, "testsuites", "errors"),
+            counts["errors"].to_string()
+        );
+        assert_eq!(
+            xml.matches("<testcase ").count() as u64,
+            counts["total"].as_u64().unwrap()
+        );
+        assert_eq!(
+            xml.matches("<testsuite ").count(),
+            2,
+            "one testsuite per suite"
+        );
         assert!(xml.contains("classname=\"d-staged-promotion\""));
         if !faults.is_empty() {
             assert_eq!(run.code, 1);
             assert!(xml.contains("<failure "));
-            assert!(xml.contains("<skipped"), "auth smoke skipped after the health gate failed");
+            assert!(
+                xml.contains("<skipped"),
+                "auth smoke skipped after the health gate failed"
+            );
         }
     }
 }
@@ -56,7 +91,11 @@ async fn junit_validates_and_counts_match_on_pass_and_fail() {
 async fn transport_errors_are_junit_errors_not_failures() {
     let dir = tempfile::tempdir().unwrap();
     // A port with nothing listening: bind, note the port, close.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let s = write_suite(
         dir.path(),
         "refused.yaml",
@@ -69,7 +108,11 @@ async fn transport_errors_are_junit_errors_not_failures() {
     assert!(xml.contains("<error "), "{xml}");
     assert!(!xml.contains("<failure "), "{xml}");
     assert!(run.stdout.contains("ERROR"), "{}", run.stdout);
-    assert!(run.stdout.contains("(connect)"), "cause named: {}", run.stdout);
+    assert!(
+        run.stdout.contains("connect") && run.stdout.contains("Connection refused"),
+        "cause named: {}",
+        run.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -109,7 +152,13 @@ cases:
             - { path: $.ok, equals: "${token}" }
 "#,
     );
-    let mut args = vec!["run".to_string(), s, "--verbose".into(), "--secret".into(), format!("planted={planted}")];
+    let mut args = vec![
+        "run".to_string(),
+        s,
+        "--verbose".into(),
+        "--secret".into(),
+        format!("planted={planted}"),
+    ];
     for r in dep.resolves() {
         args.push("--resolve".into());
         args.push(r);
@@ -123,7 +172,10 @@ cases:
     assert!(!jwt.is_match(&all), "a JWT leaked:\n{all}");
     assert!(run.stdout.contains("token=[REDACTED]"), "{}", run.stdout);
     let step = &run.case("captured token and planted secret stay hidden")["steps"][0];
-    assert_eq!(step["captures"][0], "token", "capture names are reported, values never");
+    assert_eq!(
+        step["captures"][0], "token",
+        "capture names are reported, values never"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

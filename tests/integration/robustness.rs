@@ -23,7 +23,9 @@ async fn hostile(b: Behaviour) -> std::net::SocketAddr {
     let addr = l.local_addr().unwrap();
     tokio::spawn(async move {
         for _ in 0..64 {
-            let Ok((mut s, _)) = l.accept().await else { return };
+            let Ok((mut s, _)) = l.accept().await else {
+                return;
+            };
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 4096];
                 let n = s.read(&mut buf).await.unwrap_or(0);
@@ -41,7 +43,7 @@ async fn hostile(b: Behaviour) -> std::net::SocketAddr {
                     }
                     Behaviour::BadUtf8 => {
                         let body = b"{\"ok\": \xff\xfe\xfd";
-                        let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\ncontent-type: application/json\r\n\r\n", body.len());
+                        let head = format!("HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: {}\r\ncontent-type: application/json\r\n\r\n", body.len());
                         let _ = s.write_all(head.as_bytes()).await;
                         let _ = s.write_all(body).await;
                     }
@@ -49,8 +51,12 @@ async fn hostile(b: Behaviour) -> std::net::SocketAddr {
                         let _ = s.write_all(b"THIS IS NOT HTTP AT ALL\r\n\r\n").await;
                     }
                     Behaviour::RedirectLoop => {
-                        let to = if req.starts_with("GET /a") { "/b" } else { "/a" };
-                        let head = format!("HTTP/1.1 302 Found\r\nlocation: {to}\r\ncontent-length: 0\r\n\r\n");
+                        let to = if req.starts_with("GET /a") {
+                            "/b"
+                        } else {
+                            "/a"
+                        };
+                        let head = format!("HTTP/1.1 302 Found\r\nlocation: {to}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
                         let _ = s.write_all(head.as_bytes()).await;
                     }
                 }
@@ -60,9 +66,16 @@ async fn hostile(b: Behaviour) -> std::net::SocketAddr {
     addr
 }
 
-async fn run_one(addr: std::net::SocketAddr, case_yaml: &str, extra: &[&str]) -> crate::common::Run {
+async fn run_one(
+    addr: std::net::SocketAddr,
+    case_yaml: &str,
+    extra: &[&str],
+) -> crate::common::Run {
     let dir = tempfile::tempdir().unwrap();
-    let text = format!("name: hostile\ncases:\n{}", case_yaml.replace("ADDR", &addr.to_string()));
+    let text = format!(
+        "name: hostile\ncases:\n{}",
+        case_yaml.replace("ADDR", &addr.to_string())
+    );
     let s = write_suite(dir.path(), "hostile.yaml", &text);
     let mut args = vec!["run".to_string(), s];
     args.extend(extra.iter().map(|s| s.to_string()));
@@ -73,19 +86,33 @@ async fn run_one(addr: std::net::SocketAddr, case_yaml: &str, extra: &[&str]) ->
 async fn hanging_server_times_out_as_an_error() {
     let addr = hostile(Behaviour::Hang).await;
     let t = Instant::now();
-    let run = run_one(addr, "  - name: hang\n    request:\n      url: http://ADDR/health\n      timeout: 500ms\n", &[]).await;
+    let run = run_one(
+        addr,
+        "  - name: hang\n    request:\n      url: http://ADDR/health\n      timeout: 500ms\n",
+        &[],
+    )
+    .await;
     assert!(t.elapsed() < Duration::from_secs(20));
     assert_eq!(run.code, 1);
     let c = run.case("hang");
     assert_eq!(c["status"], "error");
     assert_eq!(c["steps"][0]["error"]["kind"], "timeout");
-    assert!(run.stdout.contains("no complete response within 500 ms"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("no complete response within 500 ms"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn huge_body_is_cut_off_at_the_limit() {
     let addr = hostile(Behaviour::Huge).await;
-    let run = run_one(addr, "  - name: huge\n    request:\n      url: http://ADDR/\n", &["--max-body", "1048576"]).await;
+    let run = run_one(
+        addr,
+        "  - name: huge\n    request:\n      url: http://ADDR/\n",
+        &["--max-body", "1048576"],
+    )
+    .await;
     assert_eq!(run.code, 1);
     let c = run.case("huge");
     assert_eq!(c["status"], "error");
@@ -103,13 +130,22 @@ async fn invalid_utf8_and_json_fail_with_the_cause() {
     .await;
     assert_eq!(run.code, 1);
     assert_eq!(run.case("bad json")["status"], "failed");
-    assert!(run.stdout.contains("body is not valid JSON"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("body is not valid JSON"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn garbage_instead_of_http_is_a_protocol_error() {
     let addr = hostile(Behaviour::Garbage).await;
-    let run = run_one(addr, "  - name: garbage\n    request:\n      url: http://ADDR/\n", &[]).await;
+    let run = run_one(
+        addr,
+        "  - name: garbage\n    request:\n      url: http://ADDR/\n",
+        &[],
+    )
+    .await;
     assert_eq!(run.code, 1);
     let c = run.case("garbage");
     assert_eq!(c["status"], "error", "{c:#}");
@@ -129,8 +165,17 @@ async fn redirect_loops_are_detected() {
     assert_eq!(c["steps"][0]["error"]["kind"], "redirect");
     assert!(run.stdout.contains("redirect loop"), "{}", run.stdout);
     // Not followed by default: the 302 itself is judged (and fails the implicit 2xx).
-    let run = run_one(addr, "  - name: no follow\n    request:\n      url: http://ADDR/a\n", &[]).await;
-    assert!(run.stdout.contains("expected status 2xx, got 302"), "{}", run.stdout);
+    let run = run_one(
+        addr,
+        "  - name: no follow\n    request:\n      url: http://ADDR/a\n",
+        &[],
+    )
+    .await;
+    assert!(
+        run.stdout.contains("expected status 2xx, got 302"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -145,7 +190,10 @@ async fn deadline_reports_unfinished_checks_as_errors() {
     .await;
     assert!(t.elapsed() < Duration::from_secs(15), "deadline respected");
     assert_eq!(run.code, 1);
-    let json = run.json.as_ref().expect("report written despite the deadline");
+    let json = run
+        .json
+        .as_ref()
+        .expect("report written despite the deadline");
     assert_eq!(json["cancelled"], "deadline-exceeded");
     for name in ["slow one", "slow two"] {
         let c = run.case(name);

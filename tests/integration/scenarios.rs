@@ -38,35 +38,140 @@ async fn every_environment_of_scenario_b_and_d_passes() {
 }
 
 /// (fault, suite, extra args, failing case, texts the failure must contain)
-const BROKEN: &[(Fault, &str, &[&str], &str, &[&str])] = &[
-    (Fault::ABackendBindingBroken, "a-worker-dashboard.yaml", &[], "routed /api/status reaches the backend",
-        &["routed API call did not reach the backend", "expected status 200, got 502"]),
-    (Fault::ABackendServedByUi, "a-worker-dashboard.yaml", &[], "routed /api/status reaches the backend",
-        &["routed API call did not reach the backend", "x-served-by", "owokx-dashboard"]),
-    (Fault::AAuthNotForwarded, "a-worker-dashboard.yaml", &[], "/auth/session is forwarded to the backend auth handler",
-        &["auth route not forwarded to the backend", "expected status 200, got 404"]),
-    (Fault::BServiceDown, "b-multi-env-health.yaml", &["--env", "staging"], "billing health",
-        &["expected status 200, got 503"]),
-    (Fault::CDatabaseError, "c-api-storefront.yaml", &[], "api health",
-        &["expected status 200, got 503", "database unhealthy", "expected \"ok\", got \"error\""]),
-    (Fault::CStorefrontDown, "c-api-storefront.yaml", &[], "storefront home page loads",
-        &["expected status 200, got 500"]),
-    (Fault::CWrongEnvironment, "c-api-storefront.yaml", &[], "api health",
-        &["wrong environment reported", "expected \"production\", got \"staging\""]),
-    (Fault::DLoginFails, "d-staged-promotion.yaml", &[], "auth smoke",
-        &["login failed", "expected status 200, got 500", "JWT_SECRET is not configured"]),
-    (Fault::DAuthBypass, "d-staged-promotion.yaml", &[], "auth smoke",
-        &["auth bypass", "expected status 401, got 200"]),
-    (Fault::DWorkerDown, "d-staged-promotion.yaml", &[], "health [worker=webhooks]",
-        &["expected status 200, got 503"]),
-    (Fault::DLegacyHealth, "d-staged-promotion.yaml", &[], "health [worker=api]",
-        &["legacy format, expected enriched"]),
-    (Fault::EHealthOpen, "e-platform-auth.yaml", &[], "anonymous health is refused with 401",
-        &["health must require an API key", "expected status 401, got 200"]),
-    (Fault::EForbiddenInsteadOf401, "e-platform-auth.yaml", &[], "anonymous health is refused with 401",
-        &["expected status 401, got 403"]),
-    (Fault::EDispatcherMisroute, "e-platform-auth.yaml", &[], "dispatcher routes gateway.do to the gateway worker",
-        &["dispatcher routed the subdomain to the wrong worker", "x-worker"]),
+type Broken = (
+    Fault,
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    &'static [&'static str],
+);
+
+const BROKEN: &[Broken] = &[
+    (
+        Fault::ABackendBindingBroken,
+        "a-worker-dashboard.yaml",
+        &[],
+        "routed /api/status reaches the backend",
+        &[
+            "routed API call did not reach the backend",
+            "expected status 200, got 502",
+        ],
+    ),
+    (
+        Fault::ABackendServedByUi,
+        "a-worker-dashboard.yaml",
+        &[],
+        "routed /api/status reaches the backend",
+        &[
+            "routed API call did not reach the backend",
+            "x-served-by",
+            "owokx-dashboard",
+        ],
+    ),
+    (
+        Fault::AAuthNotForwarded,
+        "a-worker-dashboard.yaml",
+        &[],
+        "/auth/session is forwarded to the backend auth handler",
+        &[
+            "auth route not forwarded to the backend",
+            "expected status 200, got 404",
+        ],
+    ),
+    (
+        Fault::BServiceDown,
+        "b-multi-env-health.yaml",
+        &["--env", "staging"],
+        "billing health",
+        &["expected status 200, got 503"],
+    ),
+    (
+        Fault::CDatabaseError,
+        "c-api-storefront.yaml",
+        &[],
+        "api health",
+        &[
+            "expected status 200, got 503",
+            "database unhealthy",
+            "expected \"ok\", got \"error\"",
+        ],
+    ),
+    (
+        Fault::CStorefrontDown,
+        "c-api-storefront.yaml",
+        &[],
+        "storefront home page loads",
+        &["expected status 200, got 500"],
+    ),
+    (
+        Fault::CWrongEnvironment,
+        "c-api-storefront.yaml",
+        &[],
+        "api health",
+        &[
+            "wrong environment reported",
+            "expected \"production\", got \"staging\"",
+        ],
+    ),
+    (
+        Fault::DLoginFails,
+        "d-staged-promotion.yaml",
+        &[],
+        "auth smoke",
+        &[
+            "login failed",
+            "expected status 200, got 500",
+            "JWT_SECRET is not configured",
+        ],
+    ),
+    (
+        Fault::DAuthBypass,
+        "d-staged-promotion.yaml",
+        &[],
+        "auth smoke",
+        &["auth bypass", "expected status 401, got 200"],
+    ),
+    (
+        Fault::DWorkerDown,
+        "d-staged-promotion.yaml",
+        &[],
+        "health [worker=webhooks]",
+        &["expected status 200, got 503"],
+    ),
+    (
+        Fault::DLegacyHealth,
+        "d-staged-promotion.yaml",
+        &[],
+        "health [worker=api]",
+        &["legacy format, expected enriched"],
+    ),
+    (
+        Fault::EHealthOpen,
+        "e-platform-auth.yaml",
+        &[],
+        "anonymous health is refused with 401",
+        &[
+            "health must require an API key",
+            "expected status 401, got 200",
+        ],
+    ),
+    (
+        Fault::EForbiddenInsteadOf401,
+        "e-platform-auth.yaml",
+        &[],
+        "anonymous health is refused with 401",
+        &["expected status 401, got 403"],
+    ),
+    (
+        Fault::EDispatcherMisroute,
+        "e-platform-auth.yaml",
+        &[],
+        "dispatcher routes gateway.do to the gateway worker",
+        &[
+            "dispatcher routed the subdomain to the wrong worker",
+            "x-worker",
+        ],
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread")]
@@ -75,14 +180,28 @@ async fn every_broken_variant_fails_with_its_cause() {
     for (fault, suite, extra, case, texts) in BROKEN {
         let run = run_against(&[*fault], &[suite], extra).await;
         assert_eq!(run.code, 1, "{fault}: exit code\n{}", run.stdout);
-        assert!(run.stdout.contains("verdict: FAILED"), "{fault}: {}", run.stdout);
+        assert!(
+            run.stdout.contains("verdict: FAILED"),
+            "{fault}: {}",
+            run.stdout
+        );
         let c = run.case(case);
-        assert_eq!(c["status"], "failed", "{fault}: case `{case}` should fail: {c:#}");
+        assert_eq!(
+            c["status"], "failed",
+            "{fault}: case `{case}` should fail: {c:#}"
+        );
         for t in *texts {
-            assert!(run.stdout.contains(t), "{fault}: console lacks `{t}`:\n{}", run.stdout);
+            assert!(
+                run.stdout.contains(t),
+                "{fault}: console lacks `{t}`:\n{}",
+                run.stdout
+            );
             let junit = run.junit.as_deref().unwrap_or_default();
             let xml_t = t.replace('"', "&quot;");
-            assert!(junit.contains(t) || junit.contains(&xml_t), "{fault}: JUnit lacks `{t}`");
+            assert!(
+                junit.contains(t) || junit.contains(&xml_t),
+                "{fault}: JUnit lacks `{t}`"
+            );
         }
     }
 }
@@ -92,7 +211,13 @@ async fn failed_health_gate_skips_the_smoke_flow() {
     let run = run_against(&[Fault::DWorkerDown], &["d-staged-promotion.yaml"], &[]).await;
     let smoke = run.case("auth smoke");
     assert_eq!(smoke["status"], "skipped");
-    assert!(smoke["message"].as_str().unwrap().contains("health [worker=webhooks]"), "{smoke}");
+    assert!(
+        smoke["message"]
+            .as_str()
+            .unwrap()
+            .contains("health [worker=webhooks]"),
+        "{smoke}"
+    );
     assert!(run.junit.unwrap().contains("<skipped"));
 }
 
@@ -100,14 +225,23 @@ async fn failed_health_gate_skips_the_smoke_flow() {
 async fn failure_names_request_address_status_and_body() {
     let run = run_against(&[Fault::DLoginFails], &["d-staged-promotion.yaml"], &[]).await;
     let out = &run.stdout;
-    assert!(out.contains("POST http://api-staging.tminus.test:"), "{out}");
-    assert!(out.contains("→ 127.0.0.1:"), "connected address shown: {out}");
+    assert!(
+        out.contains("POST http://api-staging.tminus.test:"),
+        "{out}"
+    );
+    assert!(
+        out.contains("→ 127.0.0.1:"),
+        "connected address shown: {out}"
+    );
     assert!(out.contains("address via override"), "{out}");
     assert!(out.contains("response: 500"), "{out}");
     assert!(out.contains("body:"), "{out}");
     let step = &run.case("auth smoke")["steps"][2];
     assert_eq!(step["name"], "log in");
     assert_eq!(step["request"]["resolved_by"], "override");
-    assert!(step["request"]["connected_to"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(step["request"]["connected_to"]
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.1:"));
     assert_eq!(step["response"]["status"], 500);
 }
