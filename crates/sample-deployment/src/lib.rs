@@ -13,6 +13,7 @@ mod scenario_b;
 mod scenario_c;
 mod scenario_d;
 mod scenario_e;
+pub mod tls;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -153,6 +154,7 @@ pub struct SampleDeployment {
     tasks: Vec<JoinHandle<()>>,
     vars: Vec<(String, String)>,
     resolves: Vec<String>,
+    ca_pem: Option<String>,
 }
 
 impl SampleDeployment {
@@ -163,6 +165,7 @@ impl SampleDeployment {
             tasks: Vec::new(),
             vars: Vec::new(),
             resolves: Vec::new(),
+            ca_pem: None,
         };
         // On error, `dep` is dropped and the already started servers are aborted.
         scenario_a::start(&faults, &mut dep).await?;
@@ -171,6 +174,37 @@ impl SampleDeployment {
         scenario_d::start(&faults, &mut dep).await?;
         scenario_e::start(&faults, &mut dep).await?;
         Ok(dep)
+    }
+
+    /// TLS mode: like [`SampleDeployment::start`], but scenario D is served over HTTPS
+    /// (`TMINUS_SCHEME=https`) with a certificate for its fake host names
+    /// (`api.tminus.test`, `api-staging.tminus.test`, …) signed by a CA minted at start-up;
+    /// [`SampleDeployment::ca_pem`] gives that CA for `--cacert`.
+    pub async fn start_tls(faults: &[Fault]) -> std::io::Result<SampleDeployment> {
+        let faults = Faults::new(faults);
+        let ca = tls::TestCa::new("sample-deployment test CA").map_err(std::io::Error::other)?;
+        let mut dep = SampleDeployment {
+            tasks: Vec::new(),
+            vars: Vec::new(),
+            resolves: Vec::new(),
+            ca_pem: Some(ca.pem()),
+        };
+        scenario_a::start(&faults, &mut dep).await?;
+        scenario_b::start(&faults, &mut dep).await?;
+        scenario_c::start(&faults, &mut dep).await?;
+        scenario_d::start_tls(&faults, &mut dep, &ca).await?;
+        scenario_e::start(&faults, &mut dep).await?;
+        Ok(dep)
+    }
+
+    /// The CA certificate (PEM) that signed the TLS mode's certificates.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// Host names scenario D serves (`api.tminus.test`, `api-staging.tminus.test`, …).
+    pub fn scenario_d_hosts() -> Vec<String> {
+        scenario_d::host_names()
     }
 
     /// Variables a suite run needs: (name, value) pairs.

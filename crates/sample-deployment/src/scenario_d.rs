@@ -50,24 +50,63 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Start the Host-routed listener; registers TMINUS_* vars and 10 resolves.
-pub(crate) async fn start(faults: &Faults, dep: &mut SampleDeployment) -> std::io::Result<()> {
+fn router(faults: &Faults) -> Router {
     let state = Arc::new(D {
         faults: faults.clone(),
         staging: EnvStore::default(),
         production: EnvStore::default(),
     });
-    let (addr, task) = serve(Router::new().fallback(handle).with_state(state)).await?;
+    Router::new().fallback(handle).with_state(state)
+}
+
+/// Every host name scenario D serves (`api.tminus.test`, `api-staging.tminus.test`, …).
+pub fn host_names() -> Vec<String> {
+    WORKERS
+        .iter()
+        .flat_map(|(label, _)| {
+            ENVIRONMENTS
+                .iter()
+                .map(move |(suffix, _)| format!("{label}{suffix}.{DOMAIN}"))
+        })
+        .collect()
+}
+
+/// Start the Host-routed listener; registers TMINUS_* vars and 10 resolves.
+pub(crate) async fn start(faults: &Faults, dep: &mut SampleDeployment) -> std::io::Result<()> {
+    let (addr, task) = serve(router(faults)).await?;
     dep.add_task(task);
-    let port = addr.port();
+    register_vars(dep, addr.port(), "http");
+    Ok(())
+}
+
+/// Like [`start`], over HTTPS with a certificate for every scenario D host name, signed by
+/// `ca`.
+pub(crate) async fn start_tls(
+    faults: &Faults,
+    dep: &mut SampleDeployment,
+    ca: &crate::tls::TestCa,
+) -> std::io::Result<()> {
+    let names = host_names();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let leaf = ca
+        .issue(&refs, crate::tls::Validity::Days(90))
+        .map_err(std::io::Error::other)?;
+    let config = crate::tls::server_config(&leaf, &[], None).map_err(std::io::Error::other)?;
+    let (addr, task) =
+        crate::tls::serve_tls(router(faults), config, ([127, 0, 0, 1], 0).into()).await?;
+    dep.add_task(task);
+    register_vars(dep, addr.port(), "https");
+    Ok(())
+}
+
+fn register_vars(dep: &mut SampleDeployment, port: u16, scheme: &str) {
     dep.add_var("TMINUS_DOMAIN", format!("{DOMAIN}:{port}"));
-    dep.add_var("TMINUS_SCHEME", "http");
+    dep.add_var("TMINUS_SCHEME", scheme);
     for (label, _) in WORKERS {
         for (suffix, _) in ENVIRONMENTS {
             dep.add_resolve(&format!("{label}{suffix}.{DOMAIN}"), port);
         }
     }
-    Ok(())
 }
 
 /// Map a host name to (host label, worker name, environment).
