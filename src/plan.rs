@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::expect::{CompiledExpect, SchemaCache};
 use crate::expect::dns::DnsCheck;
+use crate::expect::{CompiledExpect, SchemaCache};
 use crate::http::{parse_dns_server, ConnectRule, ResolveRule};
 use crate::interp::{json_strings, Scope, Template};
 use crate::redact::Redactor;
@@ -135,9 +135,20 @@ pub fn build(suites: &[LoadedSuite], opts: &PlanOptions) -> Result<Plan, Diagnos
         redactor,
     };
     let mut schemas = SchemaCache::default();
-    for (si, suite) in suites.iter().enumerate() {
-        if let Err(d) = plan_suite(si, suite, opts, &mut plan, &mut schemas) {
-            diags.extend(d);
+    for suite in suites {
+        let profiles = match select_profiles(suite, opts) {
+            Ok(p) => p,
+            Err(d) => {
+                diags.push(d);
+                continue;
+            }
+        };
+        let several = profiles.len() > 1;
+        for profile in profiles {
+            let si = plan.suites.len();
+            if let Err(d) = plan_suite(si, suite, opts, profile, several, &mut plan, &mut schemas) {
+                diags.extend(d);
+            }
         }
     }
     if !diags.is_empty() {
@@ -147,46 +158,67 @@ pub fn build(suites: &[LoadedSuite], opts: &PlanOptions) -> Result<Plan, Diagnos
     Ok(plan)
 }
 
+/// The profiles a suite runs with: none for a suite without profiles, else the `--env`
+/// selection (comma-separated for several environments in one run) or `default_profile`.
+fn select_profiles(
+    suite: &LoadedSuite,
+    opts: &PlanOptions,
+) -> Result<Vec<Option<String>>, Diagnostic> {
+    let f = &suite.file;
+    if f.profiles.is_empty() {
+        return Ok(vec![None]);
+    }
+    let known = || {
+        f.profiles
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let chosen = opts.profile.clone().or_else(|| f.default_profile.clone());
+    let Some(chosen) = chosen else {
+        return Err(suite.diag(
+            None,
+            format!(
+                "suite `{}` has profiles ({}) but none was chosen: pass --env or set default_profile",
+                f.name,
+                known()
+            ),
+        ));
+    };
+    let mut out = Vec::new();
+    for p in chosen.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if !f.profiles.contains_key(p) {
+            return Err(suite.diag(
+                None,
+                format!(
+                    "suite `{}` has no profile `{p}` (profiles: {})",
+                    f.name,
+                    known()
+                ),
+            ));
+        }
+        if !out.contains(&Some(p.to_string())) {
+            out.push(Some(p.to_string()));
+        }
+    }
+    if out.is_empty() {
+        return Err(suite.diag(None, "--env names no profile"));
+    }
+    Ok(out)
+}
+
 fn plan_suite(
     si: usize,
     suite: &LoadedSuite,
     opts: &PlanOptions,
+    profile_name: Option<String>,
+    several: bool,
     plan: &mut Plan,
     schemas: &mut SchemaCache,
 ) -> Result<(), Vec<Diagnostic>> {
     let f = &suite.file;
     let mut diags = Vec::new();
-    // Profile selection.
-    let profile_name = if f.profiles.is_empty() {
-        None
-    } else {
-        let chosen = opts.profile.clone().or_else(|| f.default_profile.clone());
-        match chosen {
-            Some(p) if f.profiles.contains_key(&p) => Some(p),
-            Some(p) => {
-                let known: Vec<&str> = f.profiles.keys().map(String::as_str).collect();
-                return Err(vec![suite.diag(
-                    None,
-                    format!(
-                        "suite `{}` has no profile `{p}` (profiles: {})",
-                        f.name,
-                        known.join(", ")
-                    ),
-                )]);
-            }
-            None => {
-                let known: Vec<&str> = f.profiles.keys().map(String::as_str).collect();
-                return Err(vec![suite.diag(
-                    None,
-                    format!(
-                        "suite `{}` has profiles ({}) but none was chosen: pass --env or set default_profile",
-                        f.name,
-                        known.join(", ")
-                    ),
-                )]);
-            }
-        }
-    };
     let profile = profile_name.as_ref().and_then(|p| f.profiles.get(p));
     // Variables: suite < profile < --var / --secret.
     let mut raw: BTreeMap<String, (String, Option<Pos>)> = BTreeMap::new();
@@ -249,7 +281,10 @@ fn plan_suite(
         }
     }
     plan.suites.push(SuiteInfo {
-        name: f.name.clone(),
+        name: match (&profile_name, several) {
+            (Some(p), true) => format!("{} [{p}]", f.name),
+            _ => f.name.clone(),
+        },
         path: suite.path.clone(),
         profile: profile_name,
     });

@@ -104,7 +104,8 @@ pub fn body_excerpt(body: &[u8], max: usize, redactor: &Redactor) -> String {
     cut
 }
 
-fn mask_keys(v: &mut Value) {
+/// Mask the values of sensitive keys (tokens, passwords, …) anywhere in a JSON value.
+pub fn mask_keys(v: &mut Value) {
     match v {
         Value::Object(o) => {
             for (k, x) in o.iter_mut() {

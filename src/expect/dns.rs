@@ -121,11 +121,14 @@ impl DnsCheck {
             parse_dns_server(s)?;
         }
         let expect = def.expect.clone().unwrap_or_default();
-        let addresses_in = expect.addresses_in.map(OneOrMany::into_vec).unwrap_or_default();
+        let addresses_in = expect
+            .addresses_in
+            .map(OneOrMany::into_vec)
+            .unwrap_or_default();
         for a in addresses_in.iter().filter(|a| !has_template(a)) {
-            a.trim().parse::<IpAddr>().map_err(|_| {
-                format!("dns.expect.addresses_in: `{a}` is not an IP address")
-            })?;
+            a.trim()
+                .parse::<IpAddr>()
+                .map_err(|_| format!("dns.expect.addresses_in: `{a}` is not an IP address"))?;
         }
         let cidr = expect.cidr.map(OneOrMany::into_vec).unwrap_or_default();
         for c in cidr.iter().filter(|c| !has_template(c)) {
@@ -161,7 +164,12 @@ impl DnsCheck {
 
     /// Ask DNS and judge the answer. `run_dns` is the run's `--dns-server` client, used when
     /// the check names no server.
-    pub async fn run(&self, scope: &Scope, run_dns: Option<&DnsClient>, timeout: Duration) -> DnsRun {
+    pub async fn run(
+        &self,
+        scope: &Scope,
+        run_dns: Option<&DnsClient>,
+        timeout: Duration,
+    ) -> DnsRun {
         let r = |s: &str| Template::parse(s).and_then(|t| t.render(scope));
         let mut run = DnsRun {
             query: format!("{} {}", self.name, self.rtype),
@@ -176,9 +184,9 @@ impl DnsCheck {
                 .iter()
                 .map(|a| {
                     let a = r(a)?;
-                    a.trim().parse::<IpAddr>().map_err(|_| {
-                        format!("dns.expect.addresses_in: `{a}` is not an IP address")
-                    })
+                    a.trim()
+                        .parse::<IpAddr>()
+                        .map_err(|_| format!("dns.expect.addresses_in: `{a}` is not an IP address"))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let cidrs = self
@@ -197,8 +205,9 @@ impl DnsCheck {
             }
         };
         let client = match server.as_deref() {
-            Some(s) => parse_dns_server(s)
-                .and_then(|sa: SocketAddr| DnsClient::servers(&[sa], timeout)),
+            Some(s) => {
+                parse_dns_server(s).and_then(|sa: SocketAddr| DnsClient::servers(&[sa], timeout))
+            }
             None => match run_dns {
                 Some(c) => Ok(c.clone()),
                 None => DnsClient::system(timeout),
@@ -224,7 +233,11 @@ impl DnsCheck {
                 return run;
             }
             Err(f) if self.rtype != RecordType::CNAME || cname.is_none() => {
-                let o = Outcome::new("dns", format!("`{name}` has {} records", self.rtype), self.pos);
+                let o = Outcome::new(
+                    "dns",
+                    format!("`{name}` has {} records", self.rtype),
+                    self.pos,
+                );
                 run.outcomes.push(o.fail(
                     format!("{} records", self.rtype),
                     f.to_string(),
@@ -240,12 +253,19 @@ impl DnsCheck {
             .collect();
         let shown = show(&records);
         if self.rtype != RecordType::CNAME || cname.is_none() {
-            let o = Outcome::new("dns", format!("`{name}` has {} records", self.rtype), self.pos);
+            let o = Outcome::new(
+                "dns",
+                format!("`{name}` has {} records", self.rtype),
+                self.pos,
+            );
             run.outcomes.push(if own.is_empty() {
                 o.fail(
                     format!("{} records", self.rtype),
                     shown.clone(),
-                    format!("`{name}` has no {} records via {via} (answer: {shown})", self.rtype),
+                    format!(
+                        "`{name}` has no {} records via {via} (answer: {shown})",
+                        self.rtype
+                    ),
                 )
             } else {
                 let mut o = o;
@@ -253,7 +273,10 @@ impl DnsCheck {
                 o
             });
         }
-        let ips: Vec<IpAddr> = own.iter().filter_map(|rec| rec.value.parse().ok()).collect();
+        let ips: Vec<IpAddr> = own
+            .iter()
+            .filter_map(|rec| rec.value.parse().ok())
+            .collect();
         if !addrs.is_empty() && !own.is_empty() {
             let set: Vec<String> = addrs.iter().map(ToString::to_string).collect();
             let outside: Vec<String> = ips

@@ -255,7 +255,13 @@ impl CompiledExpect {
 
 /// Show a JSON value compactly, bounded in length.
 pub fn show(v: &Value) -> String {
-    let s = v.to_string();
+    let s = if v.is_object() || v.is_array() {
+        let mut masked = v.clone();
+        crate::redact::mask_keys(&mut masked);
+        masked.to_string()
+    } else {
+        v.to_string()
+    };
     truncate(&s, 200)
 }
 

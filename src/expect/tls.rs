@@ -59,7 +59,9 @@ impl TlsCheck {
             .as_deref()
             .map(|p| {
                 normalize_protocol(p).ok_or_else(|| {
-                    format!("tls.protocol `{p}` is not a TLS version: use \"TLSv1.2\" or \"TLSv1.3\"")
+                    format!(
+                        "tls.protocol `{p}` is not a TLS version: use \"TLSv1.2\" or \"TLSv1.3\""
+                    )
                 })
             })
             .transpose()?;

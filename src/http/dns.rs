@@ -183,7 +183,11 @@ impl DnsClient {
     }
 
     /// Every answer record for `host` and `rtype` (a CNAME chain is included).
-    pub async fn lookup(&self, host: &str, rtype: RecordType) -> Result<Vec<DnsRecord>, DnsFailure> {
+    pub async fn lookup(
+        &self,
+        host: &str,
+        rtype: RecordType,
+    ) -> Result<Vec<DnsRecord>, DnsFailure> {
         let found = self
             .resolver
             .lookup(fqdn(host), rtype)

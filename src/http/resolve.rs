@@ -283,7 +283,12 @@ impl SmartResolver {
                 fallback_cause: None,
                 connect_to,
             }
-        } else if let Some(r) = self.rules.overrides.iter().find(|r| r.matches(&thost, tport)) {
+        } else if let Some(r) = self
+            .rules
+            .overrides
+            .iter()
+            .find(|r| r.matches(&thost, tport))
+        {
             Resolution {
                 by: ResolvedBy::Override,
                 addrs: r.addrs.clone(),
@@ -295,7 +300,10 @@ impl SmartResolver {
                 Some(dns) => (
                     ResolvedBy::DnsServer,
                     dns.lookup_ip(&thost).await.map_err(|e| {
-                        format!("cannot resolve `{thost}` via DNS server {}: {e}", dns.label())
+                        format!(
+                            "cannot resolve `{thost}` via DNS server {}: {e}",
+                            dns.label()
+                        )
                     }),
                 ),
                 None => (ResolvedBy::System, system_lookup(&thost).await),
@@ -307,7 +315,12 @@ impl SmartResolver {
                     fallback_cause: None,
                     connect_to,
                 },
-                Err(cause) => match self.rules.fallbacks.iter().find(|r| r.matches(&thost, tport)) {
+                Err(cause) => match self
+                    .rules
+                    .fallbacks
+                    .iter()
+                    .find(|r| r.matches(&thost, tport))
+                {
                     Some(r) => Resolution {
                         by: ResolvedBy::Fallback,
                         addrs: r.addrs.clone(),

@@ -56,11 +56,15 @@ impl JsonReporter {
 /// Put results in a stable order: suite file, then line, then name.
 pub fn sort_cases(cases: &mut [CaseResult]) {
     cases.sort_by(|a, b| {
-        (a.suite_file.as_str(), a.line, a.name.as_str()).cmp(&(
-            b.suite_file.as_str(),
-            b.line,
-            b.name.as_str(),
-        ))
+        let key = |c: &CaseResult| {
+            (
+                c.suite_file.clone(),
+                c.suite.clone(),
+                c.line,
+                c.name.clone(),
+            )
+        };
+        key(a).cmp(&key(b))
     });
 }
 

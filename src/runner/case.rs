@@ -218,7 +218,12 @@ async fn attempt_once(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepR
             return out;
         }
     };
-    if step.expect.tls.as_ref().is_some_and(|t| t.needs_handshake()) {
+    if step
+        .expect
+        .tls
+        .as_ref()
+        .is_some_and(|t| t.needs_handshake())
+    {
         resp.tls = Some(observe_tls(ctx, &sent, &prepared.url).await);
     }
     let outcomes = step.expect.evaluate(&resp, scope);
@@ -289,9 +294,7 @@ async fn dns_attempt(
     start: Instant,
 ) -> StepResult {
     let timeout = ctx.client.config().connect_timeout;
-    let run = check
-        .run(scope, ctx.client.resolver().dns(), timeout)
-        .await;
+    let run = check.run(scope, ctx.client.resolver().dns(), timeout).await;
     out.request = Some(RequestSummary {
         method: "DNS".into(),
         url: run.query.clone(),

@@ -31,6 +31,36 @@ async fn every_environment_of_scenario_b_and_d_passes() {
         let run = run_against(&[], &["b-multi-env-health.yaml"], &["--env", env]).await;
         assert_eq!(run.code, 0, "{env}: {}", run.stdout);
     }
+    // Services × environments in one run: one suite instance per selected profile.
+    let run = run_against(
+        &[],
+        &["b-multi-env-health.yaml"],
+        &["--env", "development,staging,production"],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.json.as_ref().unwrap()["counts"]["total"], 12);
+    assert_eq!(
+        run.case("billing health")["suite"],
+        "b-multi-env-health [development]"
+    );
+    assert!(
+        run.stdout
+            .contains("b-multi-env-health [staging] › billing health"),
+        "{}",
+        run.stdout
+    );
+    let run = run_against(
+        &[Fault::BServiceDown],
+        &["b-multi-env-health.yaml"],
+        &["--env", "development,staging,production"],
+    )
+    .await;
+    assert_eq!(
+        run.json.as_ref().unwrap()["counts"]["failed"],
+        1,
+        "only staging billing is down"
+    );
     for env in ["staging", "production"] {
         let run = run_against(&[], &["d-staged-promotion.yaml"], &["--env", env]).await;
         assert_eq!(run.code, 0, "{env}: {}", run.stdout);
