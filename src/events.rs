@@ -162,12 +162,10 @@ pub struct Counts {
 
 impl Counts {
     /// Tally results.
-    pub fn of(results: &[CaseResult]) -> Counts {
-        let mut c = Counts {
-            total: results.len(),
-            ..Counts::default()
-        };
+    pub fn of<'a>(results: impl IntoIterator<Item = &'a CaseResult>) -> Counts {
+        let mut c = Counts::default();
         for r in results {
+            c.total += 1;
             match r.status {
                 Status::Passed => c.passed += 1,
                 Status::Failed => c.failed += 1,
@@ -214,7 +212,7 @@ pub struct RunSummary {
 pub enum Event {
     RunStarted(RunInfo),
     CaseStarted { index: usize, name: String },
-    CaseFinished(Box<CaseResult>),
+    CaseFinished(std::sync::Arc<CaseResult>),
     RunCancelling(CancelReason),
     RunFinished(RunSummary),
 }

@@ -46,8 +46,8 @@ pub fn trials(
             let run_opts = run_opts.clone();
             let id = format!("{suite}/{case}");
             Trial::test(format!("{suite}::{case}"), move || {
-                let all: &Result<Vec<crate::events::CaseResult>, String> =
-                    results.get_or_init(|| {
+                let all: &Result<Vec<Arc<crate::events::CaseResult>>, String> = results
+                    .get_or_init(|| {
                         let plan = shared.lock().unwrap_or_else(|e| e.into_inner()).take();
                         let Some(plan) = plan else {
                             return Err("plan already taken".to_string());

@@ -2,6 +2,7 @@
 //! redacted, written atomically when the run finishes.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -28,7 +29,7 @@ pub struct JsonReport<'a> {
     pub profiles: &'a [String],
     pub metadata: serde_json::Map<String, serde_json::Value>,
     pub counts: &'a Counts,
-    pub cases: &'a [CaseResult],
+    pub cases: &'a [Arc<CaseResult>],
 }
 
 /// Aggregates results and writes the JSON report at the end of the run.
@@ -36,7 +37,7 @@ pub struct JsonReporter {
     path: PathBuf,
     redactor: Redactor,
     info: Option<RunInfo>,
-    cases: Vec<CaseResult>,
+    cases: Vec<Arc<CaseResult>>,
     errors: Vec<String>,
 }
 
@@ -54,9 +55,9 @@ impl JsonReporter {
 }
 
 /// Put results in a stable order: suite file, then line, then name.
-pub fn sort_cases(cases: &mut [CaseResult]) {
+pub fn sort_cases(cases: &mut [Arc<CaseResult>]) {
     cases.sort_by(|a, b| {
-        let key = |c: &CaseResult| {
+        let key = |c: &Arc<CaseResult>| {
             (
                 c.suite_file.clone(),
                 c.suite.clone(),
@@ -72,7 +73,7 @@ impl Reporter for JsonReporter {
     fn event(&mut self, ev: &Event) {
         match ev {
             Event::RunStarted(i) => self.info = Some(i.clone()),
-            Event::CaseFinished(c) => self.cases.push((**c).clone()),
+            Event::CaseFinished(c) => self.cases.push(c.clone()),
             Event::RunFinished(s) => {
                 let Some(info) = &self.info else { return };
                 sort_cases(&mut self.cases);

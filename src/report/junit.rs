@@ -3,6 +3,7 @@
 //! properties. Valid against Jenkins xUnit's `junit-10.xsd`; written atomically.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use quick_junit::{
@@ -21,7 +22,7 @@ pub struct JunitReporter {
     path: PathBuf,
     redactor: Redactor,
     info: Option<RunInfo>,
-    cases: Vec<CaseResult>,
+    cases: Vec<Arc<CaseResult>>,
     errors: Vec<String>,
 }
 
@@ -169,7 +170,7 @@ impl Reporter for JunitReporter {
     fn event(&mut self, ev: &Event) {
         match ev {
             Event::RunStarted(i) => self.info = Some(i.clone()),
-            Event::CaseFinished(c) => self.cases.push((**c).clone()),
+            Event::CaseFinished(c) => self.cases.push(c.clone()),
             Event::RunFinished(s) => {
                 let Some(info) = self.info.clone() else {
                     return;

@@ -4,6 +4,7 @@
 
 pub mod case;
 pub mod request;
+pub mod schedule;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::plan::Plan;
 use crate::report::Reporter;
 
 use case::{finish_case, run_case, skipped_step, Ctx};
+use schedule::Scheduler;
 
 /// How to run a plan.
 #[derive(Debug, Clone)]
@@ -48,7 +50,7 @@ impl Default for RunOptions {
 #[derive(Debug)]
 pub struct RunOutcome {
     pub summary: RunSummary,
-    pub results: Vec<CaseResult>,
+    pub results: Vec<Arc<CaseResult>>,
 }
 
 /// Run a plan, feeding every reporter.
@@ -97,7 +99,7 @@ pub async fn run(
     emit(reporters, Event::RunStarted(info));
 
     let n = plan.cases.len();
-    let mut results: Vec<Option<CaseResult>> = vec![None; n];
+    let mut results: Vec<Option<Arc<CaseResult>>> = vec![None; n];
     let mut started = vec![false; n];
     let mut set: JoinSet<(usize, CaseResult)> = JoinSet::new();
     let mut task_index: HashMap<tokio::task::Id, usize> = HashMap::new();
@@ -105,77 +107,71 @@ pub async fn run(
     let deadline = opts.deadline.map(|d| tokio::time::Instant::now() + d);
     let mut cancelled = None;
     let mut signals = Signals::new(opts.handle_signals);
+    let needs: Vec<Vec<usize>> = plan.cases.iter().map(|c| c.needs.clone()).collect();
+    let mut sched = Scheduler::new(&needs);
+    let mut finished: Vec<(usize, CaseResult)> = Vec::new();
 
     loop {
-        // Start or skip every case whose prerequisites are settled.
-        let mut changed = true;
-        while changed {
-            changed = false;
-            for i in 0..n {
-                if started[i] {
-                    continue;
-                }
-                let case = &plan.cases[i];
-                let failed_need = case.needs.iter().find(|d| {
-                    results[**d]
-                        .as_ref()
-                        .is_some_and(|r| r.status != Status::Passed)
-                });
-                if let Some(d) = failed_need {
-                    started[i] = true;
-                    changed = true;
-                    let why = format!(
-                        "skipped: needs `{}`, which did not pass",
-                        plan.cases[*d].name
-                    );
-                    let steps = case.steps.iter().map(|s| skipped_step(s, &why)).collect();
-                    let r = finish_case(
-                        &plan,
-                        case,
-                        Status::Skipped,
-                        Some(why),
-                        chrono::Utc::now().to_rfc3339(),
-                        Duration::ZERO,
-                        steps,
-                        false,
-                    );
-                    emit(reporters, Event::CaseFinished(Box::new(r.clone())));
-                    results[i] = Some(r);
-                    continue;
-                }
-                let ready = case.needs.iter().all(|d| results[*d].is_some());
-                if ready && set.len() < jobs {
-                    started[i] = true;
-                    emit(
-                        reporters,
-                        Event::CaseStarted {
-                            index: i,
-                            name: case.name.clone(),
-                        },
-                    );
-                    let ctx = ctx.clone();
-                    let h = set.spawn(async move { (i, run_case(ctx, i).await) });
-                    task_index.insert(h.id(), i);
-                }
+        // Record finished cases; skip dependents of those that did not pass.
+        while let Some((i, r)) = finished.pop() {
+            for (skip, because) in sched.finish(i, r.status) {
+                started[skip] = true;
+                let case = &plan.cases[skip];
+                let why = format!(
+                    "skipped: needs `{}`, which did not pass",
+                    plan.cases[because].name
+                );
+                let steps = case.steps.iter().map(|s| skipped_step(s, &why)).collect();
+                let sr = Arc::new(finish_case(
+                    &plan,
+                    case,
+                    Status::Skipped,
+                    Some(why),
+                    chrono::Utc::now().to_rfc3339(),
+                    Duration::ZERO,
+                    steps,
+                    false,
+                ));
+                emit(reporters, Event::CaseFinished(sr.clone()));
+                results[skip] = Some(sr);
             }
+            let r = Arc::new(r);
+            emit(reporters, Event::CaseFinished(r.clone()));
+            results[i] = Some(r);
+        }
+        // Start what is ready, up to --jobs at once.
+        while set.len() < jobs {
+            let Some(i) = sched.next_ready() else { break };
+            started[i] = true;
+            emit(
+                reporters,
+                Event::CaseStarted {
+                    index: i,
+                    name: plan.cases[i].name.clone(),
+                },
+            );
+            let ctx = ctx.clone();
+            let h = set.spawn(async move { (i, run_case(ctx, i).await) });
+            task_index.insert(h.id(), i);
         }
         if set.is_empty() {
             break;
         }
         tokio::select! {
             joined = set.join_next_with_id() => {
-                let (i, r) = match joined {
-                    Some(Ok((_, (i, r)))) => (i, r),
+                match joined {
+                    Some(Ok((id, (i, r)))) => {
+                        task_index.remove(&id);
+                        finished.push((i, r));
+                    }
                     Some(Err(e)) => {
-                        let i = task_index[&e.id()];
+                        let i = task_index.remove(&e.id()).unwrap_or_default();
                         let case = &plan.cases[i];
                         let msg = format!("internal error: the case task failed: {e}");
-                        (i, finish_case(&plan, case, Status::Error, Some(msg), chrono::Utc::now().to_rfc3339(), Duration::ZERO, Vec::new(), false))
+                        finished.push((i, finish_case(&plan, case, Status::Error, Some(msg), chrono::Utc::now().to_rfc3339(), Duration::ZERO, Vec::new(), false)));
                     }
                     None => break,
-                };
-                emit(reporters, Event::CaseFinished(Box::new(r.clone())));
-                results[i] = Some(r);
+                }
             }
             _ = sleep_until(deadline) => {
                 cancelled = Some(CancelReason::DeadlineExceeded);
@@ -205,7 +201,7 @@ pub async fn run(
                 format!("not started: {reason}")
             };
             let steps = case.steps.iter().map(|s| skipped_step(s, &msg)).collect();
-            let r = finish_case(
+            let r = Arc::new(finish_case(
                 &plan,
                 case,
                 Status::Error,
@@ -214,14 +210,14 @@ pub async fn run(
                 start.elapsed(),
                 steps,
                 false,
-            );
-            emit(reporters, Event::CaseFinished(Box::new(r.clone())));
+            ));
+            emit(reporters, Event::CaseFinished(r.clone()));
             results[i] = Some(r);
         }
     }
-    let results: Vec<CaseResult> = results.into_iter().flatten().collect();
-    let counts = Counts::of(&results);
-    let passed = !results.iter().any(CaseResult::blocks) && cancelled.is_none();
+    let results: Vec<Arc<CaseResult>> = results.into_iter().flatten().collect();
+    let counts = Counts::of(results.iter().map(|r| r.as_ref()));
+    let passed = !results.iter().any(|r| r.blocks()) && cancelled.is_none();
     let summary = RunSummary {
         counts,
         passed,
