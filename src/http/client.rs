@@ -192,7 +192,50 @@ impl HttpClient {
                 SocketAddr::new(ip, tport)
             }
         };
-        tls::probe(self.tls.clone(), addr, &host, self.config.connect_timeout).await
+        tls::probe(
+            self.tls.clone(),
+            addr,
+            &host,
+            self.config.connect_timeout,
+            false,
+        )
+        .await
+    }
+
+    /// After an https exchange failed without a clear cause (connection closed, not ready),
+    /// handshake once more and wait for the server's verdict: a rejection that arrives after
+    /// the handshake (TLS 1.3 client-certificate checks) is lost inside the HTTP client, but
+    /// named here.
+    async fn diagnose_tls(&self, url: &Url, remote: Option<SocketAddr>) -> Option<HttpError> {
+        if url.scheme() != "https" {
+            return None;
+        }
+        let host = url.host_str()?.to_string();
+        let port = url.port_or_known_default()?;
+        let addr = match remote {
+            Some(a) => a,
+            None => {
+                let res = self.resolver.lookup(&host, port).await.ok()?;
+                let tport = self
+                    .resolver
+                    .connect_target(&host, port)
+                    .map(|(_, p)| p)
+                    .unwrap_or(port);
+                SocketAddr::new(*res.addrs.first()?, tport)
+            }
+        };
+        match tls::probe(
+            self.tls.clone(),
+            addr,
+            &host,
+            self.config.connect_timeout,
+            true,
+        )
+        .await
+        {
+            Err(e) if e.kind == HttpErrorKind::Tls => Some(e),
+            _ => None,
+        }
     }
 
     /// The URL put on the wire and the `Host` header it then needs: when a `--connect-to`
@@ -219,6 +262,12 @@ impl HttpClient {
     pub async fn send(&self, req: &Prepared, sent: &mut Sent) -> Result<Response, HttpError> {
         let timeout = req.timeout;
         match tokio::time::timeout(timeout, self.exchange(req, sent)).await {
+            Ok(Err(e)) if matches!(e.kind, HttpErrorKind::Connect | HttpErrorKind::Protocol) => {
+                let url = sent.final_url.clone().unwrap_or_else(|| req.url.clone());
+                let diagnosis =
+                    tokio::time::timeout(timeout, self.diagnose_tls(&url, sent.remote)).await;
+                Err(diagnosis.ok().flatten().unwrap_or(e))
+            }
             Ok(r) => r,
             Err(_) => Err(HttpError::new(
                 HttpErrorKind::Timeout,

@@ -428,13 +428,22 @@ pub fn protocol_name(v: rustls::ProtocolVersion) -> String {
     }
 }
 
+/// How long [`probe`] waits, after the handshake, for a late rejection by the server.
+const ACCEPTANCE_WAIT: Duration = Duration::from_millis(500);
+
 /// Connect to `addr`, complete a handshake for `host` (SNI and verification), and report
 /// what was negotiated. `timeout` bounds the TCP connect and the handshake.
+///
+/// With `await_acceptance`, the probe also waits briefly for the server's first bytes: in
+/// TLS 1.3 a server checks the client certificate only after the client has finished its
+/// side of the handshake, so a rejection (e.g. "certificate required") arrives as an alert
+/// on the first read.
 pub async fn probe(
     config: Arc<ClientConfig>,
     addr: SocketAddr,
     host: &str,
     timeout: Duration,
+    await_acceptance: bool,
 ) -> Result<TlsDetails, HttpError> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     let name = ServerName::try_from(bare.to_string()).map_err(|_| {
@@ -460,7 +469,7 @@ pub async fn probe(
         }
     };
     let connector = tokio_rustls::TlsConnector::from(config);
-    let stream = match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
+    let mut stream = match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             let msg = match e.get_ref().and_then(|i| i.downcast_ref::<TlsError>()) {
@@ -478,6 +487,15 @@ pub async fn probe(
             ))
         }
     };
+    if await_acceptance {
+        use tokio::io::AsyncReadExt;
+        let mut byte = [0u8; 1];
+        if let Ok(Err(e)) = tokio::time::timeout(ACCEPTANCE_WAIT, stream.read(&mut byte)).await {
+            if let Some(t) = e.get_ref().and_then(|i| i.downcast_ref::<TlsError>()) {
+                return Err(HttpError::new(HttpErrorKind::Tls, describe_tls_error(t)));
+            }
+        }
+    }
     let (_, conn) = stream.get_ref();
     let leaf = conn
         .peer_certificates()

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod common;
+mod dns_tls;
 mod features;
 mod reports;
 mod robustness;

@@ -72,6 +72,19 @@ pub(crate) fn host_name(headers: &HeaderMap) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
 }
 
+/// The request's host name: the `Host` header, or over HTTP/2 (where clients send
+/// `:authority` instead) the authority of the request URI; lower-cased, without `:port`.
+pub(crate) fn request_host(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
+    let from_header = host_name(headers);
+    if !from_header.is_empty() {
+        return from_header;
+    }
+    uri.host()
+        .unwrap_or("")
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
+}
+
 /// The bearer token of the `Authorization` header, if any (may be empty).
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();

@@ -2,7 +2,7 @@
 //! routes by the `Host` header (`<worker><suffix>.tminus.test:PORT`). The api
 //! worker has an in-memory user store and JWT-shaped tokens per environment.
 
-use crate::http::{bearer, host_name, json, now_rfc3339, serve, text};
+use crate::http::{bearer, json, now_rfc3339, request_host, serve, text};
 use crate::{jwt, Fault, Faults, SampleDeployment};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -145,7 +145,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some((label, worker, env)) = route(&host_name(&headers)) else {
+    let Some((label, worker, env)) = route(&request_host(&headers, &uri)) else {
         return json(
             StatusCode::NOT_FOUND,
             json!({"ok": false, "error": "no such worker"}),

@@ -214,3 +214,26 @@ pub async fn serve_tls(
     });
     Ok((addr, task))
 }
+
+/// Serve, over HTTPS on `bind`, a handler that answers every request with 200 and
+/// `{"ok": true, "host": <Host header, else the request authority>}` — for tests of certificates, SNI and `Host`.
+pub async fn serve_tls_echo(
+    config: Arc<ServerConfig>,
+    bind: SocketAddr,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    use axum::http::{header, HeaderMap, StatusCode, Uri};
+    let router = Router::new().fallback(|headers: HeaderMap, uri: Uri| async move {
+        // Over HTTP/2 the authority usually travels as `:authority`, not `Host`.
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| uri.authority().map(|a| a.to_string()))
+            .unwrap_or_default();
+        crate::http::json(
+            StatusCode::OK,
+            serde_json::json!({"ok": true, "host": host}),
+        )
+    });
+    serve_tls(router, config, bind).await
+}

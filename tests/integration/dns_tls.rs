@@ -1,0 +1,770 @@
+//! DNS and TLS controls against real loopback servers: an in-process DNS server
+//! (hickory-server, UDP and TCP on one ephemeral port) serving a test zone, and HTTPS servers
+//! with certificates minted at test time (rcgen). Every name is resolved through smokegate's
+//! own controls (`--resolve`, `--connect-to`, `--dns-server`, fallbacks) — never through the
+//! machine's resolver.
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_server::proto::rr::rdata::{A, AAAA, CNAME, SOA};
+use hickory_server::proto::rr::{LowerName, Name, RData, Record};
+use hickory_server::store::in_memory::InMemoryZoneHandler;
+use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
+use hickory_server::Server;
+use sample_deployment::tls::{serve_tls_echo, server_config, TestCa, Validity};
+use sample_deployment::SampleDeployment;
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+use crate::common::{smokegate, suite, write_suite, Run};
+
+// ---------------------------------------------------------------------------------------
+// A loopback DNS server.
+
+/// A DNS server on 127.0.0.1 (UDP and TCP, same port) serving `example.test.` and an empty
+/// `tminus.test.` (every name there is NXDOMAIN).
+struct DnsServer {
+    addr: SocketAddr,
+    _server: Server<Catalog>,
+}
+
+fn name(s: &str) -> Name {
+    Name::from_str(s).expect("valid name")
+}
+
+fn zone(origin: &str, records: Vec<Record>) -> Arc<InMemoryZoneHandler> {
+    let mut z = InMemoryZoneHandler::empty(name(origin), ZoneType::Primary, AxfrPolicy::Deny);
+    let soa = SOA::new(
+        name(&format!("ns.{origin}")),
+        name(&format!("hostmaster.{origin}")),
+        1,
+        3600,
+        600,
+        86_400,
+        60,
+    );
+    z.upsert_mut(Record::from_rdata(name(origin), 60, RData::SOA(soa)), 1);
+    for r in records {
+        z.upsert_mut(r, 1);
+    }
+    Arc::new(z)
+}
+
+impl DnsServer {
+    async fn start() -> DnsServer {
+        let rec = |n: &str, d: RData| Record::from_rdata(name(n), 60, d);
+        let example = zone(
+            "example.test.",
+            vec![
+                rec("api.example.test.", RData::A(A(Ipv4Addr::LOCALHOST))),
+                rec("edge.example.test.", RData::A(A(Ipv4Addr::LOCALHOST))),
+                rec(
+                    "multi.example.test.",
+                    RData::A(A(Ipv4Addr::new(127, 0, 0, 1))),
+                ),
+                rec(
+                    "multi.example.test.",
+                    RData::A(A(Ipv4Addr::new(127, 0, 0, 2))),
+                ),
+                rec("v6.example.test.", RData::AAAA(AAAA(Ipv6Addr::LOCALHOST))),
+                rec(
+                    "www.example.test.",
+                    RData::CNAME(CNAME(name("edge.example.test."))),
+                ),
+            ],
+        );
+        let tminus = zone("tminus.test.", vec![]);
+        let mut catalog = Catalog::new();
+        catalog.upsert(LowerName::new(&name("example.test.")), vec![example]);
+        catalog.upsert(LowerName::new(&name("tminus.test.")), vec![tminus]);
+        let mut server = Server::new(catalog);
+        // UDP and TCP must share the port: bind UDP first, then TCP on the same port.
+        let mut bound = None;
+        for _ in 0..20 {
+            let udp = tokio::net::UdpSocket::bind("127.0.0.1:0")
+                .await
+                .expect("bind udp");
+            let addr = udp.local_addr().expect("udp addr");
+            if let Ok(tcp) = tokio::net::TcpListener::bind(addr).await {
+                bound = Some((udp, tcp, addr));
+                break;
+            }
+        }
+        let (udp, tcp, addr) = bound.expect("a free UDP+TCP port on loopback");
+        server.register_socket(udp);
+        server.register_listener(tcp, Duration::from_secs(5), 64);
+        DnsServer {
+            addr,
+            _server: server,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTPS servers and helpers.
+
+struct Tls {
+    ca: TestCa,
+    dir: tempfile::TempDir,
+}
+
+impl Tls {
+    fn new() -> Tls {
+        Tls {
+            ca: TestCa::new("smokegate test CA").expect("CA"),
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn cacert(&self) -> String {
+        let p = self.dir.path().join("ca.pem");
+        std::fs::write(&p, self.ca.pem()).expect("write CA");
+        p.display().to_string()
+    }
+
+    /// An HTTPS echo server on `bind` presenting a certificate for `names`.
+    async fn serve(
+        &self,
+        names: &[&str],
+        validity: Validity,
+        client_ca: Option<&TestCa>,
+        bind: SocketAddr,
+    ) -> (SocketAddr, JoinHandle<()>) {
+        let leaf = self.ca.issue(names, validity).expect("leaf certificate");
+        let config = server_config(&leaf, &[], client_ca).expect("server config");
+        serve_tls_echo(config, bind).await.expect("serve")
+    }
+}
+
+fn lo() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+/// A one-case suite GETting `url`, with optional extra expectation lines.
+fn one_request_suite(dir: &std::path::Path, url: &str, expect: &str) -> String {
+    write_suite(
+        dir,
+        "s.yaml",
+        &format!(
+            "name: dnstls\ncases:\n  - name: get\n    request:\n      url: {url}\n      timeout: 10s\n    expect:\n      status: 200\n{expect}"
+        ),
+    )
+}
+
+async fn run(suite: String, extra: &[String]) -> Run {
+    let mut args = vec![
+        "run".to_string(),
+        suite,
+        "--connect-timeout".into(),
+        "5s".into(),
+    ];
+    args.extend(extra.iter().cloned());
+    smokegate(&args, &[]).await
+}
+
+fn step(run: &Run) -> &Value {
+    &run.case("get")["steps"][0]
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Resolution controls.
+
+#[tokio::test]
+async fn dns_server_answers_and_is_reported() {
+    let dns = DnsServer::start().await;
+    let tls = Tls::new();
+    let (addr, _t) = tls
+        .serve(&["api.example.test"], Validity::Days(90), None, lo())
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("https://api.example.test:{}/", addr.port());
+    let r = run(
+        one_request_suite(dir.path(), &url, ""),
+        &args(&[
+            "--dns-server",
+            &dns.addr.to_string(),
+            "--cacert",
+            &tls.cacert(),
+            "--verbose",
+        ]),
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    let req = &step(&r)["request"];
+    assert_eq!(req["resolved_by"], "dns-server");
+    assert_eq!(req["connected_to"], format!("127.0.0.1:{}", addr.port()));
+    assert!(req.get("fallback_cause").is_none());
+    assert!(r.stdout.contains("address via dns-server"), "{}", r.stdout);
+}
+
+#[tokio::test]
+async fn nxdomain_from_dns_server_uses_fallback_and_keeps_the_cause() {
+    let dns = DnsServer::start().await;
+    let tls = Tls::new();
+    let (addr, _t) = tls
+        .serve(&["gone.example.test"], Validity::Days(90), None, lo())
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("https://gone.example.test:{}/", addr.port());
+    let r = run(
+        one_request_suite(dir.path(), &url, ""),
+        &args(&[
+            "--dns-server",
+            &dns.addr.to_string(),
+            "--fallback-resolve",
+            &format!("gone.example.test:{}:127.0.0.1", addr.port()),
+            "--cacert",
+            &tls.cacert(),
+            "--verbose",
+        ]),
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    let req = &step(&r)["request"];
+    assert_eq!(req["resolved_by"], "fallback");
+    let cause = req["fallback_cause"].as_str().expect("fallback cause");
+    assert!(cause.contains("NXDOMAIN"), "{cause}");
+    assert!(cause.contains(&dns.addr.to_string()), "{cause}");
+    assert!(r.stdout.contains("fallback used because"), "{}", r.stdout);
+}
+
+#[tokio::test]
+async fn failed_request_shows_address_and_fallback_in_console_and_junit() {
+    let dns = DnsServer::start().await;
+    // Nothing listens on 127.0.0.1:9 (discard): the fallback is used, the connection fails.
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(
+        one_request_suite(dir.path(), "https://gone.example.test:9/", ""),
+        &args(&[
+            "--dns-server",
+            &dns.addr.to_string(),
+            "--fallback-resolve",
+            "gone.example.test:9:127.0.0.1",
+        ]),
+    )
+    .await;
+    assert_ne!(r.code, 0);
+    let req = &step(&r)["request"];
+    assert_eq!(req["resolved_by"], "fallback");
+    assert_eq!(req["resolved_addrs"][0], "127.0.0.1");
+    for text in [&r.stdout, r.junit.as_ref().unwrap()] {
+        assert!(text.contains("address via fallback"), "{text}");
+        assert!(text.contains("NXDOMAIN"), "{text}");
+        assert!(text.contains("127.0.0.1"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn fallback_is_not_used_when_resolution_works() {
+    let dns = DnsServer::start().await;
+    let tls = Tls::new();
+    let (addr, _t) = tls
+        .serve(&["api.example.test"], Validity::Days(90), None, lo())
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("https://api.example.test:{}/", addr.port());
+    // The pin points at an address where nothing listens: using it would fail the case.
+    let r = run(
+        one_request_suite(dir.path(), &url, ""),
+        &args(&[
+            "--dns-server",
+            &dns.addr.to_string(),
+            "--fallback-resolve",
+            &format!("api.example.test:{}:127.0.0.9", addr.port()),
+            "--cacert",
+            &tls.cacert(),
+        ]),
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    let req = &step(&r)["request"];
+    assert_eq!(req["resolved_by"], "dns-server");
+    assert!(req.get("fallback_cause").is_none());
+}
+
+#[tokio::test]
+async fn nxdomain_without_fallback_is_a_dns_error_naming_the_server() {
+    let dns = DnsServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(
+        one_request_suite(dir.path(), "https://gone.example.test:9/", ""),
+        &args(&["--dns-server", &dns.addr.to_string()]),
+    )
+    .await;
+    assert_ne!(r.code, 0);
+    let s = step(&r);
+    assert_eq!(s["status"], "error");
+    assert_eq!(s["error"]["kind"], "dns", "{s}");
+    let msg = s["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("NXDOMAIN"), "{msg}");
+}
+
+#[tokio::test]
+async fn resolve_rule_applies_only_to_its_port() {
+    let dns = DnsServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // The rule is for port 8443; the request goes to port 9, so the rule must not apply and
+    // the name is asked of the loopback DNS server (which answers NXDOMAIN).
+    let r = run(
+        one_request_suite(dir.path(), "https://gone.example.test:9/", ""),
+        &args(&[
+            "--resolve",
+            "gone.example.test:8443:127.0.0.1",
+            "--dns-server",
+            &dns.addr.to_string(),
+        ]),
+    )
+    .await;
+    let s = step(&r);
+    assert_eq!(s["error"]["kind"], "dns", "{s}");
+}
+
+#[tokio::test]
+async fn connect_to_changes_the_destination_but_keeps_host_and_sni() {
+    let tls = Tls::new();
+    let (addr, _t) = tls
+        .serve(&["api.example.test"], Validity::Days(90), None, lo())
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    // Explicit port in the URL: 8443 → the real port, through a second name.
+    let r = run(
+        one_request_suite(
+            dir.path(),
+            "https://api.example.test:8443/",
+            "      jsonpath:\n        - { path: $.host, equals: \"api.example.test:8443\" }\n",
+        ),
+        &args(&[
+            "--connect-to",
+            &format!("api.example.test:8443:edge.example.test:{}", addr.port()),
+            "--resolve",
+            &format!("edge.example.test:{}:127.0.0.1", addr.port()),
+            "--cacert",
+            &tls.cacert(),
+        ]),
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    let req = &step(&r)["request"];
+    assert_eq!(req["connected_to"], format!("127.0.0.1:{}", addr.port()));
+    assert_eq!(
+        req["connect_to"],
+        format!("edge.example.test:{}", addr.port())
+    );
+    assert_eq!(req["resolved_by"], "override");
+
+    // Implicit port (443) → an IP literal and the real port.
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(
+        one_request_suite(dir.path(), "https://api.example.test/", ""),
+        &args(&[
+            "--connect-to",
+            &format!("api.example.test:443:127.0.0.1:{}", addr.port()),
+            "--cacert",
+            &tls.cacert(),
+        ]),
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    assert_eq!(
+        step(&r)["request"]["connected_to"],
+        format!("127.0.0.1:{}", addr.port())
+    );
+}
+
+#[tokio::test]
+async fn resolve_to_ipv6_loopback() {
+    let tls = Tls::new();
+    let bind: SocketAddr = "[::1]:0".parse().unwrap();
+    if std::net::TcpListener::bind(bind).is_err() {
+        eprintln!("skipped: no IPv6 loopback on this machine");
+        return;
+    }
+    let (addr, _t) = tls
+        .serve(&["api.example.test"], Validity::Days(90), None, bind)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("https://api.example.test:{}/", addr.port());
+    let r = run(
+        one_request_suite(dir.path(), &url, ""),
+        &args(&[
+            "--resolve",
+            &format!("api.example.test:{}:[::1]", addr.port()),
+            "--cacert",
+            &tls.cacert(),
+        ]),
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    let req = &step(&r)["request"];
+    assert_eq!(req["connected_to"], format!("[::1]:{}", addr.port()));
+    assert_eq!(req["resolved_by"], "override");
+}
+
+// ---------------------------------------------------------------------------------------
+// DNS checks.
+
+#[tokio::test]
+async fn dns_checks_report_what_was_returned() {
+    let dns = DnsServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let s = write_suite(
+        dir.path(),
+        "dns.yaml",
+        r#"name: dns-checks
+cases:
+  - name: a in set
+    dns: { name: multi.example.test, server: "${dns}", expect: { addresses_in: [127.0.0.1, 127.0.0.2] } }
+  - name: a in range
+    dns: { name: multi.example.test, server: "${dns}", expect: { cidr: 127.0.0.0/8 } }
+  - name: aaaa
+    dns: { name: v6.example.test, type: AAAA, server: "${dns}", expect: { addresses_in: "::1" } }
+  - name: cname
+    dns: { name: www.example.test, type: CNAME, server: "${dns}", expect: { cname: edge.example.test } }
+  - name: cname via A
+    dns: { name: www.example.test, server: "${dns}", expect: { cname: edge.example.test } }
+  - name: a not in set
+    dns: { name: multi.example.test, server: "${dns}", expect: { addresses_in: [127.0.0.1] } }
+  - name: wrong cname
+    dns: { name: www.example.test, type: CNAME, server: "${dns}", expect: { cname: other.example.test } }
+  - name: missing
+    dns: { name: gone.example.test, server: "${dns}" }
+"#,
+    );
+    let r = smokegate(
+        &args(&["run", &s, "--var", &format!("dns={}", dns.addr)]),
+        &[],
+    )
+    .await;
+    for ok in ["a in set", "a in range", "aaaa", "cname", "cname via A"] {
+        assert_eq!(r.case(ok)["status"], "passed", "{ok}: {}", r.all_output());
+    }
+    let msg = |c: &str| r.case(c)["message"].as_str().unwrap_or("").to_string();
+    assert_eq!(r.case("a not in set")["status"], "failed");
+    let m = msg("a not in set");
+    assert!(m.contains("127.0.0.2") && m.contains("returned"), "{m}");
+    let m = msg("wrong cname");
+    assert!(
+        m.contains("edge.example.test") && m.contains("other.example.test"),
+        "{m}"
+    );
+    let m = msg("missing");
+    assert!(m.contains("NXDOMAIN"), "{m}");
+    assert_eq!(r.code, 1, "{}", r.all_output());
+}
+
+#[tokio::test]
+async fn dns_check_uses_the_run_dns_server_when_none_is_named() {
+    let dns = DnsServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let s = write_suite(
+        dir.path(),
+        "dns.yaml",
+        "name: dns-default\ncases:\n  - name: api\n    dns: { name: api.example.test, expect: { addresses_in: 127.0.0.1 } }\n",
+    );
+    let r = smokegate(
+        &args(&["run", &s, "--dns-server", &dns.addr.to_string()]),
+        &[],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.all_output());
+}
+
+// ---------------------------------------------------------------------------------------
+// TLS.
+
+#[tokio::test]
+async fn override_with_correct_sni_passes_tls_expectations() {
+    let tls = Tls::new();
+    let (addr, _t) = tls
+        .serve(&["api.example.test"], Validity::Days(90), None, lo())
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("https://api.example.test:{}/", addr.port());
+    let r = run(
+        one_request_suite(
+            dir.path(),
+            &url,
+            "      tls: { min_days_valid: 30, covers_host: true, protocol: TLSv1.3, http_version: HTTP/2 }\n",
+        ),
+        &args(&[
+            "--resolve",
+            &format!("api.example.test:{}:127.0.0.1", addr.port()),
+            "--cacert",
+            &tls.cacert(),
+        ]),
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    let s = step(&r);
+    let tls_kinds = s["expectations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] == "tls")
+        .count();
+    assert_eq!(tls_kinds, 4, "{s}");
+    assert_eq!(s["response"]["tls"]["protocol"], "TLSv1.3");
+    assert_eq!(s["response"]["tls"]["alpn"], "h2");
+}
+
+#[tokio::test]
+async fn expiry_expectation_fails_when_too_close() {
+    let tls = Tls::new();
+    let (addr, _t) = tls
+        .serve(&["api.example.test"], Validity::Days(10), None, lo())
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("https://api.example.test:{}/", addr.port());
+    let common = args(&[
+        "--resolve",
+        &format!("api.example.test:{}:127.0.0.1", addr.port()),
+        "--cacert",
+        &tls.cacert(),
+    ]);
+    let r = run(
+        one_request_suite(dir.path(), &url, "      tls: { min_days_valid: 30 }\n"),
+        &common,
+    )
+    .await;
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    let m = r.case("get")["message"].as_str().unwrap();
+    assert!(m.contains("expires in") && m.contains("at least 30"), "{m}");
+    let r = run(
+        one_request_suite(dir.path(), &url, "      tls: { min_days_valid: 5 }\n"),
+        &common,
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.all_output());
+}
+
+/// Run one https GET to api.example.test on `addr` and return the step's error message.
+async fn tls_error(tls: &Tls, addr: SocketAddr, extra: &[&str]) -> (Run, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("https://api.example.test:{}/", addr.port());
+    let mut a = args(&[
+        "--resolve",
+        &format!("api.example.test:{}:127.0.0.1", addr.port()),
+    ]);
+    a.extend(args(extra));
+    let _ = tls;
+    let r = run(one_request_suite(dir.path(), &url, ""), &a).await;
+    let msg = step(&r)["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    (r, msg)
+}
+
+#[tokio::test]
+async fn wrong_host_certificate_names_what_it_covers() {
+    let tls = Tls::new();
+    let (addr, _t) = tls
+        .serve(&["other.example.test"], Validity::Days(90), None, lo())
+        .await;
+    let (r, msg) = tls_error(&tls, addr, &["--cacert", &tls.cacert()]).await;
+    assert_eq!(step(&r)["error"]["kind"], "tls", "{}", r.all_output());
+    assert!(
+        msg.contains("hostname mismatch") && msg.contains("other.example.test"),
+        "{msg}"
+    );
+    assert!(r.stdout.contains("hostname mismatch"), "{}", r.stdout);
+}
+
+#[tokio::test]
+async fn expired_certificate_names_the_date() {
+    let tls = Tls::new();
+    let (addr, _t) = tls
+        .serve(
+            &["api.example.test"],
+            Validity::ExpiredDaysAgo(3),
+            None,
+            lo(),
+        )
+        .await;
+    let (r, msg) = tls_error(&tls, addr, &["--cacert", &tls.cacert()]).await;
+    assert_eq!(step(&r)["error"]["kind"], "tls");
+    assert!(
+        msg.contains("expired on") && msg.contains("days ago"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_issuer_fails_and_cacert_makes_it_pass() {
+    let tls = Tls::new();
+    let (addr, _t) = tls
+        .serve(&["api.example.test"], Validity::Days(90), None, lo())
+        .await;
+    let (r, msg) = tls_error(&tls, addr, &[]).await;
+    assert_eq!(step(&r)["error"]["kind"], "tls");
+    assert!(
+        msg.contains("unknown authority") && msg.contains("--cacert"),
+        "{msg}"
+    );
+    let (r, _) = tls_error(&tls, addr, &["--cacert", &tls.cacert()]).await;
+    assert_eq!(r.code, 0, "{}", r.all_output());
+}
+
+#[tokio::test]
+async fn insecure_is_recorded_in_the_verdict_and_reports() {
+    let tls = Tls::new();
+    let (addr, _t) = tls
+        .serve(&["other.example.test"], Validity::Days(90), None, lo())
+        .await;
+    let (r, _) = tls_error(&tls, addr, &["--insecure"]).await;
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    assert_eq!(r.json.as_ref().unwrap()["insecure"], true);
+    assert!(r.stdout.contains("--insecure"), "{}", r.stdout);
+}
+
+#[tokio::test]
+async fn mtls_needs_a_client_certificate() {
+    let tls = Tls::new();
+    let clients = TestCa::new("client CA").unwrap();
+    let (addr, _t) = tls
+        .serve(
+            &["api.example.test"],
+            Validity::Days(90),
+            Some(&clients),
+            lo(),
+        )
+        .await;
+    let (r, msg) = tls_error(&tls, addr, &["--cacert", &tls.cacert()]).await;
+    assert_ne!(r.code, 0);
+    assert!(msg.contains("client certificate"), "{msg}");
+    let id = clients.issue_client("smokegate").unwrap();
+    let (cert, key) = id.write_to(tls.dir.path(), "client").unwrap();
+    let (r, _) = tls_error(
+        &tls,
+        addr,
+        &[
+            "--cacert",
+            &tls.cacert(),
+            "--cert",
+            &cert.display().to_string(),
+            "--key",
+            &key.display().to_string(),
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.all_output());
+}
+
+#[tokio::test]
+async fn handshake_timeout_is_named() {
+    // Accepts TCP connections and never answers the ClientHello.
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let _t = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            held.push(s);
+            if held.len() > 16 {
+                break;
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("https://api.example.test:{}/", addr.port());
+    let mut args = vec![
+        "run".to_string(),
+        one_request_suite(dir.path(), &url, ""),
+        "--connect-timeout".into(),
+        "1s".into(),
+        "--resolve".into(),
+        format!("api.example.test:{}:127.0.0.1", addr.port()),
+    ];
+    args.push("--timeout".into());
+    args.push("5s".into());
+    let r = smokegate(&args, &[]).await;
+    let s = step(&r);
+    assert_eq!(s["status"], "error");
+    let msg = s["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("handshake") && msg.contains("timeout"),
+        "{msg}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The sample deployment's TLS mode with the bundled scenario D suite.
+
+async fn scenario_d_tls(extra: impl Fn(&SampleDeployment, &DnsServer) -> Vec<String>) -> Run {
+    let dns = DnsServer::start().await;
+    let dep = SampleDeployment::start_tls(&[])
+        .await
+        .expect("sample deployment starts");
+    let dir = tempfile::tempdir().unwrap();
+    let ca: PathBuf = dir.path().join("ca.pem");
+    std::fs::write(&ca, dep.ca_pem().expect("TLS mode has a CA")).unwrap();
+    let mut a = args(&[
+        "run",
+        &suite("d-staged-promotion.yaml"),
+        "--env",
+        "staging",
+        "--cacert",
+        &ca.display().to_string(),
+    ]);
+    a.extend(extra(&dep, &dns));
+    let r = smokegate(&a, &dep.vars()).await;
+    dep.shutdown();
+    r
+}
+
+#[tokio::test]
+async fn sample_deployment_over_tls_through_resolve() {
+    let r = scenario_d_tls(|dep, _| {
+        dep.resolves()
+            .into_iter()
+            .flat_map(|r| ["--resolve".to_string(), r])
+            .collect()
+    })
+    .await;
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    let json = r.json.as_ref().unwrap();
+    for c in json["cases"].as_array().unwrap() {
+        for s in c["steps"].as_array().unwrap() {
+            assert!(s["request"]["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://"));
+            assert_eq!(s["request"]["resolved_by"], "override", "{s}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn sample_deployment_over_tls_through_dns_fallback() {
+    let r = scenario_d_tls(|dep, dns| {
+        let mut a = vec!["--dns-server".to_string(), dns.addr.to_string()];
+        for r in dep.resolves() {
+            a.push("--fallback-resolve".into());
+            a.push(r);
+        }
+        a
+    })
+    .await;
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    let json = r.json.as_ref().unwrap();
+    let mut steps = 0;
+    for c in json["cases"].as_array().unwrap() {
+        for s in c["steps"].as_array().unwrap() {
+            steps += 1;
+            let req = &s["request"];
+            assert_eq!(req["resolved_by"], "fallback", "{s}");
+            assert!(
+                req["fallback_cause"].as_str().unwrap().contains("NXDOMAIN"),
+                "{s}"
+            );
+        }
+    }
+    assert!(steps >= 5);
+}
