@@ -262,7 +262,7 @@ impl HttpClient {
     pub async fn send(&self, req: &Prepared, sent: &mut Sent) -> Result<Response, HttpError> {
         let timeout = req.timeout;
         match tokio::time::timeout(timeout, self.exchange(req, sent)).await {
-            Ok(Err(e)) if matches!(e.kind, HttpErrorKind::Connect | HttpErrorKind::Protocol) => {
+            Ok(Err(e)) if e.needs_tls_diagnosis() => {
                 let url = sent.final_url.clone().unwrap_or_else(|| req.url.clone());
                 let diagnosis =
                     tokio::time::timeout(timeout, self.diagnose_tls(&url, sent.remote)).await;

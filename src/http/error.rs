@@ -50,6 +50,16 @@ impl HttpError {
         }
     }
 
+    /// True when the cause may be a TLS rejection the HTTP client did not name: the
+    /// connection broke (closed, not ready) or an alert arrived wrapped in an HTTP/2 error.
+    pub fn needs_tls_diagnosis(&self) -> bool {
+        match self.kind {
+            HttpErrorKind::Connect | HttpErrorKind::Protocol => true,
+            HttpErrorKind::Tls => self.message.contains("fatal alert"),
+            _ => false,
+        }
+    }
+
     /// Classify a reqwest error by walking its causes.
     pub fn from_reqwest(e: &reqwest::Error, timeout_ms: u128) -> Self {
         let mut chain = Vec::new();

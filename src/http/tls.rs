@@ -429,7 +429,7 @@ pub fn protocol_name(v: rustls::ProtocolVersion) -> String {
 }
 
 /// How long [`probe`] waits, after the handshake, for a late rejection by the server.
-const ACCEPTANCE_WAIT: Duration = Duration::from_millis(500);
+const ACCEPTANCE_WAIT: Duration = Duration::from_secs(2);
 
 /// Connect to `addr`, complete a handshake for `host` (SNI and verification), and report
 /// what was negotiated. `timeout` bounds the TCP connect and the handshake.
