@@ -8,3 +8,4 @@ mod features;
 mod reports;
 mod robustness;
 mod scenarios;
+mod schemas;

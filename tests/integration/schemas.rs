@@ -1,0 +1,109 @@
+//! The published JSON Schema of the suite format agrees with the parser: every bundled suite
+//! and a suite using every field validate; an unknown field is rejected by both.
+
+use serde_json::Value;
+
+use crate::common::root;
+
+fn suite_schema() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(root().join("schemas/suite.schema.json")).unwrap();
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    jsonschema::validator_for(&schema).expect("suite schema compiles")
+}
+
+fn errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
+    v.iter_errors(doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect()
+}
+
+const EVERYTHING: &str = r#"
+name: every-field
+description: uses every field
+tags: [t]
+vars: { base: "http://127.0.0.1:9" }
+secrets: [base]
+default_profile: staging
+profiles:
+  staging:
+    vars: { suffix: "-staging" }
+    resolve: ["api.example.test:443:127.0.0.1"]
+    fallback_resolve: ["api.example.test:443:127.0.0.1"]
+    connect_to: ["api.example.test:443:localhost:8443"]
+    dns_servers: ["127.0.0.1:5353"]
+defaults:
+  headers: { accept: application/json }
+  timeout: 10s
+  retry: { attempts: 2, interval: 100ms, backoff: 2 }
+cases:
+  - name: single
+    severity: warning
+    matrix: { svc: [a, b] }
+    request:
+      method: POST
+      url: ${base}/${svc}
+      headers: { x-a: b }
+      query: { q: "1" }
+      json: { a: 1 }
+      timeout: 2s
+      follow_redirects: 3
+    expect:
+      message: broken
+      status: [200, "2xx"]
+      headers:
+        content-type: { matches: json, present: true }
+        x-b: exact
+      body: { contains: [a], not_contains: [b], matches: "c", json: true }
+      jsonpath:
+        - { path: $.a, equals: 1, message: m }
+        - { path: $.b, one_of: [1, 2], type: integer, gte: 1, lt: 3 }
+        - { path: "$.c[*]", count: 2, min_count: 1 }
+      schema: { inline: { type: object }, message: m }
+      max_latency: 500ms
+      tls: { min_days_valid: 14, covers_host: true, protocol: TLSv1.3, http_version: HTTP/2 }
+    capture:
+      tok: { jsonpath: $.token, secret: true }
+    wait_until: { timeout: 1m, interval: 5s }
+  - name: steps
+    needs: [single]
+    steps:
+      - name: one
+        request: { url: "${base}/x", form: { a: b } }
+        expect: { status: 200 }
+        capture: { h: { header: x-h }, r: { regex: "id=(\\d+)" } }
+        retry: { attempts: 3 }
+  - name: dns
+    dns:
+      name: api.example.test
+      type: A
+      server: 127.0.0.1:5353
+      expect: { addresses_in: [127.0.0.1], cidr: 127.0.0.0/8 }
+"#;
+
+#[test]
+fn bundled_suites_validate_against_the_suite_schema() {
+    let v = suite_schema();
+    for entry in std::fs::read_dir(root().join("suites")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let doc: Value = serde_saphyr::from_str(&text).unwrap();
+        let errs = errors(&v, &doc);
+        assert!(errs.is_empty(), "{}: {errs:#?}", path.display());
+    }
+}
+
+#[test]
+fn schema_and_parser_agree_on_every_field() {
+    let v = suite_schema();
+    let doc: Value = serde_saphyr::from_str(EVERYTHING).unwrap();
+    assert!(errors(&v, &doc).is_empty(), "{:#?}", errors(&v, &doc));
+    smokegate::suite::load::parse_suite(std::path::Path::new("every.yaml"), EVERYTHING.into())
+        .expect("the parser accepts every field the schema documents");
+    let bad = EVERYTHING.replace("max_latency: 500ms", "max_latencyy: 500ms");
+    let doc: Value = serde_saphyr::from_str(&bad).unwrap();
+    assert!(
+        !errors(&v, &doc).is_empty(),
+        "schema rejects unknown fields"
+    );
+    assert!(smokegate::suite::load::parse_suite(std::path::Path::new("every.yaml"), bad).is_err());
+}
