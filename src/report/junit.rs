@@ -111,6 +111,13 @@ impl JunitReporter {
                 let mut tc = TestCase::new(r(&c.name), status);
                 tc.set_classname(r(&c.suite));
                 tc.set_time(d);
+                if c.status == Status::Passed {
+                    // Every request's address and how it was chosen, for passes too.
+                    let trace = explain(c, true);
+                    if !trace.is_empty() {
+                        tc.set_system_out(r(&trace));
+                    }
+                }
                 suite.add_test_case(tc);
             }
             suite.set_time(time);
