@@ -768,3 +768,23 @@ async fn sample_deployment_over_tls_through_dns_fallback() {
     }
     assert!(steps >= 5);
 }
+
+/// Scenario D's broken variant "DNS not propagated and no fallback configured": every
+/// health check is an error naming the DNS failure, and the smoke flow is skipped.
+#[tokio::test]
+async fn sample_deployment_dns_not_propagated_without_fallback_fails() {
+    let r = scenario_d_tls(|_, dns| vec!["--dns-server".to_string(), dns.addr.to_string()]).await;
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    let json = r.json.as_ref().unwrap();
+    for c in json["cases"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        if name.starts_with("health") {
+            assert_eq!(c["status"], "error", "{c}");
+            let msg = c["message"].as_str().unwrap();
+            assert!(msg.contains("NXDOMAIN") && msg.contains("(dns)"), "{msg}");
+        } else {
+            assert_eq!(c["status"], "skipped", "{c}");
+        }
+    }
+    assert!(r.stdout.contains("NXDOMAIN"), "{}", r.stdout);
+}
