@@ -78,6 +78,10 @@ pub async fn demo(args: DemoArgs) -> i32 {
         meta: vec!["target=sample-deployment".into()],
         verbose: args.verbose,
         color: ColorChoice::Auto,
+        ci: smokegate::cli::ci::CiArgs {
+            report_html: Some(args.report_dir.join("report.html")),
+            ..Default::default()
+        },
     };
     let code = run_command(&run, &deployment.vars()).await;
     println!("reports: {} and {}", json.display(), junit.display());

@@ -12,6 +12,7 @@ pub mod events;
 pub mod expect;
 pub mod http;
 pub mod interp;
+pub mod merge;
 pub mod plan;
 pub mod redact;
 pub mod report;

@@ -27,6 +27,7 @@ fn main() {
         Command::List(a) => cli::list_command(&a),
         Command::Run(a) => runtime().block_on(cli::run_command(&a, &[])),
         Command::Demo(a) => runtime().block_on(demo::demo(a)),
+        Command::Merge(a) => cli::ci::merge_command(&a),
     };
     std::process::exit(code);
 }

@@ -476,6 +476,15 @@ fn plan_steps(
             format!("case `{}` needs a `request` or a list of `steps`", def.name),
         )]);
     }
+    if !single && (def.retry.is_some() || def.wait_until.is_some()) {
+        return Err(vec![suite.diag(
+            Some(case_pos),
+            format!(
+                "case `{}` uses `steps`: put `retry` and `wait_until` inside each step",
+                def.name
+            ),
+        )]);
+    }
     if !single && (def.expect.is_some() || !def.capture.is_empty()) {
         return Err(vec![suite.diag(
             Some(case_pos),
@@ -527,7 +536,12 @@ fn plan_steps(
         // Static template check: every variable is known before the step runs.
         let mut texts: Vec<(&str, String)> =
             vec![("url", r.url.clone()), ("method", r.method.clone())];
-        for (k, v) in r.headers.iter().chain(r.query.iter()) {
+        for (k, v) in r
+            .headers
+            .iter()
+            .chain(r.query.iter())
+            .chain(suite.file.defaults.headers.iter())
+        {
             texts.push(("header or query", k.clone()));
             texts.push(("header or query", v.clone()));
         }
@@ -572,7 +586,7 @@ fn plan_steps(
                 Err(e) => diags.push(suite.diag(Some(pos), format!("in {what}: {e}"))),
             }
         }
-        if r.method.parse::<reqwest::Method>().is_err() {
+        if !r.method.contains("${") && r.method.parse::<reqwest::Method>().is_err() {
             diags.push(suite.diag(Some(pos), format!("invalid HTTP method `{}`", r.method)));
         }
         let bodies = [r.json.is_some(), r.body.is_some(), r.form.is_some()]
@@ -803,4 +817,68 @@ fn plan_dns_step(
         wait,
         dns: Some(check),
     }])
+}
+
+/// Keep only shard `index` (1-based) of `count`: a deterministic slice of the plan.
+///
+/// Cases linked by `needs` (directly or through others) form a group that always lands in
+/// one shard, so a prerequisite runs beside its dependents. Groups are taken in plan order
+/// (suite files in the order loaded, which is sorted, then case order) and each goes to
+/// the shard with the fewest cases so far (the lowest-numbered on a tie). Every shard must
+/// be given the same suites, profile and filters so that all shards agree on the plan.
+pub fn shard(plan: &mut Plan, index: usize, count: usize) {
+    let n = plan.cases.len();
+    if count <= 1 || n == 0 {
+        return;
+    }
+    // Union-find over `needs`.
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for (i, c) in plan.cases.iter().enumerate() {
+        for &d in &c.needs {
+            let (a, b) = (root(&mut parent, i), root(&mut parent, d));
+            if a != b {
+                parent[a.max(b)] = a.min(b);
+            }
+        }
+    }
+    // Groups in order of their first case; each to the least-loaded shard.
+    let mut group_shard: HashMap<usize, usize> = HashMap::new();
+    let mut group_size: HashMap<usize, usize> = HashMap::new();
+    for i in 0..n {
+        *group_size.entry(root(&mut parent, i)).or_default() += 1;
+    }
+    let mut load = vec![0usize; count];
+    let mut keep = vec![false; n];
+    for (i, k) in keep.iter_mut().enumerate() {
+        let g = root(&mut parent, i);
+        let s = *group_shard.entry(g).or_insert_with(|| {
+            let s = (0..count).min_by_key(|&s| (load[s], s)).unwrap_or(0);
+            load[s] += group_size[&g];
+            s
+        });
+        *k = s + 1 == index;
+    }
+    let mut remap = vec![None; n];
+    let mut next = 0;
+    for (i, k) in keep.iter().enumerate() {
+        if *k {
+            remap[i] = Some(next);
+            next += 1;
+        }
+    }
+    let cases = std::mem::take(&mut plan.cases);
+    for (i, mut c) in cases.into_iter().enumerate() {
+        if let Some(new) = remap[i] {
+            c.index = new;
+            c.needs = c.needs.iter().filter_map(|d| remap[*d]).collect();
+            plan.cases.push(c);
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! The command line: clap definitions, then the commands, each mapped to an exit code.
 
+pub mod ci;
 pub mod exit_codes;
 
 use std::collections::HashMap;
@@ -37,6 +38,8 @@ pub enum Command {
     List(RunArgs),
     /// Start the bundled sample deployment on loopback and run the bundled suites against it.
     Demo(DemoArgs),
+    /// Combine the JSON reports of `run --shard K/N` into one verdict (and JSON/JUnit/HTML).
+    Merge(ci::MergeArgs),
 }
 
 /// `validate` arguments.
@@ -152,6 +155,9 @@ pub struct RunArgs {
     /// When to use colour.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Run metadata, HTML report, sharding.
+    #[command(flatten)]
+    pub ci: ci::CiArgs,
 }
 
 /// `demo` arguments.
@@ -233,6 +239,9 @@ impl RunArgs {
             .map(|v| parse_kv(v, "--meta"))
             .collect::<Result<_, _>>()
             .map_err(UsageError)?;
+        let metadata = self
+            .ci
+            .metadata(metadata, self.env.as_deref(), |k| std::env::var(k).ok());
         Ok(RunOptions {
             jobs: self.jobs.max(1),
             deadline: self.deadline,
@@ -303,12 +312,16 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
         Ok(o) => o,
         Err(UsageError(e)) => return fail(format!("error: {e}")),
     };
-    let plan = match crate::plan::build(&suites, &plan_opts) {
+    let mut plan = match crate::plan::build(&suites, &plan_opts) {
         Ok(p) => p,
         Err(d) => return fail(d.to_string()),
     };
     if plan.cases.is_empty() {
         return fail("error: no case matches the filters".into());
+    }
+    // An empty shard still runs (and writes its reports) so that `merge` sees every shard.
+    if let Some(s) = args.ci.shard {
+        crate::plan::shard(&mut plan, s.index, s.count);
     }
     let redactor = plan.redactor.clone();
     let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(Console::new(
@@ -323,6 +336,7 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
     if let Some(p) = &args.report_junit {
         reporters.push(Box::new(JunitReporter::new(p.clone(), redactor.clone())));
     }
+    ci::add_reporters(&args.ci, &redactor, &mut reporters);
     let outcome = match crate::runner::run(plan, run_opts, &mut reporters).await {
         Ok(o) => o,
         Err(e) => return fail(format!("error: {e}")),
@@ -403,7 +417,10 @@ pub fn list_command(args: &RunArgs) -> i32 {
         }
     };
     match crate::plan::build(&suites, &opts) {
-        Ok(plan) => {
+        Ok(mut plan) => {
+            if let Some(s) = args.ci.shard {
+                crate::plan::shard(&mut plan, s.index, s.count);
+            }
             for c in &plan.cases {
                 let tags = if c.tags.is_empty() {
                     String::new()

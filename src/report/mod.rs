@@ -4,6 +4,8 @@
 
 pub mod console;
 pub mod details;
+pub mod github;
+pub mod html;
 pub mod json;
 pub mod junit;
 

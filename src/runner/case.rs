@@ -133,9 +133,13 @@ async fn run_step(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepResul
         None => (1, Duration::ZERO, 1.0),
     };
     let wait_deadline = step.wait.as_ref().map(|w| start + w.timeout);
-    if let Some(w) = &step.wait {
+    let backoff = if let Some(w) = &step.wait {
+        // Polling keeps a steady interval; retry settings do not apply.
         interval = w.interval;
-    }
+        1.0
+    } else {
+        backoff
+    };
     let mut failed_attempts = Vec::new();
     let mut attempt = 0u32;
     loop {

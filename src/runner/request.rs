@@ -28,7 +28,10 @@ pub fn prepare(
         ));
     }
     if !def.query.is_empty() {
-        let pairs = render_map(&def.query, scope)?;
+        let pairs = render_map(&def.query, scope)?
+            .into_iter()
+            .map(|(k, v)| Ok((Template::parse(&k)?.render(scope)?, v)))
+            .collect::<Result<Vec<_>, String>>()?;
         let mut q = url.query_pairs_mut();
         for (k, v) in pairs {
             q.append_pair(&k, &v);

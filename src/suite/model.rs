@@ -234,6 +234,11 @@ pub struct RequestDef {
     pub follow_redirects: Option<Redirects>,
 }
 
+/// A present value, `null` included (absent stays `None` through `default`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
 fn default_method() -> String {
     "GET".to_string()
 }
@@ -319,7 +324,7 @@ pub struct BodyDef {
     pub json: Option<bool>,
 }
 
-/// A JSONPath (RFC 9535) assertion. Exactly one predicate besides `path` and `message`.
+/// A JSONPath (RFC 9535) assertion: every predicate given must hold (none = `exists`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JsonPathDef {
@@ -327,9 +332,9 @@ pub struct JsonPathDef {
     /// Replaces the generic failure message (e.g. "legacy format, expected enriched").
     #[serde(default)]
     pub message: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub equals: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub not_equals: Option<Value>,
     #[serde(default)]
     pub one_of: Option<Vec<Value>>,

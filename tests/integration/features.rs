@@ -270,3 +270,17 @@ async fn warnings_do_not_block_and_filters_select_cases() {
     let run = run_suite(addr, suite, &["--skip-tag", "core", "--filter", "degraded"]).await;
     assert_eq!(run.json.as_ref().unwrap()["counts"]["total"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn equals_null_is_a_real_predicate() {
+    let (addr, _) = serve().await;
+    let run = run_suite(
+        addr,
+        "name: f\ncases:\n  - name: auth is null\n    request: { url: http://ADDR/echo }\n    expect:\n      jsonpath:\n        - { path: $.auth, equals: null }\n  - name: token is not null\n    request: { url: http://ADDR/echo }\n    expect:\n      jsonpath:\n        - { path: $.query, equals: null }\n",
+        &[],
+    )
+    .await;
+    assert_eq!(run.case("auth is null")["status"], "passed", "{}", run.stdout);
+    assert_eq!(run.case("token is not null")["status"], "failed", "{}", run.stdout);
+    assert!(run.stdout.contains("expected null"), "{}", run.stdout);
+}

@@ -25,7 +25,10 @@ async fn healthy_deployment_passes_every_bundled_suite() {
     assert!(counts["total"].as_u64().unwrap() >= 24);
     // JUnit records the address of every request, passes included.
     let junit = run.junit.as_deref().unwrap();
-    assert!(junit.contains("<system-out>  request:  GET http://api-staging.tminus.test:"), "{junit}");
+    assert!(
+        junit.contains("<system-out>  request:  GET http://api-staging.tminus.test:"),
+        "{junit}"
+    );
     assert!(junit.contains("(address via override)"));
 }
 

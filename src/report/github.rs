@@ -1,0 +1,292 @@
+//! GitHub Actions output: a Markdown job summary appended to `$GITHUB_STEP_SUMMARY` (verdict,
+//! failing checks, timings) and, with `GITHUB_ACTIONS=true`, `::error`/`::warning` workflow
+//! commands on stdout that annotate the suite line of each failing expectation. Everything
+//! goes through the run's redactor.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::events::{CaseResult, Event, RunInfo, RunSummary, Status};
+use crate::redact::Redactor;
+
+use super::json::sort_cases;
+use super::Reporter;
+
+/// Writes the job summary and annotations when the run finishes.
+pub struct GithubReporter {
+    summary: Option<PathBuf>,
+    annotate: Option<Box<dyn Write + Send>>,
+    workspace: Option<PathBuf>,
+    redactor: Redactor,
+    info: Option<RunInfo>,
+    cases: Vec<Arc<CaseResult>>,
+    errors: Vec<String>,
+}
+
+impl GithubReporter {
+    /// A reporter appending the summary to `summary` (if any) and writing annotations to
+    /// `annotate` (if any). Absolute suite paths under `workspace` are made relative to it.
+    pub fn new(
+        summary: Option<PathBuf>,
+        annotate: Option<Box<dyn Write + Send>>,
+        workspace: Option<PathBuf>,
+        redactor: Redactor,
+    ) -> Self {
+        GithubReporter {
+            summary,
+            annotate,
+            workspace,
+            redactor,
+            info: None,
+            cases: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// The reporter the environment asks for: `GITHUB_STEP_SUMMARY` set → summary;
+    /// `GITHUB_ACTIONS=true` → annotations on stdout. `None` outside GitHub Actions.
+    pub fn from_env(env: impl Fn(&str) -> Option<String>, redactor: Redactor) -> Option<Self> {
+        let summary = env("GITHUB_STEP_SUMMARY")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from);
+        let annotate = env("GITHUB_ACTIONS").is_some_and(|v| v == "true");
+        if summary.is_none() && !annotate {
+            return None;
+        }
+        let out: Option<Box<dyn Write + Send>> = if annotate {
+            Some(Box::new(std::io::stdout()))
+        } else {
+            None
+        };
+        let workspace = env("GITHUB_WORKSPACE")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::current_dir().ok());
+        Some(GithubReporter::new(summary, out, workspace, redactor))
+    }
+
+    fn relative(&self, file: &str) -> String {
+        let p = Path::new(file);
+        if let Some(ws) = &self.workspace {
+            if let Ok(rel) = p.strip_prefix(ws) {
+                return rel.display().to_string();
+            }
+        }
+        file.to_string()
+    }
+
+    /// One workflow command per failing expectation (or step, or case when nothing finer
+    /// is known). Warning-severity failures are `::warning`.
+    pub fn annotations(&self) -> String {
+        let mut out = String::new();
+        for c in &self.cases {
+            if !matches!(c.status, Status::Failed | Status::Error) {
+                continue;
+            }
+            let level = if c.blocks() { "error" } else { "warning" };
+            let title = format!("smokegate: {} › {}", c.suite, c.name);
+            let mut notes: Vec<(u64, String, String)> = Vec::new();
+            for s in &c.steps {
+                if !matches!(s.status, Status::Failed | Status::Error) {
+                    continue;
+                }
+                let step_title = if c.steps.len() > 1 {
+                    format!("{title} › {}", s.name)
+                } else {
+                    title.clone()
+                };
+                let failed: Vec<_> = s.expectations.iter().filter(|o| !o.passed).collect();
+                if let Some(e) = &s.error {
+                    notes.push((s.line, step_title, format!("{}: {}", e.kind, e.message)));
+                } else if !failed.is_empty() {
+                    for o in failed {
+                        let mut msg = o.message.clone().unwrap_or_else(|| o.check.clone());
+                        if let (false, Some(e), Some(a)) =
+                            (msg.contains("expected"), &o.expected, &o.actual)
+                        {
+                            let _ = write!(msg, "\nexpected: {e}\nactual:   {a}");
+                        }
+                        notes.push((o.line.unwrap_or(s.line), step_title.clone(), msg));
+                    }
+                } else {
+                    let msg = s.message.clone().unwrap_or_else(|| "failed".into());
+                    notes.push((s.line, step_title, msg));
+                }
+            }
+            if notes.is_empty() {
+                let msg = c.message.clone().unwrap_or_else(|| "failed".into());
+                notes.push((c.line, title, msg));
+            }
+            let file = escape_property(&self.relative(&c.suite_file));
+            for (line, title, msg) in notes {
+                let _ = writeln!(
+                    out,
+                    "::{level} file={file},line={},title={}::{}",
+                    line.max(1),
+                    escape_property(&self.redactor.redact(&title)),
+                    escape_data(&self.redactor.redact(&msg)),
+                );
+            }
+        }
+        out
+    }
+
+    /// The Markdown job summary.
+    pub fn summary_markdown(&self, s: &RunSummary) -> String {
+        let c = &s.counts;
+        let mut md = String::new();
+        let verdict = if s.passed { "✅ PASSED" } else { "❌ FAILED" };
+        let _ = writeln!(md, "## smokegate: {verdict}\n");
+        let _ = write!(
+            md,
+            "**{}** checks: {} passed, {} failed, {} errors, {} skipped",
+            c.total, c.passed, c.failed, c.errors, c.skipped
+        );
+        if c.warnings > 0 {
+            let _ = write!(md, " ({} non-blocking warnings)", c.warnings);
+        }
+        if c.flaky > 0 {
+            let _ = write!(md, ", {} flaky", c.flaky);
+        }
+        let _ = write!(md, " in {:.2} s", s.duration.as_secs_f64());
+        if let Some(r) = s.cancelled {
+            let _ = write!(md, " — **run stopped: {r}**");
+        }
+        md.push_str("\n\n");
+        if let Some(info) = &self.info {
+            let mut facts: Vec<String> = info
+                .metadata
+                .iter()
+                .map(|(k, v)| format!("{}: `{}`", cell(k), cell(v).replace('`', "'")))
+                .collect();
+            facts.extend(info.profiles.iter().map(|p| format!("profile {}", cell(p))));
+            if info.insecure {
+                facts.push("**TLS verification disabled (--insecure)**".into());
+            }
+            facts.push(format!("smokegate {}", info.smokegate_version));
+            let _ = writeln!(md, "{}\n", facts.join(" · "));
+        }
+        let failing: Vec<_> = self
+            .cases
+            .iter()
+            .filter(|c| matches!(c.status, Status::Failed | Status::Error))
+            .collect();
+        if !failing.is_empty() {
+            md.push_str("### Failing checks\n\n| check | status | blocks | where | reason | time |\n|---|---|---|---|---|---|\n");
+            for c in failing {
+                let _ = writeln!(
+                    md,
+                    "| {} › {} | {} | {} | `{}:{}` | {} | {} ms |",
+                    cell(&c.suite),
+                    cell(&c.name),
+                    c.status.label(),
+                    if c.blocks() { "yes" } else { "no (warning)" },
+                    cell(&self.relative(&c.suite_file)).replace('`', "'"),
+                    c.line,
+                    cell(c.message.as_deref().unwrap_or("")),
+                    c.duration_ms
+                );
+            }
+            md.push('\n');
+        }
+        let skipped = self
+            .cases
+            .iter()
+            .filter(|c| c.status == Status::Skipped)
+            .count();
+        if skipped > 0 {
+            let _ = writeln!(
+                md,
+                "{skipped} check(s) skipped because a prerequisite did not pass.\n"
+            );
+        }
+        let mut by_time: Vec<_> = self.cases.iter().collect();
+        by_time.sort_by(|a, b| b.duration_ms.cmp(&a.duration_ms));
+        md.push_str("<details><summary>Timings (slowest first)</summary>\n\n| check | status | time |\n|---|---|---|\n");
+        for c in by_time {
+            let flaky = if c.flaky { " (flaky)" } else { "" };
+            let _ = writeln!(
+                md,
+                "| {} › {} | {}{flaky} | {} ms |",
+                cell(&c.suite),
+                cell(&c.name),
+                c.status.label(),
+                c.duration_ms
+            );
+        }
+        md.push_str("\n</details>\n\n");
+        self.redactor.redact(&md)
+    }
+}
+
+/// A Markdown table cell: one line, no pipes, no HTML.
+fn cell(s: &str) -> String {
+    let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    crate::expect::truncate(&one_line, 200)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+}
+
+/// Escape the message of a workflow command.
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escape a property value of a workflow command.
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+impl Reporter for GithubReporter {
+    fn event(&mut self, ev: &Event) {
+        match ev {
+            Event::RunStarted(i) => self.info = Some(i.clone()),
+            Event::CaseFinished(c) => self.cases.push(c.clone()),
+            Event::RunFinished(s) => {
+                sort_cases(&mut self.cases);
+                let notes = self.annotations();
+                if let Some(out) = self.annotate.as_mut() {
+                    let _ = out.write_all(notes.as_bytes());
+                    let _ = out.flush();
+                }
+                if let Some(path) = self.summary.clone() {
+                    let md = self.summary_markdown(s);
+                    let res = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&path)
+                        .and_then(|mut f| f.write_all(md.as_bytes()));
+                    if let Err(e) = res {
+                        self.errors.push(format!(
+                            "cannot append the GitHub step summary {}: {e}",
+                            path.display()
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn take_errors(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_commands_are_escaped() {
+        assert_eq!(escape_data("50%\nnext\r"), "50%25%0Anext%0D");
+        assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
+        assert_eq!(cell("a | b\n<c>"), "a \\| b &lt;c&gt;");
+    }
+}

@@ -1,0 +1,343 @@
+//! The HTML report (`--report-html`): one self-contained file — inline CSS and script, an
+//! inline SVG timing chart, no network assets — with the verdict, a table of checks, and
+//! expandable failure details. Every text is redacted, then escaped. Written atomically.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::events::{CaseResult, Event, RunInfo, RunSummary, Status};
+use crate::redact::Redactor;
+use crate::suite::model::Severity;
+
+use super::details::explain;
+use super::json::sort_cases;
+use super::{write_atomic, Reporter};
+
+/// Aggregates results and writes the HTML report when the run finishes.
+pub struct HtmlReporter {
+    path: PathBuf,
+    redactor: Redactor,
+    info: Option<RunInfo>,
+    cases: Vec<Arc<CaseResult>>,
+    errors: Vec<String>,
+}
+
+impl HtmlReporter {
+    /// A reporter writing to `path`.
+    pub fn new(path: PathBuf, redactor: Redactor) -> Self {
+        HtmlReporter {
+            path,
+            redactor,
+            info: None,
+            cases: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// Escape text for HTML content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Passed => "passed",
+        Status::Failed => "failed",
+        Status::Error => "error",
+        Status::Skipped => "skipped",
+    }
+}
+
+const STYLE: &str = r#"
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d232a;background:#f6f7f9}
+main{max-width:1100px;margin:0 auto;padding:16px 24px 48px}
+header.verdict{padding:16px 24px;color:#fff}
+header.passed{background:#1f7a3e}header.failed{background:#b42318}
+header h1{margin:0 0 4px;font-size:22px}header p{margin:2px 0}
+.meta{font-size:12px;opacity:.9}
+h2{font-size:16px;margin:24px 0 8px}
+table{border-collapse:collapse;width:100%;background:#fff}
+th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e4e7eb;vertical-align:top}
+th{background:#eef1f4;font-weight:600}td.num{text-align:right;white-space:nowrap}
+.badge{display:inline-block;padding:0 6px;border-radius:3px;font-size:12px;font-weight:600;color:#fff}
+.passed .badge,.badge.passed{background:#1f7a3e}.badge.failed{background:#b42318}
+.badge.error{background:#7a1a12}.badge.skipped{background:#8a6d00}
+.note{color:#6b7280;font-size:12px}
+details{background:#fff;border:1px solid #e4e7eb;border-radius:4px;margin:6px 0;padding:6px 10px}
+details summary{cursor:pointer;font-weight:600}
+pre{white-space:pre-wrap;word-break:break-word;font:12px/1.4 ui-monospace,Menlo,Consolas,monospace;margin:6px 0 0}
+#filters button{margin-right:6px;padding:3px 10px;border:1px solid #c8ced6;background:#fff;border-radius:3px;cursor:pointer}
+#filters button.on{background:#1d232a;color:#fff}
+svg text{font:11px system-ui,sans-serif;fill:#1d232a}
+#rendered-counts{font-size:12px;color:#6b7280}
+"#;
+
+const SCRIPT: &str = r#"
+(function () {
+  var rows = Array.prototype.slice.call(document.querySelectorAll('#checks tbody tr'));
+  var c = { total: 0, passed: 0, failed: 0, error: 0, skipped: 0, flaky: 0 };
+  rows.forEach(function (r) {
+    c.total++;
+    c[r.getAttribute('data-status')]++;
+    if (r.getAttribute('data-flaky') === 'true') c.flaky++;
+  });
+  var out = document.getElementById('rendered-counts');
+  out.textContent = 'total=' + c.total + ' passed=' + c.passed + ' failed=' + c.failed +
+    ' errors=' + c.error + ' skipped=' + c.skipped + ' flaky=' + c.flaky;
+  out.setAttribute('data-state', 'rendered');
+  var buttons = Array.prototype.slice.call(document.querySelectorAll('#filters button'));
+  buttons.forEach(function (b) {
+    var want = b.getAttribute('data-filter');
+    var n = want === 'all' ? c.total : (want === 'problems' ? c.failed + c.error : c[want]);
+    b.textContent = b.textContent + ' (' + n + ')';
+    b.addEventListener('click', function () {
+      buttons.forEach(function (x) { x.classList.toggle('on', x === b); });
+      rows.forEach(function (r) {
+        var s = r.getAttribute('data-status');
+        var show = want === 'all' || s === want || (want === 'problems' && (s === 'failed' || s === 'error'));
+        r.style.display = show ? '' : 'none';
+      });
+    });
+  });
+  rows.forEach(function (r) {
+    var id = r.getAttribute('data-details');
+    if (!id) return;
+    r.style.cursor = 'pointer';
+    r.addEventListener('click', function () {
+      var d = document.getElementById(id);
+      if (d) { d.open = true; d.scrollIntoView(); }
+    });
+  });
+})();
+"#;
+
+/// Render the whole page.
+pub fn render(
+    info: &RunInfo,
+    summary: &RunSummary,
+    cases: &[Arc<CaseResult>],
+    redactor: &Redactor,
+) -> String {
+    let t = |s: &str| escape(&redactor.redact(s));
+    let c = &summary.counts;
+    let verdict = if summary.passed { "PASSED" } else { "FAILED" };
+    let class = if summary.passed { "passed" } else { "failed" };
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\
+<title>smokegate: {verdict} — {} checks</title><style>{STYLE}</style></head><body>\n",
+        c.total
+    );
+    let mut line = format!(
+        "{} checks: {} passed, {} failed, {} errors, {} skipped",
+        c.total, c.passed, c.failed, c.errors, c.skipped
+    );
+    if c.warnings > 0 {
+        let _ = write!(line, " ({} non-blocking warnings)", c.warnings);
+    }
+    if c.flaky > 0 {
+        let _ = write!(line, ", {} flaky", c.flaky);
+    }
+    let _ = write!(line, " in {:.2} s", summary.duration.as_secs_f64());
+    if let Some(r) = summary.cancelled {
+        let _ = write!(line, " — run stopped: {r}");
+    }
+    let mut meta: Vec<String> = info
+        .metadata
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    meta.extend(info.profiles.iter().map(|p| format!("profile {p}")));
+    meta.push(format!("run {}", info.run_id));
+    meta.push(format!("started {}", info.started_at));
+    meta.push(format!("smokegate {}", info.smokegate_version));
+    if info.insecure {
+        meta.push("TLS verification DISABLED (--insecure)".into());
+    }
+    let _ = write!(
+        h,
+        "<header class=\"verdict {class}\"><h1 id=\"verdict\" data-verdict=\"{}\">smokegate: {verdict}</h1>\
+<p id=\"summary\" data-total=\"{}\" data-passed=\"{}\" data-failed=\"{}\" data-errors=\"{}\" data-skipped=\"{}\">{}</p>\
+<p class=\"meta\">{}</p></header>\n<main>\n",
+        class,
+        c.total,
+        c.passed,
+        c.failed,
+        c.errors,
+        c.skipped,
+        t(&line),
+        t(&meta.join(" · "))
+    );
+    h.push_str("<p id=\"rendered-counts\" data-state=\"static\">(counts are computed by the page script)</p>\n");
+
+    // Timing chart.
+    let max = cases
+        .iter()
+        .map(|c| c.duration_ms)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let row_h = 18u64;
+    let height = row_h * cases.len() as u64 + 24;
+    let _ = write!(
+        h,
+        "<h2>Timing</h2><svg id=\"timing\" role=\"img\" aria-label=\"duration of each check\" \
+width=\"100%\" viewBox=\"0 0 1000 {height}\" preserveAspectRatio=\"xMinYMin meet\">\n"
+    );
+    for (i, case) in cases.iter().enumerate() {
+        let y = i as u64 * row_h;
+        let w = (case.duration_ms as f64 / max as f64 * 560.0).max(1.0);
+        let label = crate::expect::truncate(&format!("{} › {}", case.suite, case.name), 60);
+        let _ = writeln!(
+            h,
+            "<g class=\"bar {s}\"><title>{full}: {ms} ms</title><text x=\"0\" y=\"{ty}\">{label}</text>\
+<rect x=\"360\" y=\"{ry}\" width=\"{w:.1}\" height=\"{bh}\" fill=\"{fill}\"></rect>\
+<text x=\"{tx:.1}\" y=\"{ty}\">{ms} ms</text></g>",
+            s = status_word(case.status),
+            full = t(&format!("{} › {}", case.suite, case.name)),
+            ms = case.duration_ms,
+            ty = y + 13,
+            label = t(&label),
+            ry = y + 3,
+            bh = row_h - 5,
+            fill = match case.status {
+                Status::Passed => "#1f7a3e",
+                Status::Failed => "#b42318",
+                Status::Error => "#7a1a12",
+                Status::Skipped => "#c9a400",
+            },
+            tx = 366.0 + w,
+        );
+    }
+    h.push_str("</svg>\n");
+
+    // Table of checks.
+    h.push_str(
+        "<h2>Checks</h2><div id=\"filters\"><button class=\"on\" data-filter=\"all\">all</button>\
+<button data-filter=\"problems\">failed or error</button><button data-filter=\"passed\">passed</button>\
+<button data-filter=\"skipped\">skipped</button></div>\n\
+<table id=\"checks\"><thead><tr><th>suite</th><th>check</th><th>status</th><th>severity</th>\
+<th>where</th><th class=\"num\">time</th><th>reason</th></tr></thead><tbody>\n",
+    );
+    for (i, case) in cases.iter().enumerate() {
+        let s = status_word(case.status);
+        let has_details = case.status != Status::Passed;
+        let details = if has_details {
+            format!(" data-details=\"case-{i}\"")
+        } else {
+            String::new()
+        };
+        let severity = match case.severity {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+        };
+        let mut note = String::new();
+        if case.flaky {
+            note.push_str(" <span class=\"note\">flaky: passed after retries</span>");
+        }
+        if matches!(case.status, Status::Failed | Status::Error) && !case.blocks() {
+            note.push_str(" <span class=\"note\">does not block</span>");
+        }
+        let _ = writeln!(
+            h,
+            "<tr data-status=\"{s}\" data-severity=\"{severity}\" data-flaky=\"{}\"{details}>\
+<td>{}</td><td>{}</td><td><span class=\"badge {s}\">{}</span>{note}</td><td>{severity}</td>\
+<td>{}:{}</td><td class=\"num\">{} ms</td><td>{}</td></tr>",
+            case.flaky,
+            t(&case.suite),
+            t(&case.name),
+            case.status.label(),
+            t(&case.suite_file),
+            case.line,
+            case.duration_ms,
+            t(&crate::expect::truncate(
+                case.message.as_deref().unwrap_or(""),
+                200
+            )),
+        );
+    }
+    h.push_str("</tbody></table>\n");
+
+    // Failure details.
+    let problems: Vec<(usize, &Arc<CaseResult>)> = cases
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.status != Status::Passed)
+        .collect();
+    if !problems.is_empty() {
+        h.push_str("<h2>Details</h2>\n");
+        for (i, case) in problems {
+            let mut text = explain(case, false);
+            if text.is_empty() {
+                text = case.message.clone().unwrap_or_default();
+            }
+            let _ = writeln!(
+                h,
+                "<details id=\"case-{i}\" class=\"{}\"><summary><span class=\"badge {}\">{}</span> {} › {}</summary>\
+<pre>{}</pre></details>",
+                status_word(case.status),
+                status_word(case.status),
+                case.status.label(),
+                t(&case.suite),
+                t(&case.name),
+                t(&text)
+            );
+        }
+    }
+    let _ = write!(h, "</main>\n<script>{SCRIPT}</script>\n</body></html>\n");
+    h
+}
+
+impl Reporter for HtmlReporter {
+    fn event(&mut self, ev: &Event) {
+        match ev {
+            Event::RunStarted(i) => self.info = Some(i.clone()),
+            Event::CaseFinished(c) => self.cases.push(c.clone()),
+            Event::RunFinished(s) => {
+                let Some(info) = &self.info else { return };
+                sort_cases(&mut self.cases);
+                let page = render(info, s, &self.cases, &self.redactor);
+                if let Err(e) = write_atomic(&self.path, page.as_bytes()) {
+                    self.errors.push(format!(
+                        "cannot write HTML report {}: {e}",
+                        self.path.display()
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn take_errors(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            escape(r#"<script>"a" & 'b'</script>"#),
+            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
+        );
+    }
+}
