@@ -111,7 +111,7 @@ pub struct Plan {
     pub connect_to: Vec<ConnectRule>,
     /// `dns_servers` of the selected profiles.
     pub dns_servers: Vec<SocketAddr>,
-    pub env: HashMap<String, String>,
+    pub env: std::sync::Arc<HashMap<String, String>>,
     pub redactor: Redactor,
 }
 
@@ -131,7 +131,7 @@ pub fn build(suites: &[LoadedSuite], opts: &PlanOptions) -> Result<Plan, Diagnos
         fallback_resolve: Vec::new(),
         connect_to: Vec::new(),
         dns_servers: Vec::new(),
-        env: opts.env.clone(),
+        env: std::sync::Arc::new(opts.env.clone()),
         redactor,
     };
     let mut schemas = SchemaCache::default();
@@ -267,7 +267,7 @@ fn plan_suite(
     }
     let scope_env = Scope {
         vars: HashMap::new(),
-        env: opts.env.clone(),
+        env: plan.env.clone(),
         run_id: plan.run_id.clone(),
         lenient_env: opts.allow_missing_env,
     };

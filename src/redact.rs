@@ -62,6 +62,9 @@ impl Redactor {
     /// Mask every known secret in `text`.
     pub fn redact(&self, text: &str) -> String {
         let s = self.secrets.read().unwrap_or_else(|e| e.into_inner());
+        if !s.iter().any(|secret| text.contains(secret.as_str())) {
+            return text.to_string();
+        }
         let mut out = text.to_string();
         for secret in s.iter() {
             if out.contains(secret.as_str()) {
@@ -71,13 +74,18 @@ impl Redactor {
         out
     }
 
+    /// True when `text` contains a known secret.
+    pub fn contains_secret(&self, text: &str) -> bool {
+        let s = self.secrets.read().unwrap_or_else(|e| e.into_inner());
+        s.iter().any(|secret| text.contains(secret.as_str()))
+    }
+
     /// Redact every string of a JSON value in place.
     pub fn redact_json(&self, v: &mut Value) {
         match v {
             Value::String(s) => {
-                let r = self.redact(s);
-                if r != *s {
-                    *s = r;
+                if self.contains_secret(s) {
+                    *s = self.redact(s);
                 }
             }
             Value::Array(a) => a.iter_mut().for_each(|x| self.redact_json(x)),

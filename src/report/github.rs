@@ -203,7 +203,7 @@ impl GithubReporter {
             );
         }
         let mut by_time: Vec<_> = self.cases.iter().collect();
-        by_time.sort_by(|a, b| b.duration_ms.cmp(&a.duration_ms));
+        by_time.sort_by_key(|c| std::cmp::Reverse(c.duration_ms));
         md.push_str("<details><summary>Timings (slowest first)</summary>\n\n| check | status | time |\n|---|---|---|\n");
         for c in by_time {
             let flaky = if c.flaky { " (flaky)" } else { "" };

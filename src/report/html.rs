@@ -195,10 +195,10 @@ pub fn render(
         .max(1);
     let row_h = 18u64;
     let height = row_h * cases.len() as u64 + 24;
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<h2>Timing</h2><svg id=\"timing\" role=\"img\" aria-label=\"duration of each check\" \
-width=\"100%\" viewBox=\"0 0 1000 {height}\" preserveAspectRatio=\"xMinYMin meet\">\n"
+width=\"100%\" viewBox=\"0 0 1000 {height}\" preserveAspectRatio=\"xMinYMin meet\">"
     );
     for (i, case) in cases.iter().enumerate() {
         let y = i as u64 * row_h;
