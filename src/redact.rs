@@ -83,11 +83,7 @@ impl Redactor {
     /// Redact every string of a JSON value in place.
     pub fn redact_json(&self, v: &mut Value) {
         match v {
-            Value::String(s) => {
-                if self.contains_secret(s) {
-                    *s = self.redact(s);
-                }
-            }
+            Value::String(s) if self.contains_secret(s) => *s = self.redact(s),
             Value::Array(a) => a.iter_mut().for_each(|x| self.redact_json(x)),
             Value::Object(o) => o.values_mut().for_each(|x| self.redact_json(x)),
             _ => {}

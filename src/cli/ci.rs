@@ -157,11 +157,13 @@ pub fn merge_command(args: &MergeArgs) -> i32 {
     if let Some(p) = &args.report_junit {
         reporters.push(Box::new(JunitReporter::new(p.clone(), redactor.clone())));
     }
-    let ci = CiArgs {
-        report_html: args.report_html.clone(),
-        ..CiArgs::default()
-    };
-    add_reporters(&ci, &redactor, &mut reporters);
+    if let Some(p) = &args.report_html {
+        reporters.push(Box::new(HtmlReporter::new(p.clone(), redactor.clone())));
+    }
+    // The shards annotated their failures already; the merge adds the combined summary.
+    if let Some(g) = GithubReporter::from_env(|k| std::env::var(k).ok(), redactor.clone()) {
+        reporters.push(Box::new(g.summary_only()));
+    }
     let mut errors = crate::merge::replay(&merged, &mut reporters);
     if let Some(p) = &args.report_json {
         let mut bytes = serde_json::to_vec_pretty(&merged.report).unwrap_or_default();

@@ -67,6 +67,12 @@ impl GithubReporter {
         Some(GithubReporter::new(summary, out, workspace, redactor))
     }
 
+    /// Keep the job summary, drop the annotations (for `merge`: the shards annotated).
+    pub fn summary_only(mut self) -> Self {
+        self.annotate = None;
+        self
+    }
+
     fn relative(&self, file: &str) -> String {
         let p = Path::new(file);
         if let Some(ws) = &self.workspace {

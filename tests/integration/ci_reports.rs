@@ -22,12 +22,8 @@ const FAULTS: [Fault; 3] = [
 ];
 
 fn xmllint(path: &Path) {
-    let xsd = root().join("../shared/junit/junit-10.xsd");
-    let xsd = if xsd.exists() {
-        xsd
-    } else {
-        root().join("tests/fixtures/junit-10.xsd")
-    };
+    // Vendored copy of Jenkins xUnit's junit-10.xsd (MIT), identical to ../shared/junit/.
+    let xsd = root().join("tests/fixtures/junit-10.xsd");
     let out = std::process::Command::new("xmllint")
         .arg("--noout")
         .arg("--schema")
@@ -124,6 +120,8 @@ async fn junit_metadata_and_a_third_party_reader_agree_with_the_json_report() {
         &dep,
         &["c-api-storefront.yaml", "d-staged-promotion.yaml"],
         &[
+            "--env",
+            "staging",
             "--target",
             "sample-deployment",
             "--git-sha",
@@ -157,6 +155,7 @@ async fn junit_metadata_and_a_third_party_reader_agree_with_the_json_report() {
         assert_eq!(props["git_sha"], "0123abc", "{props}");
         assert_eq!(props["target"], "sample-deployment");
         assert_eq!(props["build"], "42");
+        assert_eq!(props["environment"], "staging");
         assert_eq!(props["smokegate.version"], env!("CARGO_PKG_VERSION"));
         if s["name"] == "d-staged-promotion" {
             assert_eq!(props["profile"], "staging", "selected profile recorded");
@@ -260,7 +259,7 @@ cases:
     expect:
       status: 200
       body:
-        contains: \"${{planted}}\"
+        contains: [\"${{planted}}\"]
   - name: soft
     severity: warning
     request: {{ url: \"http://{addr}/soft\" }}
@@ -288,11 +287,7 @@ cases:
     )
     .await;
     assert_eq!(run.code, 1, "{}", run.stdout);
-    let notes: Vec<&str> = run
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("::"))
-        .collect();
+    let notes: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("::")).collect();
     // The status expectation is on line 10, the body expectation's block follows it.
     let status_note = notes
         .iter()
@@ -331,7 +326,10 @@ cases:
         md.contains("| gh-probe › broken &lt;b&gt;page&lt;/b&gt; &amp; \"quotes\" | FAIL | yes | `probe.yaml:6` |"),
         "{md}"
     );
-    assert!(md.contains("| gh-probe › soft | FAIL | no (warning) |"), "{md}");
+    assert!(
+        md.contains("| gh-probe › soft | FAIL | no (warning) |"),
+        "{md}"
+    );
     assert!(md.contains("Timings"), "{md}");
 
     let page = std::fs::read_to_string(&html).unwrap();
@@ -352,7 +350,11 @@ async fn no_github_output_outside_github_actions() {
         "p.yaml",
         &format!("name: p\ncases:\n  - name: down\n    request: {{ url: \"http://{addr}/x\" }}\n"),
     );
-    let run = smokegate(&["run".into(), file], &[("GITHUB_ACTIONS".into(), "".into())]).await;
+    let run = smokegate(
+        &["run".into(), file],
+        &[("GITHUB_ACTIONS".into(), "".into())],
+    )
+    .await;
     assert_eq!(run.code, 1);
     assert!(!run.stdout.contains("::error"), "{}", run.stdout);
 }
@@ -416,8 +418,8 @@ async fn html_report_is_self_contained_and_renders_the_counts_in_chromium() {
     let json = run.json.as_ref().unwrap();
     let c = &json["counts"];
     let dom = chromium_dom(&html).await;
-    let re = regex::Regex::new(r#"<p id="rendered-counts" data-state="rendered">([^<]*)</p>"#)
-        .unwrap();
+    let re =
+        regex::Regex::new(r#"<p id="rendered-counts" data-state="rendered">([^<]*)</p>"#).unwrap();
     let rendered = re
         .captures(&dom)
         .unwrap_or_else(|| panic!("the page script wrote the counts:\n{dom}"))[1]
@@ -460,7 +462,10 @@ async fn sharded_and_merged_equals_an_unsharded_run() {
         let run = run_sample(&dep, &all, &["--shard", &shard], &[]).await;
         let j = run.json.as_ref().expect("shard report");
         assert_eq!(j["metadata"]["shard"], shard.as_str());
-        assert!(j["counts"]["total"].as_u64().unwrap() > 0, "shard {shard} is not empty");
+        assert!(
+            j["counts"]["total"].as_u64().unwrap() > 0,
+            "shard {shard} is not empty"
+        );
         shards.push(run);
     }
     dep.shutdown();
@@ -511,7 +516,11 @@ async fn sharded_and_merged_equals_an_unsharded_run() {
     assert_eq!(m["counts"], whole_json["counts"]);
     assert_eq!(m["verdict"], whole_json["verdict"]);
     assert_eq!(m["metadata"]["shards"], "3");
-    assert!(merged.stdout.contains("verdict: FAILED"), "{}", merged.stdout);
+    assert!(
+        merged.stdout.contains("verdict: FAILED"),
+        "{}",
+        merged.stdout
+    );
     xmllint(&merged_junit);
     let parsed = junitparser(&merged_junit);
     let tests: u64 = parsed
@@ -523,19 +532,28 @@ async fn sharded_and_merged_equals_an_unsharded_run() {
     assert_eq!(tests, whole_json["counts"]["total"].as_u64().unwrap());
 
     // A missing shard is refused: its checks never ran.
-    let partial = smokegate(&args[..3].to_vec(), &[]).await;
+    let partial = smokegate(&args[..3], &[]).await;
     assert_eq!(partial.code, 2, "{}", partial.stderr);
     assert!(partial.stderr.contains("3/3 missing"), "{}", partial.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn list_shards_partition_the_plan() {
-    let list = |extra: Vec<String>| async move {
-        let mut args = vec!["list".to_string(), root().join("suites").display().to_string()];
-        args.extend(extra);
-        let r = smokegate(&args, &[]).await;
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        r.stdout.lines().map(str::to_string).collect::<Vec<_>>()
+    let dep = SampleDeployment::start(&[]).await.unwrap();
+    let vars = dep.vars();
+    dep.shutdown();
+    let list = |extra: Vec<String>| {
+        let vars = vars.clone();
+        async move {
+            let mut args = vec![
+                "list".to_string(),
+                root().join("suites").display().to_string(),
+            ];
+            args.extend(extra);
+            let r = smokegate(&args, &vars).await;
+            assert_eq!(r.code, 0, "{}", r.stderr);
+            r.stdout.lines().map(str::to_string).collect::<Vec<_>>()
+        }
     };
     let all = list(vec![]).await;
     let mut union = Vec::new();

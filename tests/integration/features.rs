@@ -280,7 +280,17 @@ async fn equals_null_is_a_real_predicate() {
         &[],
     )
     .await;
-    assert_eq!(run.case("auth is null")["status"], "passed", "{}", run.stdout);
-    assert_eq!(run.case("token is not null")["status"], "failed", "{}", run.stdout);
+    assert_eq!(
+        run.case("auth is null")["status"],
+        "passed",
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.case("token is not null")["status"],
+        "failed",
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("expected null"), "{}", run.stdout);
 }

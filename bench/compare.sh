@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# smokegate vs Hurl, Newman and Step CI, side by side against one nginx on loopback.
+# Installs what is missing (Debian packages, Hurl via cargo, Newman/Step CI via npm), builds
+# smokegate, starts nginx, generates the workloads, runs them, writes bench/RESULTS.md.
+# Not a test: CI does not run it. Needs root for apt-get (or the tools already installed).
+#
+#   bench/compare.sh                      # everything, ~15-25 min on 2 cores (+ Hurl build once)
+#   REPS=3 SLOW_REPS=1 bench/compare.sh   # quicker, noisier
+#
+# Environment knobs: PORT (18080), REPS (5), SLOW_REPS (3, Newman and Step CI), JOBS (64),
+# W2 (2000), BIG (20000), WRK_SECS (5), SMOKEGATE_BIN (skip the build and use this binary),
+# SKIP_INSTALL=1, KEEP=1 (keep the temporary work directory), TIME_LIMIT (run phase, 60m).
+set -euo pipefail
+
+BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(dirname "$BENCH")"
+PORT="${PORT:-18080}"
+REPS="${REPS:-5}"
+SLOW_REPS="${SLOW_REPS:-3}"
+JOBS="${JOBS:-64}"
+W2="${W2:-2000}"
+BIG="${BIG:-20000}"
+WRK_SECS="${WRK_SECS:-5}"
+TIME_LIMIT="${TIME_LIMIT:-60m}"
+HURL_VERSION=8.0.1
+export STEPCI_DISABLE_ANALYTICS=1 NO_COLOR=1
+export PATH="$HOME/.cargo/bin:$PATH"
+
+log() { printf '\n== %s\n' "$*"; }
+
+# --- install -----------------------------------------------------------------------------------
+install_tools() {
+  local pkgs=()
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || pkgs+=(nginx)
+  command -v wrk >/dev/null || pkgs+=(wrk)
+  command -v hyperfine >/dev/null || pkgs+=(hyperfine)
+  [ -x /usr/bin/time ] || pkgs+=(time)
+  command -v curl >/dev/null || pkgs+=(curl)
+  command -v python3 >/dev/null || pkgs+=(python3)
+  command -v npm >/dev/null || pkgs+=(nodejs npm)
+  local have_hurl=""
+  if command -v hurl >/dev/null && hurl --version | head -1 | grep -q "hurl $HURL_VERSION"; then
+    have_hurl=1
+  else
+    for p in libcurl4-openssl-dev libxml2-dev libclang-dev pkg-config; do
+      dpkg -s "$p" >/dev/null 2>&1 || pkgs+=("$p")
+    done
+  fi
+  if [ ${#pkgs[@]} -gt 0 ]; then
+    log "apt-get install ${pkgs[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null
+  fi
+  if [ -z "$have_hurl" ]; then
+    log "cargo install hurl@$HURL_VERSION --locked (several minutes on 2 cores)"
+    cargo install "hurl@$HURL_VERSION" --locked
+  fi
+  local npm_pkgs=()
+  command -v newman >/dev/null || npm_pkgs+=(newman)
+  command -v stepci >/dev/null || npm_pkgs+=(stepci)
+  if [ ${#npm_pkgs[@]} -gt 0 ]; then
+    log "npm install -g ${npm_pkgs[*]}"
+    npm install -g --no-fund --no-audit "${npm_pkgs[@]}"
+  fi
+}
+
+[ "${SKIP_INSTALL:-}" = 1 ] || install_tools
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+
+# --- work directory, nginx ------------------------------------------------------------------------
+WORK="$(mktemp -d /tmp/smokegate-bench.XXXXXX)"
+NGX="$WORK/nginx"
+cleanup() {
+  if [ -f "$NGX/nginx.pid" ]; then
+    kill -QUIT "$(cat "$NGX/nginx.pid")" 2>/dev/null || true
+    sleep 0.5
+  fi
+  if [ "${KEEP:-}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+# --- smokegate ----------------------------------------------------------------------------------
+if [ -n "${SMOKEGATE_BIN:-}" ]; then
+  cp "$SMOKEGATE_BIN" "$WORK/smokegate"
+else
+  log "cargo build --release"
+  (cd "$REPO" && cargo build --release --bin smokegate)
+  # A private copy: the binary under target/ may be rebuilt by someone else mid-run.
+  cp "$REPO/target/release/smokegate" "$WORK/smokegate"
+fi
+
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+  echo "port $PORT is already in use on 127.0.0.1; set PORT=..." >&2
+  exit 1
+fi
+mkdir -p "$NGX"
+sed -e "s#@PREFIX@#$NGX#g" -e "s#@PORT@#$PORT#g" "$BENCH/nginx.conf.in" >"$NGX/nginx.conf"
+log "nginx on 127.0.0.1:$PORT"
+"$NGINX" -c "$NGX/nginx.conf" -p "$NGX" -e "$NGX/error.log"
+BASE="http://127.0.0.1:$PORT"
+for _ in $(seq 50); do curl -fsS "$BASE/health" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fsS "$BASE/health"; echo
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE/v1/events")" = 401 ]
+curl -fsS "$BASE/api/status" >/dev/null
+
+# --- workloads and the run ------------------------------------------------------------------------
+log "generating workloads in $WORK/wl"
+python3 "$BENCH/gen.py" "$WORK/wl" --w2 "$W2" --big "$BIG" --jobs "$JOBS"
+
+log "running (bounded by $TIME_LIMIT)"
+timeout "$TIME_LIMIT" python3 "$BENCH/run.py" \
+  --work "$WORK/wl" --base "$BASE" --smokegate "$WORK/smokegate" --suites "$REPO/suites" \
+  --reps "$REPS" --slow-reps "$SLOW_REPS" --jobs "$JOBS" --wrk-secs "$WRK_SECS" \
+  --out "$BENCH/RESULTS.md" --raw "$BENCH/results-raw.jsonl" --append "$BENCH/PROFILE.md"
