@@ -316,6 +316,8 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
         Ok(p) => p,
         Err(d) => return fail(d.to_string()),
     };
+    // The plan holds what the run needs; the parsed suites can go.
+    drop(suites);
     if plan.cases.is_empty() {
         return fail("error: no case matches the filters".into());
     }

@@ -45,7 +45,14 @@ pub fn load_suite(path: &Path) -> Result<LoadedSuite, Diagnostic> {
 
 /// Parse suite text that claims to come from `path`.
 pub fn parse_suite(path: &Path, source: String) -> Result<LoadedSuite, Diagnostic> {
-    match serde_saphyr::from_str::<SuiteFile>(&source) {
+    // The 8 MiB file limit bounds the work; the node budget is sized to it rather than to
+    // serde-saphyr's default (250,000 nodes, about 11,000 cases).
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = 8_000_000;
+    budget.max_events = 16_000_000;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    match serde_saphyr::from_str_with_options::<SuiteFile>(&source, options) {
         Ok(file) => Ok(LoadedSuite {
             path: path.to_path_buf(),
             source,

@@ -165,3 +165,19 @@ async fn validate_accepts_the_bundled_suites() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("5 suite(s)"), "{}", run.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn suites_beyond_the_default_yaml_budget_load() {
+    // serde-saphyr's default budget (250,000 nodes) stops near 11,000 cases.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("name: big\ncases:\n");
+    for i in 0..12_000 {
+        text.push_str(&format!(
+            "  - name: c{i}\n    request: {{ url: \"http://127.0.0.1:9/health\" }}\n    expect:\n      status: 200\n      jsonpath:\n        - {{ path: $.ok, equals: true }}\n"
+        ));
+    }
+    let path = write_suite(dir.path(), "big.yaml", &text);
+    let run = smokegate(&["validate".into(), path], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("12000 case(s)"), "{}", run.stdout);
+}
