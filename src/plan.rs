@@ -95,7 +95,7 @@ pub struct PlannedCase {
     /// Indices of cases that must pass first.
     pub needs: Vec<usize>,
     pub steps: Vec<PlannedStep>,
-    pub vars: HashMap<String, String>,
+    pub vars: std::sync::Arc<HashMap<String, String>>,
     pub pos: Pos,
 }
 
@@ -289,14 +289,21 @@ fn plan_suite(
         profile: profile_name,
     });
     let first_case = plan.cases.len();
+    // Cases without a matrix share one map of the suite's variables.
+    let shared_vars = std::sync::Arc::new(vars.clone());
     let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
     let mut seen_names = HashSet::new();
     for case in &f.cases {
         let pos = Pos::from_loc(&case.referenced);
         let def = &case.value;
         for combo in expand_matrix(&def.matrix) {
-            let mut case_vars = vars.clone();
-            case_vars.extend(combo.iter().cloned());
+            let case_vars = if combo.is_empty() {
+                shared_vars.clone()
+            } else {
+                let mut v = vars.clone();
+                v.extend(combo.iter().cloned());
+                std::sync::Arc::new(v)
+            };
             let name = case_name(def, &combo, &case_vars, &scope_env);
             if !seen_names.insert(name.clone()) {
                 diags.push(suite.diag(Some(pos), format!("duplicate case name `{name}`")));

@@ -29,7 +29,7 @@ enum Pred {
 #[derive(Debug)]
 pub struct JsonPathCheck {
     source: String,
-    path: JsonPath,
+    path: std::sync::Arc<JsonPath>,
     preds: Vec<Pred>,
     message: Option<String>,
     sensitive: bool,
@@ -47,8 +47,12 @@ pub fn parse_path(src: &str) -> Result<JsonPath, String> {
 
 impl JsonPathCheck {
     /// Compile one `jsonpath:` entry.
-    pub fn compile(def: &JsonPathDef, pos: Option<Pos>) -> Result<Self, String> {
-        let path = parse_path(&def.path)?;
+    pub fn compile(
+        def: &JsonPathDef,
+        pos: Option<Pos>,
+        cache: &mut super::SchemaCache,
+    ) -> Result<Self, String> {
+        let path = cache.path(&def.path)?;
         let mut preds = Vec::new();
         if let Some(v) = &def.equals {
             preds.push(Pred::Equals(v.clone()));
@@ -154,7 +158,8 @@ impl JsonPathCheck {
                 show(v)
             }
         };
-        let actual = match nodes.as_slice() {
+        // The actual value is formatted only for a failure (the hot path is a pass).
+        let actual = || match nodes.as_slice() {
             [] => "no match".to_string(),
             [one] => show_val(one),
             many => format!(
@@ -168,11 +173,10 @@ impl JsonPathCheck {
         for p in &self.preds {
             if let Err((expected, why)) = self.check(p, &nodes, scope) {
                 let msg = self.wrap(format!("{}: {why}", self.source));
-                o = o.fail(expected, actual, msg);
+                o = o.fail(expected, actual(), msg);
                 return o;
             }
         }
-        o.actual = Some(actual);
         o
     }
 

@@ -170,7 +170,8 @@ impl CompiledExpect {
             .iter()
             .map(|j| {
                 let p = Pos::from_loc(&j.referenced);
-                jsonpath::JsonPathCheck::compile(&j.value, Some(p)).map_err(|e| (Some(p), e))
+                jsonpath::JsonPathCheck::compile(&j.value, Some(p), schemas)
+                    .map_err(|e| (Some(p), e))
             })
             .collect::<Result<_, _>>()?;
         let schema = match &def.schema {

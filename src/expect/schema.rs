@@ -25,6 +25,8 @@ pub struct CompiledSchema {
 #[derive(Debug, Default)]
 pub struct SchemaCache {
     files: HashMap<PathBuf, Arc<CompiledSchema>>,
+    /// Compiled JSONPaths, shared by every step that uses the same path text.
+    paths: HashMap<String, Arc<serde_json_path::JsonPath>>,
 }
 
 /// A schema expectation of one step.
@@ -53,6 +55,16 @@ fn compile(schema: &Value, base: &Path, label: String) -> Result<CompiledSchema,
 }
 
 impl SchemaCache {
+    /// Compile (or reuse) a JSONPath.
+    pub fn path(&mut self, src: &str) -> Result<Arc<serde_json_path::JsonPath>, String> {
+        if let Some(p) = self.paths.get(src) {
+            return Ok(p.clone());
+        }
+        let p = Arc::new(super::jsonpath::parse_path(src)?);
+        self.paths.insert(src.to_string(), p.clone());
+        Ok(p)
+    }
+
     /// Compile (or reuse) the schema a step names.
     pub fn check(
         &mut self,

@@ -39,7 +39,7 @@ pub async fn run_case(ctx: Arc<Ctx>, index: usize) -> CaseResult {
     let started_at = chrono::Utc::now().to_rfc3339();
     let start = Instant::now();
     let mut scope = Scope {
-        vars: case.vars.clone(),
+        vars: (*case.vars).clone(),
         env: ctx.plan.env.clone(),
         run_id: ctx.plan.run_id.clone(),
         lenient_env: false,
