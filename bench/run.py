@@ -145,7 +145,8 @@ def main():
         }
 
     versions = {
-        "smokegate": first_line([sg, "--version"]),
+        "smokegate": first_line([sg, "--version"]) + " (HEAD " + first_line(
+            f"git -C {shlex.quote(a.suites)}/.. rev-parse --short HEAD 2>/dev/null || echo unknown") + ")",
         "hurl": first_line(["hurl", "--version"]),
         "newman": "newman " + first_line(["newman", "--version"]),
         "stepci": "stepci " + first_line(["stepci", "--version"]),
@@ -318,7 +319,7 @@ def main():
       f"(`{B}`).\n")
     w("```")
     def show(argv):
-        s = shlex.join(argv).replace(W, "$W").replace(B, "$B")
+        s = shlex.join(argv).replace(sg, "smokegate").replace(W, "$W").replace(B, "$B")
         s = re.sub(r"(\$W/hurl/[\w-]+/)\d+\.hurl( \$W/hurl/[\w-]+/\d+\.hurl)*", r"\1*.hurl", s)
         return s
     for wl, tools in (("W1", w1), ("W2", w2)):
@@ -326,7 +327,7 @@ def main():
             w(f"# {wl} {n}\n{show(argv)}")
     w(f"# raw ceiling\nwrk -t2 -c{a.jobs} -d{a.wrk_secs}s $B/health")
     w(f"# {nb:,} checks\n{show(big_argv)}\n{show(val_argv)}")
-    w(f"# W3\nhyperfine -N --warmup 5 --runs 50 '{sg} --version' 'hurl --version' '{sg} validate {suites}'\nhyperfine -N --warmup 2 --runs 10 'newman --version' 'stepci --version'")
+    w(f"# W3\nhyperfine -N --warmup 5 --runs 50 'smokegate --version' 'hurl --version' 'smokegate validate {suites}'\nhyperfine -N --warmup 2 --runs 10 'newman --version' 'stepci --version'")
     w("```\n")
     w("## Method\n")
     w(f"- One session, one nginx ({versions['nginx']}, 2 workers, `access_log off`, keep-alive) on "
@@ -343,9 +344,12 @@ def main():
     w("- The client tools, nginx and wrk all share the same 2 cores; wrk's rate is therefore the "
       "ceiling *of this machine with the server on it*, and the smokegate/wrk ratio is the "
       "harness's overhead against the same server.")
-    w("- Other engineers were compiling on the same 2 cores during the session, so absolute "
-      "numbers are noisy; the ratios were measured side by side, alternating, in one session, "
-      "which is what they are for.")
+    w("- `smokegate` in the commands is a private copy of the binary under test (built by "
+      "compare.sh, or `SMOKEGATE_BIN`), so a rebuild under target/ cannot change it mid-run.")
+    w(f"- Other work sharing the cores (load average {' '.join(machine['load_at_start'])} at the "
+      "start; in the recorded session other engineers were compiling on the same 2 cores) makes "
+      "absolute numbers noisy; the ratios were measured side by side, alternating, in one "
+      "session, which is what they are for.")
     if a.note:
         w(f"- {a.note}")
     w("")
