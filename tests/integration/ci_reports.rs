@@ -13,31 +13,13 @@ use sample_deployment::{Fault, SampleDeployment};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::{root, smokegate, suite, validate_report, write_suite, Run};
+use crate::common::{root, smokegate, suite, validate_report, write_suite, xmllint, Run};
 
 const FAULTS: [Fault; 3] = [
     Fault::DLoginFails,
     Fault::DWorkerDown,
     Fault::CStorefrontDown,
 ];
-
-fn xmllint(path: &Path) {
-    // Vendored copy of Jenkins xUnit's junit-10.xsd (MIT), identical to ../shared/junit/.
-    let xsd = root().join("tests/fixtures/junit-10.xsd");
-    let out = std::process::Command::new("xmllint")
-        .arg("--noout")
-        .arg("--schema")
-        .arg(&xsd)
-        .arg(path)
-        .output()
-        .expect("xmllint is installed (Debian libxml2-utils)");
-    assert!(
-        out.status.success(),
-        "{} does not validate against junit-10.xsd:\n{}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// `run SUITES --resolve … EXTRA` against a running sample deployment.
 async fn run_sample(

@@ -160,3 +160,22 @@ impl Tripwire {
         self.hits.load(Ordering::SeqCst)
     }
 }
+
+/// Validate a JUnit file against the vendored junit-10.xsd with xmllint.
+pub fn xmllint(path: &Path) {
+    // Vendored copy of Jenkins xUnit's junit-10.xsd (MIT), identical to ../shared/junit/.
+    let xsd = root().join("tests/fixtures/junit-10.xsd");
+    let out = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&xsd)
+        .arg(path)
+        .output()
+        .expect("xmllint is installed (Debian libxml2-utils)");
+    assert!(
+        out.status.success(),
+        "{} does not validate against junit-10.xsd:\n{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -4,24 +4,7 @@
 
 use sample_deployment::{Fault, SampleDeployment};
 
-use crate::common::{root, run_against, smokegate, write_suite};
-
-fn xmllint(path: &std::path::Path) {
-    // Vendored copy of Jenkins xUnit's junit-10.xsd (MIT), identical to ../shared/junit/.
-    let xsd = root().join("tests/fixtures/junit-10.xsd");
-    let out = std::process::Command::new("xmllint")
-        .arg("--noout")
-        .arg("--schema")
-        .arg(&xsd)
-        .arg(path)
-        .output()
-        .expect("xmllint is installed (Debian libxml2-utils)");
-    assert!(
-        out.status.success(),
-        "JUnit does not validate against junit-10.xsd:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use crate::common::{run_against, smokegate, write_suite, xmllint};
 
 fn attr(xml: &str, tag: &str, name: &str) -> String {
     let start = xml.find(&format!("<{tag} ")).expect("tag present");
