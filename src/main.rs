@@ -25,7 +25,7 @@ fn main() {
     let code = match cli.command {
         Command::Validate(a) => cli::validate_command(&a),
         Command::List(a) => cli::list_command(&a),
-        Command::Run(a) => runtime().block_on(cli::run_command(&a, &[])),
+        Command::Run(a) => on_runtime(async move { cli::run_command(&a, &[]).await }),
         Command::Demo(a) => runtime().block_on(demo::demo(a)),
         Command::Merge(a) => cli::ci::merge_command(&a),
     };
@@ -33,8 +33,30 @@ fn main() {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("the tokio runtime starts")
+    match std::env::var("SG_RT").as_deref() {
+        Ok("ct") => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("the tokio runtime starts"),
+        _ => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("the tokio runtime starts"),
+    }
+}
+
+/// Run a command's future on a worker thread of the runtime rather than on the main thread:
+/// the dispatcher then wakes the tasks it starts (and is woken by them) without handing
+/// every case across threads.
+fn on_runtime<F>(fut: F) -> i32
+where
+    F: std::future::Future<Output = i32> + Send + 'static,
+{
+    let rt = runtime();
+    if std::env::var("SG_SPAWN").as_deref() == Ok("0") {
+        return rt.block_on(fut);
+    }
+    let handle = rt.spawn(fut);
+    rt.block_on(handle)
+        .unwrap_or(cli::exit_codes::INTERNAL_ERROR)
 }

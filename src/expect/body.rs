@@ -18,7 +18,7 @@ pub struct BodyCheck {
 
 impl BodyCheck {
     /// Compile the `body:` block.
-    pub fn compile(def: &BodyDef) -> Result<Self, String> {
+    pub fn compile(def: &BodyDef, cache: &mut super::SchemaCache) -> Result<Self, String> {
         let parse = |v: &Vec<String>| {
             v.iter()
                 .map(|s| Template::parse(s))
@@ -30,7 +30,7 @@ impl BodyCheck {
             matches: def
                 .matches
                 .as_deref()
-                .map(Regex::new)
+                .map(|r| cache.regex(r))
                 .transpose()
                 .map_err(|e| format!("invalid body regex: {e}"))?,
             json: def.json.unwrap_or(false),

@@ -26,7 +26,11 @@ pub struct HeaderCheck {
 
 impl HeaderCheck {
     /// Compile one `headers:` entry.
-    pub fn compile(name: &str, def: &HeaderDef) -> Result<Self, String> {
+    pub fn compile(
+        name: &str,
+        def: &HeaderDef,
+        cache: &mut super::SchemaCache,
+    ) -> Result<Self, String> {
         let name = name.to_ascii_lowercase();
         reqwest::header::HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| format!("invalid header name `{name}`"))?;
@@ -41,10 +45,11 @@ impl HeaderCheck {
                     rules.push(Rule::Contains(Template::parse(v)?));
                 }
                 if let Some(v) = &r.matches {
-                    rules
-                        .push(Rule::Matches(Regex::new(v).map_err(|e| {
-                            format!("invalid regex for header `{name}`: {e}")
-                        })?));
+                    rules.push(Rule::Matches(
+                        cache
+                            .regex(v)
+                            .map_err(|e| format!("invalid regex for header `{name}`: {e}"))?,
+                    ));
                 }
                 match (r.present, r.absent) {
                     (Some(true), _) | (_, Some(false)) => rules.push(Rule::Present),

@@ -65,7 +65,9 @@ impl JsonPathCheck {
         }
         if let Some(r) = &def.matches {
             preds.push(Pred::Matches(
-                Regex::new(r).map_err(|e| format!("invalid regex for `{}`: {e}", def.path))?,
+                cache
+                    .regex(r)
+                    .map_err(|e| format!("invalid regex for `{}`: {e}", def.path))?,
             ));
         }
         if let Some(e) = def.exists {

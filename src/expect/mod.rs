@@ -156,13 +156,13 @@ impl CompiledExpect {
         let headers = def
             .headers
             .iter()
-            .map(|(n, h)| headers::HeaderCheck::compile(n, h))
+            .map(|(n, h)| headers::HeaderCheck::compile(n, h, schemas))
             .collect::<Result<_, _>>()
             .map_err(|e| (pos, e))?;
         let body = def
             .body
             .as_ref()
-            .map(body::BodyCheck::compile)
+            .map(|b| body::BodyCheck::compile(b, schemas))
             .transpose()
             .map_err(|e| (pos, e))?;
         let jsonpath = def

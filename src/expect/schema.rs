@@ -27,6 +27,12 @@ pub struct SchemaCache {
     files: HashMap<PathBuf, Arc<CompiledSchema>>,
     /// Compiled JSONPaths, shared by every step that uses the same path text.
     paths: HashMap<String, Arc<serde_json_path::JsonPath>>,
+    /// Compiled regexes (header, body and JSONPath `matches`), shared the same way; a
+    /// `Regex` clone shares its compiled program.
+    regexes: HashMap<String, regex::Regex>,
+    /// Schema paths as written (joined to the suite directory) → canonical path, so that
+    /// thousands of steps naming one schema do not each ask the file system.
+    canonical: HashMap<PathBuf, PathBuf>,
 }
 
 /// A schema expectation of one step.
@@ -65,6 +71,16 @@ impl SchemaCache {
         Ok(p)
     }
 
+    /// Compile (or reuse) a regex.
+    pub fn regex(&mut self, src: &str) -> Result<regex::Regex, regex::Error> {
+        if let Some(r) = self.regexes.get(src) {
+            return Ok(r.clone());
+        }
+        let r = regex::Regex::new(src)?;
+        self.regexes.insert(src.to_string(), r.clone());
+        Ok(r)
+    }
+
     /// Compile (or reuse) the schema a step names.
     pub fn check(
         &mut self,
@@ -94,8 +110,15 @@ impl SchemaCache {
     }
 
     fn file(&mut self, path: &Path, shown: &str) -> Result<Arc<CompiledSchema>, String> {
-        let abs = std::fs::canonicalize(path)
-            .map_err(|e| format!("schema file `{}` cannot be read: {e}", path.display()))?;
+        let abs = match self.canonical.get(path) {
+            Some(abs) => abs.clone(),
+            None => {
+                let abs = std::fs::canonicalize(path)
+                    .map_err(|e| format!("schema file `{}` cannot be read: {e}", path.display()))?;
+                self.canonical.insert(path.to_path_buf(), abs.clone());
+                abs
+            }
+        };
         if let Some(s) = self.files.get(&abs) {
             return Ok(s.clone());
         }

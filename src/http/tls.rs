@@ -36,22 +36,26 @@ pub fn client_config(net: &NetConfig) -> Result<Arc<ClientConfig>, String> {
     let verifier: Arc<dyn ServerCertVerifier> = if net.insecure {
         Arc::new(AcceptAnyCertificate { provider })
     } else {
-        let mut roots = RootCertStore::empty();
-        // Missing or unreadable system roots are not fatal: --cacert may be all that is needed.
-        let native = rustls_native_certs::load_native_certs();
-        roots.add_parsable_certificates(native.certs);
+        // `--cacert` is read now, so a bad file is a configuration error before anything is
+        // sent; the system trust store is read at the first certificate to verify, so a run
+        // of plain-http checks never pays for it.
+        let extra = match &net.cacert {
+            Some(path) => read_certs(path, "--cacert")?,
+            None => Vec::new(),
+        };
         if let Some(path) = &net.cacert {
-            let certs = read_certs(path, "--cacert")?;
-            for c in certs {
+            let mut roots = RootCertStore::empty();
+            for c in &extra {
                 roots
-                    .add(c)
+                    .add(c.clone())
                     .map_err(|e| format!("--cacert {}: {e}", path.display()))?;
             }
         }
-        let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-            .build()
-            .map_err(|e| format!("cannot set up certificate verification: {e}"))?;
-        Arc::new(ExplainingVerifier { inner })
+        Arc::new(ExplainingVerifier {
+            provider,
+            extra,
+            inner: std::sync::OnceLock::new(),
+        })
     };
     let builder = builder
         .dangerous()
@@ -270,10 +274,35 @@ pub fn explain_certificate_error(
     CertProblem { reason, message }
 }
 
-/// The webpki verifier, with its errors explained.
+/// The webpki verifier over the system roots plus `--cacert`, with its errors explained.
+/// The roots are loaded at the first certificate to verify.
 #[derive(Debug)]
 struct ExplainingVerifier {
-    inner: Arc<WebPkiServerVerifier>,
+    provider: Arc<CryptoProvider>,
+    /// `--cacert` certificates.
+    extra: Vec<CertificateDer<'static>>,
+    inner: std::sync::OnceLock<Result<Arc<WebPkiServerVerifier>, String>>,
+}
+
+impl ExplainingVerifier {
+    fn inner(&self) -> Result<&Arc<WebPkiServerVerifier>, TlsError> {
+        self.inner
+            .get_or_init(|| {
+                let mut roots = RootCertStore::empty();
+                // Missing or unreadable system roots are not fatal: --cacert may be all
+                // that is needed.
+                let native = rustls_native_certs::load_native_certs();
+                roots.add_parsable_certificates(native.certs);
+                for c in &self.extra {
+                    roots.add(c.clone()).map_err(|e| format!("--cacert: {e}"))?;
+                }
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
+                    .build()
+                    .map_err(|e| format!("cannot set up certificate verification: {e}"))
+            })
+            .as_ref()
+            .map_err(|e| TlsError::General(e.clone()))
+    }
 }
 
 impl ServerCertVerifier for ExplainingVerifier {
@@ -285,7 +314,7 @@ impl ServerCertVerifier for ExplainingVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, TlsError> {
-        self.inner
+        self.inner()?
             .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
             .map_err(|e| match e {
                 TlsError::InvalidCertificate(ce) => {
@@ -305,7 +334,12 @@ impl ServerCertVerifier for ExplainingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, TlsError> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -314,11 +348,18 @@ impl ServerCertVerifier for ExplainingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, TlsError> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
