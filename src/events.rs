@@ -165,21 +165,26 @@ impl Counts {
     pub fn of<'a>(results: impl IntoIterator<Item = &'a CaseResult>) -> Counts {
         let mut c = Counts::default();
         for r in results {
-            c.total += 1;
-            match r.status {
-                Status::Passed => c.passed += 1,
-                Status::Failed => c.failed += 1,
-                Status::Error => c.errors += 1,
-                Status::Skipped => c.skipped += 1,
-            }
-            if matches!(r.status, Status::Failed | Status::Error) && !r.blocks() {
-                c.warnings += 1;
-            }
-            if r.flaky {
-                c.flaky += 1;
-            }
+            c.add(r);
         }
         c
+    }
+
+    /// Tally one result.
+    pub fn add(&mut self, r: &CaseResult) {
+        self.total += 1;
+        match r.status {
+            Status::Passed => self.passed += 1,
+            Status::Failed => self.failed += 1,
+            Status::Error => self.errors += 1,
+            Status::Skipped => self.skipped += 1,
+        }
+        if matches!(r.status, Status::Failed | Status::Error) && !r.blocks() {
+            self.warnings += 1;
+        }
+        if r.flaky {
+            self.flaky += 1;
+        }
     }
 }
 

@@ -187,7 +187,8 @@ fn generate(g: Generator, run_id: &str) -> String {
 /// What a template can see when rendered.
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
-    pub vars: HashMap<String, String>,
+    /// Shared with the plan until a capture adds a variable (copy on write).
+    pub vars: std::sync::Arc<HashMap<String, String>>,
     pub env: std::sync::Arc<HashMap<String, String>>,
     pub run_id: String,
     /// Keep unset `${env.X}` as text instead of failing (used by `validate`).
@@ -240,7 +241,7 @@ mod tests {
 
     fn scope() -> Scope {
         let mut s = Scope::default();
-        s.vars.insert("host".into(), "api.test".into());
+        std::sync::Arc::make_mut(&mut s.vars).insert("host".into(), "api.test".into());
         std::sync::Arc::make_mut(&mut s.env).insert("API_URL".into(), "http://127.0.0.1:1".into());
         s
     }

@@ -401,7 +401,7 @@ impl CaseIn {
                     .into_iter()
                     .map(|o| Outcome {
                         kind: outcome_kind(&o.kind),
-                        check: o.check,
+                        check: o.check.into(),
                         passed: o.passed,
                         expected: o.expected,
                         actual: o.actual,

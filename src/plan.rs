@@ -80,7 +80,7 @@ pub struct PlannedStep {
     pub retry: Option<RetryPolicy>,
     pub wait: Option<WaitPolicy>,
     /// Set for a DNS check: the step asks DNS instead of sending `request` (a placeholder).
-    pub dns: Option<DnsCheck>,
+    pub dns: Option<Box<DnsCheck>>,
 }
 
 /// One case, ready to run.
@@ -117,45 +117,83 @@ pub struct Plan {
 
 /// Build the plan; every problem found is reported, each with its file position.
 pub fn build(suites: &[LoadedSuite], opts: &PlanOptions) -> Result<Plan, Diagnostics> {
-    let run_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
-    let redactor = Redactor::default();
-    for (_, v) in &opts.secrets {
-        redactor.add(v);
-    }
-    let mut diags = Vec::new();
-    let mut plan = Plan {
-        run_id,
-        suites: Vec::new(),
-        cases: Vec::new(),
-        resolve: Vec::new(),
-        fallback_resolve: Vec::new(),
-        connect_to: Vec::new(),
-        dns_servers: Vec::new(),
-        env: std::sync::Arc::new(opts.env.clone()),
-        redactor,
-    };
-    let mut schemas = SchemaCache::default();
+    let mut planner = Planner::new(opts);
     for suite in suites {
-        let profiles = match select_profiles(suite, opts) {
+        planner.add(suite);
+    }
+    planner.finish()
+}
+
+/// Builds a plan one suite at a time, so a caller can drop each parsed suite once it is
+/// planned (see [`crate::load_and_plan`]).
+pub struct Planner<'a> {
+    opts: &'a PlanOptions,
+    plan: Plan,
+    schemas: SchemaCache,
+    diags: Vec<Diagnostic>,
+}
+
+impl<'a> Planner<'a> {
+    /// An empty plan.
+    pub fn new(opts: &'a PlanOptions) -> Self {
+        let run_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+        let redactor = Redactor::default();
+        for (_, v) in &opts.secrets {
+            redactor.add(v);
+        }
+        Planner {
+            opts,
+            plan: Plan {
+                run_id,
+                suites: Vec::new(),
+                cases: Vec::new(),
+                resolve: Vec::new(),
+                fallback_resolve: Vec::new(),
+                connect_to: Vec::new(),
+                dns_servers: Vec::new(),
+                env: std::sync::Arc::new(opts.env.clone()),
+                redactor,
+            },
+            schemas: SchemaCache::default(),
+            diags: Vec::new(),
+        }
+    }
+
+    /// Plan the cases of one suite (once per selected profile); problems are kept for
+    /// [`Planner::finish`].
+    pub fn add(&mut self, suite: &LoadedSuite) {
+        let profiles = match select_profiles(suite, self.opts) {
             Ok(p) => p,
             Err(d) => {
-                diags.push(d);
-                continue;
+                self.diags.push(d);
+                return;
             }
         };
         let several = profiles.len() > 1;
         for profile in profiles {
-            let si = plan.suites.len();
-            if let Err(d) = plan_suite(si, suite, opts, profile, several, &mut plan, &mut schemas) {
-                diags.extend(d);
+            let si = self.plan.suites.len();
+            if let Err(d) = plan_suite(
+                si,
+                suite,
+                self.opts,
+                profile,
+                several,
+                &mut self.plan,
+                &mut self.schemas,
+            ) {
+                self.diags.extend(d);
             }
         }
     }
-    if !diags.is_empty() {
-        return Err(Diagnostics(diags));
+
+    /// The plan, or every problem found.
+    pub fn finish(mut self) -> Result<Plan, Diagnostics> {
+        if !self.diags.is_empty() {
+            return Err(Diagnostics(self.diags));
+        }
+        apply_filters(&mut self.plan, self.opts);
+        Ok(self.plan)
     }
-    apply_filters(&mut plan, opts);
-    Ok(plan)
 }
 
 /// The profiles a suite runs with: none for a suite without profiles, else the `--env`
@@ -266,7 +304,7 @@ fn plan_suite(
         raw.remove(k);
     }
     let scope_env = Scope {
-        vars: HashMap::new(),
+        vars: Default::default(),
         env: plan.env.clone(),
         run_id: plan.run_id.clone(),
         lenient_env: opts.allow_missing_env,
@@ -378,7 +416,7 @@ fn resolve_vars(
             };
             if t.vars().all(|v| vars.contains_key(v)) {
                 let scope = Scope {
-                    vars: vars.clone(),
+                    vars: std::sync::Arc::new(vars.clone()),
                     ..env.clone()
                 };
                 match t.render(&scope) {
@@ -443,7 +481,7 @@ fn case_name(
         return def.name.clone();
     }
     let scope = Scope {
-        vars: vars.clone(),
+        vars: std::sync::Arc::new(vars.clone()),
         ..env.clone()
     };
     match Template::parse(&def.name).and_then(|t| t.render(&scope)) {
@@ -535,7 +573,9 @@ fn plan_steps(
             .collect()
     };
     let mut known: HashSet<String> = vars.keys().cloned().collect();
-    let mut steps = Vec::new();
+    // Sized exactly: a first push would reserve room for four steps, and a run holds one
+    // of these per case.
+    let mut steps = Vec::with_capacity(parts.len());
     for (name, req, expect, captures, retry, wait) in parts {
         let pos = Pos::from_loc(&req.referenced);
         let r = &req.value;
@@ -822,7 +862,7 @@ fn plan_dns_step(
         captures: Vec::new(),
         retry,
         wait,
-        dns: Some(check),
+        dns: Some(Box::new(check)),
     }])
 }
 

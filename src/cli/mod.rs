@@ -270,6 +270,7 @@ impl RunArgs {
             },
             handle_signals: true,
             metadata,
+            keep_results: false,
         })
     }
 
@@ -300,10 +301,6 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
         eprintln!("{msg}");
         exit_codes::CONFIG_ERROR
     };
-    let suites = match crate::load(&args.suite_paths()) {
-        Ok(s) => s,
-        Err(d) => return fail(d.to_string()),
-    };
     let plan_opts = match args.plan_options(environment(env_overlay)) {
         Ok(o) => o,
         Err(UsageError(e)) => return fail(format!("error: {e}")),
@@ -312,12 +309,10 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
         Ok(o) => o,
         Err(UsageError(e)) => return fail(format!("error: {e}")),
     };
-    let mut plan = match crate::plan::build(&suites, &plan_opts) {
+    let mut plan = match crate::load_and_plan(&args.suite_paths(), &plan_opts) {
         Ok(p) => p,
         Err(d) => return fail(d.to_string()),
     };
-    // The plan holds what the run needs; the parsed suites can go.
-    drop(suites);
     if plan.cases.is_empty() {
         return fail("error: no case matches the filters".into());
     }
@@ -364,13 +359,6 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
 
 /// `smokegate validate`.
 pub fn validate_command(args: &ValidateArgs) -> i32 {
-    let suites = match crate::load(&args.paths) {
-        Ok(s) => s,
-        Err(d) => {
-            eprintln!("{d}");
-            return exit_codes::CONFIG_ERROR;
-        }
-    };
     let vars: Result<Vec<_>, _> = args.vars.iter().map(|v| parse_kv(v, "--var")).collect();
     let vars = match vars {
         Ok(v) => v,
@@ -386,7 +374,7 @@ pub fn validate_command(args: &ValidateArgs) -> i32 {
         allow_missing_env: !args.require_env,
         ..PlanOptions::default()
     };
-    match crate::plan::build(&suites, &opts) {
+    match crate::load_and_plan(&args.paths, &opts) {
         Ok(plan) => {
             println!(
                 "ok: {} suite(s), {} case(s), nothing sent",
@@ -404,13 +392,6 @@ pub fn validate_command(args: &ValidateArgs) -> i32 {
 
 /// `smokegate list`.
 pub fn list_command(args: &RunArgs) -> i32 {
-    let suites = match crate::load(&args.suite_paths()) {
-        Ok(s) => s,
-        Err(d) => {
-            eprintln!("{d}");
-            return exit_codes::CONFIG_ERROR;
-        }
-    };
     let opts = match args.plan_options(environment(&[])) {
         Ok(o) => o,
         Err(UsageError(e)) => {
@@ -418,7 +399,7 @@ pub fn list_command(args: &RunArgs) -> i32 {
             return exit_codes::CONFIG_ERROR;
         }
     };
-    match crate::plan::build(&suites, &opts) {
+    match crate::load_and_plan(&args.suite_paths(), &opts) {
         Ok(mut plan) => {
             if let Some(s) = args.ci.shard {
                 crate::plan::shard(&mut plan, s.index, s.count);

@@ -61,7 +61,7 @@ impl BodyCheck {
                         )
                     }
                 }
-                Err(e) => Outcome::new("body", "body contains".into(), pos).fail("", "", e),
+                Err(e) => Outcome::new("body", "body contains", pos).fail("", "", e),
             };
             out.push(o);
         }
@@ -79,7 +79,7 @@ impl BodyCheck {
                         o
                     }
                 }
-                Err(e) => Outcome::new("body", "body not_contains".into(), pos).fail("", "", e),
+                Err(e) => Outcome::new("body", "body not_contains", pos).fail("", "", e),
             };
             out.push(o);
         }
@@ -96,7 +96,7 @@ impl BodyCheck {
             });
         }
         if self.json {
-            let o = Outcome::new("body", "body is JSON".into(), pos);
+            let o = Outcome::new("body", "body is JSON", pos);
             out.push(match resp.json() {
                 Ok(_) => o,
                 Err(e) => o.fail("JSON", excerpt.clone(), e.to_string()),

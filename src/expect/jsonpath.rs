@@ -2,6 +2,8 @@
 //! numeric comparisons and counts. With several matches, every match must satisfy the
 //! predicate.
 
+use std::sync::Arc;
+
 use regex::Regex;
 use serde_json::Value;
 use serde_json_path::JsonPath;
@@ -25,15 +27,24 @@ enum Pred {
     MinCount(usize),
 }
 
-/// One compiled JSONPath assertion.
+/// One compiled JSONPath assertion: the compiled part, shared by every step that writes the
+/// same assertion (thousands of cases often check the same `$.ok`), and where it is written.
 #[derive(Debug)]
 pub struct JsonPathCheck {
+    core: Arc<Core>,
+    pos: Option<Pos>,
+}
+
+/// What a JSONPath assertion checks, compiled.
+#[derive(Debug)]
+pub struct Core {
     source: String,
-    path: std::sync::Arc<JsonPath>,
+    path: Arc<JsonPath>,
     preds: Vec<Pred>,
     message: Option<String>,
     sensitive: bool,
-    pos: Option<Pos>,
+    /// `path predicate, …`, as reports show it.
+    described: Arc<str>,
 }
 
 const TYPES: &[&str] = &[
@@ -46,12 +57,38 @@ pub fn parse_path(src: &str) -> Result<JsonPath, String> {
 }
 
 impl JsonPathCheck {
-    /// Compile one `jsonpath:` entry.
+    /// Compile one `jsonpath:` entry (or share the compiled form of an identical one).
     pub fn compile(
         def: &JsonPathDef,
         pos: Option<Pos>,
         cache: &mut super::SchemaCache,
     ) -> Result<Self, String> {
+        // The definition's debug form is a complete, deterministic key (no positions in it).
+        let key = format!("{def:?}");
+        let core = match cache.jsonpaths.get(&key) {
+            Some(c) => c.clone(),
+            None => {
+                let c = Arc::new(Core::compile(def, cache)?);
+                cache.jsonpaths.insert(key, c.clone());
+                c
+            }
+        };
+        Ok(JsonPathCheck { core, pos })
+    }
+
+    /// Templates in expected values (for static variable checks).
+    pub fn template_strings(&self) -> Vec<String> {
+        self.core.template_strings()
+    }
+
+    /// Judge the response body.
+    pub fn evaluate(&self, resp: &Response, scope: &Scope) -> Outcome {
+        self.core.evaluate(resp, scope, self.pos)
+    }
+}
+
+impl Core {
+    fn compile(def: &JsonPathDef, cache: &mut super::SchemaCache) -> Result<Self, String> {
         let path = cache.path(&def.path)?;
         let mut preds = Vec::new();
         if let Some(v) = &def.equals {
@@ -101,6 +138,7 @@ impl JsonPathCheck {
         if preds.is_empty() {
             preds.push(Pred::Exists(true));
         }
+        preds.shrink_to_fit();
         for p in &preds {
             let vals: Vec<&Value> = match p {
                 Pred::Equals(v) | Pred::NotEquals(v) => vec![v],
@@ -119,18 +157,19 @@ impl JsonPathCheck {
             .next()
             .unwrap_or("")
             .trim_matches(|c| c == '\'' || c == '"' || c == ']');
-        Ok(JsonPathCheck {
+        let mut core = Core {
             source: def.path.clone(),
             path,
             preds,
             message: def.message.clone(),
             sensitive: is_sensitive_key(last_key),
-            pos,
-        })
+            described: Arc::from(""),
+        };
+        core.described = core.describe().into();
+        Ok(core)
     }
 
-    /// Templates in expected values (for static variable checks).
-    pub fn template_strings(&self) -> Vec<String> {
+    fn template_strings(&self) -> Vec<String> {
         let mut out = Vec::new();
         for p in &self.preds {
             match p {
@@ -142,9 +181,8 @@ impl JsonPathCheck {
         out
     }
 
-    /// Judge the response body.
-    pub fn evaluate(&self, resp: &Response, scope: &Scope) -> Outcome {
-        let mut o = Outcome::new("jsonpath", self.describe(), self.pos);
+    fn evaluate(&self, resp: &Response, scope: &Scope, pos: Option<Pos>) -> Outcome {
+        let mut o = Outcome::new("jsonpath", self.described.clone(), pos);
         let json = match resp.json() {
             Ok(j) => j,
             Err(e) => {

@@ -86,7 +86,7 @@ pub struct Outcome {
     /// `status`, `header`, `body`, `jsonpath`, `schema`, `latency`.
     pub kind: &'static str,
     /// What was checked, e.g. `$.data.status one of ["healthy","degraded"]`.
-    pub check: String,
+    pub check: std::sync::Arc<str>,
     pub passed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<String>,
@@ -101,10 +101,10 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn new(kind: &'static str, check: String, pos: Option<Pos>) -> Self {
+    fn new(kind: &'static str, check: impl Into<std::sync::Arc<str>>, pos: Option<Pos>) -> Self {
         Outcome {
             kind,
-            check,
+            check: check.into(),
             passed: true,
             expected: None,
             actual: None,
@@ -127,11 +127,12 @@ impl Outcome {
 pub struct CompiledExpect {
     pub status: Option<status::StatusCheck>,
     pub headers: Vec<headers::HeaderCheck>,
-    pub body: Option<body::BodyCheck>,
+    /// Boxed, like `tls`: rare, and a plan holds one of these per step.
+    pub body: Option<Box<body::BodyCheck>>,
     pub jsonpath: Vec<jsonpath::JsonPathCheck>,
     pub schema: Option<schema::SchemaCheck>,
     pub max_latency: Option<Duration>,
-    pub tls: Option<tls::TlsCheck>,
+    pub tls: Option<Box<tls::TlsCheck>>,
     pub message: Option<String>,
     pub pos: Option<Pos>,
 }
@@ -162,7 +163,7 @@ impl CompiledExpect {
         let body = def
             .body
             .as_ref()
-            .map(|b| body::BodyCheck::compile(b, schemas))
+            .map(|b| body::BodyCheck::compile(b, schemas).map(Box::new))
             .transpose()
             .map_err(|e| (pos, e))?;
         let jsonpath = def
@@ -188,7 +189,7 @@ impl CompiledExpect {
         let tls = def
             .tls
             .as_ref()
-            .map(tls::TlsCheck::compile)
+            .map(|t| tls::TlsCheck::compile(t).map(Box::new))
             .transpose()
             .map_err(|e| (pos, e))?;
         Ok(CompiledExpect {

@@ -27,6 +27,8 @@ pub struct SchemaCache {
     files: HashMap<PathBuf, Arc<CompiledSchema>>,
     /// Compiled JSONPaths, shared by every step that uses the same path text.
     paths: HashMap<String, Arc<serde_json_path::JsonPath>>,
+    /// Compiled JSONPath assertions, keyed by their definition.
+    pub(super) jsonpaths: HashMap<String, Arc<super::jsonpath::Core>>,
     /// Compiled regexes (header, body and JSONPath `matches`), shared the same way; a
     /// `Regex` clone shares its compiled program.
     regexes: HashMap<String, regex::Regex>,

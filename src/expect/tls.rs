@@ -110,7 +110,7 @@ impl TlsCheck {
         let details = match resp.tls.as_ref().map(|t| (&t.host, &t.result)) {
             Some((_, Ok(d))) => d,
             Some((_, Err(why))) => {
-                let o = Outcome::new("tls", "TLS handshake details".into(), pos);
+                let o = Outcome::new("tls", "TLS handshake details", pos);
                 out.push(o.fail(
                     "a TLS handshake",
                     why.clone(),
@@ -119,7 +119,7 @@ impl TlsCheck {
                 return out;
             }
             None => {
-                let o = Outcome::new("tls", "TLS handshake details".into(), pos);
+                let o = Outcome::new("tls", "TLS handshake details", pos);
                 out.push(o.fail(
                     "a TLS handshake",
                     "none",

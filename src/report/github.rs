@@ -108,7 +108,7 @@ impl GithubReporter {
                     notes.push((s.line, step_title, format!("{}: {}", e.kind, e.message)));
                 } else if !failed.is_empty() {
                     for o in failed {
-                        let mut msg = o.message.clone().unwrap_or_else(|| o.check.clone());
+                        let mut msg = o.message.clone().unwrap_or_else(|| o.check.to_string());
                         if let (false, Some(e), Some(a)) =
                             (msg.contains("expected"), &o.expected, &o.actual)
                         {

@@ -39,7 +39,7 @@ pub async fn run_case(ctx: Arc<Ctx>, index: usize) -> CaseResult {
     let started_at = chrono::Utc::now().to_rfc3339();
     let start = Instant::now();
     let mut scope = Scope {
-        vars: (*case.vars).clone(),
+        vars: case.vars.clone(),
         env: ctx.plan.env.clone(),
         run_id: ctx.plan.run_id.clone(),
         lenient_env: false,
@@ -385,7 +385,7 @@ fn capture(
         if c.def.secret {
             redactor.add(&value);
         }
-        scope.vars.insert(c.name.clone(), value);
+        Arc::make_mut(&mut scope.vars).insert(c.name.clone(), value);
         names.push(c.name.clone());
     }
     Ok(())

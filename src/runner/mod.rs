@@ -32,6 +32,10 @@ pub struct RunOptions {
     pub handle_signals: bool,
     /// Run metadata for reports (`--meta k=v`, CI facts).
     pub metadata: Vec<(String, String)>,
+    /// Return every case result in [`RunOutcome::results`]. The CLI turns this off: its
+    /// reporters keep what they need, and a run of many thousands of checks then holds
+    /// only a tally.
+    pub keep_results: bool,
 }
 
 impl Default for RunOptions {
@@ -42,6 +46,7 @@ impl Default for RunOptions {
             net: NetConfig::default(),
             handle_signals: false,
             metadata: Vec::new(),
+            keep_results: true,
         }
     }
 }
@@ -50,7 +55,37 @@ impl Default for RunOptions {
 #[derive(Debug)]
 pub struct RunOutcome {
     pub summary: RunSummary,
+    /// Every case result, in plan order (empty unless [`RunOptions::keep_results`]).
     pub results: Vec<Arc<CaseResult>>,
+}
+
+/// What the dispatcher remembers of finished cases: a tally, and the results themselves
+/// only when the caller wants them back.
+struct Finished {
+    done: Vec<bool>,
+    kept: Option<Vec<Option<Arc<CaseResult>>>>,
+    counts: Counts,
+    blocking: bool,
+}
+
+impl Finished {
+    fn new(n: usize, keep: bool) -> Self {
+        Finished {
+            done: vec![false; n],
+            kept: keep.then(|| vec![None; n]),
+            counts: Counts::default(),
+            blocking: false,
+        }
+    }
+
+    fn record(&mut self, i: usize, r: &Arc<CaseResult>) {
+        self.done[i] = true;
+        self.counts.add(r);
+        self.blocking |= r.blocks();
+        if let Some(k) = self.kept.as_mut() {
+            k[i] = Some(r.clone());
+        }
+    }
 }
 
 /// Run a plan, feeding every reporter.
@@ -99,7 +134,7 @@ pub async fn run(
     emit(reporters, Event::RunStarted(info));
 
     let n = plan.cases.len();
-    let mut results: Vec<Option<Arc<CaseResult>>> = vec![None; n];
+    let mut results = Finished::new(n, opts.keep_results);
     let mut started = vec![false; n];
     let mut set: JoinSet<(usize, CaseResult)> = JoinSet::new();
     let mut task_index: HashMap<tokio::task::Id, usize> = HashMap::new();
@@ -133,11 +168,11 @@ pub async fn run(
                     false,
                 ));
                 emit(reporters, Event::CaseFinished(sr.clone()));
-                results[skip] = Some(sr);
+                results.record(skip, &sr);
             }
             let r = Arc::new(r);
             emit(reporters, Event::CaseFinished(r.clone()));
-            results[i] = Some(r);
+            results.record(i, &r);
         }
         // Start what is ready, up to --jobs at once.
         while set.len() < jobs {
@@ -190,7 +225,7 @@ pub async fn run(
 
     // Anything not finished is an error: a check that could not run never passes.
     for i in 0..n {
-        if results[i].is_none() {
+        if !results.done[i] {
             let case = &plan.cases[i];
             let reason = cancelled
                 .map(|c| c.to_string())
@@ -212,19 +247,21 @@ pub async fn run(
                 false,
             ));
             emit(reporters, Event::CaseFinished(r.clone()));
-            results[i] = Some(r);
+            results.record(i, &r);
         }
     }
-    let results: Vec<Arc<CaseResult>> = results.into_iter().flatten().collect();
-    let counts = Counts::of(results.iter().map(|r| r.as_ref()));
-    let passed = !results.iter().any(|r| r.blocks()) && cancelled.is_none();
+    let passed = !results.blocking && cancelled.is_none();
     let summary = RunSummary {
-        counts,
+        counts: results.counts,
         passed,
         duration: start.elapsed(),
         cancelled,
     };
     emit(reporters, Event::RunFinished(summary.clone()));
+    let results = results
+        .kept
+        .map(|k| k.into_iter().flatten().collect())
+        .unwrap_or_default();
     Ok(RunOutcome { summary, results })
 }
 
