@@ -33,16 +33,10 @@ fn main() {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    match std::env::var("SG_RT").as_deref() {
-        Ok("ct") => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("the tokio runtime starts"),
-        _ => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .expect("the tokio runtime starts"),
-    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
 }
 
 /// Run a command's future on a worker thread of the runtime rather than on the main thread:
@@ -53,9 +47,6 @@ where
     F: std::future::Future<Output = i32> + Send + 'static,
 {
     let rt = runtime();
-    if std::env::var("SG_SPAWN").as_deref() == Ok("0") {
-        return rt.block_on(fut);
-    }
     let handle = rt.spawn(fut);
     rt.block_on(handle)
         .unwrap_or(cli::exit_codes::INTERNAL_ERROR)
