@@ -102,7 +102,10 @@ pub fn load_and_plan(
                 scope.spawn(move || loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(f) = files.get(i) else { break };
-                    if tx.send((i, suite::load_suite(f))).is_err() {
+                    if tx
+                        .send((i, suite::load::load_suite_single_threaded(f)))
+                        .is_err()
+                    {
                         break;
                     }
                 });

@@ -224,9 +224,8 @@ pub async fn run(
     }
 
     // Anything not finished is an error: a check that could not run never passes.
-    for i in 0..n {
+    for (i, case) in plan.cases.iter().enumerate() {
         if !results.done[i] {
-            let case = &plan.cases[i];
             let reason = cancelled
                 .map(|c| c.to_string())
                 .unwrap_or_else(|| "not run".into());

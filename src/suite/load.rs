@@ -28,8 +28,18 @@ impl LoadedSuite {
 /// Largest suite file accepted (a guard against pointing smokegate at the wrong file).
 const MAX_SUITE_BYTES: u64 = 8 * 1024 * 1024;
 
-/// Read and parse one suite file.
+/// Read and parse one suite file (a large one on two threads, see [`parse_suite`]).
 pub fn load_suite(path: &Path) -> Result<LoadedSuite, Diagnostic> {
+    load(path, true)
+}
+
+/// Read and parse one suite file on this thread only (for callers that already parse
+/// several files at once).
+pub fn load_suite_single_threaded(path: &Path) -> Result<LoadedSuite, Diagnostic> {
+    load(path, false)
+}
+
+fn load(path: &Path, may_split: bool) -> Result<LoadedSuite, Diagnostic> {
     let meta = std::fs::metadata(path)
         .map_err(|e| Diagnostic::file(path, format!("cannot read suite: {e}")))?;
     if meta.len() > MAX_SUITE_BYTES {
@@ -40,19 +50,32 @@ pub fn load_suite(path: &Path) -> Result<LoadedSuite, Diagnostic> {
     }
     let source = std::fs::read_to_string(path)
         .map_err(|e| Diagnostic::file(path, format!("cannot read suite: {e}")))?;
-    parse_suite(path, source)
+    parse(path, source, may_split)
 }
 
 /// Parse suite text that claims to come from `path`.
 pub fn parse_suite(path: &Path, source: String) -> Result<LoadedSuite, Diagnostic> {
-    // The 8 MiB file limit bounds the work; the node budget is sized to it rather than to
-    // serde-saphyr's default (250,000 nodes, about 11,000 cases).
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_nodes = 8_000_000;
-    budget.max_events = 16_000_000;
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
-    match serde_saphyr::from_str_with_options::<SuiteFile>(&source, options) {
+    parse(path, source, true)
+}
+
+fn parse(path: &Path, source: String, may_split: bool) -> Result<LoadedSuite, Diagnostic> {
+    // A large file is parsed in two halves at once when its shape allows (see `split`); any
+    // problem there falls through to the ordinary parse, which reports it.
+    if may_split
+        && source.len() >= super::split::MIN_SPLIT_BYTES
+        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+    {
+        if let Some((head, tail)) = super::split::split(&source) {
+            if let Some(file) = super::split::parse_split(&head, &tail, options) {
+                return Ok(LoadedSuite {
+                    path: path.to_path_buf(),
+                    source,
+                    file,
+                });
+            }
+        }
+    }
+    match serde_saphyr::from_str_with_options::<SuiteFile>(&source, options()) {
         Ok(file) => Ok(LoadedSuite {
             path: path.to_path_buf(),
             source,
@@ -64,6 +87,17 @@ pub fn parse_suite(path: &Path, source: String) -> Result<LoadedSuite, Diagnosti
             Err(Diagnostic::at(path, &source, pos, message))
         }
     }
+}
+
+/// Parser options: the 8 MiB file limit bounds the work, so the node budget is sized to it
+/// rather than to serde-saphyr's default (250,000 nodes, about 11,000 cases).
+fn options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = 8_000_000;
+    budget.max_events = 16_000_000;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
 }
 
 /// serde-saphyr renders `error: line N column M: <message>` followed by a snippet; keep the

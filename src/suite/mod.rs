@@ -4,6 +4,7 @@ pub mod diag;
 pub mod duration;
 pub mod load;
 pub mod model;
+mod split;
 
 pub use diag::{Diagnostic, Diagnostics, Pos};
 pub use load::{load_suite, LoadedSuite};
