@@ -151,3 +151,64 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<LoadedSuite>, Diagnostics> {
         Err(Diagnostics(diags))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn suite(name: &str, cases: usize) -> String {
+        let mut s = format!("name: {name}\ncases:\n");
+        for i in 0..cases {
+            s.push_str(&format!(
+                "  - name: c{i}\n    request:\n      url: http://x.test/{i}\n"
+            ));
+        }
+        s
+    }
+
+    #[test]
+    fn files_parsed_in_parallel_are_planned_in_file_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for k in 0..6 {
+            let p = dir.path().join(format!("s{k}.yaml"));
+            std::fs::write(p, suite(&format!("s{k}"), 3 + k)).unwrap();
+        }
+        let plan = load_and_plan(&[dir.path().to_path_buf()], &Default::default()).unwrap();
+        let names: Vec<&str> = plan.suites.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["s0", "s1", "s2", "s3", "s4", "s5"]);
+        assert_eq!(plan.cases.len(), (3..9).sum::<usize>());
+        for (i, c) in plan.cases.iter().enumerate() {
+            assert_eq!(c.index, i);
+        }
+        let sequential = plan::build(
+            &load(&[dir.path().to_path_buf()]).unwrap(),
+            &Default::default(),
+        )
+        .unwrap();
+        let ids = |p: &plan::Plan| {
+            p.cases
+                .iter()
+                .map(|c| format!("{}/{}", p.suites[c.suite].name, c.name))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&plan), ids(&sequential));
+    }
+
+    #[test]
+    fn every_parse_error_of_every_file_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.yaml"), suite("a", 2)).unwrap();
+        std::fs::write(dir.path().join("b.yaml"), "name: b\ncases:\n  - nme: x\n").unwrap();
+        std::fs::write(dir.path().join("c.yaml"), suite("c", 2)).unwrap();
+        std::fs::write(dir.path().join("d.yaml"), "name: d\ncases: [\n").unwrap();
+        let err = load_and_plan(&[dir.path().to_path_buf()], &Default::default()).unwrap_err();
+        let files: Vec<String> = err.0.iter().map(|d| d.to_string()).collect();
+        assert_eq!(files.len(), 2, "{files:?}");
+        assert!(
+            files[0].contains("b.yaml") && files[0].contains(":3:"),
+            "{}",
+            files[0]
+        );
+        assert!(files[1].contains("d.yaml"), "{}", files[1]);
+    }
+}

@@ -28,8 +28,7 @@ pub fn trials(
     plan_opts: PlanOptions,
     run_opts: RunOptions,
 ) -> Result<Vec<Trial>, Diagnostics> {
-    let suites = crate::load(paths)?;
-    let plan = crate::plan::build(&suites, &plan_opts)?;
+    let plan = crate::load_and_plan(paths, &plan_opts)?;
     let names: Vec<(String, String)> = plan
         .cases
         .iter()

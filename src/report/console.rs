@@ -11,7 +11,8 @@ use super::Reporter;
 
 /// Console reporter.
 pub struct Console {
-    out: Box<dyn Write + Send>,
+    /// Buffered: the runner flushes whenever it waits, and a run's end flushes.
+    out: std::io::BufWriter<Box<dyn Write + Send>>,
     color: bool,
     verbose: bool,
     redactor: Redactor,
@@ -22,7 +23,7 @@ impl Console {
     /// A console reporter writing to `out`.
     pub fn new(out: Box<dyn Write + Send>, color: bool, verbose: bool, redactor: Redactor) -> Self {
         Console {
-            out,
+            out: std::io::BufWriter::with_capacity(64 * 1024, out),
             color,
             verbose,
             redactor,
@@ -132,6 +133,12 @@ impl Reporter for Console {
         };
         let text = self.redactor.redact(&text);
         let _ = self.out.write_all(text.as_bytes());
+        if matches!(ev, Event::RunFinished(_) | Event::RunCancelling(_)) {
+            let _ = self.out.flush();
+        }
+    }
+
+    fn flush(&mut self) {
         let _ = self.out.flush();
     }
 }

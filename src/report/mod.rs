@@ -18,6 +18,8 @@ use crate::events::Event;
 pub trait Reporter: Send {
     /// Handle one event.
     fn event(&mut self, ev: &Event);
+    /// Push out buffered output: the runner calls this whenever it is about to wait.
+    fn flush(&mut self) {}
     /// Errors met while writing (reported after the run; the run itself is unaffected).
     fn take_errors(&mut self) -> Vec<String> {
         Vec::new()

@@ -147,8 +147,9 @@ pub async fn run(
     let mut finished: Vec<(usize, CaseResult)> = Vec::new();
 
     loop {
-        // Record finished cases; skip dependents of those that did not pass.
-        while let Some((i, r)) = finished.pop() {
+        // Record finished cases (in the order they finished); skip dependents of those that
+        // did not pass.
+        for (i, r) in std::mem::take(&mut finished) {
             for (skip, because) in sched.finish(i, r.status) {
                 started[skip] = true;
                 let case = &plan.cases[skip];
@@ -192,20 +193,18 @@ pub async fn run(
         if set.is_empty() {
             break;
         }
+        // Output written since the last wait goes out now, in one piece: live whenever the
+        // run waits, without a write per line while cases finish in bursts.
+        for r in reporters.iter_mut() {
+            r.flush();
+        }
         tokio::select! {
             joined = set.join_next_with_id() => {
-                match joined {
-                    Some(Ok((id, (i, r)))) => {
-                        task_index.remove(&id);
-                        finished.push((i, r));
-                    }
-                    Some(Err(e)) => {
-                        let i = task_index.remove(&e.id()).unwrap_or_default();
-                        let case = &plan.cases[i];
-                        let msg = format!("internal error: the case task failed: {e}");
-                        finished.push((i, finish_case(&plan, case, Status::Error, Some(msg), chrono::Utc::now().to_rfc3339(), Duration::ZERO, Vec::new(), false)));
-                    }
-                    None => break,
+                let Some(joined) = joined else { break };
+                collect(joined, &plan, &mut task_index, &mut finished);
+                // Everything else that has finished meanwhile is handled in the same round.
+                while let Some(joined) = set.try_join_next_with_id() {
+                    collect(joined, &plan, &mut task_index, &mut finished);
                 }
             }
             _ = sleep_until(deadline) => {
@@ -262,6 +261,39 @@ pub async fn run(
         .map(|k| k.into_iter().flatten().collect())
         .unwrap_or_default();
     Ok(RunOutcome { summary, results })
+}
+
+/// Take a finished case task's result (a task that panicked is an error of its case).
+fn collect(
+    joined: Result<(tokio::task::Id, (usize, CaseResult)), tokio::task::JoinError>,
+    plan: &Plan,
+    task_index: &mut HashMap<tokio::task::Id, usize>,
+    finished: &mut Vec<(usize, CaseResult)>,
+) {
+    match joined {
+        Ok((id, (i, r))) => {
+            task_index.remove(&id);
+            finished.push((i, r));
+        }
+        Err(e) => {
+            let i = task_index.remove(&e.id()).unwrap_or_default();
+            let case = &plan.cases[i];
+            let msg = format!("internal error: the case task failed: {e}");
+            finished.push((
+                i,
+                finish_case(
+                    plan,
+                    case,
+                    Status::Error,
+                    Some(msg),
+                    chrono::Utc::now().to_rfc3339(),
+                    Duration::ZERO,
+                    Vec::new(),
+                    false,
+                ),
+            ));
+        }
+    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
