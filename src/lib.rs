@@ -69,10 +69,11 @@ fn is_suite_file(p: &Path) -> bool {
     )
 }
 
-/// Discover, parse and plan suites in one pass: files are parsed on worker threads (one per
-/// core) and planned in order on this thread, and each parsed file is dropped as soon as it
-/// is planned — a run of many large files holds the plan, not every file's syntax tree.
-/// All parse errors are reported together (and nothing is planned once one is found).
+/// Discover, parse and plan suites in one pass, one file at a time: each parsed file is
+/// planned and dropped before the next is read, so a run of many large files holds the plan
+/// and one file's syntax tree, never all of them. (A large file is itself parsed on two
+/// threads, see [`suite::load_suite`].) All parse errors are reported together, and nothing
+/// is planned once one is found.
 pub fn load_and_plan(
     paths: &[PathBuf],
     opts: &plan::PlanOptions,
@@ -80,52 +81,12 @@ pub fn load_and_plan(
     let files = discover(paths)?;
     let mut planner = plan::Planner::new(opts);
     let mut diags = Vec::new();
-    if files.len() <= 1 {
-        for f in &files {
-            match suite::load_suite(f) {
-                Ok(s) => planner.add(&s),
-                Err(d) => diags.push(d),
-            }
+    for f in &files {
+        match suite::load_suite(f) {
+            Ok(s) if diags.is_empty() => planner.add(&s),
+            Ok(_) => {}
+            Err(d) => diags.push(d),
         }
-    } else {
-        let workers = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .clamp(1, files.len());
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        // Bounded: parsers run at most a few files ahead of the planner.
-        let (tx, rx) = std::sync::mpsc::sync_channel(workers);
-        std::thread::scope(|scope| {
-            for _ in 0..workers {
-                let tx = tx.clone();
-                let (next, files) = (&next, &files);
-                scope.spawn(move || loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(f) = files.get(i) else { break };
-                    if tx
-                        .send((i, suite::load::load_suite_single_threaded(f)))
-                        .is_err()
-                    {
-                        break;
-                    }
-                });
-            }
-            drop(tx);
-            // Plan in file order whatever order the parsers finish in.
-            let mut pending = std::collections::BTreeMap::new();
-            let mut want = 0;
-            for (i, parsed) in rx {
-                pending.insert(i, parsed);
-                while let Some(parsed) = pending.remove(&want) {
-                    want += 1;
-                    match parsed {
-                        Ok(s) if diags.is_empty() => planner.add(&s),
-                        Ok(_) => {}
-                        Err(d) => diags.push(d),
-                    }
-                }
-            }
-        });
     }
     if diags.is_empty() {
         planner.finish()
@@ -167,7 +128,7 @@ mod tests {
     }
 
     #[test]
-    fn files_parsed_in_parallel_are_planned_in_file_order() {
+    fn files_are_planned_in_file_order() {
         let dir = tempfile::tempdir().unwrap();
         for k in 0..6 {
             let p = dir.path().join(format!("s{k}.yaml"));

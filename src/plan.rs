@@ -327,6 +327,9 @@ fn plan_suite(
         profile: profile_name,
     });
     let first_case = plan.cases.len();
+    // Grown a suite at a time, exactly: doubling would leave up to half of a large plan's
+    // case table unused.
+    plan.cases.reserve_exact(f.cases.len());
     // Cases without a matrix share one map of the suite's variables.
     let shared_vars = std::sync::Arc::new(vars.clone());
     let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();

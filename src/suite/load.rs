@@ -30,16 +30,6 @@ const MAX_SUITE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Read and parse one suite file (a large one on two threads, see [`parse_suite`]).
 pub fn load_suite(path: &Path) -> Result<LoadedSuite, Diagnostic> {
-    load(path, true)
-}
-
-/// Read and parse one suite file on this thread only (for callers that already parse
-/// several files at once).
-pub fn load_suite_single_threaded(path: &Path) -> Result<LoadedSuite, Diagnostic> {
-    load(path, false)
-}
-
-fn load(path: &Path, may_split: bool) -> Result<LoadedSuite, Diagnostic> {
     let meta = std::fs::metadata(path)
         .map_err(|e| Diagnostic::file(path, format!("cannot read suite: {e}")))?;
     if meta.len() > MAX_SUITE_BYTES {
@@ -50,19 +40,15 @@ fn load(path: &Path, may_split: bool) -> Result<LoadedSuite, Diagnostic> {
     }
     let source = std::fs::read_to_string(path)
         .map_err(|e| Diagnostic::file(path, format!("cannot read suite: {e}")))?;
-    parse(path, source, may_split)
+    parse_suite(path, source)
 }
 
-/// Parse suite text that claims to come from `path`.
+/// Parse suite text that claims to come from `path`. A large file whose shape allows it is
+/// parsed in two halves at once, with the same result (see `split`).
 pub fn parse_suite(path: &Path, source: String) -> Result<LoadedSuite, Diagnostic> {
-    parse(path, source, true)
-}
-
-fn parse(path: &Path, source: String, may_split: bool) -> Result<LoadedSuite, Diagnostic> {
     // A large file is parsed in two halves at once when its shape allows (see `split`); any
     // problem there falls through to the ordinary parse, which reports it.
-    if may_split
-        && source.len() >= super::split::MIN_SPLIT_BYTES
+    if source.len() >= super::split::MIN_SPLIT_BYTES
         && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
     {
         if let Some((head, tail)) = super::split::split(&source) {
