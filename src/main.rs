@@ -39,15 +39,18 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("the tokio runtime starts")
 }
 
-/// Run a command's future on a worker thread of the runtime rather than on the main thread:
-/// the dispatcher then wakes the tasks it starts (and is woken by them) without handing
-/// every case across threads.
+/// Run a command's future on a single-threaded runtime. A run is I/O-bound: one thread
+/// drives every connection, case and reporter without handing work across threads (measured
+/// in bench/PROFILE.md: faster than a multi-threaded runtime, and it leaves the other cores
+/// to whatever else the machine runs). Blocking work (system DNS lookups) still goes to
+/// tokio's blocking pool, and a large suite file is parsed on two threads before the run.
 fn on_runtime<F>(fut: F) -> i32
 where
-    F: std::future::Future<Output = i32> + Send + 'static,
+    F: std::future::Future<Output = i32>,
 {
-    let rt = runtime();
-    let handle = rt.spawn(fut);
-    rt.block_on(handle)
-        .unwrap_or(cli::exit_codes::INTERNAL_ERROR)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
+        .block_on(fut)
 }

@@ -63,8 +63,7 @@ impl JsonPathCheck {
         pos: Option<Pos>,
         cache: &mut super::SchemaCache,
     ) -> Result<Self, String> {
-        // The definition's debug form is a complete, deterministic key (no positions in it).
-        let key = format!("{def:?}");
+        let key = cache_key(def);
         let core = match cache.jsonpaths.get(&key) {
             Some(c) => c.clone(),
             None => {
@@ -85,6 +84,53 @@ impl JsonPathCheck {
     pub fn evaluate(&self, resp: &Response, scope: &Scope) -> Outcome {
         self.core.evaluate(resp, scope, self.pos)
     }
+}
+
+/// Every field of a definition, written compactly: two definitions with the same key compile
+/// to the same assertion. (Written by hand: the `Debug` form was a measurable part of
+/// planning thousands of cases.)
+fn cache_key(def: &JsonPathDef) -> String {
+    use std::fmt::Write;
+    let JsonPathDef {
+        path,
+        message,
+        equals,
+        not_equals,
+        one_of,
+        matches,
+        exists,
+        type_,
+        gt,
+        gte,
+        lt,
+        lte,
+        count,
+        min_count,
+    } = def;
+    // Strings are written with `{:?}` and JSON values as JSON: both quote and escape, so
+    // no value can fake a separator.
+    let mut k = format!("{path:?}");
+    let mut put = |tag: &str, v: Option<String>| {
+        if let Some(v) = v {
+            let _ = write!(k, "\u{0}{tag}{v}");
+        }
+    };
+    put("m", message.as_ref().map(|m| format!("{m:?}")));
+    put("e", equals.as_ref().map(Value::to_string));
+    put("n", not_equals.as_ref().map(Value::to_string));
+    put(
+        "o",
+        one_of.as_ref().map(|v| Value::Array(v.clone()).to_string()),
+    );
+    put("r", matches.as_ref().map(|m| format!("{m:?}")));
+    put("x", exists.map(|b| b.to_string()));
+    put("t", type_.as_ref().map(|t| format!("{t:?}")));
+    for (tag, v) in [("gt", gt), ("ge", gte), ("lt", lt), ("le", lte)] {
+        put(tag, v.map(|f| format!("{f:?}")));
+    }
+    put("c", count.map(|c| c.to_string()));
+    put("C", min_count.map(|c| c.to_string()));
+    k
 }
 
 impl Core {
@@ -390,5 +436,58 @@ fn type_name<'a>(v: &Value, wanted: &'a str) -> &'a str {
         Value::String(_) => "string",
         Value::Array(_) => "array",
         Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    fn def(yaml: &str) -> JsonPathDef {
+        serde_saphyr::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn the_cache_key_tells_every_field_apart() {
+        let defs = [
+            "path: $.a",
+            "path: $.b",
+            "{path: $.a, equals: 1}",
+            "{path: $.a, equals: '1'}",
+            "{path: $.a, not_equals: 1}",
+            "{path: $.a, one_of: [1]}",
+            "{path: $.a, matches: '1'}",
+            "{path: $.a, exists: true}",
+            "{path: $.a, exists: false}",
+            "{path: $.a, type: string}",
+            "{path: $.a, gt: 1}",
+            "{path: $.a, gte: 1}",
+            "{path: $.a, lt: 1}",
+            "{path: $.a, lte: 1}",
+            "{path: $.a, count: 1}",
+            "{path: $.a, min_count: 1}",
+            "{path: $.a, equals: 1, message: m}",
+            "{path: $.a, equals: null}",
+        ];
+        let keys: std::collections::HashSet<String> =
+            defs.iter().map(|d| cache_key(&def(d))).collect();
+        assert_eq!(keys.len(), defs.len());
+        assert_eq!(
+            cache_key(&def("{path: $.a, equals: 1}")),
+            cache_key(&def("{equals: 1, path: $.a}"))
+        );
+    }
+
+    #[test]
+    fn identical_assertions_share_one_compiled_form() {
+        let mut cache = crate::expect::SchemaCache::default();
+        let a =
+            JsonPathCheck::compile(&def("{path: $.ok, equals: true}"), None, &mut cache).unwrap();
+        let b =
+            JsonPathCheck::compile(&def("{path: $.ok, equals: true}"), None, &mut cache).unwrap();
+        let c =
+            JsonPathCheck::compile(&def("{path: $.ok, equals: false}"), None, &mut cache).unwrap();
+        assert!(Arc::ptr_eq(&a.core, &b.core));
+        assert!(!Arc::ptr_eq(&a.core, &c.core));
     }
 }
