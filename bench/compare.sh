@@ -9,7 +9,9 @@
 #
 # Environment knobs: PORT (18080), REPS (5), SLOW_REPS (3, Newman and Step CI), JOBS (64),
 # W2 (2000), BIG (20000), WRK_SECS (5), SMOKEGATE_BIN (skip the build and use this binary),
-# SKIP_INSTALL=1, KEEP=1 (keep the temporary work directory), TIME_LIMIT (run phase, 60m).
+# SKIP_INSTALL=1, KEEP=1 (keep the temporary work directory), TIME_LIMIT (run phase, 60m),
+# BASELINE_REV (a git revision to build and run alongside, for a before/after table) or
+# BASELINE_BIN (an already built earlier binary), BASELINE_LABEL (what to call it).
 set -euo pipefail
 
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -75,9 +77,27 @@ cleanup() {
     kill -QUIT "$(cat "$NGX/nginx.pid")" 2>/dev/null || true
     sleep 0.5
   fi
+  if [ -d "$WORK/baseline-src" ]; then
+    git -C "$REPO" worktree remove --force "$WORK/baseline-src" 2>/dev/null || true
+  fi
   if [ "${KEEP:-}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
+
+# --- baseline (optional) --------------------------------------------------------------------------
+BASELINE_ARGS=()
+if [ -n "${BASELINE_REV:-}" ]; then
+  log "building the baseline $BASELINE_REV (its own worktree and target directory)"
+  git -C "$REPO" worktree add --detach "$WORK/baseline-src" "$BASELINE_REV" >/dev/null
+  (cd "$WORK/baseline-src" &&
+    CARGO_TARGET_DIR="$REPO/target/bench-baseline" cargo build --release --bin smokegate)
+  cp "$REPO/target/bench-baseline/release/smokegate" "$WORK/smokegate-baseline"
+  git -C "$REPO" worktree remove --force "$WORK/baseline-src"
+  BASELINE_ARGS=(--baseline "$WORK/smokegate-baseline" --baseline-label "${BASELINE_LABEL:-$BASELINE_REV}")
+elif [ -n "${BASELINE_BIN:-}" ]; then
+  cp "$BASELINE_BIN" "$WORK/smokegate-baseline"
+  BASELINE_ARGS=(--baseline "$WORK/smokegate-baseline" --baseline-label "${BASELINE_LABEL:-baseline}")
+fi
 
 # --- smokegate ----------------------------------------------------------------------------------
 if [ -n "${SMOKEGATE_BIN:-}" ]; then
@@ -111,4 +131,5 @@ log "running (bounded by $TIME_LIMIT)"
 timeout "$TIME_LIMIT" python3 "$BENCH/run.py" \
   --work "$WORK/wl" --base "$BASE" --smokegate "$WORK/smokegate" --suites "$REPO/suites" \
   --reps "$REPS" --slow-reps "$SLOW_REPS" --jobs "$JOBS" --wrk-secs "$WRK_SECS" \
-  --out "$BENCH/RESULTS.md" --raw "$BENCH/results-raw.jsonl" --append "$BENCH/PROFILE.md"
+  --out "$BENCH/RESULTS.md" --raw "$BENCH/results-raw.jsonl" --append "$BENCH/PROFILE.md" \
+  "${BASELINE_ARGS[@]}"

@@ -119,6 +119,8 @@ def main():
     ap.add_argument("--raw", required=True, help="raw samples (JSON lines)")
     ap.add_argument("--note", default="", help="extra text for the method section")
     ap.add_argument("--append", help="markdown file appended to RESULTS.md (profile notes)")
+    ap.add_argument("--baseline", help="an earlier smokegate binary, run alongside (before/after)")
+    ap.add_argument("--baseline-label", default="baseline", help="what the baseline is (a git rev)")
     a = ap.parse_args()
 
     W = os.path.abspath(a.work)
@@ -132,10 +134,21 @@ def main():
     def hurl_files(d):
         return sorted(os.path.join(W, "hurl", d, f) for f in os.listdir(os.path.join(W, "hurl", d)))
 
+    BASE_NAME = f"smokegate {a.baseline_label}"
+    bl = os.path.abspath(a.baseline) if a.baseline else None
+
+    def sg_run(binary, wl, jobs):
+        return [binary, "run", f"{W}/smokegate/{wl}/suite.yaml", "--var", f"base={B}",
+                "--jobs", str(jobs), "--color", "never"]
+
+    def with_baseline(tools, wl, jobs):
+        if bl:
+            tools[BASE_NAME] = sg_run(bl, wl, jobs)
+        return tools
+
     def tools_for(wl, jobs):
         return {
-            "smokegate": [sg, "run", f"{W}/smokegate/{wl}/suite.yaml", "--var", f"base={B}",
-                          "--jobs", str(jobs), "--color", "never"],
+            "smokegate": sg_run(sg, wl, jobs),
             "hurl": ["hurl", "--test", "--parallel", "--jobs", str(jobs), "--variable", f"base={B}"]
                     + hurl_files(wl),
             "newman": ["newman", "run", f"{W}/newman/{wl}.postman_collection.json",
@@ -147,6 +160,7 @@ def main():
     versions = {
         "smokegate": first_line([sg, "--version"]) + " (HEAD " + first_line(
             f"git -C {shlex.quote(a.suites)}/.. rev-parse --short HEAD 2>/dev/null || echo unknown") + ")",
+        **({BASE_NAME: first_line([bl, "--version"]) + f" ({a.baseline_label})"} if bl else {}),
         "hurl": first_line(["hurl", "--version"]),
         "newman": "newman " + first_line(["newman", "--version"]),
         "stepci": "stepci " + first_line(["stepci", "--version"]),
@@ -170,12 +184,12 @@ def main():
     t_start = time.time()
 
     # --- W1 -----------------------------------------------------------------------------------
-    w1 = tools_for("w1", a.w1_jobs)
+    w1 = with_baseline(tools_for("w1", a.w1_jobs), "w1", a.w1_jobs)
     print("W1 warm-up (every tool must pass every check)", flush=True)
     for n, argv in w1.items():
         runner.timed(argv, f"w1 warmup {n}")
     print(f"W1 gate: {counts['w1']} checks", flush=True)
-    w1_s = alternate(runner, w1, {"smokegate": a.reps, "hurl": a.reps,
+    w1_s = alternate(runner, w1, {"smokegate": a.reps, "hurl": a.reps, BASE_NAME: a.reps,
                                   "newman": a.slow_reps, "stepci": a.slow_reps})
 
     # --- W2 -----------------------------------------------------------------------------------
@@ -185,13 +199,16 @@ def main():
     # file per worker (jobs files of ~2000/jobs entries each), which reuses connections.
     w2["hurl (1 file/worker)"] = (["hurl", "--test", "--parallel", "--jobs", str(a.jobs),
                                    "--variable", f"base={B}"] + hurl_files("w2-per-worker"))
-    w2 = {k: w2[k] for k in ["smokegate", "hurl", "hurl (1 file/worker)", "newman", "stepci"]}
+    w2 = with_baseline(w2, "w2", a.jobs)
+    w2 = {k: w2[k] for k in ["smokegate", BASE_NAME, "hurl", "hurl (1 file/worker)", "newman", "stepci"]
+          if k in w2}
     print("W2 warm-up", flush=True)
-    for n in ("smokegate", "hurl", "hurl (1 file/worker)"):
-        runner.timed(w2[n], f"w2 warmup {n}")
+    for n in ("smokegate", BASE_NAME, "hurl", "hurl (1 file/worker)"):
+        if n in w2:
+            runner.timed(w2[n], f"w2 warmup {n}")
     print(f"W2 throughput: {counts['w2']} checks, concurrency {a.jobs}", flush=True)
     w2_s = alternate(runner, w2, {"smokegate": a.reps, "hurl": a.reps, "hurl (1 file/worker)": a.reps,
-                                  "newman": a.slow_reps, "stepci": a.slow_reps})
+                                  BASE_NAME: a.reps, "newman": a.slow_reps, "stepci": a.slow_reps})
 
     # --- raw ceiling ------------------------------------------------------------------------------
     print(f"wrk -t2 -c{a.jobs} -d{a.wrk_secs}s {B}/health", flush=True)
@@ -201,18 +218,26 @@ def main():
     print(f"smokegate at {counts['big']} checks", flush=True)
     big_argv = [sg, "run", f"{W}/smokegate/big", "--var", f"base={B}", "--jobs", str(a.jobs),
                 "--color", "never"]
-    big_s = alternate(runner, {"smokegate-big": big_argv}, {"smokegate-big": 3})["smokegate-big"]
     val_argv = [sg, "validate", f"{W}/smokegate/big"]
-    val_big = alternate(runner, {"validate-big": val_argv}, {"validate-big": 3})["validate-big"]
+    big_tools = {"smokegate-big": big_argv, "validate-big": val_argv}
+    if bl:
+        big_tools["baseline-big"] = [bl] + big_argv[1:]
+        big_tools["baseline-validate-big"] = [bl] + val_argv[1:]
+    big_all = alternate(runner, big_tools, {k: 3 for k in big_tools})
+    big_s, val_big = big_all["smokegate-big"], big_all["validate-big"]
 
     # --- W3 -------------------------------------------------------------------------------------
     print("W3 cold start (hyperfine)", flush=True)
     suites = os.path.abspath(a.suites)
-    hf_fast = hyperfine([
+    fast = [
         ("smokegate --version", f"{sg} --version"),
         ("hurl --version", "hurl --version"),
         ("smokegate validate suites/", f"{sg} validate {suites}"),
-    ], 50, 5, env, os.path.join(W, "hf-fast.json"))
+    ]
+    if bl:
+        fast += [(f"{BASE_NAME} --version", f"{bl} --version"),
+                 (f"{BASE_NAME} validate suites/", f"{bl} validate {suites}")]
+    hf_fast = hyperfine(fast, 50, 5, env, os.path.join(W, "hf-fast.json"))
     hf_slow = hyperfine([
         ("newman --version", "newman --version"),
         ("stepci --version", "stepci --version"),
@@ -266,8 +291,7 @@ def main():
     w("## Machine\n")
     w(f"- {machine['cores']} cores ({machine['cpu']}), {machine['mem_gib']:.1f} GiB RAM, "
       f"{machine['os']}, kernel {machine['kernel']}")
-    w(f"- load average when the run started: {' '.join(machine['load_at_start'])} "
-      "(other work was sharing these cores; see Method)\n")
+    w(f"- load average when the run started: {' '.join(machine['load_at_start'])} (see Method)\n")
     w("## Targets\n")
     w("| target | measured | |\n|---|---|---|")
     for t, m, s in targets:
@@ -310,6 +334,26 @@ def main():
     w("")
     w("Hurl, Newman and Step CI have no command that checks a suite without running it; only "
       "their `--version` start-up is shown.\n")
+    if bl:
+        bb = big_all["baseline-big"]
+        bv = big_all["baseline-validate-big"]
+        w(f"## Before and after: `{BASE_NAME}` and this build, side by side in this run\n")
+        w("The same workloads, alternating with the tools above. A ratio above 1 means this build "
+          "is faster (or smaller).\n")
+        w(f"| measure | {BASE_NAME} | this build | ratio |")
+        w("|---|---:|---:|---:|")
+        def row(name, before, after, unit, fmt):
+            w(f"| {name} | {fmt.format(before)} {unit} | {fmt.format(after)} {unit} | {before / after:.2f}× |")
+        row("W1 wall (median)", rows1[BASE_NAME]["wall"] * 1000, rows1["smokegate"]["wall"] * 1000, "ms", "{:.1f}")
+        row("W2 wall (median)", rows2[BASE_NAME]["wall"] * 1000, rows2["smokegate"]["wall"] * 1000, "ms", "{:.1f}")
+        row("W2 peak RSS", rows2[BASE_NAME]["rss"], rows2["smokegate"]["rss"], "MiB", "{:.1f}")
+        row(f"{nb:,} checks: `run` wall", med([x[0] for x in bb]), big_wall, "s", "{:.3f}")
+        row(f"{nb:,} checks: `run` peak RSS", med([x[1] for x in bb]) / 1024, big_rss, "MiB", "{:.1f}")
+        row(f"{nb:,} checks: `validate` wall", med([x[0] for x in bv]), vb_wall, "s", "{:.3f}")
+        row(f"{nb:,} checks: `validate` peak RSS", med([x[1] for x in bv]) / 1024, vb_rss, "MiB", "{:.1f}")
+        row("`--version`", hf[f"{BASE_NAME} --version"]["median"] * 1000, ver_ms, "ms", "{:.2f}")
+        row("`validate suites/`", hf[f"{BASE_NAME} validate suites/"]["median"] * 1000, val_ms, "ms", "{:.2f}")
+        w("")
     w("## Versions\n")
     for k, v in versions.items():
         w(f"- {k}: {v}")
@@ -319,9 +363,15 @@ def main():
       f"(`{B}`).\n")
     w("```")
     def show(argv):
-        s = shlex.join(argv).replace(sg, "smokegate").replace(W, "$W").replace(B, "$B")
+        s = shlex.join(argv)
+        if bl:
+            s = s.replace(bl, "smokegate-baseline")
+        s = s.replace(sg, "smokegate").replace(W, "$W").replace(B, "$B")
         s = re.sub(r"(\$W/hurl/[\w-]+/)\d+\.hurl( \$W/hurl/[\w-]+/\d+\.hurl)*", r"\1*.hurl", s)
         return s
+    if bl:
+        big_cmds = [show(big_tools["baseline-big"]), show(big_tools["baseline-validate-big"])]
+        w(f"# {nb:,} checks, baseline\n" + "\n".join(big_cmds))
     for wl, tools in (("W1", w1), ("W2", w2)):
         for n, argv in tools.items():
             w(f"# {wl} {n}\n{show(argv)}")
@@ -346,10 +396,9 @@ def main():
       "harness's overhead against the same server.")
     w("- `smokegate` in the commands is a private copy of the binary under test (built by "
       "compare.sh, or `SMOKEGATE_BIN`), so a rebuild under target/ cannot change it mid-run.")
-    w(f"- Other work sharing the cores (load average {' '.join(machine['load_at_start'])} at the "
-      "start; in the recorded session other engineers were compiling on the same 2 cores) makes "
-      "absolute numbers noisy; the ratios were measured side by side, alternating, in one "
-      "session, which is what they are for.")
+    w(f"- Load average at the start: {' '.join(machine['load_at_start'])}. Anything else sharing "
+      "the cores makes absolute numbers noisy; the ratios were measured side by side, "
+      "alternating, in one session, which is what they are for.")
     if a.note:
         w(f"- {a.note}")
     w("")

@@ -74,6 +74,16 @@ impl Redactor {
         out
     }
 
+    /// True when JSON text may hold a known secret inside one of its strings (JSON escapes
+    /// character by character, so a secret inside a string appears escaped in the text).
+    pub fn maybe_in_json(&self, json: &str) -> bool {
+        let s = self.secrets.read().unwrap_or_else(|e| e.into_inner());
+        s.iter().any(|secret| {
+            let quoted = Value::String(secret.clone()).to_string();
+            json.contains(&quoted[1..quoted.len() - 1])
+        })
+    }
+
     /// True when `text` contains a known secret.
     pub fn contains_secret(&self, text: &str) -> bool {
         let s = self.secrets.read().unwrap_or_else(|e| e.into_inner());

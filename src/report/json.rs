@@ -6,15 +6,15 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::events::{CancelReason, CaseResult, Counts, Event, RunInfo};
+use crate::events::{CancelReason, CaseResult, Counts, Event, RunInfo, RunSummary};
 use crate::redact::Redactor;
 
-use super::{write_atomic, Reporter};
+use super::{write_atomic_with, Reporter};
 
 /// Version of the report format; bumped on incompatible changes.
 pub const REPORT_SCHEMA_VERSION: &str = "1.0";
 
-/// The whole report, as written.
+/// The whole report, as written (`cases` is spliced in, see [`JsonReporter`]).
 #[derive(Debug, Serialize)]
 pub struct JsonReport<'a> {
     pub schema_version: &'static str,
@@ -32,12 +32,28 @@ pub struct JsonReport<'a> {
     pub cases: &'a [Arc<CaseResult>],
 }
 
-/// Aggregates results and writes the JSON report at the end of the run.
+/// The order of cases in reports: suite file, suite, line, name.
+pub type CaseKey = (String, String, u64, String);
+
+/// The sort key of a case.
+pub fn case_key(c: &CaseResult) -> CaseKey {
+    (
+        c.suite_file.clone(),
+        c.suite.clone(),
+        c.line,
+        c.name.clone(),
+    )
+}
+
+/// Writes the JSON report at the end of the run. Each case is encoded when it finishes and
+/// only its text is kept (a run of many thousands of checks does not hold every result);
+/// redaction is applied at the end, with every secret the run has learnt by then.
 pub struct JsonReporter {
     path: PathBuf,
     redactor: Redactor,
     info: Option<RunInfo>,
-    cases: Vec<Arc<CaseResult>>,
+    /// Each case as pretty JSON (keys in the order the whole report uses), not yet redacted.
+    cases: Vec<(CaseKey, String)>,
     errors: Vec<String>,
 }
 
@@ -52,61 +68,100 @@ impl JsonReporter {
             errors: Vec::new(),
         }
     }
+
+    /// One case, as it will be written: pretty JSON of its value (object keys sorted, as in
+    /// the rest of the report).
+    fn encode(c: &CaseResult) -> Result<String, serde_json::Error> {
+        serde_json::to_string_pretty(&serde_json::to_value(c)?)
+    }
+
+    /// The case text with every secret known now masked.
+    fn redacted(&self, text: &str) -> Result<String, serde_json::Error> {
+        if !self.redactor.maybe_in_json(text) {
+            return Ok(text.to_string());
+        }
+        let mut v: serde_json::Value = serde_json::from_str(text)?;
+        self.redactor.redact_json(&mut v);
+        serde_json::to_string_pretty(&v)
+    }
+
+    fn render(
+        &mut self,
+        info: &RunInfo,
+        s: &RunSummary,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        let report = JsonReport {
+            schema_version: REPORT_SCHEMA_VERSION,
+            smokegate_version: info.smokegate_version,
+            run_id: &info.run_id,
+            started_at: &info.started_at,
+            duration_ms: s.duration.as_millis() as u64,
+            verdict: if s.passed { "passed" } else { "failed" },
+            cancelled: s.cancelled,
+            insecure: info.insecure,
+            suites: &info.suites,
+            profiles: &info.profiles,
+            metadata: info
+                .metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect(),
+            counts: &s.counts,
+            cases: &[],
+        };
+        let mut value = serde_json::to_value(&report)?;
+        self.redactor.redact_json(&mut value);
+        let doc = serde_json::to_string_pretty(&value)?;
+        let encode =
+            |e: serde_json::Error| std::io::Error::other(format!("cannot encode JSON report: {e}"));
+        // Splice the cases into `"cases": []`: top-level keys are the only ones indented by
+        // two spaces, and strings never hold a raw newline, so re-indenting a case's text is
+        // safe and gives exactly what pretty-printing the whole report would.
+        const EMPTY: &str = "\n  \"cases\": []";
+        let at = doc.find(EMPTY).unwrap_or(doc.len());
+        out.write_all(&doc.as_bytes()[..at])?;
+        if self.cases.is_empty() || at == doc.len() {
+            out.write_all(&doc.as_bytes()[at..])?;
+        } else {
+            self.cases.sort_by(|a, b| a.0.cmp(&b.0));
+            out.write_all(b"\n  \"cases\": [")?;
+            for (i, (_, text)) in self.cases.iter().enumerate() {
+                out.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
+                let text = self.redacted(text).map_err(encode)?;
+                for (j, line) in text.split('\n').enumerate() {
+                    if j > 0 {
+                        out.write_all(b"\n    ")?;
+                    }
+                    out.write_all(line.as_bytes())?;
+                }
+            }
+            out.write_all(b"\n  ]")?;
+            out.write_all(&doc.as_bytes()[at + EMPTY.len()..])?;
+        }
+        out.write_all(b"\n")
+    }
 }
 
 /// Put results in a stable order: suite file, then line, then name.
 pub fn sort_cases(cases: &mut [Arc<CaseResult>]) {
-    cases.sort_by(|a, b| {
-        let key = |c: &Arc<CaseResult>| {
-            (
-                c.suite_file.clone(),
-                c.suite.clone(),
-                c.line,
-                c.name.clone(),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
+    cases.sort_by_cached_key(|c| case_key(c));
 }
 
 impl Reporter for JsonReporter {
     fn event(&mut self, ev: &Event) {
         match ev {
             Event::RunStarted(i) => self.info = Some(i.clone()),
-            Event::CaseFinished(c) => self.cases.push(c.clone()),
+            Event::CaseFinished(c) => match Self::encode(c) {
+                Ok(text) => self.cases.push((case_key(c), text)),
+                Err(e) => self.errors.push(format!("cannot encode JSON report: {e}")),
+            },
             Event::RunFinished(s) => {
-                let Some(info) = &self.info else { return };
-                sort_cases(&mut self.cases);
-                let report = JsonReport {
-                    schema_version: REPORT_SCHEMA_VERSION,
-                    smokegate_version: info.smokegate_version,
-                    run_id: &info.run_id,
-                    started_at: &info.started_at,
-                    duration_ms: s.duration.as_millis() as u64,
-                    verdict: if s.passed { "passed" } else { "failed" },
-                    cancelled: s.cancelled,
-                    insecure: info.insecure,
-                    suites: &info.suites,
-                    profiles: &info.profiles,
-                    metadata: info
-                        .metadata
-                        .iter()
-                        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                        .collect(),
-                    counts: &s.counts,
-                    cases: &self.cases,
+                let Some(info) = self.info.clone() else {
+                    return;
                 };
-                let mut value = match serde_json::to_value(&report) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        self.errors.push(format!("cannot encode JSON report: {e}"));
-                        return;
-                    }
-                };
-                self.redactor.redact_json(&mut value);
-                let mut bytes = serde_json::to_vec_pretty(&value).unwrap_or_default();
-                bytes.push(b'\n');
-                if let Err(e) = write_atomic(&self.path, &bytes) {
+                let path = self.path.clone();
+                if let Err(e) = write_atomic_with(&path, |w| self.render(&info, s, w)) {
                     self.errors.push(format!(
                         "cannot write JSON report {}: {e}",
                         self.path.display()
@@ -119,5 +174,126 @@ impl Reporter for JsonReporter {
 
     fn take_errors(&mut self) -> Vec<String> {
         std::mem::take(&mut self.errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{RunInfo, RunSummary, Status, StepResult};
+
+    fn case(suite_file: &str, line: u64, name: &str, message: &str) -> Arc<CaseResult> {
+        Arc::new(CaseResult {
+            id: format!("s/{name}"),
+            suite: "s".into(),
+            suite_file: suite_file.into(),
+            name: name.into(),
+            tags: vec!["t".into()],
+            severity: Default::default(),
+            status: Status::Failed,
+            flaky: false,
+            message: Some(message.into()),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            duration_ms: 3,
+            line,
+            steps: vec![StepResult {
+                name: name.into(),
+                status: Status::Failed,
+                attempts: 1,
+                duration_ms: 3,
+                request: None,
+                response: None,
+                expectations: Vec::new(),
+                captures: vec!["token".into()],
+                error: None,
+                message: Some(format!("multi\nline \"quoted\" {message}")),
+                failed_attempts: Vec::new(),
+                line,
+            }],
+        })
+    }
+
+    /// The report as pretty-printing the whole value at once writes it (the format before
+    /// cases were encoded one by one).
+    fn whole(info: &RunInfo, s: &RunSummary, cases: &[Arc<CaseResult>], r: &Redactor) -> String {
+        let report = JsonReport {
+            schema_version: REPORT_SCHEMA_VERSION,
+            smokegate_version: info.smokegate_version,
+            run_id: &info.run_id,
+            started_at: &info.started_at,
+            duration_ms: s.duration.as_millis() as u64,
+            verdict: if s.passed { "passed" } else { "failed" },
+            cancelled: s.cancelled,
+            insecure: info.insecure,
+            suites: &info.suites,
+            profiles: &info.profiles,
+            metadata: info
+                .metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect(),
+            counts: &s.counts,
+            cases,
+        };
+        let mut v = serde_json::to_value(&report).unwrap();
+        r.redact_json(&mut v);
+        serde_json::to_string_pretty(&v).unwrap() + "\n"
+    }
+
+    #[test]
+    fn cases_encoded_one_by_one_give_the_whole_report_and_late_secrets_are_masked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        let redactor = Redactor::default();
+        let mut rep = JsonReporter::new(path.clone(), redactor.clone());
+        let info = RunInfo {
+            run_id: "abc".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            smokegate_version: "0.1.0",
+            suites: vec!["s".into()],
+            profiles: Vec::new(),
+            total_cases: 3,
+            insecure: false,
+            metadata: vec![("cases".into(), "not the cases key".into())],
+        };
+        rep.event(&Event::RunStarted(info.clone()));
+        // Finished out of order, and the secret becomes known only after they finished.
+        let cases = [
+            case("b.yaml", 2, "later", "saw hunter2-token"),
+            case("a.yaml", 9, "second", "fine"),
+            case("a.yaml", 1, "first", "also hunter2-token"),
+        ];
+        for c in &cases {
+            rep.event(&Event::CaseFinished(c.clone()));
+        }
+        redactor.add("hunter2-token");
+        let summary = RunSummary {
+            counts: Counts::of(cases.iter().map(|c| c.as_ref())),
+            passed: false,
+            duration: std::time::Duration::from_millis(12),
+            cancelled: None,
+        };
+        rep.event(&Event::RunFinished(summary.clone()));
+        assert!(rep.take_errors().is_empty());
+        let written = std::fs::read_to_string(&path).unwrap();
+        let mut sorted = cases.to_vec();
+        sort_cases(&mut sorted);
+        assert_eq!(written, whole(&info, &summary, &sorted, &redactor));
+        assert!(!written.contains("hunter2-token"));
+        assert_eq!(written.matches(crate::redact::MASK).count(), 4);
+
+        // No cases at all: the empty list stays as it is.
+        let path2 = dir.path().join("empty.json");
+        let mut empty = JsonReporter::new(path2.clone(), redactor.clone());
+        empty.event(&Event::RunStarted(info.clone()));
+        let none = RunSummary {
+            counts: Counts::default(),
+            ..summary
+        };
+        empty.event(&Event::RunFinished(none.clone()));
+        assert_eq!(
+            std::fs::read_to_string(&path2).unwrap(),
+            whole(&info, &none, &[], &redactor)
+        );
     }
 }

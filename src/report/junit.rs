@@ -3,7 +3,6 @@
 //! properties. Valid against Jenkins xUnit's `junit-10.xsd`; written atomically.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use quick_junit::{
@@ -14,16 +13,64 @@ use crate::events::{CaseResult, Event, RunInfo, Status};
 use crate::redact::Redactor;
 
 use super::details::explain;
-use super::json::sort_cases;
+use super::json::{case_key, CaseKey};
 use super::{write_atomic, Reporter};
 
-/// Aggregates results and writes JUnit XML at the end of the run.
+/// Writes JUnit XML at the end of the run. Each case is reduced to what its `<testcase>`
+/// shows when it finishes (a run of many thousands of checks does not hold every result);
+/// redaction is applied at the end, with every secret the run has learnt by then.
 pub struct JunitReporter {
     path: PathBuf,
     redactor: Redactor,
     info: Option<RunInfo>,
-    cases: Vec<Arc<CaseResult>>,
+    cases: Vec<(CaseKey, Entry)>,
     errors: Vec<String>,
+}
+
+/// One `<testcase>`, not yet redacted.
+struct Entry {
+    suite: String,
+    name: String,
+    status: Status,
+    duration: Duration,
+    /// Failed attempts of a case that passed in the end (`flakyFailure`).
+    reruns: Vec<String>,
+    message: Option<String>,
+    failure_type: String,
+    /// The explanation of a failure, or the request trace of a pass.
+    text: String,
+}
+
+impl Entry {
+    fn of(c: &CaseResult) -> Entry {
+        let passed = c.status == Status::Passed;
+        Entry {
+            suite: c.suite.clone(),
+            name: c.name.clone(),
+            status: c.status,
+            duration: Duration::from_millis(c.duration_ms),
+            reruns: c
+                .steps
+                .iter()
+                .flat_map(|s| {
+                    s.failed_attempts
+                        .iter()
+                        .map(move |m| short(&format!("{}: {m}", s.name)))
+                })
+                .collect(),
+            message: c.message.clone(),
+            failure_type: if passed {
+                String::new()
+            } else {
+                failure_type(c)
+            },
+            text: match c.status {
+                Status::Passed => explain(c, true),
+                Status::Failed | Status::Error => explain(c, false),
+                Status::Skipped => String::new(),
+            },
+        }
+    }
 }
 
 impl JunitReporter {
@@ -44,8 +91,8 @@ impl JunitReporter {
         report.set_time(total);
         let timestamp = chrono::DateTime::parse_from_rfc3339(&info.started_at).ok();
         let mut order: Vec<&str> = Vec::new();
-        for c in &self.cases {
-            if !order.contains(&c.suite.as_str()) {
+        for (_, c) in &self.cases {
+            if order.last() != Some(&c.suite.as_str()) && !order.contains(&c.suite.as_str()) {
                 order.push(&c.suite);
             }
         }
@@ -71,19 +118,17 @@ impl JunitReporter {
             }
             suite.add_properties(props);
             let mut time = Duration::ZERO;
-            for c in self.cases.iter().filter(|c| c.suite == suite_name) {
-                let d = Duration::from_millis(c.duration_ms);
+            for (_, c) in self.cases.iter().filter(|(_, c)| c.suite == suite_name) {
+                let d = c.duration;
                 time += d;
                 let status = match c.status {
                     Status::Passed => {
                         let mut reruns = Vec::new();
-                        for s in &c.steps {
-                            for m in &s.failed_attempts {
-                                let mut rr = TestRerun::new(NonSuccessKind::Failure);
-                                rr.set_message(r(&short(&format!("{}: {m}", s.name))));
-                                rr.set_type("flaky");
-                                reruns.push(rr);
-                            }
+                        for m in &c.reruns {
+                            let mut rr = TestRerun::new(NonSuccessKind::Failure);
+                            rr.set_message(r(m));
+                            rr.set_type("flaky");
+                            reruns.push(rr);
                         }
                         TestCaseStatus::Success { flaky_runs: reruns }
                     }
@@ -96,8 +141,8 @@ impl JunitReporter {
                         let mut st = TestCaseStatus::non_success(kind);
                         let msg = c.message.clone().unwrap_or_else(|| "failed".into());
                         st.set_message(r(&short(&msg)));
-                        st.set_type(failure_type(c));
-                        st.set_description(r(&explain(c, false)));
+                        st.set_type(c.failure_type.as_str());
+                        st.set_description(r(&c.text));
                         st
                     }
                     Status::Skipped => {
@@ -111,12 +156,9 @@ impl JunitReporter {
                 let mut tc = TestCase::new(r(&c.name), status);
                 tc.set_classname(r(&c.suite));
                 tc.set_time(d);
-                if c.status == Status::Passed {
+                if c.status == Status::Passed && !c.text.is_empty() {
                     // Every request's address and how it was chosen, for passes too.
-                    let trace = explain(c, true);
-                    if !trace.is_empty() {
-                        tc.set_system_out(r(&trace));
-                    }
+                    tc.set_system_out(r(&c.text));
                 }
                 suite.add_test_case(tc);
             }
@@ -177,12 +219,12 @@ impl Reporter for JunitReporter {
     fn event(&mut self, ev: &Event) {
         match ev {
             Event::RunStarted(i) => self.info = Some(i.clone()),
-            Event::CaseFinished(c) => self.cases.push(c.clone()),
+            Event::CaseFinished(c) => self.cases.push((case_key(c), Entry::of(c))),
             Event::RunFinished(s) => {
                 let Some(info) = self.info.clone() else {
                     return;
                 };
-                sort_cases(&mut self.cases);
+                self.cases.sort_by(|a, b| a.0.cmp(&b.0));
                 match self.render(&info, s.duration) {
                     Ok(xml) => {
                         if let Err(e) = write_atomic(&self.path, xml.as_bytes()) {
