@@ -28,7 +28,7 @@ impl LoadedSuite {
 /// Largest suite file accepted (a guard against pointing smokegate at the wrong file).
 const MAX_SUITE_BYTES: u64 = 8 * 1024 * 1024;
 
-/// Read and parse one suite file (a large one on two threads, see [`parse_suite`]).
+/// Read and parse one suite file (a large one on several threads, see [`parse_suite`]).
 pub fn load_suite(path: &Path) -> Result<LoadedSuite, Diagnostic> {
     let meta = std::fs::metadata(path)
         .map_err(|e| Diagnostic::file(path, format!("cannot read suite: {e}")))?;
@@ -44,15 +44,16 @@ pub fn load_suite(path: &Path) -> Result<LoadedSuite, Diagnostic> {
 }
 
 /// Parse suite text that claims to come from `path`. A large file whose shape allows it is
-/// parsed in two halves at once, with the same result (see `split`).
+/// parsed in parts at once, one per core, with the same result (see `split`).
 pub fn parse_suite(path: &Path, source: String) -> Result<LoadedSuite, Diagnostic> {
-    // A large file is parsed in two halves at once when its shape allows (see `split`); any
+    // A large file is parsed in parts at once when its shape allows (see `split`); any
     // problem there falls through to the ordinary parse, which reports it.
-    if source.len() >= super::split::MIN_SPLIT_BYTES
-        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
-    {
-        if let Some((head, tail)) = super::split::split(&source) {
-            if let Some(file) = super::split::parse_split(&head, &tail, options) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if source.len() >= super::split::MIN_SPLIT_BYTES && cores > 1 {
+        // At most one part per core, and no part smaller than the threshold.
+        let parts = cores.min(source.len() / super::split::MIN_SPLIT_BYTES);
+        if let Some(texts) = super::split::split(&source, parts) {
+            if let Some(file) = super::split::parse_split(&texts, options) {
                 return Ok(LoadedSuite {
                     path: path.to_path_buf(),
                     source,

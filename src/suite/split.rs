@@ -1,15 +1,15 @@
-//! Parsing one large suite file on two threads.
+//! Parsing one large suite file on several threads (one per core).
 //!
 //! Parsing YAML is the largest serial cost of a big run. When a file's `cases:` list is a
-//! plain block sequence, it is cut at an item boundary into two texts of the *same* shape as
-//! the file — every line outside a part is blanked to spaces of the same length, so lines,
+//! plain block sequence, it is cut at item boundaries into texts of the *same* shape as the
+//! file — every line outside a part is blanked to spaces of the same length, so lines,
 //! columns and byte offsets (and with them every span and diagnostic) stay exactly where they
 //! are in the file:
 //!
-//! - the head: the whole document with the second half of the items blanked;
-//! - the tail: only the second half of the items, parsed as a list of cases.
+//! - the head: the whole document with every item after the first part blanked;
+//! - each further part: only its items, parsed as a list of cases.
 //!
-//! The two are parsed at once and the tail's cases appended to the head's. Anything unusual
+//! The parts are parsed at once and their cases appended to the head's, in order. Anything unusual
 //! (anchors, aliases, tags, several documents, tabs, flow style, a quoted `cases` key, block
 //! scalars that keep trailing blank lines) keeps
 //! the ordinary single-threaded parse, and so does any error: the caller re-parses the whole
@@ -22,8 +22,9 @@ use super::model::{CaseDef, SuiteFile};
 /// Files smaller than this are parsed in one piece (a thread costs more than it saves).
 pub const MIN_SPLIT_BYTES: usize = 64 * 1024;
 
-/// The head and tail texts of a file whose cases can be split, or `None`.
-pub fn split(source: &str) -> Option<(String, String)> {
+/// The head and the further parts (at most `parts` texts in all) of a file whose cases can
+/// be split, or `None`.
+pub fn split(source: &str, parts: usize) -> Option<Vec<String>> {
     if source.contains(['&', '*', '!', '\t'])
         || ["<<", "|+", ">+", "|-+", ">-+"]
             .iter()
@@ -73,44 +74,63 @@ pub fn split(source: &str) -> Option<(String, String)> {
         return None;
     }
     let items: Vec<usize> = (first..end).filter(|&i| is_item(lines[i])).collect();
-    if items.len() < 2 {
+    let parts = parts.min(items.len());
+    if parts < 2 {
         return None;
     }
-    let cut = items[items.len() / 2];
-    let mut head = String::with_capacity(source.len());
-    let mut tail = String::with_capacity(source.len() / 2 + lines.len());
+    // Line ranges of the parts after the head: cut at item starts, into equal counts of items.
+    let cuts: Vec<usize> = (1..parts)
+        .map(|k| items[k * items.len() / parts])
+        .chain([end])
+        .collect();
     let blank = |out: &mut String, l: &str| {
         let text = l.trim_end_matches(['\n', '\r']);
         out.extend(std::iter::repeat_n(' ', text.len()));
         out.push_str(&l[text.len()..]);
     };
+    let mut texts = vec![String::with_capacity(source.len()); parts];
     for (i, l) in lines.iter().enumerate() {
-        if (cut..end).contains(&i) {
-            blank(&mut head, l);
-            tail.push_str(l);
-        } else {
-            head.push_str(l);
-            blank(&mut tail, l);
+        // The part this line belongs to: 0 (the head) outside the later ranges.
+        let owner = cuts
+            .windows(2)
+            .position(|w| (w[0]..w[1]).contains(&i))
+            .map_or(0, |k| k + 1);
+        for (k, t) in texts.iter_mut().enumerate() {
+            if k == owner {
+                t.push_str(l);
+            } else {
+                blank(t, l);
+            }
         }
     }
-    Some((head, tail))
+    Some(texts)
 }
 
-/// Parse the head and the tail of a split file at once, or `None` if either fails.
+/// Parse the parts of a split file at once (the head on this thread), or `None` if any
+/// fails.
 pub fn parse_split(
-    head: &str,
-    tail: &str,
+    texts: &[String],
     options: impl Fn() -> serde_saphyr::Options + Sync,
 ) -> Option<SuiteFile> {
-    let (file, cases) = std::thread::scope(|s| {
-        let t = s.spawn(|| {
-            serde_saphyr::from_str_with_options::<Vec<Spanned<CaseDef>>>(tail, options())
-        });
+    let (head, rest) = texts.split_first()?;
+    let options = &options;
+    let (file, parts) = std::thread::scope(|s| {
+        let handles: Vec<_> = rest
+            .iter()
+            .map(|t| {
+                s.spawn(move || {
+                    serde_saphyr::from_str_with_options::<Vec<Spanned<CaseDef>>>(t, options())
+                })
+            })
+            .collect();
         let file = serde_saphyr::from_str_with_options::<SuiteFile>(head, options());
-        (file, t.join())
+        let parts: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
+        (file, parts)
     });
     let mut file = file.ok()?;
-    file.cases.extend(cases.ok()?.ok()?);
+    for part in parts {
+        file.cases.extend(part.ok()?.ok()?);
+    }
     Some(file)
 }
 
@@ -130,11 +150,13 @@ mod tests {
 
     /// Split parsing must give exactly what one parse gives, spans included.
     fn assert_same(src: &str) {
-        let (head, tail) = split(src).expect("this text can be split");
-        assert_eq!(head.len(), src.len());
-        assert_eq!(tail.len(), src.len());
-        let parts = parse_split(&head, &tail, opts).expect("both halves parse");
-        assert_eq!(format!("{:?}", parts), format!("{:?}", whole(src)));
+        for n in [2, 3, 5] {
+            let texts = split(src, n).expect("this text can be split");
+            assert_eq!(texts.len(), n);
+            assert!(texts.iter().all(|t| t.len() == src.len()));
+            let parts = parse_split(&texts, opts).expect("every part parses");
+            assert_eq!(format!("{:?}", parts), format!("{:?}", whole(src)), "{n} parts");
+        }
     }
 
     fn generated(n: usize, indent: &str) -> String {
@@ -155,8 +177,8 @@ mod tests {
         for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/suites")).unwrap() {
             let path = entry.unwrap().path();
             let src = std::fs::read_to_string(&path).unwrap();
-            if let Some((head, tail)) = split(&src) {
-                let parts = parse_split(&head, &tail, opts).expect("both halves parse");
+            if let Some(texts) = split(&src, 3) {
+                let parts = parse_split(&texts, opts).expect("every part parses");
                 assert_eq!(
                     format!("{parts:?}"),
                     format!("{:?}", whole(&src)),
@@ -170,12 +192,12 @@ mod tests {
     #[test]
     fn unusual_shapes_are_not_split() {
         let g = generated(4, "  ");
-        assert!(split(&g.replace("name: gen", "name: &a gen")).is_none());
-        assert!(split(&format!("---\n{g}")).is_none());
-        assert!(split("name: x\ncases: [{name: a}, {name: b}]\n").is_none());
-        assert!(split("name: x\n\"cases\":\n  - name: a\n  - name: b\n").is_none());
-        assert!(split("name: x\ncases:\n  - name: a\n").is_none());
-        assert!(split(&g.replace("- |", "- |+")).is_none());
+        assert!(split(&g.replace("name: gen", "name: &a gen"), 2).is_none());
+        assert!(split(&format!("---\n{g}"), 2).is_none());
+        assert!(split("name: x\ncases: [{name: a}, {name: b}]\n", 2).is_none());
+        assert!(split("name: x\n\"cases\":\n  - name: a\n  - name: b\n", 2).is_none());
+        assert!(split("name: x\ncases:\n  - name: a\n", 2).is_none());
+        assert!(split(&g.replace("- |", "- |+"), 2).is_none());
     }
 
     #[test]
@@ -184,8 +206,8 @@ mod tests {
         assert!(src.len() >= MIN_SPLIT_BYTES);
         let at = src.rfind("    url:").unwrap();
         src.insert_str(at, "    bogus: 1\n");
-        let (head, tail) = split(&src).unwrap();
-        assert!(parse_split(&head, &tail, opts).is_none());
+        let texts = split(&src, 2).unwrap();
+        assert!(parse_split(&texts, opts).is_none());
         let err = parse_suite(Path::new("big.yaml"), src.clone()).unwrap_err();
         let whole = serde_saphyr::from_str_with_options::<SuiteFile>(&src, opts()).unwrap_err();
         let loc = whole.location().expect("a located error");
