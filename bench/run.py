@@ -185,6 +185,7 @@ def main():
 
     # --- W1 -----------------------------------------------------------------------------------
     w1 = with_baseline(tools_for("w1", a.w1_jobs), "w1", a.w1_jobs)
+    w1 = {k: w1[k] for k in ["smokegate", BASE_NAME, "hurl", "newman", "stepci"] if k in w1}
     print("W1 warm-up (every tool must pass every check)", flush=True)
     for n, argv in w1.items():
         runner.timed(argv, f"w1 warmup {n}")

@@ -115,6 +115,32 @@ pub struct Plan {
     pub redactor: Redactor,
 }
 
+impl Plan {
+    /// Whether the run may need TLS: a step with TLS expectations, or a request URL that
+    /// renders to `https:` with the plan's variables — or cannot be rendered before the run
+    /// (it uses a capture), which may.
+    pub fn may_use_https(&self) -> bool {
+        self.cases.iter().any(|c| {
+            let scope = Scope {
+                vars: c.vars.clone(),
+                env: self.env.clone(),
+                run_id: self.run_id.clone(),
+                lenient_env: true,
+            };
+            c.steps.iter().filter(|s| s.dns.is_none()).any(|s| {
+                s.expect.tls.is_some()
+                    || match Template::parse(&s.request.url).and_then(|t| t.render(&scope)) {
+                        Ok(url) => url
+                            .trim_start()
+                            .get(..6)
+                            .is_some_and(|p| p.eq_ignore_ascii_case("https:")),
+                        Err(_) => true,
+                    }
+            })
+        })
+    }
+}
+
 /// Build the plan; every problem found is reported, each with its file position.
 pub fn build(suites: &[LoadedSuite], opts: &PlanOptions) -> Result<Plan, Diagnostics> {
     let mut planner = Planner::new(opts);
@@ -930,5 +956,27 @@ pub fn shard(plan: &mut Plan, index: usize, count: usize) {
             c.needs = c.needs.iter().filter_map(|d| remap[*d]).collect();
             plan.cases.push(c);
         }
+    }
+}
+
+#[cfg(test)]
+mod https_tests {
+    use super::*;
+    use crate::suite::load::parse_suite;
+
+    fn plan(yaml: &str) -> Plan {
+        let s = parse_suite(std::path::Path::new("s.yaml"), yaml.to_string()).unwrap();
+        build(&[s], &PlanOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn https_is_foreseen_from_urls_variables_captures_and_tls_checks() {
+        let http = "name: s\nvars: {base: 'http://x.test'}\ncases:\n  - name: a\n    request: {url: '${base}/h'}\n";
+        assert!(!plan(http).may_use_https());
+        assert!(plan(&http.replace("http://x", "HTTPS://x")).may_use_https());
+        let tls = "name: s\ncases:\n  - name: a\n    request: {url: 'http://x.test/'}\n    expect: {tls: {min_days_valid: 3}}\n";
+        assert!(plan(tls).may_use_https());
+        let captured = "name: s\ncases:\n  - name: a\n    steps:\n      - name: one\n        request: {url: 'http://x.test/'}\n        capture: {next: {jsonpath: '$.next'}}\n      - name: two\n        request: {url: '${next}'}\n";
+        assert!(plan(captured).may_use_https());
     }
 }

@@ -36,7 +36,11 @@ pub fn trials(
         .collect();
     let shared = Arc::new(std::sync::Mutex::new(Some(plan)));
     let results = Arc::new(std::sync::OnceLock::new());
-    let run_opts = Arc::new(run_opts);
+    // Each trial looks its case up in the results, so they are kept whatever the caller set.
+    let run_opts = Arc::new(RunOptions {
+        keep_results: true,
+        ..run_opts
+    });
     Ok(names
         .into_iter()
         .map(|(suite, case)| {

@@ -90,6 +90,7 @@ pub struct Sent {
 pub struct HttpClient {
     clients: Arc<Mutex<HashMap<u16, reqwest::Client>>>,
     tls: Arc<rustls::ClientConfig>,
+    roots: tls::TrustRoots,
     resolver: SmartResolver,
     config: Arc<NetConfig>,
 }
@@ -100,7 +101,7 @@ const DNS_QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 impl HttpClient {
     /// Build the client.
     pub fn new(config: NetConfig) -> Result<Self, String> {
-        let tls = tls::client_config(&config)?;
+        let (tls, roots) = tls::client_config_with_roots(&config)?;
         let dns = if config.dns_servers.is_empty() {
             None
         } else {
@@ -120,12 +121,19 @@ impl HttpClient {
         let client = HttpClient {
             clients: Arc::default(),
             tls,
+            roots,
             resolver,
             config: Arc::new(config),
         };
         // Surface configuration errors now rather than at the first request.
         client.client_for(443).map_err(|e| e.message)?;
         Ok(client)
+    }
+
+    /// Read the certificate roots now (call before a run that will use https; see
+    /// [`tls::TrustRoots`]).
+    pub fn load_trust_roots(&self) -> Result<(), String> {
+        self.roots.load()
     }
 
     /// The resolver (overrides, DNS servers, fallbacks) of this run.

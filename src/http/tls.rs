@@ -27,18 +27,46 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
+/// The certificate roots of a run, loaded once: [`TrustRoots::load`] reads them ahead of the
+/// first handshake (so a missing trust store is a configuration error before anything is
+/// sent, and the reading never happens inside a handshake); a run with no https never
+/// calls it, and never pays for it.
+#[derive(Debug, Clone, Default)]
+pub struct TrustRoots(Option<Arc<ExplainingVerifier>>);
+
+impl TrustRoots {
+    /// Read the system roots (and `--cacert`) now, if they are not read yet.
+    pub fn load(&self) -> Result<(), String> {
+        match &self.0 {
+            Some(v) => v.inner().map(|_| ()).map_err(|e| match e {
+                TlsError::General(m) => m,
+                other => other.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Build the rustls client configuration of a run. ALPN offers HTTP/2 and HTTP/1.1.
 pub fn client_config(net: &NetConfig) -> Result<Arc<ClientConfig>, String> {
+    client_config_with_roots(net).map(|(c, _)| c)
+}
+
+/// [`client_config`], and the handle that loads its roots.
+pub fn client_config_with_roots(
+    net: &NetConfig,
+) -> Result<(Arc<ClientConfig>, TrustRoots), String> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("cannot set up TLS: {e}"))?;
+    let mut roots = TrustRoots::default();
     let verifier: Arc<dyn ServerCertVerifier> = if net.insecure {
         Arc::new(AcceptAnyCertificate { provider })
     } else {
         // `--cacert` is read now, so a bad file is a configuration error before anything is
-        // sent; the system trust store is read at the first certificate to verify, so a run
-        // of plain-http checks never pays for it.
+        // sent; the system trust store is read by `TrustRoots::load` (or, failing that, at the
+        // first certificate to verify), so a run of plain-http checks never pays for it.
         let extra = match &net.cacert {
             Some(path) => read_certs(path, "--cacert")?,
             None => Vec::new(),
@@ -51,11 +79,13 @@ pub fn client_config(net: &NetConfig) -> Result<Arc<ClientConfig>, String> {
                     .map_err(|e| format!("--cacert {}: {e}", path.display()))?;
             }
         }
-        Arc::new(ExplainingVerifier {
+        let v = Arc::new(ExplainingVerifier {
             provider,
             extra,
             inner: std::sync::OnceLock::new(),
-        })
+        });
+        roots = TrustRoots(Some(v.clone()));
+        v
     };
     let builder = builder
         .dangerous()
@@ -79,7 +109,7 @@ pub fn client_config(net: &NetConfig) -> Result<Arc<ClientConfig>, String> {
         (None, None) => builder.with_no_client_auth(),
     };
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    Ok((Arc::new(config), roots))
 }
 
 fn read_certs(path: &Path, flag: &str) -> Result<Vec<CertificateDer<'static>>, String> {
@@ -277,7 +307,7 @@ pub fn explain_certificate_error(
 /// The webpki verifier over the system roots plus `--cacert`, with its errors explained.
 /// The roots are loaded at the first certificate to verify.
 #[derive(Debug)]
-struct ExplainingVerifier {
+pub struct ExplainingVerifier {
     provider: Arc<CryptoProvider>,
     /// `--cacert` certificates.
     extra: Vec<CertificateDer<'static>>,

@@ -54,6 +54,8 @@ pub struct JsonReporter {
     info: Option<RunInfo>,
     /// Each case as pretty JSON (keys in the order the whole report uses), not yet redacted.
     cases: Vec<(CaseKey, String)>,
+    /// A case that could not be encoded: no report is written (never one missing a case).
+    broken: Option<String>,
     errors: Vec<String>,
 }
 
@@ -65,6 +67,7 @@ impl JsonReporter {
             redactor,
             info: None,
             cases: Vec::new(),
+            broken: None,
             errors: Vec::new(),
         }
     }
@@ -154,12 +157,22 @@ impl Reporter for JsonReporter {
             Event::RunStarted(i) => self.info = Some(i.clone()),
             Event::CaseFinished(c) => match Self::encode(c) {
                 Ok(text) => self.cases.push((case_key(c), text)),
-                Err(e) => self.errors.push(format!("cannot encode JSON report: {e}")),
+                Err(e) => {
+                    self.broken
+                        .get_or_insert_with(|| format!("cannot encode case `{}`: {e}", c.id));
+                }
             },
             Event::RunFinished(s) => {
                 let Some(info) = self.info.clone() else {
                     return;
                 };
+                if let Some(why) = self.broken.take() {
+                    self.errors.push(format!(
+                        "JSON report {} not written: {why}",
+                        self.path.display()
+                    ));
+                    return;
+                }
                 let path = self.path.clone();
                 if let Err(e) = write_atomic_with(&path, |w| self.render(&info, s, w)) {
                     self.errors.push(format!(

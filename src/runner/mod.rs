@@ -105,7 +105,14 @@ pub async fn run(
         }
     }
     let insecure = net.insecure;
+    let reads_roots = net.cacert.is_some() || net.client_cert.is_some();
     let client = HttpClient::new(net)?;
+    // The trust store is read before the first request when the run may use https, so
+    // that reading it never stalls a handshake (the run is single-threaded) and a missing
+    // store is a configuration error; a plain-http run never reads it.
+    if reads_roots || plan.may_use_https() {
+        client.load_trust_roots()?;
+    }
     let plan = Arc::new(plan);
     let ctx = Arc::new(Ctx {
         plan: plan.clone(),

@@ -50,10 +50,12 @@ pub fn parse_suite(path: &Path, source: String) -> Result<LoadedSuite, Diagnosti
     // problem there falls through to the ordinary parse, which reports it.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if source.len() >= super::split::MIN_SPLIT_BYTES && cores > 1 {
-        // At most one part per core, and no part smaller than the threshold.
-        let parts = cores.min(source.len() / super::split::MIN_SPLIT_BYTES);
-        if let Some(texts) = super::split::split(&source, parts) {
-            if let Some(file) = super::split::parse_split(&texts, options) {
+        // At most one part per core (and 8 in all), and no part smaller than the threshold.
+        let parts = cores
+            .min(8)
+            .min(source.len() / super::split::MIN_SPLIT_BYTES);
+        if let Some(split) = super::split::split(&source, parts) {
+            if let Some(file) = super::split::parse_split(&split, options) {
                 return Ok(LoadedSuite {
                     path: path.to_path_buf(),
                     source,

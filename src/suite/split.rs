@@ -1,19 +1,23 @@
 //! Parsing one large suite file on several threads (one per core).
 //!
 //! Parsing YAML is the largest serial cost of a big run. When a file's `cases:` list is a
-//! plain block sequence, it is cut at item boundaries into texts of the *same* shape as the
-//! file — every line outside a part is blanked to spaces of the same length, so lines,
-//! columns and byte offsets (and with them every span and diagnostic) stay exactly where they
-//! are in the file:
+//! plain block sequence, it is cut at item boundaries into texts with the *same lines* as the
+//! file — every line outside a part is emptied (its line break kept), so every line and column,
+//! and with them every position a diagnostic or report shows, stay where they are:
 //!
-//! - the head: the whole document with every item after the first part blanked;
+//! - the head: the whole document with every item after the first part emptied;
 //! - each further part: only its items, parsed as a list of cases.
 //!
-//! The parts are parsed at once and their cases appended to the head's, in order. Anything unusual
-//! (anchors, aliases, tags, several documents, tabs, flow style, a quoted `cases` key, block
-//! scalars that keep trailing blank lines) keeps
-//! the ordinary single-threaded parse, and so does any error: the caller re-parses the whole
-//! file so that an error reads exactly as it would have.
+//! The parts are parsed at once and their cases appended to the head's, in order. Emptied
+//! lines cannot change a value: a block scalar drops trailing empty lines under clip and strip
+//! chomping, and keep chomping (`+`) is refused.
+//!
+//! The line scan does not understand YAML, so its guesses are checked against what the parser
+//! found: every part must parse, and its cases must start exactly on the item lines the scan
+//! assigned to it (a `cases:` or `- ` inside a multi-line string, say, fails that check).
+//! Anything unusual (anchors, aliases, tags, several documents, tabs, a lone carriage return,
+//! flow style, a quoted `cases` key, keep chomping) is not split at all, and any failure falls
+//! back to the ordinary single-threaded parse, which reports errors exactly as before.
 
 use serde_saphyr::Spanned;
 
@@ -22,13 +26,41 @@ use super::model::{CaseDef, SuiteFile};
 /// Files smaller than this are parsed in one piece (a thread costs more than it saves).
 pub const MIN_SPLIT_BYTES: usize = 64 * 1024;
 
+/// A file cut into parts: the texts, and the (1-based) line of every item each part holds.
+#[derive(Debug)]
+pub struct Split {
+    pub texts: Vec<String>,
+    pub item_lines: Vec<Vec<usize>>,
+}
+
+/// Block scalar headers with keep chomping: `|+`, `>+`, `|2+`, `>+2`, ….
+fn has_keep_chomping(source: &str) -> bool {
+    let b = source.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        (c == b'|' || c == b'>')
+            && match b.get(i + 1) {
+                Some(b'+') => true,
+                Some(d) if d.is_ascii_digit() => b.get(i + 2) == Some(&b'+'),
+                _ => false,
+            }
+    })
+}
+
+/// A carriage return not followed by a line feed (YAML reads it as a line break).
+fn has_lone_cr(source: &str) -> bool {
+    let b = source.as_bytes();
+    b.iter()
+        .enumerate()
+        .any(|(i, &c)| c == b'\r' && b.get(i + 1) != Some(&b'\n'))
+}
+
 /// The head and the further parts (at most `parts` texts in all) of a file whose cases can
 /// be split, or `None`.
-pub fn split(source: &str, parts: usize) -> Option<Vec<String>> {
+pub fn split(source: &str, parts: usize) -> Option<Split> {
     if source.contains(['&', '*', '!', '\t'])
-        || ["<<", "|+", ">+", "|-+", ">-+"]
-            .iter()
-            .any(|p| source.contains(p))
+        || source.contains("<<")
+        || has_keep_chomping(source)
+        || has_lone_cr(source)
     {
         return None;
     }
@@ -78,41 +110,47 @@ pub fn split(source: &str, parts: usize) -> Option<Vec<String>> {
     if parts < 2 {
         return None;
     }
-    // Line ranges of the parts after the head: cut at item starts, into equal counts of items.
-    let cuts: Vec<usize> = (1..parts)
+    // Part k (k ≥ 1) holds lines bounds[k-1]..bounds[k]; the head holds everything else.
+    let bounds: Vec<usize> = (1..parts)
         .map(|k| items[k * items.len() / parts])
         .chain([end])
         .collect();
-    let blank = |out: &mut String, l: &str| {
-        let text = l.trim_end_matches(['\n', '\r']);
-        out.extend(std::iter::repeat_n(' ', text.len()));
-        out.push_str(&l[text.len()..]);
-    };
-    let mut texts = vec![String::with_capacity(source.len()); parts];
-    for (i, l) in lines.iter().enumerate() {
-        // The part this line belongs to: 0 (the head) outside the later ranges.
-        let owner = cuts
+    let owner = |i: usize| {
+        bounds
             .windows(2)
             .position(|w| (w[0]..w[1]).contains(&i))
-            .map_or(0, |k| k + 1);
-        for (k, t) in texts.iter_mut().enumerate() {
-            if k == owner {
-                t.push_str(l);
+            .map_or(0, |k| k + 1)
+    };
+    let mut item_lines = vec![Vec::new(); parts];
+    for &i in &items {
+        item_lines[owner(i)].push(i + 1);
+    }
+    let mut texts: Vec<String> = (0..parts)
+        .map(|k| {
+            String::with_capacity(if k == 0 {
+                source.len()
             } else {
-                blank(t, l);
-            }
+                source.len() / parts + lines.len()
+            })
+        })
+        .collect();
+    for (i, l) in lines.iter().enumerate() {
+        let own = owner(i);
+        let text = l.trim_end_matches(['\n', '\r']);
+        for (k, t) in texts.iter_mut().enumerate() {
+            t.push_str(if k == own { l } else { &l[text.len()..] });
         }
     }
-    Some(texts)
+    Some(Split { texts, item_lines })
 }
 
-/// Parse the parts of a split file at once (the head on this thread), or `None` if any
-/// fails.
+/// Parse the parts of a split file at once (the head on this thread), or `None` if any part
+/// fails or its cases do not start on the lines the split expected.
 pub fn parse_split(
-    texts: &[String],
+    split: &Split,
     options: impl Fn() -> serde_saphyr::Options + Sync,
 ) -> Option<SuiteFile> {
-    let (head, rest) = texts.split_first()?;
+    let (head, rest) = split.texts.split_first()?;
     let options = &options;
     let (file, parts) = std::thread::scope(|s| {
         let handles: Vec<_> = rest
@@ -127,9 +165,23 @@ pub fn parse_split(
         let parts: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
         (file, parts)
     });
+    let starts_on = |cases: &[Spanned<CaseDef>], lines: &[usize]| {
+        cases.len() == lines.len()
+            && cases
+                .iter()
+                .zip(lines)
+                .all(|(c, &l)| c.referenced.line() == l as u64)
+    };
     let mut file = file.ok()?;
-    for part in parts {
-        file.cases.extend(part.ok()?.ok()?);
+    if !starts_on(&file.cases, &split.item_lines[0]) {
+        return None;
+    }
+    for (part, lines) in parts.into_iter().zip(&split.item_lines[1..]) {
+        let cases = part.ok()?.ok()?;
+        if !starts_on(&cases, lines) {
+            return None;
+        }
+        file.cases.extend(cases);
     }
     Some(file)
 }
@@ -148,14 +200,23 @@ mod tests {
         serde_saphyr::from_str_with_options::<SuiteFile>(src, opts()).expect("parses whole")
     }
 
-    /// Split parsing must give exactly what one parse gives, spans included.
+    /// The debug form of a parse, without byte offsets (emptied lines move those; nothing
+    /// reads them): values, lines and columns.
+    fn shown(file: &SuiteFile) -> String {
+        let re = regex::Regex::new(r"span: Span \{[^}]*\}, ").unwrap();
+        re.replace_all(&format!("{file:?}"), "").into_owned()
+    }
+
+    /// Split parsing must give exactly what one parse gives, positions included.
     fn assert_same(src: &str) {
         for n in [2, 3, 5] {
-            let texts = split(src, n).expect("this text can be split");
-            assert_eq!(texts.len(), n);
-            assert!(texts.iter().all(|t| t.len() == src.len()));
-            let parts = parse_split(&texts, opts).expect("every part parses");
-            assert_eq!(format!("{:?}", parts), format!("{:?}", whole(src)), "{n} parts");
+            let split = split(src, n).expect("this text can be split");
+            assert_eq!(split.texts.len(), n);
+            for t in &split.texts {
+                assert_eq!(t.split('\n').count(), src.split('\n').count());
+            }
+            let parts = parse_split(&split, opts).expect("every part parses");
+            assert_eq!(shown(&parts), shown(&whole(src)), "{n} parts");
         }
     }
 
@@ -170,21 +231,33 @@ mod tests {
         s
     }
 
+    /// Cases that end in block scalars of every chomping but keep, with no comment or blank
+    /// line before the next item, and top-level keys after the list.
+    fn scalars_at_the_cut(n: usize) -> String {
+        let styles = ["|", "|-", ">", ">-", "|2", ">1-"];
+        let mut s = String::from("name: gen\ncases:\n");
+        for i in 0..n {
+            let style = styles[i % styles.len()];
+            s.push_str(&format!(
+                "  - name: c{i}\n    request: {{url: \"http://x.test/{i}\"}}\n    description: {style}\n      line one of {i}\n\n      line two, then nothing\n"
+            ));
+        }
+        s.push_str("defaults:\n  timeout: 5s\nsecrets: []\n");
+        s
+    }
+
     #[test]
     fn split_parse_equals_whole_parse() {
         assert_same(&generated(7, "  "));
         assert_same(&generated(8, ""));
+        assert_same(&scalars_at_the_cut(12));
+        assert_same(&generated(6, "  ").replace('\n', "\r\n"));
         for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/suites")).unwrap() {
             let path = entry.unwrap().path();
             let src = std::fs::read_to_string(&path).unwrap();
-            if let Some(texts) = split(&src, 3) {
-                let parts = parse_split(&texts, opts).expect("every part parses");
-                assert_eq!(
-                    format!("{parts:?}"),
-                    format!("{:?}", whole(&src)),
-                    "{}",
-                    path.display()
-                );
+            if let Some(split) = split(&src, 3) {
+                let parts = parse_split(&split, opts).expect("every part parses");
+                assert_eq!(shown(&parts), shown(&whole(&src)), "{}", path.display());
             }
         }
     }
@@ -198,6 +271,33 @@ mod tests {
         assert!(split("name: x\n\"cases\":\n  - name: a\n  - name: b\n", 2).is_none());
         assert!(split("name: x\ncases:\n  - name: a\n", 2).is_none());
         assert!(split(&g.replace("- |", "- |+"), 2).is_none());
+        assert!(split(&g.replace("- |", "- |2+"), 2).is_none());
+        assert!(split(&g.replace("- |", "- >+1"), 2).is_none());
+        assert!(split(
+            &g.replacen("# a comment\n", "# a comment\rdescription: x\n", 1),
+            2
+        )
+        .is_none());
+    }
+
+    /// A `cases:` and `- ` items inside a multi-line string fool the line scan; the parsed
+    /// positions give it away and the whole file is parsed instead.
+    #[test]
+    fn a_list_inside_a_string_is_caught_by_the_position_check() {
+        let mut src = String::from(
+            "description: \"Runs\ncases:\n  - name: x\n  - name: y\n    request: {url: http://x/y}\ndone\"\nname: s\ncases:\n",
+        );
+        for i in 0..3000 {
+            src.push_str(&format!(
+                "  - name: real{i}\n    request: {{url: \"http://x/\"}}\n"
+            ));
+        }
+        assert!(src.len() >= MIN_SPLIT_BYTES);
+        let split = split(&src, 2).expect("the scan is fooled");
+        assert!(parse_split(&split, opts).is_none());
+        let loaded = parse_suite(Path::new("s.yaml"), src.clone()).unwrap();
+        assert_eq!(shown(&loaded.file), shown(&whole(&src)));
+        assert_eq!(loaded.file.cases.len(), 3000);
     }
 
     #[test]
@@ -206,8 +306,8 @@ mod tests {
         assert!(src.len() >= MIN_SPLIT_BYTES);
         let at = src.rfind("    url:").unwrap();
         src.insert_str(at, "    bogus: 1\n");
-        let texts = split(&src, 2).unwrap();
-        assert!(parse_split(&texts, opts).is_none());
+        let split = split(&src, 2).unwrap();
+        assert!(parse_split(&split, opts).is_none());
         let err = parse_suite(Path::new("big.yaml"), src.clone()).unwrap_err();
         let whole = serde_saphyr::from_str_with_options::<SuiteFile>(&src, opts()).unwrap_err();
         let loc = whole.location().expect("a located error");
