@@ -221,3 +221,43 @@ pub enum Event {
     RunCancelling(CancelReason),
     RunFinished(RunSummary),
 }
+
+/// Results for reporter tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::sync::Arc;
+
+    use super::{CaseResult, Status, StepResult};
+
+    /// A failed one-step case whose messages carry `message`.
+    pub fn case(suite_file: &str, line: u64, name: &str, message: &str) -> Arc<CaseResult> {
+        Arc::new(CaseResult {
+            id: format!("s/{name}"),
+            suite: "s".into(),
+            suite_file: suite_file.into(),
+            name: name.into(),
+            tags: vec!["t".into()],
+            severity: Default::default(),
+            status: Status::Failed,
+            flaky: false,
+            message: Some(message.into()),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            duration_ms: 3,
+            line,
+            steps: vec![StepResult {
+                name: name.into(),
+                status: Status::Failed,
+                attempts: 1,
+                duration_ms: 3,
+                request: None,
+                response: None,
+                expectations: Vec::new(),
+                captures: vec!["token".into()],
+                error: None,
+                message: Some(format!("multi\nline \"quoted\" {message}")),
+                failed_attempts: Vec::new(),
+                line,
+            }],
+        })
+    }
+}

@@ -193,38 +193,8 @@ impl Reporter for JsonReporter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{RunInfo, RunSummary, Status, StepResult};
-
-    fn case(suite_file: &str, line: u64, name: &str, message: &str) -> Arc<CaseResult> {
-        Arc::new(CaseResult {
-            id: format!("s/{name}"),
-            suite: "s".into(),
-            suite_file: suite_file.into(),
-            name: name.into(),
-            tags: vec!["t".into()],
-            severity: Default::default(),
-            status: Status::Failed,
-            flaky: false,
-            message: Some(message.into()),
-            started_at: "2026-01-01T00:00:00Z".into(),
-            duration_ms: 3,
-            line,
-            steps: vec![StepResult {
-                name: name.into(),
-                status: Status::Failed,
-                attempts: 1,
-                duration_ms: 3,
-                request: None,
-                response: None,
-                expectations: Vec::new(),
-                captures: vec!["token".into()],
-                error: None,
-                message: Some(format!("multi\nline \"quoted\" {message}")),
-                failed_attempts: Vec::new(),
-                line,
-            }],
-        })
-    }
+    use crate::events::test_support::case;
+    use crate::events::{RunInfo, RunSummary};
 
     /// The report as pretty-printing the whole value at once writes it (the format before
     /// cases were encoded one by one).

@@ -249,6 +249,50 @@ impl Reporter for JunitReporter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::test_support::case;
+    use crate::events::{Counts, RunSummary};
+
+    #[test]
+    fn cases_are_reduced_as_they_finish_and_secrets_learnt_later_are_masked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("junit.xml");
+        let redactor = Redactor::default();
+        let mut rep = JunitReporter::new(path.clone(), redactor.clone());
+        let info = RunInfo {
+            run_id: "abc".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            smokegate_version: "0.1.0",
+            suites: vec!["s".into()],
+            profiles: Vec::new(),
+            total_cases: 2,
+            insecure: false,
+            metadata: Vec::new(),
+        };
+        rep.event(&Event::RunStarted(info));
+        let cases = [
+            case("b.yaml", 2, "later", "saw hunter2-token"),
+            case("a.yaml", 1, "first", "fine"),
+        ];
+        for c in &cases {
+            rep.event(&Event::CaseFinished(c.clone()));
+        }
+        redactor.add("hunter2-token");
+        rep.event(&Event::RunFinished(RunSummary {
+            counts: Counts::of(cases.iter().map(|c| c.as_ref())),
+            passed: false,
+            duration: Duration::from_millis(5),
+            cancelled: None,
+        }));
+        assert!(rep.take_errors().is_empty());
+        let xml = std::fs::read_to_string(&path).unwrap();
+        assert!(!xml.contains("hunter2-token"), "{xml}");
+        assert!(xml.contains(crate::redact::MASK));
+        // Sorted by suite file: `first` (a.yaml) before `later` (b.yaml).
+        let first = xml.find("name=\"first\"").unwrap();
+        let later = xml.find("name=\"later\"").unwrap();
+        assert!(first < later);
+        assert_eq!(xml.matches("<failure").count(), 2);
+    }
 
     #[test]
     fn strips_only_root_skipped() {
