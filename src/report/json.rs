@@ -52,7 +52,8 @@ pub struct JsonReporter {
     path: PathBuf,
     redactor: Redactor,
     info: Option<RunInfo>,
-    /// Each case as pretty JSON (keys in the order the whole report uses), not yet redacted.
+    /// Each case as compact JSON (keys in the order the whole report uses), not yet redacted;
+    /// indented when the report is written.
     cases: Vec<(CaseKey, String)>,
     /// A case that could not be encoded: no report is written (never one missing a case).
     broken: Option<String>,
@@ -72,10 +73,10 @@ impl JsonReporter {
         }
     }
 
-    /// One case, as it will be written: pretty JSON of its value (object keys sorted, as in
+    /// One case, as it will be written: compact JSON of its value (object keys sorted, as in
     /// the rest of the report).
     fn encode(c: &CaseResult) -> Result<String, serde_json::Error> {
-        serde_json::to_string_pretty(&serde_json::to_value(c)?)
+        serde_json::to_string(&serde_json::to_value(c)?)
     }
 
     /// The case text with every secret known now masked.
@@ -85,7 +86,7 @@ impl JsonReporter {
         }
         let mut v: serde_json::Value = serde_json::from_str(text)?;
         self.redactor.redact_json(&mut v);
-        serde_json::to_string_pretty(&v)
+        serde_json::to_string(&v)
     }
 
     fn render(
@@ -119,8 +120,7 @@ impl JsonReporter {
         let encode =
             |e: serde_json::Error| std::io::Error::other(format!("cannot encode JSON report: {e}"));
         // Splice the cases into `"cases": []`: top-level keys are the only ones indented by
-        // two spaces, and strings never hold a raw newline, so re-indenting a case's text is
-        // safe and gives exactly what pretty-printing the whole report would.
+        // two spaces, and each case is indented as pretty-printing the whole report would.
         const EMPTY: &str = "\n  \"cases\": []";
         let at = doc.find(EMPTY).unwrap_or(doc.len());
         out.write_all(&doc.as_bytes()[..at])?;
@@ -132,18 +132,79 @@ impl JsonReporter {
             for (i, (_, text)) in self.cases.iter().enumerate() {
                 out.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
                 let text = self.redacted(text).map_err(encode)?;
-                for (j, line) in text.split('\n').enumerate() {
-                    if j > 0 {
-                        out.write_all(b"\n    ")?;
-                    }
-                    out.write_all(line.as_bytes())?;
-                }
+                write_pretty(&text, 2, out)?;
             }
             out.write_all(b"\n  ]")?;
             out.write_all(&doc.as_bytes()[at + EMPTY.len()..])?;
         }
         out.write_all(b"\n")
     }
+}
+
+/// Write compact JSON (as `serde_json::to_string` writes it: no whitespace outside strings)
+/// the way `serde_json::to_string_pretty` would, nested `depth` levels deep, without parsing
+/// it again.
+fn write_pretty(compact: &str, depth: usize, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let b = compact.as_bytes();
+    let mut depth = depth;
+    let newline = |out: &mut dyn std::io::Write, depth: usize| -> std::io::Result<()> {
+        out.write_all(b"\n")?;
+        for _ in 0..depth {
+            out.write_all(b"  ")?;
+        }
+        Ok(())
+    };
+    let (mut i, mut run) = (0, 0);
+    let mut in_string = false;
+    while i < b.len() {
+        let c = b[i];
+        if in_string {
+            match c {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'"' => {
+                in_string = true;
+                i += 1;
+                continue;
+            }
+            b'{' | b'[' | b'}' | b']' | b',' | b':' => {}
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        out.write_all(&b[run..i])?;
+        match c {
+            b'{' | b'[' if matches!(b.get(i + 1), Some(b'}' | b']')) => {
+                out.write_all(&b[i..i + 2])?;
+                i += 1;
+            }
+            b'{' | b'[' => {
+                out.write_all(&[c])?;
+                depth += 1;
+                newline(out, depth)?;
+            }
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                newline(out, depth)?;
+                out.write_all(&[c])?;
+            }
+            b',' => {
+                out.write_all(b",")?;
+                newline(out, depth)?;
+            }
+            _ => out.write_all(b": ")?,
+        }
+        i += 1;
+        run = i;
+    }
+    out.write_all(&b[run..])
 }
 
 /// Put results in a stable order: suite file, then line, then name.
@@ -278,5 +339,39 @@ mod tests {
             std::fs::read_to_string(&path2).unwrap(),
             whole(&info, &none, &[], &redactor)
         );
+    }
+}
+
+#[cfg(test)]
+mod pretty_tests {
+    use super::write_pretty;
+    use serde_json::json;
+
+    #[test]
+    fn re_indenting_compact_json_matches_serde_pretty_printing() {
+        let values = [
+            json!({}),
+            json!([]),
+            json!({"a": [], "b": {}, "c": [1, 2.5, -3e-7, null, true], "d": {"e": [{}]}}),
+            json!({"s": "with {braces}, [brackets], commas: and \"quotes\" \\ and \n newlines"}),
+            json!([[["deep"]], {"k": "v", "l": [{"m": "n"}]}]),
+            json!("just a string"),
+            json!(42),
+        ];
+        for v in values {
+            let compact = serde_json::to_string(&v).unwrap();
+            let mut out = Vec::new();
+            write_pretty(&compact, 0, &mut out).unwrap();
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string_pretty(&v).unwrap()
+            );
+            // Nested: as an element of an array two levels down.
+            let nested = json!({"x": [v.clone()]});
+            let mut out = Vec::new();
+            write_pretty(&compact, 2, &mut out).unwrap();
+            let whole = serde_json::to_string_pretty(&nested).unwrap();
+            assert!(whole.contains(&String::from_utf8(out).unwrap()), "{whole}");
+        }
     }
 }
