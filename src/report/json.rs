@@ -54,7 +54,8 @@ pub struct JsonReporter {
     info: Option<RunInfo>,
     /// Each case as compact JSON (keys in the order the whole report uses), not yet redacted;
     /// indented when the report is written.
-    cases: Vec<(CaseKey, String)>,
+    /// (Boxed: exactly as long as the text, where a `String` keeps up to twice that.)
+    cases: Vec<(CaseKey, Box<str>)>,
     /// A case that could not be encoded: no report is written (never one missing a case).
     broken: Option<String>,
     errors: Vec<String>,
@@ -217,7 +218,7 @@ impl Reporter for JsonReporter {
         match ev {
             Event::RunStarted(i) => self.info = Some(i.clone()),
             Event::CaseFinished(c) => match Self::encode(c) {
-                Ok(text) => self.cases.push((case_key(c), text)),
+                Ok(text) => self.cases.push((case_key(c), text.into_boxed_str())),
                 Err(e) => {
                     self.broken
                         .get_or_insert_with(|| format!("cannot encode case `{}`: {e}", c.id));

@@ -65,8 +65,8 @@ impl Entry {
                 failure_type(c)
             },
             text: match c.status {
-                Status::Passed => explain(c, true),
-                Status::Failed | Status::Error => explain(c, false),
+                Status::Passed => shrunk(explain(c, true)),
+                Status::Failed | Status::Error => shrunk(explain(c, false)),
                 Status::Skipped => String::new(),
             },
         }
@@ -209,6 +209,12 @@ fn failure_type(c: &CaseResult) -> String {
             _ => "failure".into(),
         },
     }
+}
+
+/// A string with no spare capacity (one is kept per case until the report is written).
+fn shrunk(mut s: String) -> String {
+    s.shrink_to_fit();
+    s
 }
 
 fn short(s: &str) -> String {
