@@ -43,7 +43,8 @@ fn runtime() -> tokio::runtime::Runtime {
 /// drives every connection, case and reporter without handing work across threads (measured
 /// in bench/PROFILE.md: faster than a multi-threaded runtime, and it leaves the other cores
 /// to whatever else the machine runs). Blocking work (system DNS lookups) still goes to
-/// tokio's blocking pool, and a large suite file is parsed on one thread per core before the run.
+/// tokio's blocking pool, and a large suite file is parsed on one thread per core before
+/// the run starts.
 fn on_runtime<F>(fut: F) -> i32
 where
     F: std::future::Future<Output = i32>,
