@@ -320,4 +320,115 @@ mod tests {
         let ok = parse_suite(Path::new("big.yaml"), generated(3000, "  ")).unwrap();
         assert_eq!(ok.file.cases.len(), 3000);
     }
+
+    /// A small deterministic generator (no dependency): the same suites on every run.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((self.0 >> 33) as usize) % n
+        }
+    }
+
+    /// One case in one of many shapes a suite author writes: quoted, multi-line and block
+    /// scalars (some holding lines that look like items), flow and block collections, nested
+    /// steps, comments and blank lines in between.
+    fn random_case(r: &mut Lcg, i: usize) -> String {
+        let name = match r.next(4) {
+            0 => format!("name: case {i}"),
+            1 => format!("name: \"case {i}: quoted, with # and - dashes\""),
+            2 => format!("name: 'case {i} it''s single'"),
+            _ => format!("name: \"case {i} spans\n      two lines\""),
+        };
+        // Now and then the item's content starts on the next line: its case then starts below
+        // the `-`, the position check sees it, and the file is parsed whole.
+        let mut c = if r.next(25) == 0 {
+            format!("  -\n    {name}\n")
+        } else {
+            format!("  - {name}\n")
+        };
+        match r.next(3) {
+            0 => c.push_str(&format!("    request: {{url: \"http://x.test/{i}\", method: GET}}\n")),
+            1 => c.push_str(&format!(
+                "    request:\n      url: http://x.test/{i}\n      headers:\n        accept: application/json\n"
+            )),
+            _ => {
+                c.push_str("    steps:\n");
+                for s in 0..1 + r.next(3) {
+                    c.push_str(&format!(
+                        "      - name: step {s}\n        request: {{url: \"http://x.test/{i}/{s}\"}}\n"
+                    ));
+                }
+            }
+        }
+        if r.next(2) == 0 {
+            c.push_str("    tags: [smoke, \"a, b\"]\n");
+        }
+        if r.next(3) == 0 {
+            let style = ["|", "|-", ">", ">-", "|2", ">2-"][r.next(6)];
+            c.push_str(&format!(
+                "    description: {style}\n      - name: not an item\n\n      cases:\n"
+            ));
+            if r.next(2) == 0 {
+                c.push_str("        deeper\n");
+            }
+        }
+        if r.next(4) == 0 {
+            c.push_str("    # an indented comment\n");
+        }
+        if r.next(4) == 0 {
+            c.push_str("# a comment at column 0\n");
+        }
+        if r.next(3) == 0 {
+            c.push('\n');
+        }
+        c
+    }
+
+    #[test]
+    fn split_parse_equals_whole_parse_on_generated_suites() {
+        let mut r = Lcg(7);
+        let (mut compared, mut declined, mut invalid) = (0, 0, 0);
+        for round in 0..150 {
+            let mut src = String::from("name: gen\nvars:\n  base: http://x.test\ncases:\n");
+            for i in 0..2 + r.next(12) {
+                src.push_str(&random_case(&mut r, i));
+            }
+            if r.next(2) == 0 {
+                src.push_str("defaults:\n  timeout: 5s\n");
+            }
+            let whole = match serde_saphyr::from_str_with_options::<SuiteFile>(&src, opts()) {
+                Ok(w) => w,
+                Err(e) => {
+                    if invalid == 0 {
+                        eprintln!("first invalid suite: {e}\n{src}");
+                    }
+                    invalid += 1;
+                    continue;
+                }
+            };
+            for n in 2..=4 {
+                match split(&src, n).and_then(|s| parse_split(&s, opts)) {
+                    Some(parts) => {
+                        assert_eq!(
+                            shown(&parts),
+                            shown(&whole),
+                            "round {round}, {n} parts:\n{src}"
+                        );
+                        compared += 1;
+                    }
+                    None => declined += 1,
+                }
+            }
+        }
+        // The generator must mostly produce splittable suites, or this proves little.
+        assert!(
+            compared > 300 && declined > 0 && invalid < 15,
+            "compared {compared}, declined {declined}, invalid {invalid}"
+        );
+    }
 }
