@@ -370,14 +370,14 @@ def main():
         s = s.replace(sg, "smokegate").replace(W, "$W").replace(B, "$B")
         s = re.sub(r"(\$W/hurl/[\w-]+/)\d+\.hurl( \$W/hurl/[\w-]+/\d+\.hurl)*", r"\1*.hurl", s)
         return s
-    if bl:
-        big_cmds = [show(big_tools["baseline-big"]), show(big_tools["baseline-validate-big"])]
-        w(f"# {nb:,} checks, baseline\n" + "\n".join(big_cmds))
     for wl, tools in (("W1", w1), ("W2", w2)):
         for n, argv in tools.items():
             w(f"# {wl} {n}\n{show(argv)}")
     w(f"# raw ceiling\nwrk -t2 -c{a.jobs} -d{a.wrk_secs}s $B/health")
     w(f"# {nb:,} checks\n{show(big_argv)}\n{show(val_argv)}")
+    if bl:
+        big_cmds = [show(big_tools["baseline-big"]), show(big_tools["baseline-validate-big"])]
+        w(f"# {nb:,} checks, {BASE_NAME}\n" + "\n".join(big_cmds))
     w(f"# W3\nhyperfine -N --warmup 5 --runs 50 'smokegate --version' 'hurl --version' 'smokegate validate {suites}'\nhyperfine -N --warmup 2 --runs 10 'newman --version' 'stepci --version'")
     w("```\n")
     w("## Method\n")
@@ -397,6 +397,10 @@ def main():
       "harness's overhead against the same server.")
     w("- `smokegate` in the commands is a private copy of the binary under test (built by "
       "compare.sh, or `SMOKEGATE_BIN`), so a rebuild under target/ cannot change it mid-run.")
+    if bl:
+        w(f"- `smokegate-baseline` is `{BASE_NAME}` (`BASELINE_REV` built in its own worktree, or "
+          "`BASELINE_BIN`), copied the same way and run in the same alternation as every other "
+          "tool: the before/after table compares medians of the same run.")
     w(f"- Load average at the start: {' '.join(machine['load_at_start'])}. Anything else sharing "
       "the cores makes absolute numbers noisy; the ratios were measured side by side, "
       "alternating, in one session, which is what they are for.")
