@@ -10,9 +10,11 @@ use std::time::Duration;
 use crate::expect::dns::DnsCheck;
 use crate::expect::{CompiledExpect, SchemaCache};
 use crate::http::{parse_dns_server, ConnectRule, ResolveRule};
-use crate::interp::{json_strings, Scope, Template};
+use crate::interp::{json_strings, Part, Scope, Template};
 use crate::redact::Redactor;
-use crate::suite::model::{CaptureDef, CaseDef, RequestDef, RetryDef, Severity, WaitDef};
+use crate::suite::model::{
+    CaptureDef, CaseDef, Redirects, RequestDef, RetryDef, Severity, WaitDef,
+};
 use crate::suite::{Diagnostic, Diagnostics, LoadedSuite, Pos};
 
 /// Options that shape a plan (from the command line or a library caller).
@@ -115,29 +117,69 @@ pub struct Plan {
     pub redactor: Redactor,
 }
 
+/// Whether a run will use TLS, as far as its plan tells before anything is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HttpsUse {
+    /// Every request is plain http and follows no redirect.
+    No,
+    /// A URL depends on a capture, or a redirect is followed: https is possible.
+    Maybe,
+    /// An https URL, or TLS expectations.
+    Yes,
+}
+
 impl Plan {
-    /// Whether the run may need TLS: a step with TLS expectations, or a request URL that
-    /// renders to `https:` with the plan's variables — or cannot be rendered before the run
-    /// (it uses a capture), which may.
-    pub fn may_use_https(&self) -> bool {
-        self.cases.iter().any(|c| {
+    /// How the run may use TLS: an https URL (rendered with the plan's variables) or TLS
+    /// expectations make it certain; a URL that depends on a capture and does not start with
+    /// a literal scheme, or a followed redirect, makes it possible.
+    pub fn https_use(&self) -> HttpsUse {
+        let scheme_is = |url: &str, scheme: &str| {
+            url.trim_start()
+                .get(..scheme.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(scheme))
+        };
+        let mut out = HttpsUse::No;
+        for c in &self.cases {
             let scope = Scope {
                 vars: c.vars.clone(),
                 env: self.env.clone(),
                 run_id: self.run_id.clone(),
                 lenient_env: true,
             };
-            c.steps.iter().filter(|s| s.dns.is_none()).any(|s| {
-                s.expect.tls.is_some()
-                    || match Template::parse(&s.request.url).and_then(|t| t.render(&scope)) {
-                        Ok(url) => url
-                            .trim_start()
-                            .get(..6)
-                            .is_some_and(|p| p.eq_ignore_ascii_case("https:")),
-                        Err(_) => true,
+            for s in c.steps.iter().filter(|s| s.dns.is_none()) {
+                let redirects = match s.request.follow_redirects {
+                    Some(Redirects::Enabled(on)) => on,
+                    Some(Redirects::Max(n)) => n > 0,
+                    None => false,
+                };
+                let plain = if redirects {
+                    HttpsUse::Maybe
+                } else {
+                    HttpsUse::No
+                };
+                let template = Template::parse(&s.request.url);
+                let this = if s.expect.tls.is_some() {
+                    HttpsUse::Yes
+                } else {
+                    match template.as_ref().map(|t| (t, t.render(&scope))) {
+                        Ok((_, Ok(url))) if scheme_is(&url, "https:") => HttpsUse::Yes,
+                        Ok((_, Ok(_))) => plain,
+                        // Not renderable yet (a capture): the literal start may still tell.
+                        Ok((t, Err(_))) => match t.parts.first() {
+                            Some(Part::Lit(l)) if scheme_is(l, "https:") => HttpsUse::Yes,
+                            Some(Part::Lit(l)) if scheme_is(l, "http:") => plain,
+                            _ => HttpsUse::Maybe,
+                        },
+                        Err(_) => HttpsUse::Maybe,
                     }
-            })
-        })
+                };
+                out = out.max(this);
+                if out == HttpsUse::Yes {
+                    return out;
+                }
+            }
+        }
+        out
     }
 }
 
@@ -972,11 +1014,23 @@ mod https_tests {
     #[test]
     fn https_is_foreseen_from_urls_variables_captures_and_tls_checks() {
         let http = "name: s\nvars: {base: 'http://x.test'}\ncases:\n  - name: a\n    request: {url: '${base}/h'}\n";
-        assert!(!plan(http).may_use_https());
-        assert!(plan(&http.replace("http://x", "HTTPS://x")).may_use_https());
+        assert_eq!(plan(http).https_use(), HttpsUse::No);
+        assert_eq!(
+            plan(&http.replace("http://x", "HTTPS://x")).https_use(),
+            HttpsUse::Yes
+        );
+        let redirected = http.replace(
+            "url: '${base}/h'}",
+            "url: '${base}/h', follow_redirects: true}",
+        );
+        assert_eq!(plan(&redirected).https_use(), HttpsUse::Maybe);
         let tls = "name: s\ncases:\n  - name: a\n    request: {url: 'http://x.test/'}\n    expect: {tls: {min_days_valid: 3}}\n";
-        assert!(plan(tls).may_use_https());
+        assert_eq!(plan(tls).https_use(), HttpsUse::Yes);
         let captured = "name: s\ncases:\n  - name: a\n    steps:\n      - name: one\n        request: {url: 'http://x.test/'}\n        capture: {next: {jsonpath: '$.next'}}\n      - name: two\n        request: {url: '${next}'}\n";
-        assert!(plan(captured).may_use_https());
+        assert_eq!(plan(captured).https_use(), HttpsUse::Maybe);
+        let known_scheme = captured.replace("url: '${next}'", "url: 'http://x.test/${next}'");
+        assert_eq!(plan(&known_scheme).https_use(), HttpsUse::No);
+        let https_prefix = captured.replace("url: '${next}'", "url: 'https://x.test/${next}'");
+        assert_eq!(plan(&https_prefix).https_use(), HttpsUse::Yes);
     }
 }

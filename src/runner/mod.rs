@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 
 use crate::events::{CancelReason, CaseResult, Counts, Event, RunInfo, RunSummary, Status};
 use crate::http::{HttpClient, NetConfig};
-use crate::plan::Plan;
+use crate::plan::{HttpsUse, Plan};
 use crate::report::Reporter;
 
 use case::{finish_case, run_case, skipped_step, Ctx};
@@ -107,11 +107,19 @@ pub async fn run(
     let insecure = net.insecure;
     let reads_roots = net.cacert.is_some() || net.client_cert.is_some();
     let client = HttpClient::new(net)?;
-    // The trust store is read before the first request when the run may use https, so
-    // that reading it never stalls a handshake (the run is single-threaded) and a missing
-    // store is a configuration error; a plain-http run never reads it.
-    if reads_roots || plan.may_use_https() {
-        client.load_trust_roots()?;
+    // The trust store is read before the first request when the run may use https, so that
+    // reading it never stalls a handshake (the run is single-threaded); a plain-http run
+    // never reads it. A missing store is a configuration error when https is certain; when it
+    // is only possible, an https request (if one happens) reports it instead.
+    match plan.https_use() {
+        _ if reads_roots => client.load_trust_roots()?,
+        HttpsUse::Yes => client.load_trust_roots()?,
+        HttpsUse::Maybe => {
+            if let Err(e) = client.load_trust_roots() {
+                tracing::debug!("trust roots not loaded ahead: {e}");
+            }
+        }
+        HttpsUse::No => {}
     }
     let plan = Arc::new(plan);
     let ctx = Arc::new(Ctx {

@@ -5,16 +5,18 @@
 //! file — every line outside a part is emptied (its line break kept), so every line and column,
 //! and with them every position a diagnostic or report shows, stay where they are:
 //!
-//! - the head: the whole document with every item after the first part emptied;
-//! - each further part: only its items, parsed as a list of cases.
+//! - the head: every line outside the `cases:` list, with `cases: []`;
+//! - each part: only its items, parsed as a list of cases.
 //!
-//! The parts are parsed at once and their cases appended to the head's, in order. Emptied
+//! The head and the parts are parsed at once and the parts' cases appended in order. A string
+//! or collection that runs past the end of its part meets only empty lines and fails to parse. Emptied
 //! lines cannot change a value: a block scalar drops trailing empty lines under clip and strip
 //! chomping, and keep chomping (`+`) is refused.
 //!
 //! The line scan does not understand YAML, so its guesses are checked against what the parser
-//! found: every part must parse, and its cases must start exactly on the item lines the scan
-//! assigned to it (a `cases:` or `- ` inside a multi-line string, say, fails that check).
+//! found: every part must parse, the head must hold no case, and each part's cases must start
+//! exactly on the item lines the scan assigned to it (a `cases:` or `- ` inside a multi-line
+//! string, say, fails that check).
 //! Anything unusual (anchors, aliases, tags, several documents, tabs, a lone carriage return,
 //! flow style, a quoted `cases` key, keep chomping) is not split at all, and any failure falls
 //! back to the ordinary single-threaded parse, which reports errors exactly as before.
@@ -26,7 +28,8 @@ use super::model::{CaseDef, SuiteFile};
 /// Files smaller than this are parsed in one piece (a thread costs more than it saves).
 pub const MIN_SPLIT_BYTES: usize = 64 * 1024;
 
-/// A file cut into parts: the texts, and the (1-based) line of every item each part holds.
+/// A file cut into parts: the head's text then each part's, and the (1-based) line of every
+/// item each part holds.
 #[derive(Debug)]
 pub struct Split {
     pub texts: Vec<String>,
@@ -110,60 +113,71 @@ pub fn split(source: &str, parts: usize) -> Option<Split> {
     if parts < 2 {
         return None;
     }
-    // Part k (k ≥ 1) holds lines bounds[k-1]..bounds[k]; the head holds everything else.
-    let bounds: Vec<usize> = (1..parts)
-        .map(|k| items[k * items.len() / parts])
+    // Part k holds lines bounds[k]..bounds[k + 1] (the first from the line after `cases:`);
+    // the head holds every line outside the list, with `cases: []`.
+    let bounds: Vec<usize> = std::iter::once(start + 1)
+        .chain((1..parts).map(|k| items[k * items.len() / parts]))
         .chain([end])
         .collect();
     let owner = |i: usize| {
         bounds
             .windows(2)
             .position(|w| (w[0]..w[1]).contains(&i))
-            .map_or(0, |k| k + 1)
+            .map(|k| k + 1)
     };
     let mut item_lines = vec![Vec::new(); parts];
     for &i in &items {
-        item_lines[owner(i)].push(i + 1);
+        if let Some(k) = owner(i) {
+            item_lines[k - 1].push(i + 1);
+        }
     }
-    let mut texts: Vec<String> = (0..parts)
+    let mut texts: Vec<String> = (0..=parts)
         .map(|k| {
             String::with_capacity(if k == 0 {
-                source.len()
+                source.len() / 4
             } else {
-                source.len() / parts + lines.len()
+                source.len() / parts
             })
         })
         .collect();
     for (i, l) in lines.iter().enumerate() {
-        let own = owner(i);
+        let own = owner(i).unwrap_or(0);
         let text = l.trim_end_matches(['\n', '\r']);
+        let newline = &l[text.len()..];
         for (k, t) in texts.iter_mut().enumerate() {
-            t.push_str(if k == own { l } else { &l[text.len()..] });
+            if k == 0 && i == start {
+                t.push_str("cases: []");
+                t.push_str(newline);
+            } else if k == own {
+                t.push_str(l);
+            } else {
+                t.push_str(newline);
+            }
         }
     }
     Some(Split { texts, item_lines })
 }
 
-/// Parse the parts of a split file at once (the head on this thread), or `None` if any part
-/// fails or its cases do not start on the lines the split expected.
+/// Parse the head and the parts of a split file at once, or `None` if any fails, the head
+/// holds cases, or a part's cases do not start on the lines the split expected.
 pub fn parse_split(
     split: &Split,
     options: impl Fn() -> serde_saphyr::Options + Sync,
 ) -> Option<SuiteFile> {
-    let (head, rest) = split.texts.split_first()?;
+    let (head, parts) = split.texts.split_first()?;
+    let (first, rest) = parts.split_first()?;
     let options = &options;
-    let (file, parts) = std::thread::scope(|s| {
+    let parse_cases =
+        |t: &str| serde_saphyr::from_str_with_options::<Vec<Spanned<CaseDef>>>(t, options());
+    let (file, first, rest) = std::thread::scope(|s| {
         let handles: Vec<_> = rest
             .iter()
-            .map(|t| {
-                s.spawn(move || {
-                    serde_saphyr::from_str_with_options::<Vec<Spanned<CaseDef>>>(t, options())
-                })
-            })
+            .map(|t| s.spawn(move || parse_cases(t)))
             .collect();
         let file = serde_saphyr::from_str_with_options::<SuiteFile>(head, options());
-        let parts: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
-        (file, parts)
+        let first = parse_cases(first);
+        let rest: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
+        (file, first, rest)
     });
     let starts_on = |cases: &[Spanned<CaseDef>], lines: &[usize]| {
         cases.len() == lines.len()
@@ -173,11 +187,12 @@ pub fn parse_split(
                 .all(|(c, &l)| c.referenced.line() == l as u64)
     };
     let mut file = file.ok()?;
-    if !starts_on(&file.cases, &split.item_lines[0]) {
+    if !file.cases.is_empty() {
         return None;
     }
-    for (part, lines) in parts.into_iter().zip(&split.item_lines[1..]) {
-        let cases = part.ok()?.ok()?;
+    let all = std::iter::once(first.ok()).chain(rest.into_iter().map(|r| r.ok()?.ok()));
+    for (cases, lines) in all.zip(&split.item_lines) {
+        let cases = cases?;
         if !starts_on(&cases, lines) {
             return None;
         }
@@ -211,7 +226,7 @@ mod tests {
     fn assert_same(src: &str) {
         for n in [2, 3, 5] {
             let split = split(src, n).expect("this text can be split");
-            assert_eq!(split.texts.len(), n);
+            assert_eq!(split.texts.len(), n + 1);
             for t in &split.texts {
                 assert_eq!(t.split('\n').count(), src.split('\n').count());
             }
@@ -298,6 +313,45 @@ mod tests {
         let loaded = parse_suite(Path::new("s.yaml"), src.clone()).unwrap();
         assert_eq!(shown(&loaded.file), shown(&whole(&src)));
         assert_eq!(loaded.file.cases.len(), 3000);
+    }
+
+    /// A quoted string left open at the end of a part must not run on into the keys after
+    /// the list (where a `"` in a comment would close it).
+    #[test]
+    fn a_string_left_open_at_a_cut_is_not_closed_after_the_list() {
+        let n = 1500;
+        let mut src = String::from("name: s\ncases:\n");
+        for i in 0..n - 1 {
+            src.push_str(&format!(
+                "  - name: c{i}\n    request: {{url: \"http://x.test/{i}\"}}\n"
+            ));
+        }
+        src.push_str(
+            "  - name: last0\n    request: {url: \"http://x.test/l\"}\n    description: \"start\n",
+        );
+        src.push_str("  - {name: fake, request: {url: 'http://x.test/fake'}} # \"\n");
+        for i in 0..n - 1 {
+            src.push_str(&format!(
+                "  - name: d{i}\n    request: {{url: \"http://x.test/d{i}\"}}\n"
+            ));
+        }
+        src.push_str("defaults:\n  timeout: 5s # \"\n");
+        let whole = whole(&src);
+        if let Some(split) = split(&src, 2) {
+            assert!(
+                parse_split(&split, opts).is_none(),
+                "the split parse must decline"
+            );
+        }
+        let loaded = parse_suite(Path::new("s.yaml"), src.clone()).unwrap();
+        assert_eq!(shown(&loaded.file), shown(&whole));
+        assert_eq!(loaded.file.cases.len(), 2 * n - 1);
+        // And a file the whole parse rejects stays rejected.
+        let bad = src.replace(
+            "defaults:\n  timeout: 5s # \"\n",
+            "defaults:\n  bogus: 1 # \"\n",
+        );
+        assert!(parse_suite(Path::new("s.yaml"), bad).is_err());
     }
 
     #[test]
