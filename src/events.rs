@@ -227,7 +227,21 @@ pub enum Event {
 pub(crate) mod test_support {
     use std::sync::Arc;
 
-    use super::{CaseResult, Status, StepResult};
+    use super::{CaseResult, RunInfo, Status, StepResult};
+
+    /// The start of a run of one suite `s`.
+    pub fn run_info(metadata: Vec<(String, String)>) -> RunInfo {
+        RunInfo {
+            run_id: "abc".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            smokegate_version: "0.1.0",
+            suites: vec!["s".into()],
+            profiles: Vec::new(),
+            total_cases: 0,
+            insecure: false,
+            metadata,
+        }
+    }
 
     /// A failed one-step case whose messages carry `message`.
     pub fn case(suite_file: &str, line: u64, name: &str, message: &str) -> Arc<CaseResult> {

@@ -854,6 +854,12 @@ fn apply_filters(plan: &mut Plan, opts: &PlanOptions) {
     if keep.iter().all(|k| *k) {
         return;
     }
+    retain_cases(plan, &keep);
+}
+
+/// Keep the cases marked in `keep`, renumbered, with `needs` pointing at the new numbers (a
+/// dropped prerequisite is dropped from `needs`).
+fn retain_cases(plan: &mut Plan, keep: &[bool]) {
     let mut remap = vec![None; plan.cases.len()];
     let mut next = 0;
     for (i, k) in keep.iter().enumerate() {
@@ -983,22 +989,7 @@ pub fn shard(plan: &mut Plan, index: usize, count: usize) {
         });
         *k = s + 1 == index;
     }
-    let mut remap = vec![None; n];
-    let mut next = 0;
-    for (i, k) in keep.iter().enumerate() {
-        if *k {
-            remap[i] = Some(next);
-            next += 1;
-        }
-    }
-    let cases = std::mem::take(&mut plan.cases);
-    for (i, mut c) in cases.into_iter().enumerate() {
-        if let Some(new) = remap[i] {
-            c.index = new;
-            c.needs = c.needs.iter().filter_map(|d| remap[*d]).collect();
-            plan.cases.push(c);
-        }
-    }
+    retain_cases(plan, &keep);
 }
 
 #[cfg(test)]

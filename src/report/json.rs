@@ -32,6 +32,31 @@ pub struct JsonReport<'a> {
     pub cases: &'a [Arc<CaseResult>],
 }
 
+impl<'a> JsonReport<'a> {
+    /// The report of a finished run.
+    pub fn of(info: &'a RunInfo, s: &'a RunSummary, cases: &'a [Arc<CaseResult>]) -> Self {
+        JsonReport {
+            schema_version: REPORT_SCHEMA_VERSION,
+            smokegate_version: info.smokegate_version,
+            run_id: &info.run_id,
+            started_at: &info.started_at,
+            duration_ms: s.duration.as_millis() as u64,
+            verdict: if s.passed { "passed" } else { "failed" },
+            cancelled: s.cancelled,
+            insecure: info.insecure,
+            suites: &info.suites,
+            profiles: &info.profiles,
+            metadata: info
+                .metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect(),
+            counts: &s.counts,
+            cases,
+        }
+    }
+}
+
 /// The order of cases in reports: suite file, suite, line, name.
 pub type CaseKey = (String, String, u64, String);
 
@@ -96,26 +121,7 @@ impl JsonReporter {
         s: &RunSummary,
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
-        let report = JsonReport {
-            schema_version: REPORT_SCHEMA_VERSION,
-            smokegate_version: info.smokegate_version,
-            run_id: &info.run_id,
-            started_at: &info.started_at,
-            duration_ms: s.duration.as_millis() as u64,
-            verdict: if s.passed { "passed" } else { "failed" },
-            cancelled: s.cancelled,
-            insecure: info.insecure,
-            suites: &info.suites,
-            profiles: &info.profiles,
-            metadata: info
-                .metadata
-                .iter()
-                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                .collect(),
-            counts: &s.counts,
-            cases: &[],
-        };
-        let mut value = serde_json::to_value(&report)?;
+        let mut value = serde_json::to_value(JsonReport::of(info, s, &[]))?;
         self.redactor.redact_json(&mut value);
         let doc = serde_json::to_string_pretty(&value)?;
         let encode =
@@ -255,32 +261,13 @@ impl Reporter for JsonReporter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::test_support::case;
+    use crate::events::test_support::{case, run_info};
     use crate::events::{RunInfo, RunSummary};
 
     /// The report as pretty-printing the whole value at once writes it (the format before
     /// cases were encoded one by one).
     fn whole(info: &RunInfo, s: &RunSummary, cases: &[Arc<CaseResult>], r: &Redactor) -> String {
-        let report = JsonReport {
-            schema_version: REPORT_SCHEMA_VERSION,
-            smokegate_version: info.smokegate_version,
-            run_id: &info.run_id,
-            started_at: &info.started_at,
-            duration_ms: s.duration.as_millis() as u64,
-            verdict: if s.passed { "passed" } else { "failed" },
-            cancelled: s.cancelled,
-            insecure: info.insecure,
-            suites: &info.suites,
-            profiles: &info.profiles,
-            metadata: info
-                .metadata
-                .iter()
-                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                .collect(),
-            counts: &s.counts,
-            cases,
-        };
-        let mut v = serde_json::to_value(&report).unwrap();
+        let mut v = serde_json::to_value(JsonReport::of(info, s, cases)).unwrap();
         r.redact_json(&mut v);
         serde_json::to_string_pretty(&v).unwrap() + "\n"
     }
@@ -291,16 +278,7 @@ mod tests {
         let path = dir.path().join("r.json");
         let redactor = Redactor::default();
         let mut rep = JsonReporter::new(path.clone(), redactor.clone());
-        let info = RunInfo {
-            run_id: "abc".into(),
-            started_at: "2026-01-01T00:00:00Z".into(),
-            smokegate_version: "0.1.0",
-            suites: vec!["s".into()],
-            profiles: Vec::new(),
-            total_cases: 3,
-            insecure: false,
-            metadata: vec![("cases".into(), "not the cases key".into())],
-        };
+        let info = run_info(vec![("cases".into(), "not the cases key".into())]);
         rep.event(&Event::RunStarted(info.clone()));
         // Finished out of order, and the secret becomes known only after they finished.
         let cases = [

@@ -255,7 +255,7 @@ impl Reporter for JunitReporter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::test_support::case;
+    use crate::events::test_support::{case, run_info};
     use crate::events::{Counts, RunSummary};
 
     #[test]
@@ -264,16 +264,7 @@ mod tests {
         let path = dir.path().join("junit.xml");
         let redactor = Redactor::default();
         let mut rep = JunitReporter::new(path.clone(), redactor.clone());
-        let info = RunInfo {
-            run_id: "abc".into(),
-            started_at: "2026-01-01T00:00:00Z".into(),
-            smokegate_version: "0.1.0",
-            suites: vec!["s".into()],
-            profiles: Vec::new(),
-            total_cases: 2,
-            insecure: false,
-            metadata: Vec::new(),
-        };
+        let info = run_info(Vec::new());
         rep.event(&Event::RunStarted(info));
         let cases = [
             case("b.yaml", 2, "later", "saw hunter2-token"),
