@@ -1,10 +1,14 @@
 //! `smokegate demo`: start the bundled sample deployment on loopback (healthy, or with the
 //! faults asked for) and run the bundled suites against it, as a user's real run would.
+//!
+//! The bundled suites and the schemas they name are embedded in the binary, so the demo
+//! works after `cargo install`, from any folder, and never runs a `suites/` folder it happens
+//! to start in (a user's real suites, against real hosts).
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use sample_deployment::{Fault, SampleDeployment};
-use smokegate::cli::{exit_codes, run_command, ColorChoice, DemoArgs, RunArgs};
+use smokegate::cli::{exit_codes, print_line, run_command, ColorChoice, DemoArgs, RunArgs};
 
 pub async fn demo(args: DemoArgs) -> i32 {
     let mut faults = Vec::new();
@@ -31,27 +35,39 @@ pub async fn demo(args: DemoArgs) -> i32 {
             return exit_codes::INTERNAL_ERROR;
         }
     };
-    let paths = if args.paths.is_empty() {
-        let local = PathBuf::from("suites");
-        if local.is_dir() {
-            vec![local]
-        } else {
-            vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("suites")]
+    // Kept until the run ends: the bundled suites are written here.
+    let bundled = match args.paths.is_empty().then(write_bundled).transpose() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: cannot write the bundled suites to a temporary folder: {e}");
+            return exit_codes::INTERNAL_ERROR;
         }
-    } else {
-        args.paths.clone()
+    };
+    let paths = match &bundled {
+        Some(dir) => vec![dir.path().join("suites")],
+        None => args.paths.clone(),
     };
     let json = args.report_dir.join("report.json");
     let junit = args.report_dir.join("junit.xml");
-    println!(
-        "sample deployment running on 127.0.0.1 ({} faults); running {}",
-        faults.len(),
-        paths
+    let running = match &bundled {
+        Some(_) => format!(
+            "the bundled suites ({})",
+            BUNDLED
+                .iter()
+                .filter_map(|(p, _)| p.strip_prefix("suites/"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => paths
             .iter()
             .map(|p| p.display().to_string())
             .collect::<Vec<_>>()
-            .join(", ")
-    );
+            .join(", "),
+    };
+    print_line(&format!(
+        "sample deployment running on 127.0.0.1 ({} faults); running {running}",
+        faults.len(),
+    ));
     let run = RunArgs {
         paths,
         env: None,
@@ -84,7 +100,86 @@ pub async fn demo(args: DemoArgs) -> i32 {
         },
     };
     let code = run_command(&run, &deployment.vars()).await;
-    println!("reports: {} and {}", json.display(), junit.display());
+    print_line(&format!(
+        "reports: {} and {}",
+        json.display(),
+        junit.display()
+    ));
     deployment.shutdown();
     code
+}
+
+/// The bundled suites and the schemas they name, as `(path, text)` relative to one folder.
+const BUNDLED: &[(&str, &str)] = &[
+    (
+        "suites/a-worker-dashboard.yaml",
+        include_str!("../suites/a-worker-dashboard.yaml"),
+    ),
+    (
+        "suites/b-multi-env-health.yaml",
+        include_str!("../suites/b-multi-env-health.yaml"),
+    ),
+    (
+        "suites/c-api-storefront.yaml",
+        include_str!("../suites/c-api-storefront.yaml"),
+    ),
+    (
+        "suites/d-staged-promotion.yaml",
+        include_str!("../suites/d-staged-promotion.yaml"),
+    ),
+    (
+        "suites/e-platform-auth.yaml",
+        include_str!("../suites/e-platform-auth.yaml"),
+    ),
+    (
+        "schemas/api-health.schema.json",
+        include_str!("../schemas/api-health.schema.json"),
+    ),
+    (
+        "schemas/common.schema.json",
+        include_str!("../schemas/common.schema.json"),
+    ),
+    (
+        "schemas/enriched-health.schema.json",
+        include_str!("../schemas/enriched-health.schema.json"),
+    ),
+];
+
+/// Write the bundled suites and schemas into a new private temporary folder.
+fn write_bundled() -> std::io::Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix("smokegate-demo-")
+        .tempdir()?;
+    for (rel, text) in BUNDLED {
+        let path = dir.path().join(Path::new(rel));
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, text)?;
+    }
+    Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bundled_suite_and_schema_is_embedded() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for dir in ["suites", "schemas"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let name = entry.unwrap().file_name().into_string().unwrap();
+                let rel = format!("{dir}/{name}");
+                // The report and suite schemas are for editors and tools, not the demo.
+                if matches!(name.as_str(), "report.schema.json" | "suite.schema.json") {
+                    continue;
+                }
+                assert!(
+                    BUNDLED.iter().any(|(p, _)| *p == rel),
+                    "{rel} is not embedded in the demo"
+                );
+            }
+        }
+    }
 }

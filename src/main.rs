@@ -1,5 +1,6 @@
 //! The `smokegate` binary: parse arguments, run a command, exit with its code.
 
+#[cfg(feature = "demo")]
 mod demo;
 
 use clap::Parser;
@@ -26,12 +27,19 @@ fn main() {
         Command::Validate(a) => cli::validate_command(&a),
         Command::List(a) => cli::list_command(&a),
         Command::Run(a) => on_runtime(async move { cli::run_command(&a, &[]).await }),
+        #[cfg(feature = "demo")]
         Command::Demo(a) => runtime().block_on(demo::demo(a)),
+        #[cfg(not(feature = "demo"))]
+        Command::Demo(_) => {
+            eprintln!("error: this smokegate was built without the `demo` feature");
+            exit_codes::CONFIG_ERROR
+        }
         Command::Merge(a) => cli::ci::merge_command(&a),
     };
     std::process::exit(code);
 }
 
+#[cfg(feature = "demo")]
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

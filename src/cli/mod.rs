@@ -4,7 +4,7 @@ pub mod ci;
 pub mod exit_codes;
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
 use crate::report::Reporter;
 use crate::runner::RunOptions;
-use crate::suite::duration::parse_duration;
+use crate::suite::duration::{parse_cli_duration, DurationError};
 
 /// Verify a deployment right after it ships, and decide whether it may be promoted.
 #[derive(Debug, Parser)]
@@ -111,13 +111,15 @@ pub struct RunArgs {
     /// Cases run at once.
     #[arg(short, long, default_value_t = 16, env = "SMOKEGATE_JOBS")]
     pub jobs: usize,
-    /// Overall deadline (e.g. 5m); unfinished checks are then reported as errors.
+    /// Overall deadline (e.g. 5m; a bare number is seconds); unfinished checks are then
+    /// reported as errors.
     #[arg(long, value_parser = parse_dur, env = "SMOKEGATE_DEADLINE")]
     pub deadline: Option<Duration>,
-    /// Default per-request timeout.
-    #[arg(long, value_parser = parse_dur, default_value = "30s")]
+    /// Default per-request timeout (e.g. 30s or 500ms; a bare number is seconds, as curl's
+    /// --max-time).
+    #[arg(long, visible_alias = "max-time", value_parser = parse_dur, default_value = "30s")]
     pub timeout: Duration,
-    /// Connect timeout.
+    /// Connect timeout (a bare number is seconds, as in curl).
     #[arg(long = "connect-timeout", value_parser = parse_dur, default_value = "10s")]
     pub connect_timeout: Duration,
     /// Largest response body read, in bytes; larger bodies are an error.
@@ -169,14 +171,21 @@ pub struct DemoArgs {
     /// Where the JSON and JUnit reports go.
     #[arg(long = "report-dir", default_value = "smokegate-reports")]
     pub report_dir: PathBuf,
-    /// Suites to run [default: the bundled suites/].
+    /// Suites to run [default: the bundled suites, embedded in smokegate].
     pub paths: Vec<PathBuf>,
     #[arg(short, long)]
     pub verbose: bool,
 }
 
-fn parse_dur(s: &str) -> Result<Duration, String> {
-    parse_duration(s)
+/// Durations on the command line: a bare number is seconds, as in curl.
+fn parse_dur(s: &str) -> Result<Duration, DurationError> {
+    parse_cli_duration(s)
+}
+
+/// Print a line on stdout; a closed stdout (`| head -1`) is not an error and never a panic.
+pub fn print_line(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
 }
 
 /// Split `NAME=VALUE`.
@@ -376,11 +385,11 @@ pub fn validate_command(args: &ValidateArgs) -> i32 {
     };
     match crate::load_and_plan(&args.paths, &opts) {
         Ok(plan) => {
-            println!(
+            print_line(&format!(
                 "ok: {} suite(s), {} case(s), nothing sent",
                 plan.suites.len(),
                 plan.cases.len()
-            );
+            ));
             exit_codes::SUCCESS
         }
         Err(d) => {
@@ -390,10 +399,14 @@ pub fn validate_command(args: &ValidateArgs) -> i32 {
     }
 }
 
-/// `smokegate list`.
+/// `smokegate list`: sends nothing, so like `validate` it does not need the deployment's
+/// environment variables (the two agree on what is an error).
 pub fn list_command(args: &RunArgs) -> i32 {
     let opts = match args.plan_options(environment(&[])) {
-        Ok(o) => o,
+        Ok(o) => PlanOptions {
+            allow_missing_env: true,
+            ..o
+        },
         Err(UsageError(e)) => {
             eprintln!("error: {e}");
             return exit_codes::CONFIG_ERROR;
@@ -404,14 +417,20 @@ pub fn list_command(args: &RunArgs) -> i32 {
             if let Some(s) = args.ci.shard {
                 crate::plan::shard(&mut plan, s.index, s.count);
             }
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             for c in &plan.cases {
                 let tags = if c.tags.is_empty() {
                     String::new()
                 } else {
                     format!("  [{}]", c.tags.join(", "))
                 };
-                println!("{}/{}{tags}", plan.suites[c.suite].name, c.name);
+                let line = writeln!(out, "{}/{}{tags}", plan.suites[c.suite].name, c.name);
+                // A reader that stopped (`| head -1`) ends the listing quietly.
+                if line.is_err() {
+                    return exit_codes::SUCCESS;
+                }
             }
+            let _ = out.flush();
             exit_codes::SUCCESS
         }
         Err(d) => {

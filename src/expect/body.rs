@@ -14,14 +14,20 @@ pub struct BodyCheck {
     not_contains: Vec<Template>,
     matches: Option<Regex>,
     json: bool,
+    /// Where the expectation is written.
+    pub pos: Option<Pos>,
 }
 
 impl BodyCheck {
     /// Compile the `body:` block.
-    pub fn compile(def: &BodyDef, cache: &mut super::SchemaCache) -> Result<Self, String> {
+    pub fn compile(
+        def: &BodyDef,
+        pos: Option<Pos>,
+        cache: &mut super::SchemaCache,
+    ) -> Result<Self, String> {
         let parse = |v: &Vec<String>| {
             v.iter()
-                .map(|s| Template::parse(s))
+                .map(|s| Template::parse(s).map_err(|e| format!("body: {e}")))
                 .collect::<Result<Vec<_>, _>>()
         };
         Ok(BodyCheck {
@@ -32,8 +38,9 @@ impl BodyCheck {
                 .as_deref()
                 .map(|r| cache.regex(r))
                 .transpose()
-                .map_err(|e| format!("invalid body regex: {e}"))?,
+                .map_err(|e| format!("body.matches: {e}"))?,
             json: def.json.unwrap_or(false),
+            pos,
         })
     }
 
@@ -61,7 +68,7 @@ impl BodyCheck {
                         )
                     }
                 }
-                Err(e) => Outcome::new("body", "body contains", pos).fail("", "", e),
+                Err(e) => Outcome::new("body", "body contains", pos).fail("", "", e.to_string()),
             };
             out.push(o);
         }
@@ -79,7 +86,9 @@ impl BodyCheck {
                         o
                     }
                 }
-                Err(e) => Outcome::new("body", "body not_contains", pos).fail("", "", e),
+                Err(e) => {
+                    Outcome::new("body", "body not_contains", pos).fail("", "", e.to_string())
+                }
             };
             out.push(o);
         }

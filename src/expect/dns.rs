@@ -85,12 +85,12 @@ impl std::fmt::Display for Cidr {
 /// A compiled DNS check.
 #[derive(Debug, Clone)]
 pub struct DnsCheck {
-    pub name: String,
+    pub name: Template,
     pub rtype: RecordType,
-    pub server: Option<String>,
-    pub addresses_in: Vec<String>,
-    pub cidr: Vec<String>,
-    pub cname: Option<String>,
+    pub server: Option<Template>,
+    pub addresses_in: Vec<Template>,
+    pub cidr: Vec<Template>,
+    pub cname: Option<Template>,
     pub pos: Option<Pos>,
 }
 
@@ -104,8 +104,9 @@ pub struct DnsRun {
     pub error: Option<String>,
 }
 
-fn has_template(s: &str) -> bool {
-    s.contains("${")
+/// Parse a template of a DNS check, naming the field in the error.
+fn parse(field: &str, s: &str) -> Result<Template, String> {
+    Template::parse(s).map_err(|e| format!("{field}: {e}"))
 }
 
 impl DnsCheck {
@@ -117,22 +118,35 @@ impl DnsCheck {
                 format!("dns.type `{t}` is not a DNS record type (A, AAAA, CNAME, TXT, MX, NS…)")
             })?,
         };
-        if let Some(s) = def.server.as_deref().filter(|s| !has_template(s)) {
-            parse_dns_server(s)?;
+        let server = def
+            .server
+            .as_deref()
+            .map(|s| parse("dns.server", s))
+            .transpose()?;
+        if let Some(s) = server.as_ref().and_then(Template::as_literal) {
+            parse_dns_server(&s)?;
         }
         let expect = def.expect.clone().unwrap_or_default();
         let addresses_in = expect
             .addresses_in
             .map(OneOrMany::into_vec)
             .unwrap_or_default();
-        for a in addresses_in.iter().filter(|a| !has_template(a)) {
+        let addresses_in = addresses_in
+            .iter()
+            .map(|a| parse("dns.expect.addresses_in", a))
+            .collect::<Result<Vec<_>, _>>()?;
+        for a in addresses_in.iter().filter_map(Template::as_literal) {
             a.trim()
                 .parse::<IpAddr>()
                 .map_err(|_| format!("dns.expect.addresses_in: `{a}` is not an IP address"))?;
         }
         let cidr = expect.cidr.map(OneOrMany::into_vec).unwrap_or_default();
-        for c in cidr.iter().filter(|c| !has_template(c)) {
-            Cidr::parse(c)?;
+        let cidr = cidr
+            .iter()
+            .map(|c| parse("dns.expect.cidr", c))
+            .collect::<Result<Vec<_>, _>>()?;
+        for c in cidr.iter().filter_map(Template::as_literal) {
+            Cidr::parse(&c)?;
         }
         if (!addresses_in.is_empty() || !cidr.is_empty())
             && !matches!(rtype, RecordType::A | RecordType::AAAA)
@@ -142,24 +156,27 @@ impl DnsCheck {
             ));
         }
         Ok(DnsCheck {
-            name: def.name.clone(),
+            name: parse("dns.name", &def.name)?,
             rtype,
-            server: def.server.clone(),
+            server,
             addresses_in,
             cidr,
-            cname: expect.cname,
+            cname: expect
+                .cname
+                .as_deref()
+                .map(|c| parse("dns.expect.cname", c))
+                .transpose()?,
             pos,
         })
     }
 
     /// Every template string of the check (for the plan's variable check).
-    pub fn templates(&self) -> Vec<String> {
-        let mut v = vec![self.name.clone()];
-        v.extend(self.server.clone());
-        v.extend(self.addresses_in.iter().cloned());
-        v.extend(self.cidr.iter().cloned());
-        v.extend(self.cname.clone());
-        v
+    pub fn templates(&self) -> impl Iterator<Item = &Template> {
+        std::iter::once(&self.name)
+            .chain(self.server.iter())
+            .chain(self.addresses_in.iter())
+            .chain(self.cidr.iter())
+            .chain(self.cname.iter())
     }
 
     /// Ask DNS and judge the answer. `run_dns` is the run's `--dns-server` client, used when
@@ -170,15 +187,19 @@ impl DnsCheck {
         run_dns: Option<&DnsClient>,
         timeout: Duration,
     ) -> DnsRun {
-        let r = |s: &str| Template::parse(s).and_then(|t| t.render(scope));
+        let r = |t: &Template| t.render(scope).map_err(|e| e.to_string());
         let mut run = DnsRun {
-            query: format!("{} {}", self.name, self.rtype),
+            query: format!(
+                "{} {}",
+                self.name.render(scope).unwrap_or_default(),
+                self.rtype
+            ),
             outcomes: Vec::new(),
             error: None,
         };
         let rendered = (|| -> Result<_, String> {
             let name = r(&self.name)?;
-            let server = self.server.as_deref().map(r).transpose()?;
+            let server = self.server.as_ref().map(r).transpose()?;
             let addrs = self
                 .addresses_in
                 .iter()
@@ -194,7 +215,7 @@ impl DnsCheck {
                 .iter()
                 .map(|c| Cidr::parse(&r(c)?))
                 .collect::<Result<Vec<_>, _>>()?;
-            let cname = self.cname.as_deref().map(r).transpose()?;
+            let cname = self.cname.as_ref().map(r).transpose()?;
             Ok((name, server, addrs, cidrs, cname))
         })();
         let (name, server, addrs, cidrs, cname) = match rendered {

@@ -22,6 +22,8 @@ enum Rule {
 pub struct HeaderCheck {
     name: String,
     rules: Vec<Rule>,
+    /// Where the expectation is written.
+    pub pos: Option<Pos>,
 }
 
 impl HeaderCheck {
@@ -29,26 +31,28 @@ impl HeaderCheck {
     pub fn compile(
         name: &str,
         def: &HeaderDef,
+        pos: Option<Pos>,
         cache: &mut super::SchemaCache,
     ) -> Result<Self, String> {
         let name = name.to_ascii_lowercase();
         reqwest::header::HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| format!("invalid header name `{name}`"))?;
+        let parse = |v: &str| Template::parse(v).map_err(|e| format!("header `{name}`: {e}"));
         let mut rules = Vec::new();
         match def {
-            HeaderDef::Equals(v) => rules.push(Rule::Equals(Template::parse(v)?)),
+            HeaderDef::Equals(v) => rules.push(Rule::Equals(parse(v)?)),
             HeaderDef::Rule(r) => {
                 if let Some(v) = &r.equals {
-                    rules.push(Rule::Equals(Template::parse(v)?));
+                    rules.push(Rule::Equals(parse(v)?));
                 }
                 if let Some(v) = &r.contains {
-                    rules.push(Rule::Contains(Template::parse(v)?));
+                    rules.push(Rule::Contains(parse(v)?));
                 }
                 if let Some(v) = &r.matches {
                     rules.push(Rule::Matches(
                         cache
                             .regex(v)
-                            .map_err(|e| format!("invalid regex for header `{name}`: {e}"))?,
+                            .map_err(|e| format!("header `{name}`: {e}"))?,
                     ));
                 }
                 match (r.present, r.absent) {
@@ -63,7 +67,7 @@ impl HeaderCheck {
                 "header `{name}` has no rule, expected equals, contains, matches, present or absent"
             ));
         }
-        Ok(HeaderCheck { name, rules })
+        Ok(HeaderCheck { name, rules, pos })
     }
 
     /// Templates this check renders (for static variable checks).
@@ -96,14 +100,14 @@ impl HeaderCheck {
                 Rule::Absent => ("absent".to_string(), values.is_empty()),
                 Rule::Equals(t) => match t.render(scope) {
                     Ok(want) => (format!("= {want:?}"), values.contains(&want)),
-                    Err(e) => (e, false),
+                    Err(e) => (e.to_string(), false),
                 },
                 Rule::Contains(t) => match t.render(scope) {
                     Ok(want) => (
                         format!("contains {want:?}"),
                         values.iter().any(|v| v.contains(&want)),
                     ),
-                    Err(e) => (e, false),
+                    Err(e) => (e.to_string(), false),
                 },
                 Rule::Matches(r) => (
                     format!("matches /{}/", r.as_str()),

@@ -9,22 +9,97 @@ use serde_json::Value;
 use serde_json_path::JsonPath;
 
 use super::{show, Outcome, Response};
-use crate::interp::{json_strings, render_json, Scope, Template};
+use crate::interp::{JsonTemplate, Scope, Template};
 use crate::redact::is_sensitive_key;
 use crate::suite::model::JsonPathDef;
 use crate::suite::Pos;
 
 #[derive(Debug)]
 enum Pred {
-    Equals(Value),
-    NotEquals(Value),
-    OneOf(Vec<Value>),
+    Equals(Expected),
+    NotEquals(Expected),
+    OneOf(Vec<Expected>),
     Matches(Regex),
     Exists(bool),
     Type(String),
-    Cmp(&'static str, f64),
+    Cmp(&'static str, Operand),
     Count(usize),
     MinCount(usize),
+}
+
+/// An expected value: compiled (templates keep the referenced value's JSON type), and as
+/// written, for descriptions.
+#[derive(Debug)]
+struct Expected {
+    value: JsonTemplate,
+    written: Value,
+}
+
+impl Expected {
+    fn compile(v: &Value) -> Result<Self, String> {
+        Ok(Expected {
+            value: JsonTemplate::compile(v).map_err(|e| e.to_string())?,
+            written: v.clone(),
+        })
+    }
+}
+
+/// A numeric bound: a number, or a template that yields one.
+#[derive(Debug)]
+enum Operand {
+    Num(f64),
+    Tpl(Template, String),
+}
+
+impl Operand {
+    fn compile(op: &str, v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Number(n) => n
+                .as_f64()
+                .map(Operand::Num)
+                .ok_or_else(|| format!("`{op}`: {n} is not a usable number")),
+            Value::String(s) => match Template::parse(s).map_err(|e| format!("`{op}`: {e}"))? {
+                t if t.is_literal() => s.trim().parse().map(Operand::Num).map_err(|_| {
+                    format!(
+                        "`{op}` expects a number or a template such as \"${{min}}\", got \"{s}\""
+                    )
+                }),
+                t => Ok(Operand::Tpl(t, s.clone())),
+            },
+            other => Err(format!("`{op}` expects a number, got {other}")),
+        }
+    }
+
+    /// The bound's value: a number, or a numeric string.
+    fn value(&self, scope: &Scope) -> Result<f64, String> {
+        match self {
+            Operand::Num(n) => Ok(*n),
+            Operand::Tpl(t, src) => match t.eval(scope).map_err(|e| e.to_string())? {
+                Value::Number(n) => n.as_f64().ok_or_else(|| format!("{src} is not a number")),
+                Value::String(s) => s
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("{src} is \"{s}\", not a number")),
+                other => Err(format!("{src} is {other}, not a number")),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Operand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Operand::Num(n) => write!(f, "{n}"),
+            Operand::Tpl(_, src) => f.write_str(src),
+        }
+    }
+}
+
+/// The path: compiled once, or, when it holds a template, compiled after rendering.
+#[derive(Debug)]
+enum PathSpec {
+    Fixed(Arc<JsonPath>),
+    Templated(Template),
 }
 
 /// One compiled JSONPath assertion: the compiled part, shared by every step that writes the
@@ -32,14 +107,15 @@ enum Pred {
 #[derive(Debug)]
 pub struct JsonPathCheck {
     core: Arc<Core>,
-    pos: Option<Pos>,
+    /// Where the assertion is written.
+    pub pos: Option<Pos>,
 }
 
 /// What a JSONPath assertion checks, compiled.
 #[derive(Debug)]
 pub struct Core {
     source: String,
-    path: Arc<JsonPath>,
+    path: PathSpec,
     preds: Vec<Pred>,
     message: Option<String>,
     sensitive: bool,
@@ -75,9 +151,9 @@ impl JsonPathCheck {
         Ok(JsonPathCheck { core, pos })
     }
 
-    /// Templates in expected values (for static variable checks).
-    pub fn template_strings(&self) -> Vec<String> {
-        self.core.template_strings()
+    /// Templates in the path and expected values (for static variable checks).
+    pub fn templates(&self) -> Vec<&Template> {
+        self.core.templates()
     }
 
     /// Judge the response body.
@@ -126,7 +202,7 @@ fn cache_key(def: &JsonPathDef) -> String {
     put("x", exists.map(|b| b.to_string()));
     put("t", type_.as_ref().map(|t| format!("{t:?}")));
     for (tag, v) in [("gt", gt), ("ge", gte), ("lt", lt), ("le", lte)] {
-        put(tag, v.map(|f| format!("{f:?}")));
+        put(tag, v.as_ref().map(Value::to_string));
     }
     put("c", count.map(|c| c.to_string()));
     put("C", min_count.map(|c| c.to_string()));
@@ -135,23 +211,26 @@ fn cache_key(def: &JsonPathDef) -> String {
 
 impl Core {
     fn compile(def: &JsonPathDef, cache: &mut super::SchemaCache) -> Result<Self, String> {
-        let path = cache.path(&def.path)?;
+        let template = Template::parse(&def.path).map_err(|e| e.to_string())?;
+        let path = if template.is_literal() {
+            PathSpec::Fixed(cache.path(&def.path)?)
+        } else {
+            PathSpec::Templated(template)
+        };
         let mut preds = Vec::new();
         if let Some(v) = &def.equals {
-            preds.push(Pred::Equals(v.clone()));
+            preds.push(Pred::Equals(Expected::compile(v)?));
         }
         if let Some(v) = &def.not_equals {
-            preds.push(Pred::NotEquals(v.clone()));
+            preds.push(Pred::NotEquals(Expected::compile(v)?));
         }
         if let Some(v) = &def.one_of {
-            preds.push(Pred::OneOf(v.clone()));
+            preds.push(Pred::OneOf(
+                v.iter().map(Expected::compile).collect::<Result<_, _>>()?,
+            ));
         }
         if let Some(r) = &def.matches {
-            preds.push(Pred::Matches(
-                cache
-                    .regex(r)
-                    .map_err(|e| format!("invalid regex for `{}`: {e}", def.path))?,
-            ));
+            preds.push(Pred::Matches(cache.regex(r)?));
         }
         if let Some(e) = def.exists {
             preds.push(Pred::Exists(e));
@@ -166,13 +245,13 @@ impl Core {
             preds.push(Pred::Type(t.clone()));
         }
         for (op, v) in [
-            ("gt", def.gt),
-            ("gte", def.gte),
-            ("lt", def.lt),
-            ("lte", def.lte),
+            ("gt", &def.gt),
+            ("gte", &def.gte),
+            ("lt", &def.lt),
+            ("lte", &def.lte),
         ] {
             if let Some(v) = v {
-                preds.push(Pred::Cmp(op, v));
+                preds.push(Pred::Cmp(op, Operand::compile(op, v)?));
             }
         }
         if let Some(c) = def.count {
@@ -185,18 +264,6 @@ impl Core {
             preds.push(Pred::Exists(true));
         }
         preds.shrink_to_fit();
-        for p in &preds {
-            let vals: Vec<&Value> = match p {
-                Pred::Equals(v) | Pred::NotEquals(v) => vec![v],
-                Pred::OneOf(vs) => vs.iter().collect(),
-                _ => vec![],
-            };
-            let mut strings = Vec::new();
-            vals.into_iter().for_each(|v| json_strings(v, &mut strings));
-            for s in strings {
-                Template::parse(&s)?;
-            }
-        }
         let last_key = def
             .path
             .rsplit(['.', '['])
@@ -215,12 +282,16 @@ impl Core {
         Ok(core)
     }
 
-    fn template_strings(&self) -> Vec<String> {
+    fn templates(&self) -> Vec<&Template> {
         let mut out = Vec::new();
+        if let PathSpec::Templated(t) = &self.path {
+            out.push(t);
+        }
         for p in &self.preds {
             match p {
-                Pred::Equals(v) | Pred::NotEquals(v) => json_strings(v, &mut out),
-                Pred::OneOf(vs) => vs.iter().for_each(|v| json_strings(v, &mut out)),
+                Pred::Equals(v) | Pred::NotEquals(v) => out.extend(v.value.templates()),
+                Pred::OneOf(vs) => vs.iter().for_each(|v| out.extend(v.value.templates())),
+                Pred::Cmp(_, Operand::Tpl(t, _)) => out.push(t),
                 _ => {}
             }
         }
@@ -236,7 +307,28 @@ impl Core {
                 return o.fail("JSON body", "not JSON", msg);
             }
         };
-        let nodes = self.path.query(json).all();
+        let rendered;
+        let path = match &self.path {
+            PathSpec::Fixed(p) => p.as_ref(),
+            PathSpec::Templated(t) => {
+                let text = match t.render(scope) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        let msg = self.wrap(format!("{}: {e}", self.source));
+                        return o.fail("a JSONPath", "cannot render", msg);
+                    }
+                };
+                rendered = match parse_path(&text) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let msg = self.wrap(format!("{}: {e}", self.source));
+                        return o.fail("a JSONPath", "invalid", msg);
+                    }
+                };
+                &rendered
+            }
+        };
+        let nodes = path.query(json).all();
         let show_val = |v: &Value| {
             if self.sensitive {
                 "[REDACTED]".to_string()
@@ -278,9 +370,12 @@ impl Core {
             .preds
             .iter()
             .map(|p| match p {
-                Pred::Equals(v) => format!("== {}", show(v)),
-                Pred::NotEquals(v) => format!("!= {}", show(v)),
-                Pred::OneOf(v) => format!("one of {}", show(&Value::Array(v.clone()))),
+                Pred::Equals(v) => format!("== {}", show(&v.written)),
+                Pred::NotEquals(v) => format!("!= {}", show(&v.written)),
+                Pred::OneOf(v) => format!(
+                    "one of {}",
+                    show(&Value::Array(v.iter().map(|x| x.written.clone()).collect()))
+                ),
                 Pred::Matches(r) => format!("matches /{}/", r.as_str()),
                 Pred::Exists(true) => "exists".into(),
                 Pred::Exists(false) => "does not exist".into(),
@@ -295,7 +390,11 @@ impl Core {
 
     /// Ok, or (expected, reason).
     fn check(&self, p: &Pred, nodes: &[&Value], scope: &Scope) -> Result<(), (String, String)> {
-        let render = |v: &Value| render_json(v, scope).map_err(|e| (String::new(), e));
+        let render = |v: &Expected| {
+            v.value
+                .eval(scope)
+                .map_err(|e| (String::new(), e.to_string()))
+        };
         let need_nodes = || {
             if nodes.is_empty() {
                 Err(("a match".to_string(), "no value at this path".to_string()))
@@ -384,8 +483,11 @@ impl Core {
                     ));
                 }
             }
-            Pred::Cmp(op, v) => {
+            Pred::Cmp(op, bound) => {
                 need_nodes()?;
+                let v = &bound
+                    .value(scope)
+                    .map_err(|e| (format!("{op} {bound}"), e))?;
                 for n in nodes {
                     let Some(x) = n.as_f64() else {
                         return Err((

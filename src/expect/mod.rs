@@ -142,56 +142,60 @@ pub type CompileError = (Option<Pos>, String);
 
 impl CompiledExpect {
     /// Compile the expectations of a step. Without an explicit status, `2xx` is expected.
+    /// Every error of the block is returned, each at the position of its own key.
     pub fn compile(
         def: Option<&ExpectDef>,
         pos: Option<Pos>,
         schemas: &mut SchemaCache,
         suite_dir: &std::path::Path,
-    ) -> Result<Self, CompileError> {
+    ) -> Result<Self, Vec<CompileError>> {
         let default = ExpectDef::default();
         let def = def.unwrap_or(&default);
-        let status = Some(match &def.status {
-            Some(s) => status::StatusCheck::compile(s).map_err(|e| (pos, e))?,
-            None => status::StatusCheck::success(),
-        });
-        let headers = def
-            .headers
-            .iter()
-            .map(|(n, h)| headers::HeaderCheck::compile(n, h, schemas))
-            .collect::<Result<_, _>>()
-            .map_err(|e| (pos, e))?;
-        let body = def
-            .body
-            .as_ref()
-            .map(|b| body::BodyCheck::compile(b, schemas).map(Box::new))
-            .transpose()
-            .map_err(|e| (pos, e))?;
-        let jsonpath = def
-            .jsonpath
-            .iter()
-            .map(|j| {
-                let p = Pos::from_loc(&j.referenced);
-                jsonpath::JsonPathCheck::compile(&j.value, Some(p), schemas)
-                    .map_err(|e| (Some(p), e))
-            })
-            .collect::<Result<_, _>>()?;
-        let schema = match &def.schema {
-            Some(s) => {
-                let p = Pos::from_loc(&s.referenced);
-                Some(
-                    schemas
-                        .check(&s.value, suite_dir, Some(p))
-                        .map_err(|e| (Some(p), e))?,
-                )
-            }
-            None => None,
+        let mut errors = Vec::new();
+        let at = |s: &serde_saphyr::Location| Some(Pos::from_loc(s));
+        let status = match &def.status {
+            Some(s) => status::StatusCheck::compile(&s.value)
+                .map_err(|e| errors.push((at(&s.referenced), e)))
+                .ok(),
+            None => Some(status::StatusCheck::success()),
         };
-        let tls = def
-            .tls
-            .as_ref()
-            .map(|t| tls::TlsCheck::compile(t).map(Box::new))
-            .transpose()
-            .map_err(|e| (pos, e))?;
+        let mut headers = Vec::with_capacity(def.headers.len());
+        for (n, h) in &def.headers {
+            match headers::HeaderCheck::compile(n, &h.value, at(&h.referenced), schemas) {
+                Ok(c) => headers.push(c),
+                Err(e) => errors.push((at(&h.referenced), e)),
+            }
+        }
+        let body = def.body.as_ref().and_then(|b| {
+            body::BodyCheck::compile(&b.value, at(&b.referenced), schemas)
+                .map(Box::new)
+                .map_err(|e| errors.push((at(&b.referenced), e)))
+                .ok()
+        });
+        let mut jsonpath = Vec::with_capacity(def.jsonpath.len());
+        for j in &def.jsonpath {
+            let p = at(&j.referenced);
+            match jsonpath::JsonPathCheck::compile(&j.value, p, schemas) {
+                Ok(c) => jsonpath.push(c),
+                Err(e) => errors.push((p, e)),
+            }
+        }
+        let schema = def.schema.as_ref().and_then(|s| {
+            let p = at(&s.referenced);
+            schemas
+                .check(&s.value, suite_dir, p)
+                .map_err(|e| errors.push((p, e)))
+                .ok()
+        });
+        let tls = def.tls.as_ref().and_then(|t| {
+            tls::TlsCheck::compile(&t.value)
+                .map(Box::new)
+                .map_err(|e| errors.push((at(&t.referenced), e)))
+                .ok()
+        });
+        if !errors.is_empty() {
+            return Err(errors);
+        }
         Ok(CompiledExpect {
             tls,
             status,
@@ -203,6 +207,22 @@ impl CompiledExpect {
             message: def.message.clone(),
             pos,
         })
+    }
+
+    /// Every template the expectations evaluate, with where it is written (for the plan's
+    /// check of the variables they use).
+    pub fn templates(&self) -> Vec<(Option<Pos>, &crate::interp::Template)> {
+        let mut out = Vec::new();
+        for h in &self.headers {
+            out.extend(h.templates().map(|t| (h.pos, t)));
+        }
+        if let Some(b) = &self.body {
+            out.extend(b.templates().map(|t| (b.pos, t)));
+        }
+        for j in &self.jsonpath {
+            out.extend(j.templates().into_iter().map(|t| (j.pos, t)));
+        }
+        out
     }
 
     /// Judge a response. Every expectation is evaluated, so one report shows all problems.

@@ -14,6 +14,23 @@ use super::{Outcome, Response};
 use crate::suite::model::SchemaDef;
 use crate::suite::Pos;
 
+/// Compile a regex; the error is one line (`invalid regex `(`: unclosed group`), not the
+/// regex crate's multi-line drawing, which reads like several errors.
+pub fn compile_regex(src: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(src).map_err(|e| {
+        let why = match &e {
+            regex::Error::Syntax(text) => text
+                .lines()
+                .rev()
+                .find(|l| l.starts_with("error: "))
+                .map(|l| l.trim_start_matches("error: ").to_string())
+                .unwrap_or_else(|| text.lines().last().unwrap_or_default().to_string()),
+            other => other.to_string(),
+        };
+        format!("invalid regex `{src}`: {why}")
+    })
+}
+
 /// A compiled schema with a name for messages.
 #[derive(Debug)]
 pub struct CompiledSchema {
@@ -45,18 +62,42 @@ pub struct SchemaCheck {
     pos: Option<Pos>,
 }
 
-fn file_uri(path: &Path) -> String {
-    let s = path.to_string_lossy().replace('\\', "/");
-    if s.starts_with('/') {
-        format!("file://{s}")
-    } else {
-        format!("file:///{s}")
+/// The `file://` URI of an absolute path, percent-encoded (a folder named `my suites`
+/// becomes `my%20suites`), as `$ref` resolution expects.
+fn file_uri(path: &Path) -> Result<String, String> {
+    url::Url::from_file_path(path)
+        .map(String::from)
+        .map_err(|()| format!("cannot make a file URI of `{}`", path.display()))
+}
+
+/// Reads `$ref`s to local files. jsonschema's own file retriever takes the URI's path
+/// without percent-decoding it, so `my%20suites/a.schema.json` was looked up literally; this
+/// one turns the URI back into a path. Remote references are never fetched.
+struct FileRetriever;
+
+impl jsonschema::Retrieve for FileRetriever {
+    fn retrieve(
+        &self,
+        uri: &jsonschema::Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        let url = url::Url::parse(uri.as_str())?;
+        if url.scheme() != "file" {
+            return Err(format!("remote references are not fetched: {uri}").into());
+        }
+        let path = url
+            .to_file_path()
+            .map_err(|()| format!("not a local file: {uri}"))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        Ok(serde_json::from_str(&text)
+            .map_err(|e| format!("`{}` is not valid JSON: {e}", path.display()))?)
     }
 }
 
 fn compile(schema: &Value, base: &Path, label: String) -> Result<CompiledSchema, String> {
     let validator = jsonschema::options()
-        .with_base_uri(file_uri(base))
+        .with_retriever(FileRetriever)
+        .with_base_uri(file_uri(base)?)
         .build(schema)
         .map_err(|e| format!("invalid JSON Schema {label}: {e}"))?;
     Ok(CompiledSchema { label, validator })
@@ -73,12 +114,12 @@ impl SchemaCache {
         Ok(p)
     }
 
-    /// Compile (or reuse) a regex.
-    pub fn regex(&mut self, src: &str) -> Result<regex::Regex, regex::Error> {
+    /// Compile (or reuse) a regex; the error is one line naming the pattern.
+    pub fn regex(&mut self, src: &str) -> Result<regex::Regex, String> {
         if let Some(r) = self.regexes.get(src) {
             return Ok(r.clone());
         }
-        let r = regex::Regex::new(src)?;
+        let r = compile_regex(src)?;
         self.regexes.insert(src.to_string(), r.clone());
         Ok(r)
     }

@@ -11,11 +11,16 @@ use crate::expect::dns::DnsCheck;
 use crate::expect::tls::TlsObservation;
 use crate::expect::Response;
 use crate::http::{HttpClient, HttpError, Sent};
-use crate::interp::Scope;
-use crate::plan::{Plan, PlannedCapture, PlannedCase, PlannedStep};
+use crate::interp::{value_text, Scope};
+use crate::plan::{
+    Action, CaptureSource, HttpStep, Plan, PlannedCapture, PlannedCase, PlannedStep,
+};
 use crate::redact::{body_excerpt, Redactor};
 
 use super::request::prepare;
+
+/// Longest pause between two attempts of a step.
+const MAX_PAUSE: Duration = Duration::from_secs(300);
 
 /// Maximum characters of a body excerpt in reports.
 pub const EXCERPT_CHARS: usize = 500;
@@ -174,7 +179,10 @@ async fn run_step(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepResul
         }
         failed_attempts.push(result.message.unwrap_or_else(|| "failed".into()));
         tokio::time::sleep(interval).await;
-        interval = interval.mul_f64(backoff).min(Duration::from_secs(300));
+        // Backoff is bounded at plan time (1–10); the pause is capped at 300s either way.
+        interval = Duration::try_from_secs_f64(interval.as_secs_f64() * backoff)
+            .unwrap_or(MAX_PAUSE)
+            .min(MAX_PAUSE);
     }
 }
 
@@ -183,9 +191,20 @@ async fn attempt_once(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepR
     let mut out = skipped_step(step, "");
     out.message = None;
     out.attempts = 1;
-    if let Some(check) = &step.dns {
-        return dns_attempt(ctx, check, scope, out, start).await;
-    }
+    let step = match &step.action {
+        Action::Dns(check) => return dns_attempt(ctx, check, scope, out, start).await,
+        Action::Http(h) => h,
+    };
+    http_attempt(ctx, step, scope, out, start).await
+}
+
+async fn http_attempt(
+    ctx: &Ctx,
+    step: &HttpStep,
+    scope: &mut Scope,
+    mut out: StepResult,
+    start: Instant,
+) -> StepResult {
     let prepared = match prepare(&step.request, scope, ctx.client.config().default_timeout) {
         Ok(p) => p,
         Err(e) => {
@@ -348,44 +367,35 @@ fn capture(
     names: &mut Vec<String>,
 ) -> Result<(), String> {
     for c in captures {
-        let value = if let Some(path) = &c.path {
-            let json = resp
-                .json()
-                .map_err(|e| format!("capture `{}`: {e}", c.name))?;
-            let nodes = path.query(json).all();
-            match nodes.first() {
-                Some(Value::String(s)) => s.clone(),
-                Some(v) => v.to_string(),
-                None => {
-                    return Err(format!(
-                        "capture `{}`: no value at {}",
-                        c.name,
-                        c.def.jsonpath.as_deref().unwrap_or("")
-                    ))
-                }
+        let value = match &c.source {
+            CaptureSource::JsonPath(path, written) => {
+                let json = resp
+                    .json()
+                    .map_err(|e| format!("capture `{}`: {e}", c.name))?;
+                path.query(json)
+                    .first()
+                    .cloned()
+                    .ok_or_else(|| format!("capture `{}`: no value at {written}", c.name))?
             }
-        } else if let Some(h) = &c.def.header {
-            resp.headers
+            CaptureSource::Header(h) => resp
+                .headers
                 .get(h.as_str())
                 .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-                .ok_or_else(|| format!("capture `{}`: no header `{h}`", c.name))?
-        } else if let Some(r) = &c.regex {
-            let text = resp.text();
-            let caps = r.captures(&text).ok_or_else(|| {
-                format!("capture `{}`: body does not match /{}/", c.name, r.as_str())
-            })?;
-            caps.get(1)
-                .or_else(|| caps.get(0))
-                .map(|m| m.as_str().to_string())
-                .unwrap_or_default()
-        } else {
-            continue;
+                .map(|v| Value::String(v.to_string()))
+                .ok_or_else(|| format!("capture `{}`: no header `{h}`", c.name))?,
+            CaptureSource::Regex(r) => {
+                let text = resp.text();
+                let caps = r.captures(&text).ok_or_else(|| {
+                    format!("capture `{}`: body does not match /{}/", c.name, r.as_str())
+                })?;
+                let m = caps.get(1).or_else(|| caps.get(0));
+                Value::String(m.map(|m| m.as_str().to_string()).unwrap_or_default())
+            }
         };
-        if c.def.secret {
-            redactor.add(&value);
+        if c.secret {
+            redactor.add(&value_text(&value));
         }
-        Arc::make_mut(&mut scope.vars).insert(c.name.clone(), value);
+        scope.set(&c.name, value);
         names.push(c.name.clone());
     }
     Ok(())

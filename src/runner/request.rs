@@ -1,77 +1,96 @@
-//! Rendering a step's request templates into a request ready to send.
+//! Rendering a step's compiled request with the step's scope into a request ready to send.
+//! Nothing is parsed here but what a template produced.
 
 use std::time::Duration;
 
-use reqwest::{Method, Url};
+use reqwest::Method;
 
 use crate::http::Prepared;
-use crate::interp::{render_json, render_map, Scope, Template};
-use crate::suite::model::{Redirects, RequestDef};
+use crate::interp::{RenderError, Scope};
+use crate::plan::request::{parse_url, UrlError};
+use crate::plan::{BodyTemplate, MethodSpec, RequestTemplate};
+
+/// Why a request could not be built from its templates.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error("invalid HTTP method `{0}`")]
+    Method(String),
+    #[error(transparent)]
+    Url(#[from] UrlError),
+    #[error("invalid header name `{0}`")]
+    HeaderName(String),
+    #[error("header `{0}`: the value has a character a header cannot carry")]
+    HeaderValue(String),
+    #[error("json body cannot be encoded: {0}")]
+    Json(#[source] serde_json::Error),
+}
 
 /// Render the request of a step with the current scope.
 pub fn prepare(
-    def: &RequestDef,
+    def: &RequestTemplate,
     scope: &Scope,
     default_timeout: Duration,
-) -> Result<Prepared, String> {
-    let r = |s: &str| Template::parse(s).and_then(|t| t.render(scope));
-    let method: Method = r(&def.method)?
-        .to_ascii_uppercase()
-        .parse()
-        .map_err(|_| format!("invalid HTTP method `{}`", def.method))?;
-    let url_text = r(&def.url)?;
-    let mut url = Url::parse(&url_text).map_err(|e| format!("invalid URL `{url_text}`: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "unsupported URL scheme `{}` in `{url_text}`",
-            url.scheme()
-        ));
-    }
-    if !def.query.is_empty() {
-        let pairs = render_map(&def.query, scope)?
-            .into_iter()
-            .map(|(k, v)| Ok((Template::parse(&k)?.render(scope)?, v)))
-            .collect::<Result<Vec<_>, String>>()?;
-        let mut q = url.query_pairs_mut();
-        for (k, v) in pairs {
-            q.append_pair(&k, &v);
+) -> Result<Prepared, PrepareError> {
+    let method = match &def.method {
+        MethodSpec::Fixed(m) => m.clone(),
+        MethodSpec::Template(t) => {
+            let text = t.render(scope)?;
+            text.to_ascii_uppercase()
+                .parse::<Method>()
+                .ok()
+                .filter(|_| !text.is_empty())
+                .ok_or(PrepareError::Method(text))?
         }
-    }
-    let headers = render_map(&def.headers, scope)?
-        .into_iter()
-        .map(|(k, v)| Ok((Template::parse(&k)?.render(scope)?, v)))
-        .collect::<Result<Vec<_>, String>>()?;
-    let body = if let Some(j) = &def.json {
-        let v = render_json(j, scope)?;
-        Some((
-            serde_json::to_vec(&v).map_err(|e| e.to_string())?,
-            Some("application/json"),
-        ))
-    } else if let Some(b) = &def.body {
-        Some((r(b)?.into_bytes(), None))
-    } else if let Some(f) = &def.form {
-        let pairs = render_map(f, scope)?;
-        let encoded = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish();
-        Some((
-            encoded.into_bytes(),
-            Some("application/x-www-form-urlencoded"),
-        ))
-    } else {
-        None
     };
-    let max_redirects = match def.follow_redirects {
-        None | Some(Redirects::Enabled(false)) => 0,
-        Some(Redirects::Enabled(true)) => 10,
-        Some(Redirects::Max(n)) => n,
+    let mut url = parse_url(&def.url.render(scope)?)?;
+    if !def.query.is_empty() {
+        let pairs = def
+            .query
+            .iter()
+            .map(|(k, v)| Ok((k.render(scope)?, v.render(scope)?)))
+            .collect::<Result<Vec<_>, RenderError>>()?;
+        url.query_pairs_mut().extend_pairs(pairs);
+    }
+    let mut headers = Vec::with_capacity(def.headers.len());
+    for (k, v) in &def.headers {
+        let (name, value) = (k.render(scope)?, v.render(scope)?);
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(PrepareError::HeaderName(name));
+        }
+        if reqwest::header::HeaderValue::from_str(&value).is_err() {
+            return Err(PrepareError::HeaderValue(name));
+        }
+        headers.push((name, value));
+    }
+    let body = match &def.body {
+        None => None,
+        Some(BodyTemplate::Json(j)) => Some((
+            serde_json::to_vec(&j.eval(scope)?).map_err(PrepareError::Json)?,
+            Some("application/json"),
+        )),
+        Some(BodyTemplate::Text(t)) => Some((t.render(scope)?.into_bytes(), None)),
+        Some(BodyTemplate::Form(fields)) => {
+            let pairs = fields
+                .iter()
+                .map(|(k, v)| Ok((k.as_str(), v.render(scope)?)))
+                .collect::<Result<Vec<_>, RenderError>>()?;
+            let encoded = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish();
+            Some((
+                encoded.into_bytes(),
+                Some("application/x-www-form-urlencoded"),
+            ))
+        }
     };
     Ok(Prepared {
         method,
         url,
         headers,
         body,
-        timeout: def.timeout.map(|d| d.0).unwrap_or(default_timeout),
-        max_redirects,
+        timeout: def.timeout.unwrap_or(default_timeout),
+        max_redirects: def.max_redirects,
     })
 }

@@ -2,7 +2,8 @@
 //!
 //! These types mirror the YAML (or JSON) document one to one and are deserialized with
 //! `serde-saphyr`, so every error carries a line and column. Nothing here is interpreted:
-//! variables stay as `${…}` templates until the plan and the runner resolve them.
+//! the plan compiles these into typed, checked forms (templates parsed once), and keeps the
+//! positions (`Spanned`) of every value it may have to complain about.
 
 use std::collections::BTreeMap;
 
@@ -26,9 +27,10 @@ pub struct SuiteFile {
     /// Tags every case of the suite inherits.
     #[serde(default)]
     pub tags: Vec<String>,
-    /// Suite-level variables (values may reference `${env.X}` and generators).
+    /// Suite-level variables: any JSON value; strings may reference other variables,
+    /// `${env.X}` and generators.
     #[serde(default)]
-    pub vars: BTreeMap<String, Spanned<String>>,
+    pub vars: BTreeMap<String, Spanned<Value>>,
     /// Names of variables whose values are secret (redacted in every output).
     #[serde(default)]
     pub secrets: Vec<String>,
@@ -50,7 +52,7 @@ pub struct SuiteFile {
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     #[serde(default)]
-    pub vars: BTreeMap<String, Spanned<String>>,
+    pub vars: BTreeMap<String, Spanned<Value>>,
     /// curl-style `HOST:PORT:ADDR[,ADDR…]` overrides for this profile.
     #[serde(default)]
     pub resolve: Vec<String>,
@@ -70,11 +72,11 @@ pub struct Profile {
 #[serde(deny_unknown_fields)]
 pub struct Defaults {
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     pub timeout: Option<Dur>,
     #[serde(default)]
-    pub retry: Option<RetryDef>,
+    pub retry: Option<Spanned<RetryDef>>,
 }
 
 /// Severity of a case: whether its failure blocks the gate.
@@ -113,7 +115,7 @@ pub struct CaseDef {
     #[serde(default)]
     pub capture: BTreeMap<String, Spanned<CaptureDef>>,
     #[serde(default)]
-    pub retry: Option<RetryDef>,
+    pub retry: Option<Spanned<RetryDef>>,
     #[serde(default)]
     pub wait_until: Option<WaitDef>,
     /// Multi-step form.
@@ -202,7 +204,7 @@ pub struct StepDef {
     #[serde(default)]
     pub capture: BTreeMap<String, Spanned<CaptureDef>>,
     #[serde(default)]
-    pub retry: Option<RetryDef>,
+    pub retry: Option<Spanned<RetryDef>>,
     #[serde(default)]
     pub wait_until: Option<WaitDef>,
 }
@@ -211,22 +213,23 @@ pub struct StepDef {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequestDef {
-    #[serde(default = "default_method")]
-    pub method: String,
-    pub url: String,
+    /// `GET` when absent.
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub method: Option<Spanned<String>>,
+    pub url: Spanned<String>,
     #[serde(default)]
-    pub query: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub query: BTreeMap<String, Spanned<String>>,
     /// JSON body (sets `content-type: application/json`).
     #[serde(default)]
-    pub json: Option<Value>,
+    pub json: Option<Spanned<Value>>,
     /// Raw body.
     #[serde(default)]
-    pub body: Option<String>,
+    pub body: Option<Spanned<String>>,
     /// URL-encoded form body.
     #[serde(default)]
-    pub form: Option<BTreeMap<String, String>>,
+    pub form: Option<BTreeMap<String, Spanned<String>>>,
     #[serde(default)]
     pub timeout: Option<Dur>,
     /// Redirects are not followed unless set (`true` = up to 10, or a number).
@@ -237,10 +240,6 @@ pub struct RequestDef {
 /// A present value, `null` included (absent stays `None` through `default`).
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
     Value::deserialize(d).map(Some)
-}
-
-fn default_method() -> String {
-    "GET".to_string()
 }
 
 /// Redirect policy.
@@ -259,11 +258,11 @@ pub struct ExpectDef {
     #[serde(default)]
     pub message: Option<String>,
     #[serde(default)]
-    pub status: Option<StatusDef>,
+    pub status: Option<Spanned<StatusDef>>,
     #[serde(default)]
-    pub headers: BTreeMap<String, HeaderDef>,
+    pub headers: BTreeMap<String, Spanned<HeaderDef>>,
     #[serde(default)]
-    pub body: Option<BodyDef>,
+    pub body: Option<Spanned<BodyDef>>,
     #[serde(default)]
     pub jsonpath: Vec<Spanned<JsonPathDef>>,
     #[serde(default)]
@@ -273,7 +272,7 @@ pub struct ExpectDef {
     pub max_latency: Option<Dur>,
     /// Certificate and negotiated-protocol expectations (https only).
     #[serde(default)]
-    pub tls: Option<TlsExpectDef>,
+    pub tls: Option<Spanned<TlsExpectDef>>,
 }
 
 /// `200`, `[200, 204]` or `"2xx"`.
@@ -344,14 +343,15 @@ pub struct JsonPathDef {
     pub exists: Option<bool>,
     #[serde(rename = "type", default)]
     pub type_: Option<String>,
+    /// Numeric bounds: a number, or a template that yields one (`"${min_count}"`).
     #[serde(default)]
-    pub gt: Option<f64>,
+    pub gt: Option<Value>,
     #[serde(default)]
-    pub gte: Option<f64>,
+    pub gte: Option<Value>,
     #[serde(default)]
-    pub lt: Option<f64>,
+    pub lt: Option<Value>,
     #[serde(default)]
-    pub lte: Option<f64>,
+    pub lte: Option<Value>,
     #[serde(default)]
     pub count: Option<usize>,
     #[serde(default)]
@@ -398,12 +398,13 @@ pub struct CaptureDef {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetryDef {
-    pub attempts: u32,
+    /// Attempts in all, the first included (1 to 100).
+    pub attempts: Spanned<u32>,
     #[serde(default)]
     pub interval: Option<Dur>,
-    /// Multiplier applied to the interval after each attempt (default 1.0).
+    /// Multiplier applied to the interval after each attempt (1 to 10, default 1).
     #[serde(default)]
-    pub backoff: Option<f64>,
+    pub backoff: Option<Spanned<f64>>,
 }
 
 /// Poll until the expectations hold, bounded by a deadline.

@@ -38,19 +38,19 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     (
         "undefined-var.yaml",
         "name: s\nvars:\n  base: http://ADDR\ncases:\n  - name: a\n    request:\n      url: ${base}/x/${missing}\n",
-        ":7:7",
+        ":7:12",
         "undefined variable `missing`",
     ),
     (
         "missing-env.yaml",
         "name: s\ncases:\n  - name: a\n    request:\n      url: ${env.SMOKEGATE_TEST_SURELY_UNSET}/health\n",
-        ":5:7",
+        ":5:12",
         "environment variable `SMOKEGATE_TEST_SURELY_UNSET` is not set",
     ),
     (
         "bad-status.yaml",
         "name: s\ncases:\n  - name: a\n    request:\n      url: http://ADDR/\n    expect:\n      status: 2xy\n",
-        ":7:7",
+        ":7:15",
         "invalid status `2xy`",
     ),
     (
@@ -62,8 +62,46 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     (
         "capture-before-use.yaml",
         "name: s\ncases:\n  - name: a\n    steps:\n      - name: uses token too early\n        request:\n          url: http://ADDR/${token}\n      - name: captures it\n        request:\n          url: http://ADDR/\n        capture:\n          token: { header: x-token }\n",
-        ":7:11",
+        ":7:16",
         "undefined variable `token`",
+    ),
+    // Regressions (issue 9): each of these passed `validate` and failed, or panicked, at
+    // run time.
+    (
+        "not-a-url.yaml",
+        "name: s\ncases:\n  - name: a\n    request:\n      url: not a url at all\n",
+        ":5:12",
+        "invalid URL `not a url at all`: expected an absolute http:// or https:// URL",
+    ),
+    (
+        "ftp-url.yaml",
+        "name: s\ncases:\n  - name: a\n    request:\n      url: ftp://x.test/\n",
+        ":5:12",
+        "unsupported URL scheme `ftp` in `ftp://x.test/`: expected http or https",
+    ),
+    (
+        "ftp-url-with-capture.yaml",
+        "name: s\ncases:\n  - name: a\n    steps:\n      - name: one\n        request: { url: http://ADDR/ }\n        capture: { p: { header: x-p } }\n      - name: two\n        request:\n          url: ftp://x.test/${p}\n",
+        ":10:16",
+        "unsupported URL scheme `ftp`: expected http or https",
+    ),
+    (
+        "huge-backoff.yaml",
+        "name: s\ncases:\n  - name: a\n    request:\n      url: http://ADDR/\n    retry: {attempts: 3, interval: 10ms, backoff: 1e300}\n",
+        ":6:51",
+        "retry.backoff multiplies the interval after each attempt: it must be between 1 and 10, got 1e300",
+    ),
+    (
+        "bare-duration.yaml",
+        "name: s\ncases:\n  - name: a\n    request:\n      url: http://ADDR/\n      timeout: 5000\n",
+        ":6:16",
+        "duration `5000` has no unit: write `5000ms` or `5000s`",
+    ),
+    (
+        "bad-method.yaml",
+        "name: s\ncases:\n  - name: a\n    request:\n      url: http://ADDR/\n      method: \"GE T\"\n",
+        ":6:15",
+        "invalid HTTP method `GE T`",
     ),
 ];
 
@@ -180,4 +218,119 @@ async fn suites_beyond_the_default_yaml_budget_load() {
     let run = smokegate(&["validate".into(), path], &[]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("12000 case(s)"), "{}", run.stdout);
+}
+
+/// Every problem of one `expect` block is reported, each at its own key, and a bad regex is
+/// one error (not the regex crate's multi-line drawing, which read as two).
+#[tokio::test(flavor = "multi_thread")]
+async fn every_error_of_an_expect_block_is_reported_at_its_own_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "name: s\ncases:\n  - name: a\n    request: { url: http://127.0.0.1:9/ }\n    expect:\n      status: 2xy\n      headers:\n        x-a: { matches: \"(\" }\n      body: { matches: \"[\" }\n      jsonpath:\n        - { path: \"$.a\", matches: \"([\" }\n        - { path: \"$..[\", equals: 1 }\n      tls: { protocol: SSLv3 }\n";
+    let path = write_suite(dir.path(), "many.yaml", text);
+    let run = smokegate(&["validate".into(), path.clone()], &[]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let expected = [
+        (":6:15", "invalid status `2xy`"),
+        (":8:14", "header `x-a`: invalid regex `(`: unclosed group"),
+        (
+            ":9:13",
+            "body.matches: invalid regex `[`: unclosed character class",
+        ),
+        (":11:11", "invalid regex `([`"),
+        (":12:11", "invalid JSONPath `$..[`"),
+        (":13:12", "SSLv3"),
+    ];
+    for (at, what) in expected {
+        let loc = format!("{path}{at}");
+        assert!(
+            run.stderr.contains(&loc),
+            "expected {loc} in:\n{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(what),
+            "expected {what} in:\n{}",
+            run.stderr
+        );
+    }
+    let errors = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error"))
+        .count();
+    assert_eq!(errors, expected.len(), "one error each:\n{}", run.stderr);
+}
+
+/// One root error (an unset environment variable) is reported once: the variables, secrets,
+/// URLs and `needs` that depend on it do not cascade into more errors.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_root_error_does_not_cascade() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "name: s\nvars:\n  api: ${env.SMOKEGATE_TEST_SURELY_UNSET}\n  health: ${api}/health\n  token: ${env.SMOKEGATE_TEST_SURELY_UNSET}\nsecrets: [token]\ncases:\n  - name: backend health\n    request: { url: \"${health}\" }\n  - name: routed\n    needs: [backend health]\n    request: { url: \"${api}/api\", headers: { authorization: \"Bearer ${token}\" } }\n";
+    let path = write_suite(dir.path(), "cascade.yaml", text);
+    let run = smokegate(&["run".into(), path.clone()], &[]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error"))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "error: in variable `api`: environment variable `SMOKEGATE_TEST_SURELY_UNSET` is not set",
+            "error: in variable `token`: environment variable `SMOKEGATE_TEST_SURELY_UNSET` is not set",
+        ],
+        "{}",
+        run.stderr
+    );
+    // validate and list send nothing and tolerate the unset variable: both accept the suite.
+    for cmd in ["validate", "list"] {
+        let run = smokegate(&[cmd.into(), path.clone()], &[]).await;
+        assert_eq!(run.code, 0, "{cmd}: {}", run.stderr);
+        assert!(run.stderr.is_empty(), "{cmd}: {}", run.stderr);
+    }
+}
+
+/// `list` and `validate` agree on the bundled suites in an environment without their
+/// variables (list printed 36 cascading errors while validate said ok).
+#[tokio::test(flavor = "multi_thread")]
+async fn list_and_validate_agree_on_the_bundled_suites() {
+    let suites = crate::common::root().join("suites").display().to_string();
+    let validate = smokegate(&["validate".into(), suites.clone()], &[]).await;
+    assert_eq!(validate.code, 0, "{}", validate.stderr);
+    let list = smokegate(&["list".into(), suites], &[]).await;
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(list.stderr.is_empty(), "{}", list.stderr);
+    let cases = validate
+        .stdout
+        .split(", ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .expect("validate prints the case count");
+    assert_eq!(list.stdout.lines().count(), cases, "{}", list.stdout);
+}
+
+/// A closed stdout (`smokegate list | head -1`) ends the command quietly, not with a panic
+/// (exit 101).
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    use std::process::{Command, Stdio};
+    let suites = crate::common::root().join("suites");
+    for cmd in ["validate", "list"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_smokegate"))
+            .arg(cmd)
+            .arg(&suites)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end (smokegate is still starting when this happens).
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{cmd}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{cmd}: {stderr}");
+    }
 }

@@ -61,6 +61,16 @@ async fn serve() -> (std::net::SocketAddr, Counters) {
             "/form",
             post(|Form(f): Form<Value>| async move { Json(json!({"form": f})) }),
         )
+        .route(
+            "/items",
+            get(|| async {
+                Json(json!({"items": [{"n": 1}, {"n": 5}, {"n": 9}], "count": 3, "text5": "5"}))
+            }),
+        )
+        .route(
+            "/json-echo",
+            post(|Json(v): Json<Value>| async move { Json(v) }),
+        )
         .with_state(counters.clone());
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
@@ -293,4 +303,94 @@ async fn equals_null_is_a_real_predicate() {
         run.stdout
     );
     assert!(run.stdout.contains("expected null"), "{}", run.stdout);
+}
+
+/// Values keep their JSON types through variables, captures and templates (issue 9): a
+/// whole-value `${x}` is the number/object itself, `equals: "${five}"` compares 5 with 5, and
+/// JSONPaths and numeric bounds may be templates.
+#[tokio::test(flavor = "multi_thread")]
+async fn values_keep_their_types_through_variables_captures_and_templates() {
+    let (addr, _) = serve().await;
+    let suite = r#"
+name: typed
+vars:
+  five: 5
+  idx: 1
+  flags: { debug: false }
+cases:
+  - name: typed values
+    steps:
+      - name: items
+        request: { url: "http://ADDR/items" }
+        expect:
+          jsonpath:
+            - { path: "$.items[${idx}].n", equals: "${five}" }
+            - { path: "$.count", gt: "${idx}", lte: "${five}" }
+        capture:
+          count: { jsonpath: $.count }
+          first: { jsonpath: "$.items[0]" }
+      - name: echo
+        request:
+          method: POST
+          url: "http://ADDR/json-echo"
+          json: { n: "${count}", first: "${first}", flags: "${flags}", label: "n=${count}" }
+        expect:
+          jsonpath:
+            - { path: $.n, equals: 3, type: integer }
+            - { path: $.n, equals: "${count}" }
+            - { path: $.first, equals: { n: 1 } }
+            - { path: $.flags.debug, equals: false }
+            - { path: $.label, equals: "n=3" }
+"#;
+    let run = run_suite(addr, suite, &[]).await;
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    // A string "5" is not the number 5.
+    let strict = r#"
+name: typed
+vars: { five: 5 }
+cases:
+  - name: text is not a number
+    request: { url: "http://ADDR/items" }
+    expect:
+      jsonpath:
+        - { path: $.text5, equals: "${five}" }
+"#;
+    let run = run_suite(addr, strict, &[]).await;
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert!(
+        run.stdout.contains(r#"expected 5, got "5""#),
+        "{}",
+        run.all_output()
+    );
+}
+
+/// A schema in a folder whose name has a space, with a `$ref` to a sibling file: the
+/// `file://` URI is percent-encoded, not built by hand.
+#[tokio::test(flavor = "multi_thread")]
+async fn schemas_in_a_folder_with_a_space_resolve_their_refs() {
+    let (addr, _) = serve().await;
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("my suites");
+    std::fs::create_dir_all(folder.join("schemas")).unwrap();
+    std::fs::write(
+        folder.join("schemas/items.schema.json"),
+        r#"{"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": "item.schema.json"}}}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        folder.join("schemas/item.schema.json"),
+        r#"{"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}}"#,
+    )
+    .unwrap();
+    let suite = write_suite(
+        &folder,
+        "s.yaml",
+        &format!(
+            "name: s\ncases:\n  - name: items\n    request: {{ url: \"http://{addr}/items\" }}\n    expect:\n      schema: schemas/items.schema.json\n"
+        ),
+    );
+    for cmd in ["validate", "run"] {
+        let run = smokegate(&[cmd.into(), suite.clone()], &[]).await;
+        assert_eq!(run.code, 0, "{cmd}: {}", run.all_output());
+    }
 }

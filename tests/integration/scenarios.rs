@@ -282,3 +282,34 @@ async fn failure_names_request_address_status_and_body() {
         .starts_with("127.0.0.1:"));
     assert_eq!(step["response"]["status"], 500);
 }
+
+/// `demo` runs the suites embedded in the binary, whatever folder it starts in: a `suites/`
+/// folder there (a user's real suites, real hosts) is never read.
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_runs_its_embedded_suites_from_any_folder() {
+    let cwd = tempfile::tempdir().unwrap();
+    std::fs::create_dir(cwd.path().join("suites")).unwrap();
+    std::fs::write(
+        cwd.path().join("suites/real.yaml"),
+        "name: users-real-suite\ncases:\n  - name: prod\n    request: { url: \"http://127.0.0.1:9/\" }\n",
+    )
+    .unwrap();
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_smokegate"))
+            .arg("demo")
+            .current_dir(cwd.path())
+            .env("NO_COLOR", "1")
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("demo finishes")
+    .expect("demo runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("the bundled suites (a-worker-dashboard.yaml"), "{stdout}");
+    assert!(!stdout.contains("users-real-suite"), "{stdout}");
+    assert!(stdout.contains("verdict: PASSED"), "{stdout}");
+    assert!(cwd.path().join("smokegate-reports/junit.xml").is_file());
+}

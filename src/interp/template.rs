@@ -1,13 +1,10 @@
-//! `${…}` templates: suite variables, captures, `${env.NAME}` / `${env.NAME:-default}`, and
-//! generators for throwaway data (`${gen.uuid}`, `${gen.email}`, `${gen.timestamp}`,
-//! `${gen.unix}`, `${gen.run_id}`). `$${` writes a literal `${`.
-//!
-//! Templates are parsed once when the plan is built, so an undefined variable is found
-//! before any request is sent.
+//! One template string, parsed into literal text and references.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
 
 use serde_json::Value;
+
+use super::{value_text, Scope};
 
 /// One piece of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +28,28 @@ pub enum Generator {
     RunId,
 }
 
+/// A template that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("unclosed `${{` in `{0}`")]
+    Unclosed(String),
+    #[error("invalid environment variable name in `${{{0}}}`")]
+    EnvName(String),
+    #[error("unknown generator `gen.{0}`, expected one of uuid, email, timestamp, unix, run_id")]
+    Generator(String),
+    #[error("invalid variable reference `${{{0}}}`, expected a name, env.NAME or gen.KIND")]
+    Reference(String),
+}
+
+/// A template that cannot be evaluated with the scope it was given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("undefined variable `{0}`")]
+    Undefined(String),
+    #[error("environment variable `{0}` is not set")]
+    EnvUnset(String),
+}
+
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
@@ -39,7 +58,7 @@ pub struct Template {
 
 impl Template {
     /// Parse `text`; errors name the offending expression.
-    pub fn parse(text: &str) -> Result<Template, String> {
+    pub fn parse(text: &str) -> Result<Template, TemplateError> {
         let mut parts = Vec::new();
         let mut lit = String::new();
         let mut rest = text;
@@ -52,7 +71,7 @@ impl Template {
             } else if let Some(tail) = after.strip_prefix("${") {
                 let end = tail
                     .find('}')
-                    .ok_or_else(|| format!("unclosed `${{` in `{text}`"))?;
+                    .ok_or_else(|| TemplateError::Unclosed(text.to_string()))?;
                 let expr = tail[..end].trim();
                 if !lit.is_empty() {
                     parts.push(Part::Lit(std::mem::take(&mut lit)));
@@ -68,7 +87,20 @@ impl Template {
         if !lit.is_empty() {
             parts.push(Part::Lit(lit));
         }
+        parts.shrink_to_fit();
         Ok(Template { parts })
+    }
+
+    /// A template of literal text only.
+    pub fn literal(text: impl Into<String>) -> Template {
+        let text = text.into();
+        Template {
+            parts: if text.is_empty() {
+                Vec::new()
+            } else {
+                vec![Part::Lit(text)]
+            },
+        }
     }
 
     /// Names of plain variables the template references.
@@ -95,43 +127,87 @@ impl Template {
         self.parts.iter().all(|p| matches!(p, Part::Lit(_)))
     }
 
-    /// Render with `scope`; an unknown variable is an error naming it.
-    pub fn render(&self, scope: &Scope) -> Result<String, String> {
+    /// The text, when the template has no `${…}`.
+    pub fn as_literal(&self) -> Option<Cow<'_, str>> {
+        match self.parts.as_slice() {
+            [] => Some(Cow::Borrowed("")),
+            [Part::Lit(s)] => Some(Cow::Borrowed(s)),
+            parts if self.is_literal() => Some(Cow::Owned(
+                parts
+                    .iter()
+                    .filter_map(|p| match p {
+                        Part::Lit(s) => Some(s.as_str()),
+                        _ => None,
+                    })
+                    .collect(),
+            )),
+            _ => None,
+        }
+    }
+
+    /// The literal text the template starts with ("" when it starts with a reference).
+    pub fn literal_prefix(&self) -> &str {
+        match self.parts.first() {
+            Some(Part::Lit(s)) => s,
+            _ => "",
+        }
+    }
+
+    /// Render as text; an unknown variable is an error naming it.
+    pub fn render(&self, scope: &Scope) -> Result<String, RenderError> {
+        if let [Part::Lit(s)] = self.parts.as_slice() {
+            return Ok(s.clone());
+        }
         let mut out = String::new();
         for p in &self.parts {
             match p {
                 Part::Lit(s) => out.push_str(s),
-                Part::Var(v) => out.push_str(
-                    scope
-                        .vars
-                        .get(v)
-                        .ok_or_else(|| format!("undefined variable `{v}`"))?,
-                ),
-                Part::Env { name, default } => match scope.env.get(name) {
-                    Some(v) => out.push_str(v),
-                    None => match default {
-                        Some(d) => out.push_str(d),
-                        None if scope.lenient_env => out.push_str(&format!("${{env.{name}}}")),
-                        None => return Err(format!("environment variable `{name}` is not set")),
-                    },
-                },
+                Part::Var(v) => out.push_str(&value_text(lookup(scope, v)?)),
+                Part::Env { name, default } => out.push_str(&env(scope, name, default)?),
                 Part::Gen(g) => out.push_str(&generate(*g, &scope.run_id)),
             }
         }
         Ok(out)
     }
+
+    /// Evaluate to a typed value: a template that is one whole variable reference yields
+    /// the variable's value with its JSON type; anything else yields a string.
+    pub fn eval(&self, scope: &Scope) -> Result<Value, RenderError> {
+        match self.parts.as_slice() {
+            [Part::Var(v)] => lookup(scope, v).cloned(),
+            _ => self.render(scope).map(Value::String),
+        }
+    }
 }
 
-fn parse_expr(expr: &str) -> Result<Part, String> {
+fn lookup<'a>(scope: &'a Scope, name: &str) -> Result<&'a Value, RenderError> {
+    scope
+        .vars
+        .get(name)
+        .ok_or_else(|| RenderError::Undefined(name.to_string()))
+}
+
+fn env<'a>(
+    scope: &'a Scope,
+    name: &str,
+    default: &'a Option<String>,
+) -> Result<Cow<'a, str>, RenderError> {
+    match (scope.env.get(name), default) {
+        (Some(v), _) => Ok(Cow::Borrowed(v)),
+        (None, Some(d)) => Ok(Cow::Borrowed(d)),
+        (None, None) if scope.lenient_env => Ok(Cow::Owned(format!("${{env.{name}}}"))),
+        (None, None) => Err(RenderError::EnvUnset(name.to_string())),
+    }
+}
+
+fn parse_expr(expr: &str) -> Result<Part, TemplateError> {
     if let Some(rest) = expr.strip_prefix("env.") {
         let (name, default) = match rest.split_once(":-") {
             Some((n, d)) => (n, Some(d.to_string())),
             None => (rest, None),
         };
         if !valid_name(name) {
-            return Err(format!(
-                "invalid environment variable name in `${{{expr}}}`"
-            ));
+            return Err(TemplateError::EnvName(expr.to_string()));
         }
         return Ok(Part::Env {
             name: name.to_string(),
@@ -145,18 +221,12 @@ fn parse_expr(expr: &str) -> Result<Part, String> {
             "timestamp" => Generator::Timestamp,
             "unix" => Generator::Unix,
             "run_id" => Generator::RunId,
-            other => {
-                return Err(format!(
-                    "unknown generator `gen.{other}`, expected one of uuid, email, timestamp, unix, run_id"
-                ))
-            }
+            other => return Err(TemplateError::Generator(other.to_string())),
         };
         return Ok(Part::Gen(gen));
     }
     if !valid_name(expr) {
-        return Err(format!(
-            "invalid variable reference `${{{expr}}}`, expected a name, env.NAME or gen.KIND"
-        ));
+        return Err(TemplateError::Reference(expr.to_string()));
     }
     Ok(Part::Var(expr.to_string()))
 }
@@ -184,64 +254,16 @@ fn generate(g: Generator, run_id: &str) -> String {
     }
 }
 
-/// What a template can see when rendered.
-#[derive(Debug, Clone, Default)]
-pub struct Scope {
-    /// Shared with the plan until a capture adds a variable (copy on write).
-    pub vars: std::sync::Arc<HashMap<String, String>>,
-    pub env: std::sync::Arc<HashMap<String, String>>,
-    pub run_id: String,
-    /// Keep unset `${env.X}` as text instead of failing (used by `validate`).
-    pub lenient_env: bool,
-}
-
-/// Render every string inside a JSON value.
-pub fn render_json(v: &Value, scope: &Scope) -> Result<Value, String> {
-    Ok(match v {
-        Value::String(s) => Value::String(Template::parse(s)?.render(scope)?),
-        Value::Array(a) => Value::Array(
-            a.iter()
-                .map(|x| render_json(x, scope))
-                .collect::<Result<_, _>>()?,
-        ),
-        Value::Object(o) => {
-            let mut out = serde_json::Map::new();
-            for (k, x) in o {
-                out.insert(k.clone(), render_json(x, scope)?);
-            }
-            Value::Object(out)
-        }
-        other => other.clone(),
-    })
-}
-
-/// Every template string inside a JSON value (for static checks).
-pub fn json_strings(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::String(s) => out.push(s.clone()),
-        Value::Array(a) => a.iter().for_each(|x| json_strings(x, out)),
-        Value::Object(o) => o.values().for_each(|x| json_strings(x, out)),
-        _ => {}
-    }
-}
-
-/// Render a map of templates.
-pub fn render_map(
-    m: &BTreeMap<String, String>,
-    scope: &Scope,
-) -> Result<Vec<(String, String)>, String> {
-    m.iter()
-        .map(|(k, v)| Ok((k.clone(), Template::parse(v)?.render(scope)?)))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn scope() -> Scope {
         let mut s = Scope::default();
-        std::sync::Arc::make_mut(&mut s.vars).insert("host".into(), "api.test".into());
+        s.set("host", json!("api.test"));
+        s.set("five", json!(5));
+        s.set("user", json!({"id": 7, "admin": false}));
         std::sync::Arc::make_mut(&mut s.env).insert("API_URL".into(), "http://127.0.0.1:1".into());
         s
     }
@@ -256,14 +278,33 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_reference_keeps_its_type_and_text_interpolates() {
+        let s = scope();
+        assert_eq!(Template::parse("${five}").unwrap().eval(&s).unwrap(), 5);
+        assert_eq!(Template::parse(" ${five}").unwrap().eval(&s).unwrap(), " 5");
+        assert_eq!(
+            Template::parse("${user}").unwrap().eval(&s).unwrap(),
+            json!({"id": 7, "admin": false})
+        );
+        assert_eq!(
+            Template::parse("u=${user}").unwrap().render(&s).unwrap(),
+            r#"u={"admin":false,"id":7}"#
+        );
+        assert_eq!(
+            Template::parse("${host}").unwrap().eval(&s).unwrap(),
+            "api.test"
+        );
+    }
+
+    #[test]
     fn undefined_is_an_error() {
         let t = Template::parse("${missing}").unwrap();
         assert_eq!(
-            t.render(&scope()).unwrap_err(),
+            t.render(&scope()).unwrap_err().to_string(),
             "undefined variable `missing`"
         );
         let t = Template::parse("${env.NOPE}").unwrap();
-        assert!(t.render(&scope()).unwrap_err().contains("NOPE"));
+        assert!(t.render(&scope()).unwrap_err().to_string().contains("NOPE"));
     }
 
     #[test]

@@ -1,0 +1,24 @@
+//! What a template can see when it is evaluated.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+/// Variables (typed), the environment and the run id.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Shared with the plan until a capture adds a variable (copy on write).
+    pub vars: Arc<HashMap<String, Value>>,
+    pub env: Arc<HashMap<String, String>>,
+    pub run_id: String,
+    /// Keep unset `${env.X}` as text instead of failing (used where nothing is sent).
+    pub lenient_env: bool,
+}
+
+impl Scope {
+    /// Set a variable (a capture), copying the shared map the first time.
+    pub fn set(&mut self, name: &str, value: Value) {
+        Arc::make_mut(&mut self.vars).insert(name.to_string(), value);
+    }
+}

@@ -1,0 +1,235 @@
+//! The plan: the compiled program of a run. Profiles and variables are resolved, matrices
+//! expanded, every template parsed once, URLs, methods, headers, durations, retries,
+//! regexes, JSONPaths and schemas checked, dependencies linked and filters applied — every
+//! configuration error of every file is found here, at its position, before anything is
+//! sent. The runner only evaluates what the plan compiled.
+//!
+//! One job per file: [`suite`] plans one suite (profiles, variables, cases), [`vars`]
+//! resolves variables and matrices, [`step`] compiles the steps of a case, [`request`] the
+//! request of a step, [`select`] applies filters and shards, [`https`] foresees TLS use.
+
+mod https;
+pub mod request;
+mod select;
+mod step;
+mod suite;
+mod vars;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::expect::dns::DnsCheck;
+use crate::expect::{CompiledExpect, SchemaCache};
+use crate::http::{ConnectRule, ResolveRule};
+use crate::redact::Redactor;
+use crate::suite::model::Severity;
+use crate::suite::{Diagnostic, Diagnostics, LoadedSuite, Pos};
+
+pub use https::HttpsUse;
+pub use request::{BodyTemplate, MethodSpec, RequestTemplate};
+pub use select::shard;
+
+/// Options that shape a plan (from the command line or a library caller).
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// `--env`: the profile to select in every suite that has profiles.
+    pub profile: Option<String>,
+    /// `--var k=v`, highest precedence.
+    pub vars: Vec<(String, String)>,
+    /// `--secret k=v`: like `--var`, and the value is redacted everywhere.
+    pub secrets: Vec<(String, String)>,
+    /// The environment `${env.X}` reads (normally the process environment).
+    pub env: HashMap<String, String>,
+    /// Only cases whose `suite/case` name contains one of these (empty = all).
+    pub names: Vec<String>,
+    /// Only cases carrying one of these tags (empty = all).
+    pub tags: Vec<String>,
+    /// Drop cases carrying any of these tags.
+    pub skip_tags: Vec<String>,
+    /// Do not require `${env.X}` variables to be set (`validate` and `list`, which send
+    /// nothing, on a machine without the deployment's environment).
+    pub allow_missing_env: bool,
+}
+
+/// A suite as the plan keeps it.
+#[derive(Debug, Clone)]
+pub struct SuiteInfo {
+    pub name: String,
+    pub path: PathBuf,
+    pub profile: Option<String>,
+}
+
+/// Where a capture takes its value from.
+#[derive(Debug, Clone)]
+pub enum CaptureSource {
+    /// The first node of a JSONPath, with its JSON type.
+    JsonPath(Arc<serde_json_path::JsonPath>, String),
+    /// A response header (text).
+    Header(String),
+    /// A regex over the body: the first group, else the whole match (text).
+    Regex(regex::Regex),
+}
+
+/// A capture of a step.
+#[derive(Debug, Clone)]
+pub struct PlannedCapture {
+    pub name: String,
+    pub source: CaptureSource,
+    /// Redact the captured value everywhere.
+    pub secret: bool,
+}
+
+/// Retry policy of a step (checked at plan time: 1–100 attempts, backoff 1–10).
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub interval: Duration,
+    pub backoff: f64,
+}
+
+/// Polling policy of a step: retry until the expectations hold or the deadline passes.
+#[derive(Debug, Clone)]
+pub struct WaitPolicy {
+    pub timeout: Duration,
+    pub interval: Duration,
+}
+
+/// An HTTP exchange: the request to send, what the response must look like, what to keep.
+#[derive(Debug)]
+pub struct HttpStep {
+    pub request: RequestTemplate,
+    pub expect: CompiledExpect,
+    pub captures: Vec<PlannedCapture>,
+}
+
+/// What a step does.
+#[derive(Debug)]
+pub enum Action {
+    Http(Box<HttpStep>),
+    Dns(Box<DnsCheck>),
+}
+
+/// One step, ready to run.
+#[derive(Debug)]
+pub struct PlannedStep {
+    pub name: String,
+    pub pos: Pos,
+    pub action: Action,
+    pub retry: Option<RetryPolicy>,
+    pub wait: Option<WaitPolicy>,
+}
+
+/// One case, ready to run.
+#[derive(Debug)]
+pub struct PlannedCase {
+    /// Index in [`Plan::cases`].
+    pub index: usize,
+    pub suite: usize,
+    pub name: String,
+    pub tags: Vec<String>,
+    pub severity: Severity,
+    /// Indices of cases that must pass first.
+    pub needs: Vec<usize>,
+    pub steps: Vec<PlannedStep>,
+    /// The case's variables, with their JSON types.
+    pub vars: Arc<HashMap<String, Value>>,
+    pub pos: Pos,
+}
+
+/// Everything a run needs.
+#[derive(Debug)]
+pub struct Plan {
+    pub run_id: String,
+    pub suites: Vec<SuiteInfo>,
+    pub cases: Vec<PlannedCase>,
+    pub resolve: Vec<ResolveRule>,
+    pub fallback_resolve: Vec<ResolveRule>,
+    /// `connect_to` rules of the selected profiles.
+    pub connect_to: Vec<ConnectRule>,
+    /// `dns_servers` of the selected profiles.
+    pub dns_servers: Vec<SocketAddr>,
+    pub env: Arc<HashMap<String, String>>,
+    pub redactor: Redactor,
+}
+
+/// Build the plan; every problem found is reported, each with its file position.
+pub fn build(suites: &[LoadedSuite], opts: &PlanOptions) -> Result<Plan, Diagnostics> {
+    let mut planner = Planner::new(opts);
+    for suite in suites {
+        planner.add(suite);
+    }
+    planner.finish()
+}
+
+/// Builds a plan one suite at a time, so a caller can drop each parsed suite once it is
+/// planned (see [`crate::load_and_plan`]).
+pub struct Planner<'a> {
+    opts: &'a PlanOptions,
+    plan: Plan,
+    schemas: SchemaCache,
+    diags: Vec<Diagnostic>,
+}
+
+impl<'a> Planner<'a> {
+    /// An empty plan.
+    pub fn new(opts: &'a PlanOptions) -> Self {
+        let run_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+        let redactor = Redactor::default();
+        for (_, v) in &opts.secrets {
+            redactor.add(v);
+        }
+        Planner {
+            opts,
+            plan: Plan {
+                run_id,
+                suites: Vec::new(),
+                cases: Vec::new(),
+                resolve: Vec::new(),
+                fallback_resolve: Vec::new(),
+                connect_to: Vec::new(),
+                dns_servers: Vec::new(),
+                env: Arc::new(opts.env.clone()),
+                redactor,
+            },
+            schemas: SchemaCache::default(),
+            diags: Vec::new(),
+        }
+    }
+
+    /// Plan the cases of one suite (once per selected profile); problems are kept for
+    /// [`Planner::finish`].
+    pub fn add(&mut self, loaded: &LoadedSuite) {
+        let profiles = match suite::select_profiles(loaded, self.opts) {
+            Ok(p) => p,
+            Err(d) => {
+                self.diags.push(d);
+                return;
+            }
+        };
+        let several = profiles.len() > 1;
+        for profile in profiles {
+            let mut ctx = suite::SuitePlanner {
+                suite: loaded,
+                opts: self.opts,
+                plan: &mut self.plan,
+                schemas: &mut self.schemas,
+                diags: &mut self.diags,
+            };
+            ctx.plan_suite(profile, several);
+        }
+    }
+
+    /// The plan, or every problem found (sorted by file, then position).
+    pub fn finish(mut self) -> Result<Plan, Diagnostics> {
+        if !self.diags.is_empty() {
+            return Err(Diagnostics(self.diags));
+        }
+        select::apply_filters(&mut self.plan, self.opts);
+        Ok(self.plan)
+    }
+}

@@ -1,0 +1,268 @@
+//! The request of a step, compiled: templates parsed once; the method, header names and
+//! fixed header values checked; the body's form chosen. Each problem is reported at the
+//! position of the field that has it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::Method;
+use serde_saphyr::Spanned;
+
+use crate::interp::{JsonTemplate, Template};
+use crate::suite::model::{Redirects, RequestDef};
+use crate::suite::Pos;
+
+/// The method: checked at plan time, or a template checked when rendered.
+#[derive(Debug, Clone)]
+pub enum MethodSpec {
+    Fixed(Method),
+    Template(Template),
+}
+
+/// The body of a request.
+#[derive(Debug, Clone)]
+pub enum BodyTemplate {
+    /// `json:` (sent with `content-type: application/json`), values keeping their types.
+    Json(JsonTemplate),
+    /// `body:` as text.
+    Text(Template),
+    /// `form:` (URL-encoded).
+    Form(Vec<(String, Template)>),
+}
+
+/// A request ready to be rendered with a step's scope.
+#[derive(Debug, Clone)]
+pub struct RequestTemplate {
+    pub method: MethodSpec,
+    pub url: Template,
+    /// Where `url` is written (for the plan's URL check).
+    pub url_pos: Pos,
+    pub query: Vec<(Template, Template)>,
+    pub headers: Vec<(Template, Template)>,
+    pub body: Option<BodyTemplate>,
+    /// The request's own timeout (else the suite default, else `--timeout`).
+    pub timeout: Option<Duration>,
+    /// Redirects to follow; 0 = none.
+    pub max_redirects: u32,
+}
+
+/// A problem of a request, with its position.
+pub type RequestError = (Pos, String);
+
+/// The string templates of a request, each with its position and what it is (for the
+/// plan's check of the variables they use).
+pub type Located = Vec<(Pos, &'static str, Template)>;
+
+impl RequestTemplate {
+    /// Compile `def` (at `pos`); `default_headers` are the suite's `defaults.headers`, added
+    /// where the request does not set a header of the same name.
+    pub fn compile(
+        def: &RequestDef,
+        pos: Pos,
+        default_headers: &BTreeMap<String, Spanned<String>>,
+        default_timeout: Option<Duration>,
+        errors: &mut Vec<RequestError>,
+    ) -> Option<(RequestTemplate, Located)> {
+        let before = errors.len();
+        let mut located = Vec::new();
+        let mut tpl = |what: &'static str, s: &Spanned<String>, errors: &mut Vec<RequestError>| {
+            let p = Pos::from_loc(&s.referenced);
+            match Template::parse(&s.value) {
+                Ok(t) => {
+                    located.push((p, what, t.clone()));
+                    Some(t)
+                }
+                Err(e) => {
+                    errors.push((p, format!("in {what}: {e}")));
+                    None
+                }
+            }
+        };
+        let method = match &def.method {
+            None => Some(MethodSpec::Fixed(Method::GET)),
+            Some(m) => tpl("method", m, errors).and_then(|t| match t.as_literal() {
+                Some(text) => match text.to_ascii_uppercase().parse::<Method>() {
+                    Ok(m) if !text.is_empty() => Some(MethodSpec::Fixed(m)),
+                    _ => {
+                        let p = Pos::from_loc(&m.referenced);
+                        errors.push((p, format!("invalid HTTP method `{}`", m.value)));
+                        None
+                    }
+                },
+                None => Some(MethodSpec::Template(t)),
+            }),
+        };
+        let url = tpl("url", &def.url, errors);
+        let mut query = Vec::new();
+        for (k, v) in &def.query {
+            let key = Template::parse(k).map_err(|e| (Pos::from_loc(&v.referenced), e));
+            match (key, tpl("query", v, errors)) {
+                (Ok(k), Some(v)) => query.push((k, v)),
+                (Err((p, e)), _) => errors.push((p, format!("in query name: {e}"))),
+                _ => {}
+            }
+        }
+        let mut headers = Vec::new();
+        let defaults = default_headers
+            .iter()
+            .filter(|(k, _)| !def.headers.keys().any(|h| h.eq_ignore_ascii_case(k)));
+        for (k, v) in def.headers.iter().chain(defaults) {
+            let p = Pos::from_loc(&v.referenced);
+            let name = match Template::parse(k) {
+                Ok(t) => t,
+                Err(e) => {
+                    errors.push((p, format!("in header name: {e}")));
+                    continue;
+                }
+            };
+            if let Some(n) = name.as_literal() {
+                if HeaderName::from_bytes(n.as_bytes()).is_err() {
+                    errors.push((p, format!("invalid header name `{n}`")));
+                    continue;
+                }
+            }
+            let Some(value) = tpl("header", v, errors) else {
+                continue;
+            };
+            if let Some(text) = value.as_literal() {
+                if HeaderValue::from_str(&text).is_err() {
+                    errors.push((
+                        p,
+                        format!("header `{k}`: the value has a character a header cannot carry"),
+                    ));
+                    continue;
+                }
+            }
+            headers.push((name, value));
+        }
+        let body = compile_body(def, pos, errors, &mut tpl);
+        let max_redirects = match def.follow_redirects {
+            None | Some(Redirects::Enabled(false)) => 0,
+            Some(Redirects::Enabled(true)) => 10,
+            Some(Redirects::Max(n)) => n,
+        };
+        if errors.len() > before {
+            return None;
+        }
+        let request = RequestTemplate {
+            method: method?,
+            url: url?,
+            url_pos: Pos::from_loc(&def.url.referenced),
+            query,
+            headers,
+            body,
+            timeout: def.timeout.map(|d| d.0).or(default_timeout),
+            max_redirects,
+        };
+        Some((request, located))
+    }
+}
+
+fn compile_body(
+    def: &RequestDef,
+    pos: Pos,
+    errors: &mut Vec<RequestError>,
+    tpl: &mut impl FnMut(&'static str, &Spanned<String>, &mut Vec<RequestError>) -> Option<Template>,
+) -> Option<BodyTemplate> {
+    let given = [def.json.is_some(), def.body.is_some(), def.form.is_some()];
+    if given.iter().filter(|b| **b).count() > 1 {
+        errors.push((
+            pos,
+            "a request takes one of `json`, `body` or `form`".into(),
+        ));
+        return None;
+    }
+    if let Some(j) = &def.json {
+        return match JsonTemplate::compile(&j.value) {
+            Ok(t) => Some(BodyTemplate::Json(t)),
+            Err(e) => {
+                errors.push((Pos::from_loc(&j.referenced), format!("in json body: {e}")));
+                None
+            }
+        };
+    }
+    if let Some(b) = &def.body {
+        return tpl("body", b, errors).map(BodyTemplate::Text);
+    }
+    let form = def.form.as_ref()?;
+    let fields = form
+        .iter()
+        .filter_map(|(k, v)| tpl("form body", v, errors).map(|t| (k.clone(), t)))
+        .collect();
+    Some(BodyTemplate::Form(fields))
+}
+
+/// Why a rendered URL cannot be requested.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("invalid URL `{url}`: expected an absolute http:// or https:// URL")]
+    Relative { url: String },
+    #[error("invalid URL `{url}`: {source}")]
+    Parse {
+        url: String,
+        source: url::ParseError,
+    },
+    #[error("unsupported URL scheme `{scheme}` in `{url}`: expected http or https")]
+    Scheme { scheme: String, url: String },
+    #[error("URL `{0}` has no host")]
+    NoHost(String),
+}
+
+/// Parse a rendered URL: absolute, http or https, with a host.
+pub fn parse_url(text: &str) -> Result<reqwest::Url, UrlError> {
+    let url = reqwest::Url::parse(text).map_err(|source| match source {
+        url::ParseError::RelativeUrlWithoutBase => UrlError::Relative {
+            url: text.to_string(),
+        },
+        source => UrlError::Parse {
+            url: text.to_string(),
+            source,
+        },
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(UrlError::Scheme {
+            scheme: url.scheme().to_string(),
+            url: text.to_string(),
+        });
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(UrlError::NoHost(text.to_string()));
+    }
+    Ok(url)
+}
+
+/// The scheme a URL template's literal start fixes, if any (`https://${host}/` → https).
+pub fn literal_scheme(url: &Template) -> Option<&str> {
+    let prefix = url.literal_prefix().trim_start();
+    let (scheme, _) = prefix.split_once(':')?;
+    let valid = !scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then_some(scheme)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_be_absolute_http_with_a_host() {
+        assert!(parse_url("https://api.test/x").is_ok());
+        assert_eq!(
+            parse_url("not a url at all").unwrap_err().to_string(),
+            "invalid URL `not a url at all`: expected an absolute http:// or https:// URL"
+        );
+        assert_eq!(
+            parse_url("ftp://x.test/").unwrap_err().to_string(),
+            "unsupported URL scheme `ftp` in `ftp://x.test/`: expected http or https"
+        );
+        assert!(parse_url("http://[::1").is_err());
+        assert_eq!(
+            literal_scheme(&Template::parse("FTP://${h}/").unwrap()),
+            Some("FTP")
+        );
+        assert_eq!(literal_scheme(&Template::parse("${base}/x").unwrap()), None);
+    }
+}

@@ -1,0 +1,384 @@
+//! Compiling the steps of a case: its form (one request, steps, or a DNS check), each
+//! step's request, expectations, captures, retry and polling, and a static check that every
+//! template names a variable that exists when the step runs and every URL can be sent.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+use super::request::{literal_scheme, parse_url, RequestTemplate};
+use super::{
+    Action, CaptureSource, HttpStep, PlannedCapture, PlannedStep, RetryPolicy, WaitPolicy,
+};
+use crate::expect::dns::DnsCheck;
+use crate::expect::schema::compile_regex;
+use crate::expect::{CompiledExpect, SchemaCache};
+use crate::interp::{Part, Scope, Template};
+use crate::suite::model::{CaptureDef, CaseDef, ExpectDef, RequestDef, RetryDef, WaitDef};
+use crate::suite::{Diagnostic, LoadedSuite, Pos};
+
+/// Most attempts a retry may ask for.
+const MAX_ATTEMPTS: u32 = 100;
+/// Largest backoff multiplier.
+const MAX_BACKOFF: f64 = 10.0;
+
+/// One step as written, whichever form the case uses.
+struct StepParts<'a> {
+    name: &'a str,
+    request: &'a Spanned<RequestDef>,
+    expect: Option<&'a Spanned<ExpectDef>>,
+    captures: &'a BTreeMap<String, Spanned<CaptureDef>>,
+    retry: Option<&'a Spanned<RetryDef>>,
+    wait: Option<&'a WaitDef>,
+}
+
+/// Compiles the steps of one case.
+pub struct StepCompiler<'a> {
+    pub suite: &'a LoadedSuite,
+    pub vars: &'a Arc<HashMap<String, Value>>,
+    /// Variables whose value is not known before the run (see `vars::Resolved`).
+    pub opaque: &'a HashSet<String>,
+    pub env: &'a Scope,
+    /// Report `${env.X}` without a default that is not set.
+    pub require_env: bool,
+    pub schemas: &'a mut SchemaCache,
+    pub diags: &'a mut Vec<Diagnostic>,
+}
+
+impl<'a> StepCompiler<'a> {
+    fn diag(&mut self, pos: Option<Pos>, message: impl Into<String>) {
+        let d = self.suite.diag(pos, message);
+        self.diags.push(d);
+    }
+
+    /// The steps of `def`, or `None` after reporting every problem found.
+    pub fn compile_case(mut self, def: &'a CaseDef, case_pos: Pos) -> Option<Vec<PlannedStep>> {
+        if let Some(dns) = &def.dns {
+            return self.dns_case(def, dns);
+        }
+        let parts = self.parts(def, case_pos)?;
+        let before = self.diags.len();
+        let mut known: HashSet<String> = self.vars.keys().cloned().collect();
+        let mut captured: HashSet<String> = HashSet::new();
+        // Sized exactly: a run holds one of these per case.
+        let mut steps = Vec::with_capacity(parts.len());
+        for p in parts {
+            if let Some(step) = self.http_step(&p, &known, &captured) {
+                for c in &step.1 {
+                    known.insert(c.clone());
+                    captured.insert(c.clone());
+                }
+                steps.push(step.0);
+            }
+        }
+        (self.diags.len() == before).then_some(steps)
+    }
+
+    /// The steps as written, after checking that the case uses one form.
+    fn parts(&mut self, def: &'a CaseDef, case_pos: Pos) -> Option<Vec<StepParts<'a>>> {
+        let name = &def.name;
+        let single = def.request.is_some();
+        let problem = if single && !def.steps.is_empty() {
+            Some(format!(
+                "case `{name}` has both `request` and `steps`; use one form"
+            ))
+        } else if !single && def.steps.is_empty() {
+            Some(format!(
+                "case `{name}` needs a `request` or a list of `steps`"
+            ))
+        } else if !single && (def.retry.is_some() || def.wait_until.is_some()) {
+            Some(format!(
+                "case `{name}` uses `steps`: put `retry` and `wait_until` inside each step"
+            ))
+        } else if !single && (def.expect.is_some() || !def.capture.is_empty()) {
+            Some(format!(
+                "case `{name}` uses `steps`: put `expect` and `capture` inside each step"
+            ))
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            self.diag(Some(case_pos), p);
+            return None;
+        }
+        let defaults = self.suite.file.defaults.retry.as_ref();
+        Some(match &def.request {
+            Some(request) => vec![StepParts {
+                name,
+                request,
+                expect: def.expect.as_ref(),
+                captures: &def.capture,
+                retry: def.retry.as_ref().or(defaults),
+                wait: def.wait_until.as_ref(),
+            }],
+            None => def
+                .steps
+                .iter()
+                .map(|s| StepParts {
+                    name: &s.value.name,
+                    request: &s.value.request,
+                    expect: s.value.expect.as_ref(),
+                    captures: &s.value.capture,
+                    retry: s.value.retry.as_ref().or(defaults),
+                    wait: s.value.wait_until.as_ref(),
+                })
+                .collect(),
+        })
+    }
+
+    /// One HTTP step and the names it captures (`None` after reporting its problems).
+    fn http_step(
+        &mut self,
+        p: &StepParts,
+        known: &HashSet<String>,
+        captured: &HashSet<String>,
+    ) -> Option<(PlannedStep, Vec<String>)> {
+        let before = self.diags.len();
+        let pos = Pos::from_loc(&p.request.referenced);
+        let r = &p.request.value;
+        let defaults = &self.suite.file.defaults;
+        let mut errors = Vec::new();
+        let compiled = RequestTemplate::compile(
+            r,
+            pos,
+            &defaults.headers,
+            defaults.timeout.map(|d| d.0),
+            &mut errors,
+        );
+        for (at, e) in errors {
+            self.diag(Some(at), e);
+        }
+        if let Some((request, located)) = &compiled {
+            for (at, what, t) in located {
+                self.check_template(t, what, *at, known);
+            }
+            if let (Some(j), Some(super::BodyTemplate::Json(t))) = (&r.json, &request.body) {
+                let at = Pos::from_loc(&j.referenced);
+                for t in t.templates() {
+                    self.check_template(t, "json body", at, known);
+                }
+            }
+            self.check_url(&request.url, request.url_pos, captured);
+        }
+        let epos = p.expect.map(|e| Pos::from_loc(&e.referenced));
+        let dir = self.suite.dir().to_path_buf();
+        let expect =
+            match CompiledExpect::compile(p.expect.map(|e| &e.value), epos, self.schemas, &dir) {
+                Ok(c) => Some(c),
+                Err(errors) => {
+                    for (at, e) in errors {
+                        self.diag(at.or(epos), e);
+                    }
+                    None
+                }
+            };
+        if let Some(c) = &expect {
+            for (at, t) in c.templates() {
+                self.check_template(t, "expectation", at.or(epos).unwrap_or(pos), known);
+            }
+        }
+        let captures = self.captures(p.captures);
+        let retry = p.retry.and_then(|r| self.retry(r));
+        let wait = p.wait.map(wait_policy);
+        if self.diags.len() > before {
+            return None;
+        }
+        let names = captures.iter().map(|c| c.name.clone()).collect();
+        let step = PlannedStep {
+            name: p.name.to_string(),
+            pos,
+            action: Action::Http(Box::new(HttpStep {
+                request: compiled?.0,
+                expect: expect?,
+                captures,
+            })),
+            retry,
+            wait,
+        };
+        Some((step, names))
+    }
+
+    /// Check a URL that can be known now (it reads no capture, no unset environment
+    /// variable): absolute, http or https, with a host. Otherwise its literal start, if it
+    /// names a scheme, must name http or https.
+    fn check_url(&mut self, url: &Template, pos: Pos, captured: &HashSet<String>) {
+        let knowable = url
+            .vars()
+            .all(|v| !captured.contains(v) && !self.opaque.contains(v))
+            && url.parts.iter().all(|p| match p {
+                Part::Env { name, default } => default.is_some() || self.env.env.contains_key(name),
+                _ => true,
+            });
+        if knowable {
+            let scope = Scope {
+                vars: self.vars.clone(),
+                ..self.env.clone()
+            };
+            // A render error (an undefined variable) is reported by the template check.
+            if let Ok(text) = url.render(&scope) {
+                if let Err(e) = parse_url(&text) {
+                    self.diag(Some(pos), e.to_string());
+                }
+            }
+        } else if let Some(scheme) = literal_scheme(url) {
+            if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+                self.diag(
+                    Some(pos),
+                    format!("unsupported URL scheme `{scheme}`: expected http or https"),
+                );
+            }
+        }
+    }
+
+    /// Every variable a template reads is defined when the step runs; every `${env.X}`
+    /// without a default is set (unless the plan tolerates unset ones).
+    fn check_template(&mut self, t: &Template, what: &str, pos: Pos, known: &HashSet<String>) {
+        for v in t.vars() {
+            if !known.contains(v) {
+                let mut names: Vec<&str> = known.iter().map(String::as_str).collect();
+                names.sort_unstable();
+                let listed = match names.len() {
+                    0 => "none".to_string(),
+                    n if n > 20 => format!("{}, … ({n} in all)", names[..20].join(", ")),
+                    _ => names.join(", "),
+                };
+                self.diag(
+                    Some(pos),
+                    format!("undefined variable `{v}` in {what} (defined here: {listed})"),
+                );
+            }
+        }
+        if !self.require_env {
+            return;
+        }
+        let missing: Vec<String> = t
+            .required_env()
+            .filter(|e| !self.env.env.contains_key(*e))
+            .map(str::to_string)
+            .collect();
+        for e in missing {
+            self.diag(
+                Some(pos),
+                format!("environment variable `{e}` is not set (use `${{env.{e}:-default}}` for a default)"),
+            );
+        }
+    }
+
+    fn captures(&mut self, defs: &BTreeMap<String, Spanned<CaptureDef>>) -> Vec<PlannedCapture> {
+        let mut out = Vec::with_capacity(defs.len());
+        for (name, c) in defs {
+            let at = Some(Pos::from_loc(&c.referenced));
+            let c = &c.value;
+            let source = match (&c.jsonpath, &c.header, &c.regex) {
+                (Some(p), None, None) => self
+                    .schemas
+                    .path(p)
+                    .map(|path| CaptureSource::JsonPath(path, p.clone())),
+                (None, Some(h), None) => Ok(CaptureSource::Header(h.to_ascii_lowercase())),
+                (None, None, Some(r)) => compile_regex(r).map(CaptureSource::Regex),
+                _ => Err(format!(
+                    "capture `{name}` needs exactly one of `jsonpath`, `header` or `regex`"
+                )),
+            };
+            match source {
+                Ok(source) => out.push(PlannedCapture {
+                    name: name.clone(),
+                    source,
+                    secret: c.secret,
+                }),
+                Err(e) => self.diag(at, format!("capture `{name}`: {e}")),
+            }
+        }
+        out
+    }
+
+    fn retry(&mut self, r: &Spanned<RetryDef>) -> Option<RetryPolicy> {
+        let def = &r.value;
+        let attempts = def.attempts.value;
+        let mut ok = true;
+        if !(1..=MAX_ATTEMPTS).contains(&attempts) {
+            self.diag(
+                Some(Pos::from_loc(&def.attempts.referenced)),
+                format!("retry.attempts must be between 1 and {MAX_ATTEMPTS}, got {attempts}"),
+            );
+            ok = false;
+        }
+        let backoff = match &def.backoff {
+            Some(b) if !(b.value.is_finite() && (1.0..=MAX_BACKOFF).contains(&b.value)) => {
+                self.diag(
+                    Some(Pos::from_loc(&b.referenced)),
+                    format!(
+                        "retry.backoff multiplies the interval after each attempt: it must be between 1 and {MAX_BACKOFF}, got {:?}",
+                        b.value
+                    ),
+                );
+                ok = false;
+                1.0
+            }
+            Some(b) => b.value,
+            None => 1.0,
+        };
+        ok.then(|| RetryPolicy {
+            attempts,
+            interval: def.interval.map(|d| d.0).unwrap_or(Duration::from_secs(1)),
+            backoff,
+        })
+    }
+
+    /// A DNS check case: one step that asks DNS.
+    fn dns_case(
+        &mut self,
+        def: &CaseDef,
+        dns: &Spanned<crate::suite::model::DnsCheckDef>,
+    ) -> Option<Vec<PlannedStep>> {
+        let pos = Pos::from_loc(&dns.referenced);
+        if def.request.is_some()
+            || !def.steps.is_empty()
+            || def.expect.is_some()
+            || !def.capture.is_empty()
+        {
+            self.diag(
+                Some(pos),
+                format!(
+                    "case `{}` is a DNS check: put its expectations under `dns.expect` (no `request`, `steps`, `expect` or `capture`)",
+                    def.name
+                ),
+            );
+            return None;
+        }
+        let check = match DnsCheck::compile(&dns.value, Some(pos)) {
+            Ok(c) => c,
+            Err(e) => {
+                self.diag(Some(pos), e);
+                return None;
+            }
+        };
+        let before = self.diags.len();
+        let known: HashSet<String> = self.vars.keys().cloned().collect();
+        for t in check.templates() {
+            self.check_template(t, "dns check", pos, &known);
+        }
+        let defaults = self.suite.file.defaults.retry.as_ref();
+        let retry = def.retry.as_ref().or(defaults).and_then(|r| self.retry(r));
+        if self.diags.len() > before {
+            return None;
+        }
+        Some(vec![PlannedStep {
+            name: def.name.clone(),
+            pos,
+            action: Action::Dns(Box::new(check)),
+            retry,
+            wait: def.wait_until.as_ref().map(wait_policy),
+        }])
+    }
+}
+
+fn wait_policy(w: &WaitDef) -> WaitPolicy {
+    WaitPolicy {
+        timeout: w.timeout.0,
+        interval: w.interval.map(|d| d.0).unwrap_or(Duration::from_secs(2)),
+    }
+}

@@ -1,0 +1,284 @@
+//! Planning one suite with one profile: network rules of the profile, variables, secrets,
+//! then each case (matrix expansions, `needs`, steps).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::step::StepCompiler;
+use super::vars::{self, RawVar, Resolved};
+use super::{Plan, PlanOptions, PlannedCase, SuiteInfo};
+use crate::expect::SchemaCache;
+use crate::http::{parse_dns_server, ConnectRule, ResolveRule};
+use crate::interp::{value_text, Scope};
+use crate::suite::model::CaseDef;
+use crate::suite::{Diagnostic, LoadedSuite, Pos};
+
+/// The profiles a suite runs with: none for a suite without profiles, else the `--env`
+/// selection (comma-separated for several environments in one run) or `default_profile`.
+pub fn select_profiles(
+    suite: &LoadedSuite,
+    opts: &PlanOptions,
+) -> Result<Vec<Option<String>>, Diagnostic> {
+    let f = &suite.file;
+    if f.profiles.is_empty() {
+        return Ok(vec![None]);
+    }
+    let known = || {
+        f.profiles
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let chosen = opts.profile.clone().or_else(|| f.default_profile.clone());
+    let Some(chosen) = chosen else {
+        return Err(suite.diag(
+            None,
+            format!(
+                "suite `{}` has profiles ({}) but none was chosen: pass --env or set default_profile",
+                f.name,
+                known()
+            ),
+        ));
+    };
+    let mut out = Vec::new();
+    for p in chosen.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if !f.profiles.contains_key(p) {
+            return Err(suite.diag(
+                None,
+                format!(
+                    "suite `{}` has no profile `{p}` (profiles: {})",
+                    f.name,
+                    known()
+                ),
+            ));
+        }
+        if !out.contains(&Some(p.to_string())) {
+            out.push(Some(p.to_string()));
+        }
+    }
+    if out.is_empty() {
+        return Err(suite.diag(None, "--env names no profile"));
+    }
+    Ok(out)
+}
+
+/// Plans one suite into the shared plan, collecting every problem.
+pub struct SuitePlanner<'p> {
+    pub suite: &'p LoadedSuite,
+    pub opts: &'p PlanOptions,
+    pub plan: &'p mut Plan,
+    pub schemas: &'p mut SchemaCache,
+    pub diags: &'p mut Vec<Diagnostic>,
+}
+
+impl SuitePlanner<'_> {
+    fn diag(&mut self, pos: Option<Pos>, message: impl Into<String>) {
+        let d = self.suite.diag(pos, message);
+        self.diags.push(d);
+    }
+
+    /// Plan the suite with `profile_name`.
+    pub fn plan_suite(&mut self, profile_name: Option<String>, several: bool) {
+        let f = &self.suite.file;
+        let before = self.diags.len();
+        self.profile_network(profile_name.as_deref());
+        let scope_env = Scope {
+            vars: Default::default(),
+            env: self.plan.env.clone(),
+            run_id: self.plan.run_id.clone(),
+            lenient_env: self.opts.allow_missing_env,
+        };
+        let resolved = self.variables(profile_name.as_deref(), &scope_env);
+        self.plan.suites.push(SuiteInfo {
+            name: match (&profile_name, several) {
+                (Some(p), true) => format!("{} [{p}]", f.name),
+                _ => f.name.clone(),
+            },
+            path: self.suite.path.clone(),
+            profile: profile_name,
+        });
+        let si = self.plan.suites.len() - 1;
+        // Grown a suite at a time, exactly: doubling would leave up to half of a large
+        // plan's case table unused.
+        self.plan.cases.reserve_exact(f.cases.len());
+        let planned = self.plan_cases(si, &resolved, &scope_env);
+        if planned == 0 && self.diags.len() == before {
+            self.diag(None, format!("suite `{}` has no cases", f.name));
+        }
+    }
+
+    /// `resolve`, `fallback_resolve`, `connect_to` and `dns_servers` of the profile.
+    fn profile_network(&mut self, profile: Option<&str>) {
+        let Some(p) = profile.and_then(|p| self.suite.file.profiles.get(p)) else {
+            return;
+        };
+        let mut errors = Vec::new();
+        for (list, out) in [
+            (&p.resolve, &mut self.plan.resolve),
+            (&p.fallback_resolve, &mut self.plan.fallback_resolve),
+        ] {
+            for r in list {
+                match ResolveRule::parse(r) {
+                    Ok(rule) => out.push(rule),
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        for r in &p.connect_to {
+            match ConnectRule::parse(r) {
+                Ok(rule) => self.plan.connect_to.push(rule),
+                Err(e) => errors.push(e),
+            }
+        }
+        for d in &p.dns_servers {
+            match parse_dns_server(d) {
+                Ok(sa) if !self.plan.dns_servers.contains(&sa) => self.plan.dns_servers.push(sa),
+                Ok(_) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+        for e in errors {
+            self.diag(None, e);
+        }
+    }
+
+    /// Variables: suite < profile < `--var` / `--secret`; secrets registered for redaction.
+    fn variables(&mut self, profile: Option<&str>, scope_env: &Scope) -> Resolved {
+        let f = &self.suite.file;
+        let mut raw: BTreeMap<String, RawVar> = BTreeMap::new();
+        let profile_vars = profile
+            .and_then(|p| f.profiles.get(p))
+            .map(|p| &p.vars)
+            .into_iter()
+            .flatten();
+        for (k, v) in f.vars.iter().chain(profile_vars) {
+            let var = RawVar {
+                value: v.value.clone(),
+                pos: Some(Pos::from_loc(&v.referenced)),
+            };
+            raw.insert(k.clone(), var);
+        }
+        let fixed: Vec<(String, String)> = self
+            .opts
+            .vars
+            .iter()
+            .chain(self.opts.secrets.iter())
+            .cloned()
+            .collect();
+        let (resolved, errors) = vars::resolve(raw, &fixed, scope_env);
+        for e in errors {
+            self.diag(e.pos, e.message);
+        }
+        for name in &f.secrets {
+            match resolved.values.get(name) {
+                Some(Value::Null) if resolved.opaque.contains(name) => {}
+                Some(v) => self.plan.redactor.add(&value_text(v)),
+                None => self.diag(None, format!("secret `{name}` is not a defined variable")),
+            }
+        }
+        resolved
+    }
+
+    /// Plan every case; returns how many were planned.
+    fn plan_cases(&mut self, si: usize, resolved: &Resolved, scope_env: &Scope) -> usize {
+        let f = &self.suite.file;
+        let mut planned = 0;
+        // Cases without a matrix share one map of the suite's variables.
+        let shared = Arc::new(resolved.values.clone());
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        // Names of cases that exist but could not be planned: `needs` on them is not a
+        // second error.
+        let mut broken: HashSet<String> = HashSet::new();
+        let mut seen_names = HashSet::new();
+        for case in &f.cases {
+            let pos = Pos::from_loc(&case.referenced);
+            let def = &case.value;
+            for combo in vars::expand_matrix(&def.matrix) {
+                let case_vars = if combo.is_empty() {
+                    shared.clone()
+                } else {
+                    let mut v = resolved.values.clone();
+                    v.extend(
+                        combo
+                            .iter()
+                            .map(|(k, x)| (k.clone(), Value::String(x.clone()))),
+                    );
+                    Arc::new(v)
+                };
+                let name = vars::case_name(&def.name, &combo, &case_vars, scope_env);
+                if !seen_names.insert(name.clone()) {
+                    self.diag(Some(pos), format!("duplicate case name `{name}`"));
+                    continue;
+                }
+                let needs = self.needs(def, &name, pos, &by_name, &broken);
+                let steps = StepCompiler {
+                    suite: self.suite,
+                    vars: &case_vars,
+                    opaque: &resolved.opaque,
+                    env: scope_env,
+                    require_env: !self.opts.allow_missing_env,
+                    schemas: self.schemas,
+                    diags: self.diags,
+                }
+                .compile_case(def, pos);
+                let Some(steps) = steps else {
+                    broken.insert(def.name.clone());
+                    broken.insert(name);
+                    continue;
+                };
+                let index = self.plan.cases.len();
+                by_name.entry(def.name.clone()).or_default().push(index);
+                if name != def.name {
+                    by_name.entry(name.clone()).or_default().push(index);
+                }
+                let mut tags = f.tags.clone();
+                tags.extend(def.tags.iter().cloned());
+                self.plan.cases.push(PlannedCase {
+                    index,
+                    suite: si,
+                    name,
+                    tags,
+                    severity: def.severity,
+                    needs: needs.unwrap_or_default(),
+                    steps,
+                    vars: case_vars,
+                    pos,
+                });
+                planned += 1;
+            }
+        }
+        planned
+    }
+
+    /// The indices of the cases `def` needs (`None` after an error).
+    fn needs(
+        &mut self,
+        def: &CaseDef,
+        name: &str,
+        pos: Pos,
+        by_name: &HashMap<String, Vec<usize>>,
+        broken: &HashSet<String>,
+    ) -> Option<Vec<usize>> {
+        let mut needs = Vec::new();
+        let mut ok = true;
+        for n in &def.needs {
+            match by_name.get(n) {
+                Some(ids) => needs.extend(ids.iter().copied()),
+                None if broken.contains(n) => ok = false,
+                None => {
+                    ok = false;
+                    self.diag(
+                        Some(pos),
+                        format!(
+                            "case `{name}` needs `{n}`, which is not a case defined earlier in this suite"
+                        ),
+                    );
+                }
+            }
+        }
+        ok.then_some(needs)
+    }
+}

@@ -1,0 +1,348 @@
+//! Variables of a suite: precedence (suite < profile < `--var`/`--secret`), references
+//! between variables resolved in dependency order with their JSON types, cycles reported
+//! once, and matrices expanded.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::Value;
+
+use crate::interp::{JsonTemplate, Part, Scope, Template};
+use crate::suite::Pos;
+
+/// A variable as written: its value (templates in its strings) and where.
+pub struct RawVar {
+    pub value: Value,
+    pub pos: Option<Pos>,
+}
+
+/// Resolved variables of a suite.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    /// Every variable, with its JSON type. A variable that could not be resolved is
+    /// present as `null`, so that its uses do not repeat the error.
+    pub values: HashMap<String, Value>,
+    /// Variables whose value is not known before the run: they read an unset `${env.X}`
+    /// (tolerated by `validate` and `list`) or a generator, or failed to resolve.
+    pub opaque: HashSet<String>,
+}
+
+/// An error of one variable.
+pub struct VarError {
+    pub pos: Option<Pos>,
+    pub message: String,
+}
+
+/// Resolve `raw` on top of `fixed` (the `--var`/`--secret` values, which win).
+pub fn resolve(
+    raw: BTreeMap<String, RawVar>,
+    fixed: &[(String, String)],
+    env: &Scope,
+) -> (Resolved, Vec<VarError>) {
+    let mut out = Resolved::default();
+    let mut errors = Vec::new();
+    for (k, v) in fixed {
+        out.values.insert(k.clone(), Value::String(v.clone()));
+    }
+    // Parse every variable once; a parse error is reported and the variable is opaque.
+    let mut pending: BTreeMap<String, (JsonTemplate, Option<Pos>)> = BTreeMap::new();
+    for (k, v) in raw {
+        if out.values.contains_key(&k) {
+            continue;
+        }
+        match JsonTemplate::compile(&v.value) {
+            Ok(t) => {
+                pending.insert(k, (t, v.pos));
+            }
+            Err(e) => {
+                errors.push(VarError {
+                    pos: v.pos,
+                    message: format!("in variable `{k}`: {e}"),
+                });
+                poison(&mut out, &k);
+            }
+        }
+    }
+    loop {
+        resolve_ready(&mut pending, &mut out, &mut errors, env);
+        if pending.is_empty() {
+            break;
+        }
+        // A reference to a name that is not a variable: the root error. Variables that
+        // read this one resolve after it (opaque) without repeating it.
+        let undefined: Vec<(String, Vec<String>)> = pending
+            .iter()
+            .map(|(k, (t, _))| {
+                let names: Vec<String> = refs(t)
+                    .filter(|r| !out.values.contains_key(*r) && !pending.contains_key(*r))
+                    .map(str::to_string)
+                    .collect();
+                (k.clone(), names)
+            })
+            .filter(|(_, names)| !names.is_empty())
+            .collect();
+        if !undefined.is_empty() {
+            for (k, names) in undefined {
+                let pos = pending.remove(&k).and_then(|(_, p)| p);
+                errors.push(VarError {
+                    pos,
+                    message: format!(
+                        "in variable `{k}`: undefined variable `{}`",
+                        names.join("`, `")
+                    ),
+                });
+                poison(&mut out, &k);
+            }
+            continue;
+        }
+        // Only cycles are left: report each once, from its first variable.
+        let cycle = find_cycle(&pending);
+        let pos = cycle
+            .first()
+            .and_then(|k| pending.get(k))
+            .and_then(|(_, p)| *p);
+        let mut path = cycle.clone();
+        path.extend(cycle.first().cloned());
+        errors.push(VarError {
+            pos,
+            message: format!(
+                "in variable `{}`: a cycle of variables: `{}`",
+                cycle[0],
+                path.join("` → `")
+            ),
+        });
+        for k in &cycle {
+            pending.remove(k);
+            poison(&mut out, k);
+        }
+    }
+    (out, errors)
+}
+
+type Pending = BTreeMap<String, (JsonTemplate, Option<Pos>)>;
+
+/// Evaluate every pending variable whose references are all resolved, until none is.
+fn resolve_ready(
+    pending: &mut Pending,
+    out: &mut Resolved,
+    errors: &mut Vec<VarError>,
+    env: &Scope,
+) {
+    loop {
+        let ready: Vec<String> = pending
+            .iter()
+            .filter(|(k, (t, _))| refs(t).all(|r| r != k.as_str() && out.values.contains_key(r)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        if ready.is_empty() {
+            return;
+        }
+        let scope = Scope {
+            vars: std::sync::Arc::new(out.values.clone()),
+            ..env.clone()
+        };
+        for k in ready {
+            let Some((t, pos)) = pending.remove(&k) else {
+                continue;
+            };
+            let opaque = refs(&t).any(|r| out.opaque.contains(r)) || reads_unknown(&t, env);
+            match t.eval(&scope) {
+                Ok(v) => {
+                    out.values.insert(k.clone(), v);
+                    if opaque {
+                        out.opaque.insert(k);
+                    }
+                }
+                Err(e) => {
+                    errors.push(VarError {
+                        pos,
+                        message: format!("in variable `{k}`: {e}"),
+                    });
+                    poison(out, &k);
+                }
+            }
+        }
+    }
+}
+
+/// A cycle among pending variables that each reference only pending ones.
+fn find_cycle(pending: &Pending) -> Vec<String> {
+    let Some(start) = pending.keys().next() else {
+        return Vec::new();
+    };
+    let mut path = vec![start.clone()];
+    loop {
+        let cur = &path[path.len() - 1];
+        let next = pending
+            .get(cur)
+            .and_then(|(t, _)| refs(t).find(|r| pending.contains_key(*r)))
+            .map(str::to_string);
+        match next {
+            Some(n) => match path.iter().position(|p| *p == n) {
+                Some(i) => return path.split_off(i),
+                None => path.push(n),
+            },
+            None => return path,
+        }
+    }
+}
+
+fn poison(out: &mut Resolved, k: &str) {
+    out.values.insert(k.to_string(), Value::Null);
+    out.opaque.insert(k.to_string());
+}
+
+/// The variables a value references.
+fn refs(t: &JsonTemplate) -> impl Iterator<Item = &str> {
+    t.templates().into_iter().flat_map(Template::vars)
+}
+
+/// True when the value reads an unset `${env.X}` (kept as text by a lenient scope) or a
+/// generator: its value is not the one the run will see.
+fn reads_unknown(t: &JsonTemplate, env: &Scope) -> bool {
+    t.templates().into_iter().any(|tpl| {
+        tpl.parts.iter().any(|p| match p {
+            Part::Env { name, default } => default.is_none() && !env.env.contains_key(name),
+            Part::Gen(_) => true,
+            _ => false,
+        })
+    })
+}
+
+/// Every combination of a matrix (one empty combination without a matrix).
+pub fn expand_matrix(m: &BTreeMap<String, Vec<String>>) -> Vec<Vec<(String, String)>> {
+    let mut combos: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for (k, values) in m {
+        let mut next = Vec::new();
+        for c in &combos {
+            for v in values {
+                let mut c2 = c.clone();
+                c2.push((k.clone(), v.clone()));
+                next.push(c2);
+            }
+        }
+        combos = next;
+    }
+    combos
+}
+
+/// The name of one matrix expansion: the name rendered with its values, or the name with
+/// the values appended when it does not use them.
+pub fn case_name(
+    name: &str,
+    combo: &[(String, String)],
+    vars: &std::sync::Arc<HashMap<String, Value>>,
+    env: &Scope,
+) -> String {
+    if combo.is_empty() {
+        return name.to_string();
+    }
+    let scope = Scope {
+        vars: vars.clone(),
+        ..env.clone()
+    };
+    match Template::parse(name).map(|t| t.render(&scope)) {
+        Ok(Ok(n)) if n != name => n,
+        _ => {
+            let tags: Vec<String> = combo.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("{name} [{}]", tags.join(", "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn raw(pairs: &[(&str, Value)]) -> BTreeMap<String, RawVar> {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    RawVar {
+                        value: v.clone(),
+                        pos: None,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn values_keep_their_types_through_references() {
+        let (r, errors) = resolve(
+            raw(&[
+                ("five", json!(5)),
+                ("copy", json!("${five}")),
+                ("text", json!("n=${five}")),
+                ("obj", json!({"n": "${copy}", "flag": true})),
+            ]),
+            &[],
+            &Scope::default(),
+        );
+        assert!(errors.is_empty());
+        assert_eq!(r.values["copy"], json!(5));
+        assert_eq!(r.values["text"], json!("n=5"));
+        assert_eq!(r.values["obj"], json!({"n": 5, "flag": true}));
+    }
+
+    #[test]
+    fn command_line_values_win_and_stay_strings() {
+        let (r, _) = resolve(
+            raw(&[("a", json!(1)), ("b", json!("${a}"))]),
+            &[("a".into(), "2".into())],
+            &Scope::default(),
+        );
+        assert_eq!(r.values["a"], json!("2"));
+        assert_eq!(r.values["b"], json!("2"));
+    }
+
+    #[test]
+    fn cycles_and_undefined_names_are_each_reported_once_without_cascades() {
+        let (r, errors) = resolve(
+            raw(&[
+                ("a", json!("${b}")),
+                ("b", json!("${a}")),
+                ("c", json!("${nope}/x")),
+                ("d", json!("${c}/y")),
+                ("e", json!("${e}")),
+            ]),
+            &[],
+            &Scope::default(),
+        );
+        let msgs: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        // `d` reads `c`, whose error is the root: `d` is not reported again.
+        assert_eq!(
+            msgs,
+            [
+                "in variable `c`: undefined variable `nope`",
+                "in variable `a`: a cycle of variables: `a` → `b` → `a`",
+                "in variable `e`: a cycle of variables: `e` → `e`",
+            ]
+        );
+        for k in ["a", "b", "c", "d", "e"] {
+            assert!(r.opaque.contains(k));
+        }
+    }
+
+    #[test]
+    fn unset_environment_in_a_lenient_scope_makes_a_variable_opaque() {
+        let env = Scope {
+            lenient_env: true,
+            ..Scope::default()
+        };
+        let (r, errors) = resolve(
+            raw(&[
+                ("api", json!("${env.API_URL}")),
+                ("health", json!("${api}/health")),
+                ("fixed", json!("${env.NOPE:-http://x.test}")),
+            ]),
+            &[],
+            &env,
+        );
+        assert!(errors.is_empty());
+        assert!(r.opaque.contains("api") && r.opaque.contains("health"));
+        assert!(!r.opaque.contains("fixed"));
+    }
+}
