@@ -16,6 +16,7 @@ use reqwest::{Method, Url};
 
 use super::dns::DnsClient;
 use super::error::{HttpError, HttpErrorKind};
+use super::record;
 use super::resolve::{ConnectRule, Resolution, ResolveRule, ResolveRules, SmartResolver};
 use super::tls::{self, TlsDetails};
 use crate::expect::Response;
@@ -92,6 +93,8 @@ pub struct HttpClient {
     tls: Arc<rustls::ClientConfig>,
     roots: tls::TrustRoots,
     resolver: SmartResolver,
+    /// How each open connection's address was chosen.
+    connections: record::ConnectionLog,
     config: Arc<NetConfig>,
 }
 
@@ -123,6 +126,7 @@ impl HttpClient {
             tls,
             roots,
             resolver,
+            connections: record::ConnectionLog::default(),
             config: Arc::new(config),
         };
         // Surface configuration errors now rather than at the first request.
@@ -155,6 +159,7 @@ impl HttpClient {
             .pool_idle_timeout(Duration::from_secs(30))
             .tcp_nodelay(true)
             .dns_resolver(Arc::new(self.resolver.for_port(port)))
+            .connector_layer(record::RecordLayer::new(self.connections.clone()))
             .tls_backend_preconfigured((*self.tls).clone())
             .build()
             .map_err(|e| {
@@ -317,11 +322,18 @@ impl HttpClient {
             }
             let timeout_ms = req.timeout.as_millis();
             sent.final_url = Some(url.clone());
-            let result = rb.send().await;
-            if let Some(host) = url.host_str() {
-                sent.resolution = self.resolver.resolution(host, port);
-            }
-            let mut resp = result.map_err(|e| HttpError::from_reqwest(&e, timeout_ms))?;
+            let literal = || url.host_str().and_then(|h| self.resolver.literal(h, port));
+            let (result, attempted) = record::with_request_slot(rb.send()).await;
+            let mut resp = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    // No connection to ask: the decision of the attempt this request made.
+                    sent.resolution = attempted.or_else(literal);
+                    return Err(HttpError::from_reqwest(&e, timeout_ms));
+                }
+            };
+            // The decision of the connection this response came over (maybe a pooled one).
+            sent.resolution = self.connections.for_response(&resp).or_else(literal);
             sent.remote = resp.remote_addr();
             let status = resp.status();
             if req.max_redirects > 0 && status.is_redirection() {

@@ -13,9 +13,8 @@
 //! Rules match on the host *and* the port, like curl. Every decision is recorded, so reports
 //! can say which address was used and how it was chosen.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde::Serialize;
@@ -187,14 +186,14 @@ pub struct ResolveRules {
     pub connect_to: Vec<ConnectRule>,
 }
 
-/// The resolver of a run; records every decision. Hand [`SmartResolver::for_port`] to the
-/// HTTP client: reqwest's resolver interface only sees the host name, so the client keeps
-/// one connection pool per destination port and tells each resolver its port.
+/// The resolver of a run. Hand [`SmartResolver::for_port`] to the HTTP client: reqwest's
+/// resolver interface only sees the host name, so the client keeps one connection pool per
+/// destination port and tells each resolver its port. Each decision is handed to the
+/// connection being opened (see [`super::record`]), not kept by host name.
 #[derive(Debug, Clone, Default)]
 pub struct SmartResolver {
     rules: Arc<ResolveRules>,
     dns: Option<DnsClient>,
-    log: Arc<Mutex<HashMap<(String, u16), Resolution>>>,
 }
 
 impl SmartResolver {
@@ -215,7 +214,6 @@ impl SmartResolver {
         SmartResolver {
             rules: Arc::new(rules),
             dns,
-            log: Arc::default(),
         }
     }
 
@@ -247,24 +245,23 @@ impl SmartResolver {
             })
     }
 
-    /// How `host:port` was last resolved, if it was.
-    pub fn resolution(&self, host: &str, port: u16) -> Option<Resolution> {
+    /// The decision for a host that is an IP address (no lookup happens for one), unless a
+    /// `--connect-to` rule sends its connections elsewhere.
+    pub fn literal(&self, host: &str, port: u16) -> Option<Resolution> {
         let host = normalize(host);
-        if self.connect_target(&host, port).is_none() {
-            if let Ok(ip) = host.parse::<IpAddr>() {
-                return Some(Resolution {
-                    by: ResolvedBy::Literal,
-                    addrs: vec![ip],
-                    fallback_cause: None,
-                    connect_to: None,
-                });
-            }
+        if self.connect_target(&host, port).is_some() {
+            return None;
         }
-        let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
-        log.get(&(host, port)).cloned()
+        host.parse::<IpAddr>().ok().map(|ip| Resolution {
+            by: ResolvedBy::Literal,
+            addrs: vec![ip],
+            fallback_cause: None,
+            connect_to: None,
+        })
     }
 
-    /// Resolve `host` for a connection to `port` following the rules, recording the decision.
+    /// Resolve `host` for a connection to `port` following the rules. The decision is also
+    /// handed to the connection attempt in progress, if any ([`super::record::note`]).
     pub async fn lookup(&self, host: &str, port: u16) -> Result<Resolution, String> {
         let host = normalize(host);
         let target = self.connect_target(&host, port);
@@ -331,8 +328,7 @@ impl SmartResolver {
                 },
             }
         };
-        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
-        log.insert((host, port), res.clone());
+        super::record::note(&res);
         Ok(res)
     }
 }
@@ -420,18 +416,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn override_wins_and_is_recorded() {
+    async fn override_wins_and_literals_need_no_lookup() {
         let r = SmartResolver::new(
             vec![ResolveRule::parse("a.test:80:127.0.0.2").unwrap()],
             vec![],
         );
         let a = r.lookup("A.test", 80).await.unwrap();
         assert_eq!(a.by, ResolvedBy::Override);
-        assert_eq!(r.resolution("a.test", 80).unwrap().addrs, a.addrs);
-        assert_eq!(
-            r.resolution("127.0.0.1", 80).unwrap().by,
-            ResolvedBy::Literal
-        );
+        assert!(r.literal("a.test", 80).is_none());
+        assert_eq!(r.literal("127.0.0.1", 80).unwrap().by, ResolvedBy::Literal);
     }
 
     #[test]

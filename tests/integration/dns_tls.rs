@@ -29,6 +29,8 @@ use crate::common::{smokegate, suite, write_suite, Run};
 /// `tminus.test.` (every name there is NXDOMAIN).
 struct DnsServer {
     addr: SocketAddr,
+    /// The `tminus.test.` zone, to publish a name while a run is under way.
+    tminus: Arc<InMemoryZoneHandler>,
     _server: Server<Catalog>,
 }
 
@@ -80,7 +82,7 @@ impl DnsServer {
         let tminus = zone("tminus.test.", vec![]);
         let mut catalog = Catalog::new();
         catalog.upsert(LowerName::new(&name("example.test.")), vec![example]);
-        catalog.upsert(LowerName::new(&name("tminus.test.")), vec![tminus]);
+        catalog.upsert(LowerName::new(&name("tminus.test.")), vec![tminus.clone()]);
         let mut server = Server::new(catalog);
         // UDP and TCP must share the port: bind UDP first, then TCP on the same port.
         let mut bound = None;
@@ -99,6 +101,7 @@ impl DnsServer {
         server.register_listener(tcp, Duration::from_secs(5), 64);
         DnsServer {
             addr,
+            tminus,
             _server: server,
         }
     }
@@ -787,4 +790,88 @@ async fn sample_deployment_dns_not_propagated_without_fallback_fails() {
         }
     }
     assert!(r.stdout.contains("NXDOMAIN"), "{}", r.stdout);
+}
+
+/// The address shown for a request says how the connection *it* used was chosen. Case A's
+/// name is not yet in DNS, so its connection goes to the pinned fallback; while A waits for
+/// its response the name is published and case B opens a second connection through DNS.
+/// A's record must still say "fallback" (it once said what the last lookup of the host did).
+#[tokio::test]
+async fn each_request_reports_how_its_own_connection_was_resolved() {
+    use axum::routing::get;
+    use tokio::sync::Notify;
+    let dns = DnsServer::start().await;
+    let slow_arrived = Arc::new(Notify::new());
+    let fast_done = Arc::new(Notify::new());
+    let wait = |n: Arc<Notify>| async move {
+        let _ = tokio::time::timeout(Duration::from_secs(10), n.notified()).await;
+    };
+    let zone = dns.tminus.clone();
+    let app = axum::Router::new()
+        .route(
+            "/slow",
+            get({
+                let (arrived, done) = (slow_arrived.clone(), fast_done.clone());
+                move || async move {
+                    arrived.notify_one();
+                    wait(done).await;
+                    "slow"
+                }
+            }),
+        )
+        .route(
+            "/publish",
+            get({
+                let arrived = slow_arrived.clone();
+                move || async move {
+                    wait(arrived).await;
+                    let a = RData::A(A(Ipv4Addr::LOCALHOST));
+                    zone.upsert(Record::from_rdata(name("late.tminus.test."), 0, a), 2)
+                        .await;
+                    "published"
+                }
+            }),
+        )
+        .route(
+            "/fast",
+            get({
+                let done = fast_done.clone();
+                move || async move {
+                    done.notify_one();
+                    "fast"
+                }
+            }),
+        );
+    let l = tokio::net::TcpListener::bind(lo()).await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.ok() });
+    let port = addr.port();
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "name: s\ncases:\n  - name: a\n    request: {{ url: \"http://late.tminus.test:{port}/slow\" }}\n  - name: b\n    steps:\n      - name: publish\n        request: {{ url: \"http://127.0.0.1:{port}/publish\" }}\n      - name: fast\n        request: {{ url: \"http://late.tminus.test:{port}/fast\" }}\n"
+    );
+    let suite = write_suite(dir.path(), "pool.yaml", &text);
+    let r = run(
+        suite,
+        &args(&[
+            "--dns-server",
+            &dns.addr.to_string(),
+            "--fallback-resolve",
+            &format!("late.tminus.test:{port}:127.0.0.1"),
+        ]),
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    let a = &r.case("a")["steps"][0]["request"];
+    let b = &r.case("b")["steps"][1]["request"];
+    assert_eq!(a["resolved_by"], "fallback", "{a}");
+    assert!(
+        a["fallback_cause"]
+            .as_str()
+            .unwrap_or("")
+            .contains("NXDOMAIN"),
+        "{a}"
+    );
+    assert_eq!(b["resolved_by"], "dns-server", "{b}");
+    assert!(b.get("fallback_cause").is_none(), "{b}");
 }

@@ -308,7 +308,10 @@ async fn demo_runs_its_embedded_suites_from_any_folder() {
     .expect("demo runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("the bundled suites (a-worker-dashboard.yaml"), "{stdout}");
+    assert!(
+        stdout.contains("the bundled suites (a-worker-dashboard.yaml"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("users-real-suite"), "{stdout}");
     assert!(stdout.contains("verdict: PASSED"), "{stdout}");
     assert!(cwd.path().join("smokegate-reports/junit.xml").is_file());
