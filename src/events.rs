@@ -216,10 +216,34 @@ pub struct RunSummary {
 #[derive(Debug, Clone)]
 pub enum Event {
     RunStarted(RunInfo),
-    CaseStarted { index: usize, name: String },
+    CaseStarted {
+        index: usize,
+        name: String,
+    },
     CaseFinished(std::sync::Arc<CaseResult>),
-    RunCancelling(CancelReason),
+    /// The run is being cut short. With `grace`, running cases may still finish within it
+    /// (a first interrupt); without, they are stopped now.
+    RunCancelling {
+        reason: CancelReason,
+        /// Cases running when this was decided.
+        running: usize,
+        grace: Option<std::time::Duration>,
+    },
     RunFinished(RunSummary),
+}
+
+/// A consumer of run events: every reporter is one, and is fed the same events in the same
+/// (causal) order. It lives with the events so that the runner, which emits them, does not
+/// depend on the reporters.
+pub trait Reporter: Send {
+    /// Handle one event.
+    fn event(&mut self, ev: &Event);
+    /// Push out buffered output: the runner calls this whenever it is about to wait.
+    fn flush(&mut self) {}
+    /// Errors met while writing (reported after the run; the run itself is unaffected).
+    fn take_errors(&mut self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Results for reporter tests.

@@ -126,14 +126,22 @@ impl Reporter for Console {
             }
             Event::CaseStarted { .. } => return,
             Event::CaseFinished(c) => self.case_block(c),
-            Event::RunCancelling(r) => {
-                format!("\nstopping: {r}; unfinished checks are reported as errors\n")
+            Event::RunCancelling {
+                reason,
+                running,
+                grace: Some(g),
+            } => format!(
+                "\nstopping: {reason}; waiting up to {}s for {running} running check(s) to finish (interrupt again to stop now); unfinished checks are reported as errors\n",
+                g.as_secs()
+            ),
+            Event::RunCancelling { reason, .. } => {
+                format!("\nstopping now: {reason}; unfinished checks are reported as errors\n")
             }
             Event::RunFinished(s) => self.verdict(s),
         };
         let text = self.redactor.redact(&text);
         let _ = self.out.write_all(text.as_bytes());
-        if matches!(ev, Event::RunFinished(_) | Event::RunCancelling(_)) {
+        if matches!(ev, Event::RunFinished(_) | Event::RunCancelling { .. }) {
             let _ = self.out.flush();
         }
     }

@@ -12,19 +12,7 @@ pub mod junit;
 use std::io::Write;
 use std::path::Path;
 
-use crate::events::Event;
-
-/// A consumer of run events.
-pub trait Reporter: Send {
-    /// Handle one event.
-    fn event(&mut self, ev: &Event);
-    /// Push out buffered output: the runner calls this whenever it is about to wait.
-    fn flush(&mut self) {}
-    /// Errors met while writing (reported after the run; the run itself is unaffected).
-    fn take_errors(&mut self) -> Vec<String> {
-        Vec::new()
-    }
-}
+pub use crate::events::Reporter;
 
 /// Write a file atomically: a temporary file in the same directory, then a rename, so a
 /// reader never sees half a report.

@@ -1,10 +1,13 @@
 //! The runner: a dispatcher that starts cases (up to `--jobs` at once, respecting `needs`),
-//! owns one `select!` loop over case completions, the global deadline and signals, and
-//! turns everything into [`Event`]s for the reporters.
+//! owns one `select!` loop over case completions, the global deadline, the grace period and
+//! signals, and turns everything into [`Event`]s for the reporters. Every decision is made by
+//! the pure [`state::RunState`]; the loop only waits and does what it answers.
 
 pub mod case;
 pub mod request;
 pub mod schedule;
+mod signal;
+pub mod state;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,13 +15,14 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
-use crate::events::{CancelReason, CaseResult, Counts, Event, RunInfo, RunSummary, Status};
+use crate::events::Reporter;
+use crate::events::{CaseResult, Counts, Event, RunInfo, RunSummary, Status};
 use crate::http::{HttpClient, NetConfig};
 use crate::plan::{HttpsUse, Plan};
-use crate::report::Reporter;
 
 use case::{finish_case, run_case, skipped_step, Ctx};
-use schedule::Scheduler;
+use signal::Signals;
+use state::{Cancel, CaseEvent, RunState};
 
 /// How to run a plan.
 #[derive(Debug, Clone)]
@@ -94,6 +98,47 @@ pub async fn run(
     opts: RunOptions,
     reporters: &mut [Box<dyn Reporter>],
 ) -> Result<RunOutcome, String> {
+    let client = client_for(&plan, &opts)?;
+    let insecure = client.config().insecure;
+    let plan = Arc::new(plan);
+    let ctx = Arc::new(Ctx {
+        plan: plan.clone(),
+        client,
+    });
+    let info = RunInfo {
+        run_id: plan.run_id.clone(),
+        started_at: chrono::Utc::now().to_rfc3339(),
+        smokegate_version: env!("CARGO_PKG_VERSION"),
+        suites: plan.suites.iter().map(|s| s.name.clone()).collect(),
+        profiles: plan
+            .suites
+            .iter()
+            .filter_map(|s| s.profile.as_ref().map(|p| format!("{}: {p}", s.name)))
+            .collect(),
+        total_cases: plan.cases.len(),
+        insecure,
+        metadata: opts.metadata.clone(),
+    };
+    let needs: Vec<Vec<usize>> = plan.cases.iter().map(|c| c.needs.clone()).collect();
+    let mut d = Dispatcher {
+        plan: plan.clone(),
+        ctx,
+        reporters,
+        state: RunState::new(&needs, opts.jobs),
+        set: JoinSet::new(),
+        task_index: HashMap::new(),
+        results: Finished::new(plan.cases.len(), opts.keep_results),
+        started: vec![false; plan.cases.len()],
+        start: Instant::now(),
+    };
+    d.emit(Event::RunStarted(info));
+    d.run_loop(opts.deadline, opts.handle_signals).await;
+    Ok(d.finish())
+}
+
+/// The HTTP client of a run, with the plan's network rules; the trust store is read ahead
+/// when the run may use https.
+fn client_for(plan: &Plan, opts: &RunOptions) -> Result<HttpClient, String> {
     let mut net = opts.net.clone();
     net.resolve.extend(plan.resolve.iter().cloned());
     net.fallback_resolve
@@ -104,7 +149,6 @@ pub async fn run(
             net.dns_servers.push(*d);
         }
     }
-    let insecure = net.insecure;
     let reads_roots = net.cacert.is_some() || net.client_cert.is_some();
     let client = HttpClient::new(net)?;
     // The trust store is read before the first request when the run may use https, so that
@@ -121,193 +165,195 @@ pub async fn run(
         }
         HttpsUse::No => {}
     }
-    let plan = Arc::new(plan);
-    let ctx = Arc::new(Ctx {
-        plan: plan.clone(),
-        client,
-    });
-    let start = Instant::now();
-    let info = RunInfo {
-        run_id: plan.run_id.clone(),
-        started_at: chrono::Utc::now().to_rfc3339(),
-        smokegate_version: env!("CARGO_PKG_VERSION"),
-        suites: plan.suites.iter().map(|s| s.name.clone()).collect(),
-        profiles: plan
-            .suites
-            .iter()
-            .filter_map(|s| s.profile.as_ref().map(|p| format!("{}: {p}", s.name)))
-            .collect(),
-        total_cases: plan.cases.len(),
-        insecure,
-        metadata: opts.metadata.clone(),
-    };
-    let emit = |reporters: &mut [Box<dyn Reporter>], ev: Event| {
-        for r in reporters.iter_mut() {
+    Ok(client)
+}
+
+/// The dispatcher of one run: the case tasks, the run state, and the reporters.
+struct Dispatcher<'r> {
+    plan: Arc<Plan>,
+    ctx: Arc<Ctx>,
+    reporters: &'r mut [Box<dyn Reporter>],
+    state: RunState,
+    set: JoinSet<(usize, CaseResult)>,
+    task_index: HashMap<tokio::task::Id, usize>,
+    results: Finished,
+    started: Vec<bool>,
+    start: Instant,
+}
+
+impl Dispatcher<'_> {
+    fn emit(&mut self, ev: Event) {
+        for r in self.reporters.iter_mut() {
             r.event(&ev);
-        }
-    };
-    emit(reporters, Event::RunStarted(info));
-
-    let n = plan.cases.len();
-    let mut results = Finished::new(n, opts.keep_results);
-    let mut started = vec![false; n];
-    let mut set: JoinSet<(usize, CaseResult)> = JoinSet::new();
-    let mut task_index: HashMap<tokio::task::Id, usize> = HashMap::new();
-    let jobs = opts.jobs.max(1);
-    let deadline = opts.deadline.map(|d| tokio::time::Instant::now() + d);
-    let mut cancelled = None;
-    let mut signals = Signals::new(opts.handle_signals);
-    let needs: Vec<Vec<usize>> = plan.cases.iter().map(|c| c.needs.clone()).collect();
-    let mut sched = Scheduler::new(&needs);
-    let mut finished: Vec<(usize, CaseResult)> = Vec::new();
-
-    loop {
-        // Record finished cases (in the order they finished); skip dependents of those that
-        // did not pass.
-        for (i, r) in std::mem::take(&mut finished) {
-            for (skip, because) in sched.finish(i, r.status) {
-                started[skip] = true;
-                let case = &plan.cases[skip];
-                let why = format!(
-                    "skipped: needs `{}`, which did not pass",
-                    plan.cases[because].name
-                );
-                let steps = case.steps.iter().map(|s| skipped_step(s, &why)).collect();
-                let sr = Arc::new(finish_case(
-                    &plan,
-                    case,
-                    Status::Skipped,
-                    Some(why),
-                    chrono::Utc::now().to_rfc3339(),
-                    Duration::ZERO,
-                    steps,
-                    false,
-                ));
-                emit(reporters, Event::CaseFinished(sr.clone()));
-                results.record(skip, &sr);
-            }
-            let r = Arc::new(r);
-            emit(reporters, Event::CaseFinished(r.clone()));
-            results.record(i, &r);
-        }
-        // Start what is ready, up to --jobs at once.
-        while set.len() < jobs {
-            let Some(i) = sched.next_ready() else { break };
-            started[i] = true;
-            emit(
-                reporters,
-                Event::CaseStarted {
-                    index: i,
-                    name: plan.cases[i].name.clone(),
-                },
-            );
-            let ctx = ctx.clone();
-            let h = set.spawn(async move { (i, run_case(ctx, i).await) });
-            task_index.insert(h.id(), i);
-        }
-        if set.is_empty() {
-            break;
-        }
-        // Output written since the last wait goes out now, in one piece: live whenever the
-        // run waits, without a write per line while cases finish in bursts.
-        for r in reporters.iter_mut() {
-            r.flush();
-        }
-        tokio::select! {
-            joined = set.join_next_with_id() => {
-                let Some(joined) = joined else { break };
-                collect(joined, &plan, &mut task_index, &mut finished);
-                // Everything else that has finished meanwhile is handled in the same round.
-                while let Some(joined) = set.try_join_next_with_id() {
-                    collect(joined, &plan, &mut task_index, &mut finished);
-                }
-            }
-            _ = sleep_until(deadline) => {
-                cancelled = Some(CancelReason::DeadlineExceeded);
-            }
-            _ = signals.recv() => {
-                cancelled = Some(CancelReason::Interrupted);
-            }
-        }
-        if let Some(reason) = cancelled {
-            emit(reporters, Event::RunCancelling(reason));
-            set.abort_all();
-            while set.join_next().await.is_some() {}
-            break;
         }
     }
 
-    // Anything not finished is an error: a check that could not run never passes.
-    for (i, case) in plan.cases.iter().enumerate() {
-        if !results.done[i] {
-            let reason = cancelled
-                .map(|c| c.to_string())
-                .unwrap_or_else(|| "not run".into());
-            let msg = if started[i] {
+    /// The one loop: start what the state allows, then wait for a case, the deadline, the
+    /// end of the grace period or a signal, and hand it to the state.
+    async fn run_loop(&mut self, deadline: Option<Duration>, handle_signals: bool) {
+        let deadline = deadline.map(|d| tokio::time::Instant::now() + d);
+        let mut grace_until: Option<tokio::time::Instant> = None;
+        let mut signals = Signals::new(handle_signals);
+        loop {
+            for i in self.state.start_ready() {
+                self.start_case(i);
+            }
+            if self.state.is_done() {
+                break;
+            }
+            // Output written since the last wait goes out now, in one piece: live whenever
+            // the run waits, without a write per line while cases finish in bursts.
+            for r in self.reporters.iter_mut() {
+                r.flush();
+            }
+            let cancel = tokio::select! {
+                joined = self.set.join_next_with_id(), if !self.set.is_empty() => {
+                    let mut done = Vec::new();
+                    done.extend(joined.map(|j| self.collect(j)));
+                    // Everything else that has finished meanwhile is handled in this round.
+                    while let Some(j) = self.set.try_join_next_with_id() {
+                        done.push(self.collect(j));
+                    }
+                    for (i, r) in done {
+                        self.finished(i, r);
+                    }
+                    Cancel::Ignore
+                }
+                _ = sleep_until(deadline) => self.state.deadline(),
+                _ = sleep_until(grace_until) => self.state.grace_over(),
+                _ = signals.recv() => self.state.signal(),
+            };
+            match cancel {
+                Cancel::Ignore => {}
+                Cancel::Drain { reason, grace } => {
+                    grace_until = Some(tokio::time::Instant::now() + grace);
+                    let running = self.state.running();
+                    self.emit(Event::RunCancelling {
+                        reason,
+                        running,
+                        grace: Some(grace),
+                    });
+                }
+                Cancel::Abort { reason } => {
+                    let running = self.state.running();
+                    self.emit(Event::RunCancelling {
+                        reason,
+                        running,
+                        grace: None,
+                    });
+                    self.set.abort_all();
+                    while self.set.join_next().await.is_some() {}
+                    break;
+                }
+            }
+        }
+    }
+
+    fn start_case(&mut self, i: usize) {
+        self.started[i] = true;
+        let name = self.plan.cases[i].name.clone();
+        self.emit(Event::CaseStarted { index: i, name });
+        let ctx = self.ctx.clone();
+        let h = self.set.spawn(async move { (i, run_case(ctx, i).await) });
+        self.task_index.insert(h.id(), i);
+    }
+
+    /// Case `i` finished: report it, then the dependents it skips (causal order).
+    fn finished(&mut self, i: usize, result: CaseResult) {
+        let mut result = Some(result);
+        for ev in self
+            .state
+            .finish(i, result.as_ref().map_or(Status::Error, |r| r.status))
+        {
+            let r = match ev {
+                CaseEvent::Finished(_) => match result.take() {
+                    Some(r) => Arc::new(r),
+                    None => continue,
+                },
+                CaseEvent::Skipped { case, because } => {
+                    self.started[case] = true;
+                    let why = format!(
+                        "skipped: needs `{}`, which did not pass",
+                        self.plan.cases[because].name
+                    );
+                    Arc::new(self.unrun(case, Status::Skipped, why, Duration::ZERO))
+                }
+            };
+            let index = match ev {
+                CaseEvent::Finished(i) => i,
+                CaseEvent::Skipped { case, .. } => case,
+            };
+            self.emit(Event::CaseFinished(r.clone()));
+            self.results.record(index, &r);
+        }
+    }
+
+    /// The result of a case whose steps did not run.
+    fn unrun(&self, i: usize, status: Status, why: String, elapsed: Duration) -> CaseResult {
+        let case = &self.plan.cases[i];
+        let steps = case.steps.iter().map(|s| skipped_step(s, &why)).collect();
+        finish_case(
+            &self.plan,
+            case,
+            status,
+            Some(why),
+            chrono::Utc::now().to_rfc3339(),
+            elapsed,
+            steps,
+            false,
+        )
+    }
+
+    /// Take a finished case task's result (a task that panicked is an error of its case).
+    fn collect(
+        &mut self,
+        joined: Result<(tokio::task::Id, (usize, CaseResult)), tokio::task::JoinError>,
+    ) -> (usize, CaseResult) {
+        match joined {
+            Ok((id, (i, r))) => {
+                self.task_index.remove(&id);
+                (i, r)
+            }
+            Err(e) => {
+                let i = self.task_index.remove(&e.id()).unwrap_or_default();
+                let why = format!("internal error: the case task failed: {e}");
+                (i, self.unrun(i, Status::Error, why, Duration::ZERO))
+            }
+        }
+    }
+
+    /// Report every case that did not finish as an error (a check that could not run never
+    /// passes), then the verdict.
+    fn finish(mut self) -> RunOutcome {
+        let cancelled = self.state.cancelled();
+        for i in 0..self.plan.cases.len() {
+            if self.results.done[i] {
+                continue;
+            }
+            let reason = cancelled.map_or_else(|| "not run".into(), |c| c.to_string());
+            let why = if self.started[i] {
                 format!("did not finish: {reason}")
             } else {
                 format!("not started: {reason}")
             };
-            let steps = case.steps.iter().map(|s| skipped_step(s, &msg)).collect();
-            let r = Arc::new(finish_case(
-                &plan,
-                case,
-                Status::Error,
-                Some(msg),
-                chrono::Utc::now().to_rfc3339(),
-                start.elapsed(),
-                steps,
-                false,
-            ));
-            emit(reporters, Event::CaseFinished(r.clone()));
-            results.record(i, &r);
+            let r = Arc::new(self.unrun(i, Status::Error, why, self.start.elapsed()));
+            self.emit(Event::CaseFinished(r.clone()));
+            self.results.record(i, &r);
         }
-    }
-    let passed = !results.blocking && cancelled.is_none();
-    let summary = RunSummary {
-        counts: results.counts,
-        passed,
-        duration: start.elapsed(),
-        cancelled,
-    };
-    emit(reporters, Event::RunFinished(summary.clone()));
-    let results = results
-        .kept
-        .map(|k| k.into_iter().flatten().collect())
-        .unwrap_or_default();
-    Ok(RunOutcome { summary, results })
-}
-
-/// Take a finished case task's result (a task that panicked is an error of its case).
-fn collect(
-    joined: Result<(tokio::task::Id, (usize, CaseResult)), tokio::task::JoinError>,
-    plan: &Plan,
-    task_index: &mut HashMap<tokio::task::Id, usize>,
-    finished: &mut Vec<(usize, CaseResult)>,
-) {
-    match joined {
-        Ok((id, (i, r))) => {
-            task_index.remove(&id);
-            finished.push((i, r));
-        }
-        Err(e) => {
-            let i = task_index.remove(&e.id()).unwrap_or_default();
-            let case = &plan.cases[i];
-            let msg = format!("internal error: the case task failed: {e}");
-            finished.push((
-                i,
-                finish_case(
-                    plan,
-                    case,
-                    Status::Error,
-                    Some(msg),
-                    chrono::Utc::now().to_rfc3339(),
-                    Duration::ZERO,
-                    Vec::new(),
-                    false,
-                ),
-            ));
-        }
+        let summary = RunSummary {
+            counts: self.results.counts.clone(),
+            passed: !self.results.blocking && cancelled.is_none(),
+            duration: self.start.elapsed(),
+            cancelled,
+        };
+        self.emit(Event::RunFinished(summary.clone()));
+        let results = self
+            .results
+            .kept
+            .take()
+            .map(|k| k.into_iter().flatten().collect())
+            .unwrap_or_default();
+        RunOutcome { summary, results }
     }
 }
 
@@ -315,43 +361,5 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
-    }
-}
-
-/// SIGINT and SIGTERM, when enabled.
-struct Signals {
-    #[cfg(unix)]
-    term: Option<tokio::signal::unix::Signal>,
-    enabled: bool,
-}
-
-impl Signals {
-    fn new(enabled: bool) -> Self {
-        Signals {
-            #[cfg(unix)]
-            term: if enabled {
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok()
-            } else {
-                None
-            },
-            enabled,
-        }
-    }
-
-    async fn recv(&mut self) {
-        if !self.enabled {
-            return std::future::pending().await;
-        }
-        #[cfg(unix)]
-        {
-            if let Some(term) = self.term.as_mut() {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-                return;
-            }
-        }
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -558,7 +558,8 @@ async fn list_shards_partition_the_plan() {
 
 /// Start a real run against a server that hangs, send `signal` mid-flight, and check the
 /// files it left.
-async fn interrupted_run(signal: &str) {
+/// Interrupt a run mid-flight with `signals` (one, or several in a row).
+async fn interrupted_run(signals: &[&str]) {
     let (addr, hits) = server().await;
     let dir = tempfile::tempdir().unwrap();
     let file = write_suite(
@@ -608,17 +609,34 @@ cases:
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let killed = std::process::Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(&pid)
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
+    let signal = signals.join("+");
+    for (k, sig) in signals.iter().enumerate() {
+        if k > 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let killed = std::process::Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(&pid)
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+    }
     let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
         .await
         .expect("smokegate stops within 20 s of the signal")
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
+    // The first signal lets running checks finish within a grace period; a second stops
+    // waiting at once.
+    assert!(
+        stdout.contains("stopping: interrupted; waiting up to 2s for 2 running check(s)"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.contains("stopping now: interrupted"),
+        signals.len() > 1,
+        "{stdout}"
+    );
     assert_eq!(
         out.status.code(),
         Some(130),
@@ -667,10 +685,15 @@ cases:
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_mid_flight_leaves_valid_reports_and_exits_130() {
-    interrupted_run("TERM").await;
+    interrupted_run(&["TERM"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_signal_stops_waiting_for_running_checks() {
+    interrupted_run(&["INT", "TERM"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigint_mid_flight_leaves_valid_reports_and_exits_130() {
-    interrupted_run("INT").await;
+    interrupted_run(&["INT"]).await;
 }

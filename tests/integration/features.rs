@@ -394,3 +394,42 @@ async fn schemas_in_a_folder_with_a_space_resolve_their_refs() {
         assert_eq!(run.code, 0, "{cmd}: {}", run.all_output());
     }
 }
+
+/// The console tells a failure before the skips it causes (a dependent's SKIP line once came
+/// before the FAIL of its prerequisite).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_prerequisite_fails_before_its_dependents_are_skipped() {
+    let (addr, _) = serve().await;
+    let suite = r#"
+name: order
+cases:
+  - name: prerequisite
+    request: { url: "http://ADDR/missing" }
+  - name: dependent
+    needs: [prerequisite]
+    request: { url: "http://ADDR/items" }
+  - name: second dependent
+    needs: [dependent]
+    request: { url: "http://ADDR/items" }
+"#;
+    let run = run_suite(addr, suite, &[]).await;
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    let line = |needle: &str| {
+        run.stdout
+            .lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no `{needle}` line:\n{}", run.stdout))
+    };
+    let fail = line("order › prerequisite");
+    let skip = line("order › dependent");
+    let skip2 = line("order › second dependent");
+    assert!(run.stdout.lines().nth(fail).unwrap().starts_with("FAIL"));
+    assert!(fail < skip && skip < skip2, "{}", run.stdout);
+    let cases: Vec<&str> = run.json.as_ref().unwrap()["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(cases, ["failed", "skipped", "skipped"]);
+}
