@@ -206,6 +206,9 @@ impl Dispatcher<'_> {
             for r in self.reporters.iter_mut() {
                 r.flush();
             }
+            // The end of the grace period was announced with the first signal: stopping then
+            // is not news.
+            let mut announce = true;
             let cancel = tokio::select! {
                 joined = self.set.join_next_with_id(), if !self.set.is_empty() => {
                     let mut done = Vec::new();
@@ -220,7 +223,10 @@ impl Dispatcher<'_> {
                     Cancel::Ignore
                 }
                 _ = sleep_until(deadline) => self.state.deadline(),
-                _ = sleep_until(grace_until) => self.state.grace_over(),
+                _ = sleep_until(grace_until) => {
+                    announce = false;
+                    self.state.grace_over()
+                }
                 _ = signals.recv() => self.state.signal(),
             };
             match cancel {
@@ -236,11 +242,13 @@ impl Dispatcher<'_> {
                 }
                 Cancel::Abort { reason } => {
                     let running = self.state.running();
-                    self.emit(Event::RunCancelling {
-                        reason,
-                        running,
-                        grace: None,
-                    });
+                    if announce {
+                        self.emit(Event::RunCancelling {
+                            reason,
+                            running,
+                            grace: None,
+                        });
+                    }
                     self.set.abort_all();
                     while self.set.join_next().await.is_some() {}
                     break;
