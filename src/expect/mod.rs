@@ -11,8 +11,6 @@ pub mod schema;
 pub mod status;
 pub mod tls;
 
-use std::net::SocketAddr;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -24,61 +22,7 @@ use crate::suite::Pos;
 
 pub use schema::SchemaCache;
 
-/// A received response, as expectations see it.
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub http_version: String,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Vec<u8>,
-    pub elapsed: Duration,
-    pub remote: Option<SocketAddr>,
-    /// TLS facts, when a step's TLS expectations asked the runner to observe a handshake.
-    pub tls: Option<tls::TlsObservation>,
-    json: OnceLock<Result<Value, String>>,
-}
-
-impl Response {
-    /// Wrap a received response.
-    pub fn new(
-        status: u16,
-        http_version: String,
-        headers: reqwest::header::HeaderMap,
-        body: Vec<u8>,
-        elapsed: Duration,
-        remote: Option<SocketAddr>,
-    ) -> Self {
-        Response {
-            status,
-            http_version,
-            headers,
-            body,
-            elapsed,
-            remote,
-            tls: None,
-            json: OnceLock::new(),
-        }
-    }
-
-    /// The body parsed as JSON (parsed at most once), or why it is not JSON.
-    pub fn json(&self) -> Result<&Value, &str> {
-        self.json
-            .get_or_init(|| {
-                if self.body.is_empty() {
-                    return Err("body is empty, expected JSON".to_string());
-                }
-                serde_json::from_slice(&self.body)
-                    .map_err(|e| format!("body is not valid JSON: {e}"))
-            })
-            .as_ref()
-            .map_err(String::as_str)
-    }
-
-    /// The body as text (invalid UTF-8 replaced).
-    pub fn text(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.body)
-    }
-}
+pub use crate::http::{Response, TlsObservation};
 
 /// The verdict of one expectation.
 #[derive(Debug, Clone, Serialize)]

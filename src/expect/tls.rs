@@ -5,18 +5,10 @@
 //! [`crate::http::HttpClient::tls_probe`]) and attaches what it saw to the response.
 
 use super::{Outcome, Response};
-use crate::http::TlsDetails;
 use crate::suite::model::TlsExpectDef;
 use crate::suite::Pos;
 
-/// What the runner observed about TLS for one exchange.
-#[derive(Debug, Clone)]
-pub struct TlsObservation {
-    /// The URL host (SNI and the name the certificate is checked against).
-    pub host: String,
-    /// The handshake details, or why there are none (plain http, handshake failed).
-    pub result: Result<TlsDetails, String>,
-}
+pub use crate::http::TlsObservation;
 
 /// Compiled TLS expectations.
 #[derive(Debug, Clone, Default)]

@@ -19,7 +19,7 @@ use super::error::{HttpError, HttpErrorKind};
 use super::record;
 use super::resolve::{ConnectRule, Resolution, ResolveRule, ResolveRules, SmartResolver};
 use super::tls::{self, TlsDetails};
-use crate::expect::Response;
+use super::Response;
 
 /// Network settings of a run.
 #[derive(Debug, Clone)]

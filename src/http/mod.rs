@@ -7,10 +7,12 @@ pub mod dns;
 pub mod error;
 pub mod record;
 pub mod resolve;
+pub mod response;
 pub mod tls;
 
 pub use client::{HttpClient, NetConfig, Prepared, Sent};
 pub use dns::{parse_dns_server, DnsClient, DnsFailure, DnsRecord};
 pub use error::{HttpError, HttpErrorKind};
 pub use resolve::{ConnectRule, Resolution, ResolveRule, ResolvedBy, SmartResolver};
+pub use response::{Response, TlsObservation};
 pub use tls::{CertInfo, TlsDetails};

@@ -1,0 +1,75 @@
+//! A received response, as the runner and the expectations see it: status, headers, the
+//! whole (bounded) body, timing, the address reached and, when asked for, TLS facts.
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::TlsDetails;
+
+/// What the runner observed about TLS for one exchange.
+#[derive(Debug, Clone)]
+pub struct TlsObservation {
+    /// The URL host (SNI and the name the certificate is checked against).
+    pub host: String,
+    /// The handshake details, or why there are none (plain http, handshake failed).
+    pub result: Result<TlsDetails, String>,
+}
+
+/// A received response, as expectations see it.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub http_version: String,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+    pub elapsed: Duration,
+    pub remote: Option<SocketAddr>,
+    /// TLS facts, when a step's TLS expectations asked the runner to observe a handshake.
+    pub tls: Option<TlsObservation>,
+    json: OnceLock<Result<Value, String>>,
+}
+
+impl Response {
+    /// Wrap a received response.
+    pub fn new(
+        status: u16,
+        http_version: String,
+        headers: reqwest::header::HeaderMap,
+        body: Vec<u8>,
+        elapsed: Duration,
+        remote: Option<SocketAddr>,
+    ) -> Self {
+        Response {
+            status,
+            http_version,
+            headers,
+            body,
+            elapsed,
+            remote,
+            tls: None,
+            json: OnceLock::new(),
+        }
+    }
+
+    /// The body parsed as JSON (parsed at most once), or why it is not JSON.
+    pub fn json(&self) -> Result<&Value, &str> {
+        self.json
+            .get_or_init(|| {
+                if self.body.is_empty() {
+                    return Err("body is empty, expected JSON".to_string());
+                }
+                serde_json::from_slice(&self.body)
+                    .map_err(|e| format!("body is not valid JSON: {e}"))
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+}
