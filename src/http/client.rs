@@ -193,7 +193,7 @@ impl HttpClient {
                     .resolver
                     .lookup(&host, port)
                     .await
-                    .map_err(|e| HttpError::new(HttpErrorKind::Dns, e))?;
+                    .map_err(|e| HttpError::new(HttpErrorKind::Dns, e.to_string()))?;
                 let tport = self
                     .resolver
                     .connect_target(&host, port)

@@ -53,11 +53,20 @@ impl DnsFailure {
             DnsFailure::NxDomain
         } else if e.is_no_records_found() {
             DnsFailure::NoRecords
-        } else if matches!(e, NetError::Timeout) || e.to_string().contains("timed out") {
+        } else if is_timeout(e) {
             DnsFailure::Timeout
         } else {
             DnsFailure::Other(e.to_string())
         }
+    }
+}
+
+/// A timeout, said by the resolver itself or by the socket under it.
+fn is_timeout(e: &NetError) -> bool {
+    match e {
+        NetError::Timeout => true,
+        NetError::Io(io) => io.kind() == std::io::ErrorKind::TimedOut,
+        _ => false,
     }
 }
 

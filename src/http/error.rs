@@ -39,6 +39,9 @@ impl std::fmt::Display for HttpErrorKind {
 pub struct HttpError {
     pub kind: HttpErrorKind,
     pub message: String,
+    /// The server sent a TLS alert (the handshake probe may name the cause better).
+    #[serde(skip)]
+    pub tls_alert: bool,
 }
 
 impl HttpError {
@@ -47,6 +50,7 @@ impl HttpError {
         HttpError {
             kind,
             message: message.into(),
+            tls_alert: false,
         }
     }
 
@@ -55,20 +59,22 @@ impl HttpError {
     pub fn needs_tls_diagnosis(&self) -> bool {
         match self.kind {
             HttpErrorKind::Connect | HttpErrorKind::Protocol => true,
-            HttpErrorKind::Tls => self.message.contains("fatal alert"),
+            HttpErrorKind::Tls => self.tls_alert,
             _ => false,
         }
     }
 
-    /// Classify a reqwest error by walking its causes.
+    /// Classify a reqwest error by the types of its causes (never by their text).
     pub fn from_reqwest(e: &reqwest::Error, timeout_ms: u128) -> Self {
         let mut chain = Vec::new();
         let mut tls_error = None;
+        let mut dns_error = false;
         let mut cur: Option<&(dyn std::error::Error + 'static)> = e.source();
         while let Some(c) = cur {
             if tls_error.is_none() {
                 tls_error = find_tls_error(c);
             }
+            dns_error |= c.downcast_ref::<super::resolve::ResolveError>().is_some();
             let s = c.to_string();
             if !chain.contains(&s) {
                 chain.push(s);
@@ -76,7 +82,9 @@ impl HttpError {
             cur = c.source();
         }
         if let Some(t) = tls_error {
-            return HttpError::new(HttpErrorKind::Tls, super::tls::describe_tls_error(t));
+            let mut err = HttpError::new(HttpErrorKind::Tls, super::tls::describe_tls_error(t));
+            err.tls_alert = matches!(t, rustls::Error::AlertReceived(_));
+            return err;
         }
         if e.is_timeout() && e.is_connect() {
             return HttpError::new(
@@ -85,20 +93,10 @@ impl HttpError {
             );
         }
         let detail = chain.join(": ");
-        let lower = detail.to_ascii_lowercase();
         let kind = if e.is_timeout() {
             HttpErrorKind::Timeout
-        } else if lower.contains("cannot resolve")
-            || lower.contains("dns error")
-            || lower.contains("failed to lookup")
-        {
+        } else if dns_error {
             HttpErrorKind::Dns
-        } else if lower.contains("certificate")
-            || lower.contains("tls")
-            || lower.contains("handshake")
-            || lower.contains("invalidcertificate")
-        {
-            HttpErrorKind::Tls
         } else if e.is_connect() {
             HttpErrorKind::Connect
         } else if e.is_builder() {

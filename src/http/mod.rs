@@ -13,6 +13,6 @@ pub mod tls;
 pub use client::{HttpClient, NetConfig, Prepared, Sent};
 pub use dns::{parse_dns_server, DnsClient, DnsFailure, DnsRecord};
 pub use error::{HttpError, HttpErrorKind};
-pub use resolve::{ConnectRule, Resolution, ResolveRule, ResolvedBy, SmartResolver};
+pub use resolve::{ConnectRule, Resolution, ResolveError, ResolveRule, ResolvedBy, SmartResolver};
 pub use response::{Response, TlsObservation};
 pub use tls::{CertInfo, TlsDetails};

@@ -262,7 +262,7 @@ impl SmartResolver {
 
     /// Resolve `host` for a connection to `port` following the rules. The decision is also
     /// handed to the connection attempt in progress, if any ([`super::record::note`]).
-    pub async fn lookup(&self, host: &str, port: u16) -> Result<Resolution, String> {
+    pub async fn lookup(&self, host: &str, port: u16) -> Result<Resolution, ResolveError> {
         let host = normalize(host);
         let target = self.connect_target(&host, port);
         let (thost, tport) = target.clone().unwrap_or((host.clone(), port));
@@ -296,12 +296,13 @@ impl SmartResolver {
             let (by, found) = match &self.dns {
                 Some(dns) => (
                     ResolvedBy::DnsServer,
-                    dns.lookup_ip(&thost).await.map_err(|e| {
-                        format!(
-                            "cannot resolve `{thost}` via DNS server {}: {e}",
-                            dns.label()
-                        )
-                    }),
+                    dns.lookup_ip(&thost)
+                        .await
+                        .map_err(|failure| ResolveError::DnsServer {
+                            host: thost.clone(),
+                            server: dns.label().to_string(),
+                            failure,
+                        }),
                 ),
                 None => (ResolvedBy::System, system_lookup(&thost).await),
             };
@@ -321,7 +322,7 @@ impl SmartResolver {
                     Some(r) => Resolution {
                         by: ResolvedBy::Fallback,
                         addrs: r.addrs.clone(),
-                        fallback_cause: Some(cause),
+                        fallback_cause: Some(cause.to_string()),
                         connect_to,
                     },
                     None => return Err(cause),
@@ -340,17 +341,34 @@ fn normalize(host: &str) -> String {
         .to_ascii_lowercase()
 }
 
-async fn system_lookup(host: &str) -> Result<Vec<IpAddr>, String> {
+async fn system_lookup(host: &str) -> Result<Vec<IpAddr>, ResolveError> {
+    let failed = |reason: String| ResolveError::System {
+        host: host.to_string(),
+        reason,
+    };
     let found = tokio::net::lookup_host((host, 0))
         .await
-        .map_err(|e| format!("cannot resolve `{host}` (system resolver): {e}"))?;
+        .map_err(|e| failed(e.to_string()))?;
     let addrs: Vec<IpAddr> = found.map(|a| a.ip()).collect();
     if addrs.is_empty() {
-        return Err(format!(
-            "cannot resolve `{host}` (system resolver): no addresses"
-        ));
+        return Err(failed("no addresses".into()));
     }
     Ok(addrs)
+}
+
+/// Why a host name could not be resolved (and no fallback applied). The HTTP error
+/// classifier finds it among a failed request's causes: a DNS failure is named by its type,
+/// not by searching error text.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ResolveError {
+    #[error("cannot resolve `{host}` via DNS server {server}: {failure}")]
+    DnsServer {
+        host: String,
+        server: String,
+        failure: super::DnsFailure,
+    },
+    #[error("cannot resolve `{host}` (system resolver): {reason}")]
+    System { host: String, reason: String },
 }
 
 /// [`SmartResolver`] for connections to one port (what reqwest's `Resolve` needs).
