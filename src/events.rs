@@ -1,18 +1,20 @@
 //! The public events of a run and the results they carry. Every reporter is fed the same
 //! events, in order, from one place — so output never interleaves.
 //!
-//! Result types are serialize-only wire types: the JSON report is these, redacted.
+//! Result types are the wire types of the JSON report (redacted), and `merge` reads shard
+//! reports back through the same types: one report model, unknown fields and values are
+//! errors.
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::expect::Outcome;
 use crate::http::{HttpError, ResolvedBy};
 use crate::suite::model::Severity;
 
 /// Outcome of a case or step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Every expectation held.
@@ -38,7 +40,8 @@ impl Status {
 }
 
 /// Summary of the request a step sent.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RequestSummary {
     pub method: String,
     pub url: String,
@@ -57,12 +60,13 @@ pub struct RequestSummary {
     /// Addresses the name resolved to (set when no connection was made, to show what was tried).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub resolved_addrs: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redirects: Vec<String>,
 }
 
 /// Summary of the response a step received.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ResponseSummary {
     pub status: u16,
     pub http_version: String,
@@ -77,7 +81,8 @@ pub struct ResponseSummary {
 }
 
 /// Result of one step.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StepResult {
     pub name: String,
     pub status: Status,
@@ -97,14 +102,15 @@ pub struct StepResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// Messages of earlier failed attempts (a pass after these is flaky).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed_attempts: Vec<String>,
     /// Line of the step's request in the suite.
     pub line: u64,
 }
 
 /// Result of one case.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CaseResult {
     pub id: String,
     pub suite: String,
@@ -131,7 +137,7 @@ impl CaseResult {
 }
 
 /// Why a run stopped early.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CancelReason {
     DeadlineExceeded,
@@ -148,7 +154,8 @@ impl std::fmt::Display for CancelReason {
 }
 
 /// Counts and verdict of a finished run.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Counts {
     pub total: usize,
     pub passed: usize,

@@ -1,32 +1,65 @@
 //! `smokegate merge`: combine the JSON reports of `run --shard K/N` into one run with a single
-//! verdict. The JSON report is the source of truth: case results are kept as written, the
-//! counts and verdict are recomputed, and JUnit/HTML are regenerated from the merged results
-//! by the same reporters a run uses.
+//! verdict. Shard reports are read through the very types the JSON reporter writes
+//! ([`JsonReport`], [`CaseResult`]): an unknown field or value is an error, never a guess.
+//! Counts and verdict are recomputed, and every report (JSON, JUnit, HTML, console) is written
+//! from the merged results by the same reporters a run uses.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::events::{
-    CancelReason, CaseResult, Counts, Event, RequestSummary, ResponseSummary, RunInfo, RunSummary,
-    Status, StepResult,
-};
-use crate::expect::Outcome;
-use crate::http::{HttpError, HttpErrorKind, ResolvedBy};
+use crate::events::{CancelReason, CaseResult, Counts, Event, RunInfo, RunSummary};
 use crate::redact::Redactor;
-use crate::report::json::REPORT_SCHEMA_VERSION;
+use crate::report::json::{case_key, JsonReport, Verdict, REPORT_SCHEMA_VERSION};
 use crate::report::Reporter;
-use crate::suite::model::Severity;
+
+/// Why shard reports cannot be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("no reports to merge")]
+    Nothing,
+    #[error("cannot read report {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a smokegate JSON report of this version: {source}")]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{path}: report schema_version `{found}` is not {major}.x")]
+    Version {
+        path: PathBuf,
+        found: String,
+        major: String,
+    },
+    #[error("{path}: case `{id}` is also in another report (the same shard given twice?)")]
+    DuplicateCase { path: PathBuf, id: String },
+    #[error("{path}: shard of {other} mixed with shards of {count}")]
+    MixedShards {
+        path: PathBuf,
+        other: usize,
+        count: usize,
+    },
+    #[error("{path}: shard {index}/{count} given twice")]
+    DuplicateShard {
+        path: PathBuf,
+        index: usize,
+        count: usize,
+    },
+    #[error("{path}: metadata `shard` is `{value}`, expected K/N")]
+    BadShard { path: PathBuf, value: String },
+    #[error("shard(s) {0} missing: their checks never ran (pass --allow-missing-shards to merge anyway; the verdict is then failed)")]
+    Missing(String),
+}
 
 /// The merged run.
 #[derive(Debug)]
 pub struct Merged {
-    /// The merged JSON report, as it is written.
-    pub report: Value,
     pub info: RunInfo,
     pub summary: RunSummary,
     /// Results in report order.
@@ -35,180 +68,191 @@ pub struct Merged {
 
 /// Read and merge shard reports. `allow_missing`: merge even when shards are missing (the
 /// verdict is then `failed`); otherwise a missing or repeated shard is an error.
-pub fn merge_files(paths: &[PathBuf], allow_missing: bool) -> Result<Merged, String> {
+pub fn merge_files(paths: &[PathBuf], allow_missing: bool) -> Result<Merged, MergeError> {
     let mut reports = Vec::new();
     for p in paths {
-        let text = std::fs::read_to_string(p)
-            .map_err(|e| format!("cannot read report {}: {e}", p.display()))?;
-        let v: Value = serde_json::from_str(&text)
-            .map_err(|e| format!("{} is not a JSON report: {e}", p.display()))?;
-        reports.push((p.clone(), v));
+        let text = std::fs::read_to_string(p).map_err(|source| MergeError::Read {
+            path: p.clone(),
+            source,
+        })?;
+        reports.push((p.clone(), parse(p, &text)?));
     }
-    merge(&reports, allow_missing)
+    merge(reports, allow_missing)
 }
 
-fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
-    v.get(key).and_then(Value::as_str).unwrap_or("")
+/// Parse one report, checking its major version first (a report of another major version
+/// gets that message rather than a field-by-field complaint).
+pub fn parse(path: &Path, text: &str) -> Result<JsonReport<'static>, MergeError> {
+    let major = REPORT_SCHEMA_VERSION.split('.').next().unwrap_or("1");
+    let version = serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| v.get("schema_version")?.as_str().map(str::to_string));
+    if let Some(found) = version.filter(|v| v.split('.').next() != Some(major)) {
+        return Err(MergeError::Version {
+            path: path.to_path_buf(),
+            found,
+            major: major.to_string(),
+        });
+    }
+    serde_json::from_str(text).map_err(|source| MergeError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
-/// Merge parsed reports (each with the path it came from, for messages).
-pub fn merge(reports: &[(PathBuf, Value)], allow_missing: bool) -> Result<Merged, String> {
-    if reports.is_empty() {
-        return Err("no reports to merge".into());
-    }
-    let mut shards: Vec<(usize, usize, &Path)> = Vec::new();
-    let mut cases: Vec<(Value, Arc<CaseResult>)> = Vec::new();
-    let mut ids = BTreeSet::new();
-    let mut suites: Vec<String> = Vec::new();
-    let mut profiles: Vec<String> = Vec::new();
-    let mut metadata = Map::new();
-    let mut run_ids = Vec::new();
-    let mut started_at = String::new();
-    let mut duration_ms = 0u64;
-    let mut cancelled: Option<CancelReason> = None;
-    let mut insecure = false;
-    let mut all_passed = true;
-    for (path, r) in reports {
-        let where_ = path.display();
-        let version = str_of(r, "schema_version");
-        let major = REPORT_SCHEMA_VERSION.split('.').next().unwrap_or("1");
-        if version.split('.').next() != Some(major) {
-            return Err(format!(
-                "{where_}: report schema_version `{version}` is not {major}.x"
-            ));
-        }
-        let list = r
-            .get("cases")
-            .and_then(Value::as_array)
-            .ok_or_else(|| format!("{where_}: no `cases` array"))?;
-        for c in list {
-            let parsed: CaseIn = serde_json::from_value(c.clone())
-                .map_err(|e| format!("{where_}: unreadable case: {e}"))?;
-            if !ids.insert(parsed.id.clone()) {
-                return Err(format!(
-                    "{where_}: case `{}` is also in another report (the same shard given twice?)",
-                    parsed.id
-                ));
+/// What the shards of one merge have in common, gathered report by report.
+#[derive(Default)]
+struct Gathered {
+    shards: Vec<(usize, usize, PathBuf)>,
+    cases: Vec<Arc<CaseResult>>,
+    ids: BTreeSet<String>,
+    suites: Vec<String>,
+    profiles: Vec<String>,
+    metadata: Vec<(String, String)>,
+    run_ids: Vec<String>,
+    started_at: String,
+    duration_ms: u64,
+    cancelled: Option<CancelReason>,
+    insecure: bool,
+    all_passed: bool,
+}
+
+impl Gathered {
+    fn add(&mut self, path: PathBuf, r: JsonReport<'static>) -> Result<(), MergeError> {
+        for c in r.cases.iter() {
+            if !self.ids.insert(c.id.clone()) {
+                return Err(MergeError::DuplicateCase {
+                    path,
+                    id: c.id.clone(),
+                });
             }
-            cases.push((c.clone(), Arc::new(parsed.into_result()?)));
+            self.cases.push(c.clone());
         }
-        for (key, out) in [("suites", &mut suites), ("profiles", &mut profiles)] {
-            for s in r.get(key).and_then(Value::as_array).into_iter().flatten() {
-                if let Some(s) = s.as_str() {
-                    if !out.iter().any(|x| x == s) {
-                        out.push(s.to_string());
-                    }
+        for (list, out) in [
+            (&r.suites, &mut self.suites),
+            (&r.profiles, &mut self.profiles),
+        ] {
+            for s in list.iter() {
+                if !out.contains(s) {
+                    out.push(s.clone());
                 }
             }
         }
-        if let Some(m) = r.get("metadata").and_then(Value::as_object) {
-            for (k, v) in m {
-                if k == "shard" {
-                    if let Some((a, b)) = v.as_str().and_then(|s| s.split_once('/')) {
-                        if let (Ok(a), Ok(b)) = (a.parse(), b.parse()) {
-                            shards.push((a, b, path));
-                        }
-                    }
-                    continue;
-                }
-                metadata.entry(k.clone()).or_insert_with(|| v.clone());
+        for (k, v) in &r.metadata {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if k == "shard" {
+                let parsed = text
+                    .split_once('/')
+                    .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
+                let Some((index, count)) = parsed else {
+                    return Err(MergeError::BadShard { path, value: text });
+                };
+                self.shards.push((index, count, path.clone()));
+            } else if !self.metadata.iter().any(|(m, _)| m == k) {
+                self.metadata.push((k.clone(), text));
             }
         }
-        run_ids.push(str_of(r, "run_id").to_string());
-        let s = str_of(r, "started_at");
-        if started_at.is_empty() || (!s.is_empty() && s < started_at.as_str()) {
-            started_at = s.to_string();
+        self.run_ids.push(r.run_id.to_string());
+        let s = r.started_at.as_ref();
+        if self.started_at.is_empty() || (!s.is_empty() && s < self.started_at.as_str()) {
+            self.started_at = s.to_string();
         }
-        duration_ms = duration_ms.max(r.get("duration_ms").and_then(Value::as_u64).unwrap_or(0));
-        let c = match r.get("cancelled").and_then(Value::as_str) {
-            Some("interrupted") => Some(CancelReason::Interrupted),
-            Some("deadline-exceeded") => Some(CancelReason::DeadlineExceeded),
-            _ => None,
+        self.duration_ms = self.duration_ms.max(r.duration_ms);
+        self.cancelled = self.cancelled.max(r.cancelled);
+        self.insecure |= r.insecure;
+        self.all_passed &= r.verdict == Verdict::Passed;
+        Ok(())
+    }
+
+    /// The shards missing from `1..=N` (every shard given must be of the same N, once).
+    fn missing_shards(&self) -> Result<Option<(usize, Vec<String>)>, MergeError> {
+        let Some((_, n, _)) = self.shards.first() else {
+            return Ok(None);
         };
-        cancelled = cancelled.max(c);
-        insecure |= r.get("insecure").and_then(Value::as_bool).unwrap_or(false);
-        all_passed &= str_of(r, "verdict") == "passed";
-    }
-    // Every shard of K/N exactly once.
-    let mut missing = Vec::new();
-    if let Some(&(_, n, _)) = shards.first() {
-        if let Some((_, other, p)) = shards.iter().find(|s| s.1 != n) {
-            return Err(format!(
-                "{}: shard of {other} mixed with shards of {n}",
-                p.display()
-            ));
+        let n = *n;
+        if let Some((_, other, p)) = self.shards.iter().find(|s| s.1 != n) {
+            return Err(MergeError::MixedShards {
+                path: p.clone(),
+                other: *other,
+                count: n,
+            });
         }
         let mut seen = BTreeSet::new();
-        for (k, _, p) in &shards {
+        for (k, _, p) in &self.shards {
             if !seen.insert(*k) {
-                return Err(format!("{}: shard {k}/{n} given twice", p.display()));
+                return Err(MergeError::DuplicateShard {
+                    path: p.clone(),
+                    index: *k,
+                    count: n,
+                });
             }
         }
-        missing = (1..=n)
+        let missing = (1..=n)
             .filter(|k| !seen.contains(k))
             .map(|k| format!("{k}/{n}"))
             .collect();
-        if !missing.is_empty() && !allow_missing {
-            return Err(format!(
-                "shard(s) {} missing: their checks never ran (pass --allow-missing-shards to merge anyway; the verdict is then failed)",
-                missing.join(", ")
-            ));
-        }
-        metadata.insert("shards".into(), Value::String(n.to_string()));
-        if !missing.is_empty() {
-            metadata.insert("missing_shards".into(), Value::String(missing.join(",")));
-        }
+        Ok(Some((n, missing)))
     }
-    metadata.insert("merged_run_ids".into(), Value::String(run_ids.join(",")));
-    cases.sort_by(|(_, a), (_, b)| {
-        (&a.suite_file, &a.suite, a.line, &a.name).cmp(&(&b.suite_file, &b.suite, b.line, &b.name))
-    });
-    let results: Vec<Arc<CaseResult>> = cases.iter().map(|(_, c)| c.clone()).collect();
-    let counts = Counts::of(results.iter().map(|c| c.as_ref()));
-    let passed = all_passed
+}
+
+/// Merge parsed reports (each with the path it came from, for messages).
+pub fn merge(
+    reports: Vec<(PathBuf, JsonReport<'static>)>,
+    allow_missing: bool,
+) -> Result<Merged, MergeError> {
+    if reports.is_empty() {
+        return Err(MergeError::Nothing);
+    }
+    let mut g = Gathered {
+        all_passed: true,
+        ..Gathered::default()
+    };
+    for (path, r) in reports {
+        g.add(path, r)?;
+    }
+    let mut missing = Vec::new();
+    if let Some((n, m)) = g.missing_shards()? {
+        if !m.is_empty() && !allow_missing {
+            return Err(MergeError::Missing(m.join(", ")));
+        }
+        g.metadata.push(("shards".into(), n.to_string()));
+        if !m.is_empty() {
+            g.metadata.push(("missing_shards".into(), m.join(",")));
+        }
+        missing = m;
+    }
+    g.metadata
+        .push(("merged_run_ids".into(), g.run_ids.join(",")));
+    g.metadata.sort();
+    g.cases.sort_by_cached_key(|c| case_key(c));
+    let counts = Counts::of(g.cases.iter().map(|c| c.as_ref()));
+    let passed = g.all_passed
         && missing.is_empty()
-        && cancelled.is_none()
-        && !results.iter().any(|c| c.blocks());
-    let run_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
-    let report = serde_json::json!({
-        "schema_version": REPORT_SCHEMA_VERSION,
-        "smokegate_version": env!("CARGO_PKG_VERSION"),
-        "run_id": run_id,
-        "started_at": started_at,
-        "duration_ms": duration_ms,
-        "verdict": if passed { "passed" } else { "failed" },
-        "cancelled": cancelled,
-        "insecure": insecure,
-        "suites": suites,
-        "profiles": profiles,
-        "metadata": metadata,
-        "counts": counts,
-        "cases": cases.iter().map(|(v, _)| v.clone()).collect::<Vec<_>>(),
-    });
+        && g.cancelled.is_none()
+        && !g.cases.iter().any(|c| c.blocks());
     let info = RunInfo {
-        run_id,
-        started_at,
+        run_id: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
+        started_at: g.started_at,
         smokegate_version: env!("CARGO_PKG_VERSION"),
-        suites,
-        profiles,
-        total_cases: results.len(),
-        insecure,
-        metadata: metadata
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-            .collect(),
+        suites: g.suites,
+        profiles: g.profiles,
+        total_cases: g.cases.len(),
+        insecure: g.insecure,
+        metadata: g.metadata,
     };
     let summary = RunSummary {
         counts,
         passed,
-        duration: Duration::from_millis(duration_ms),
-        cancelled,
+        duration: Duration::from_millis(g.duration_ms),
+        cancelled: g.cancelled,
     };
     Ok(Merged {
-        report,
         info,
         summary,
-        cases: results,
+        cases: g.cases,
     })
 }
 
@@ -230,208 +274,49 @@ pub fn redactor() -> Redactor {
     Redactor::default()
 }
 
-// Read model of a case in a JSON report (the fields the reporters use).
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-#[derive(Deserialize)]
-struct CaseIn {
-    id: String,
-    suite: String,
-    suite_file: String,
-    name: String,
-    #[serde(default)]
-    tags: Vec<String>,
-    #[serde(default)]
-    severity: Severity,
-    status: String,
-    #[serde(default)]
-    flaky: bool,
-    message: Option<String>,
-    #[serde(default)]
-    started_at: String,
-    #[serde(default)]
-    duration_ms: u64,
-    #[serde(default)]
-    line: u64,
-    #[serde(default)]
-    steps: Vec<StepIn>,
-}
-
-#[derive(Deserialize)]
-struct StepIn {
-    name: String,
-    status: String,
-    #[serde(default)]
-    attempts: u32,
-    #[serde(default)]
-    duration_ms: u64,
-    request: Option<RequestIn>,
-    response: Option<ResponseIn>,
-    #[serde(default)]
-    expectations: Vec<OutcomeIn>,
-    #[serde(default)]
-    captures: Vec<String>,
-    error: Option<ErrorIn>,
-    message: Option<String>,
-    #[serde(default)]
-    failed_attempts: Vec<String>,
-    #[serde(default)]
-    line: u64,
-}
-
-#[derive(Deserialize)]
-struct RequestIn {
-    method: String,
-    url: String,
-    connected_to: Option<String>,
-    resolved_by: Option<String>,
-    fallback_cause: Option<String>,
-    connect_to: Option<String>,
-    #[serde(default)]
-    resolved_addrs: Vec<String>,
-    #[serde(default)]
-    redirects: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct ResponseIn {
-    status: u16,
-    #[serde(default)]
-    http_version: String,
-    #[serde(default)]
-    body_bytes: usize,
-    body_excerpt: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct OutcomeIn {
-    kind: String,
-    check: String,
-    passed: bool,
-    expected: Option<String>,
-    actual: Option<String>,
-    message: Option<String>,
-    line: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct ErrorIn {
-    kind: String,
-    message: String,
-}
-
-fn status(s: &str) -> Result<Status, String> {
-    Ok(match s {
-        "passed" => Status::Passed,
-        "failed" => Status::Failed,
-        "error" => Status::Error,
-        "skipped" => Status::Skipped,
-        other => return Err(format!("unknown status `{other}`")),
-    })
-}
-
-fn error_kind(s: &str) -> HttpErrorKind {
-    match s {
-        "dns" => HttpErrorKind::Dns,
-        "connect" => HttpErrorKind::Connect,
-        "tls" => HttpErrorKind::Tls,
-        "timeout" => HttpErrorKind::Timeout,
-        "body-too-large" => HttpErrorKind::BodyTooLarge,
-        "redirect" => HttpErrorKind::Redirect,
-        "invalid-request" => HttpErrorKind::InvalidRequest,
-        _ => HttpErrorKind::Protocol,
+    fn report(extra: &str) -> String {
+        format!(
+            r#"{{"schema_version": "1.0", "smokegate_version": "0.1.0", "run_id": "r1",
+            "started_at": "2026-01-01T00:00:00Z", "duration_ms": 5, "verdict": "passed",
+            "cancelled": null, "insecure": false, "suites": ["s"], "profiles": [],
+            "metadata": {{}}, "counts": {{"total": 0, "passed": 0, "failed": 0, "errors": 0,
+            "skipped": 0, "warnings": 0, "flaky": 0}}, "cases": []{extra}}}"#
+        )
     }
-}
 
-fn resolved_by(s: &str) -> Option<ResolvedBy> {
-    Some(match s {
-        "literal" => ResolvedBy::Literal,
-        "system" => ResolvedBy::System,
-        "override" => ResolvedBy::Override,
-        "fallback" => ResolvedBy::Fallback,
-        "dns-server" => ResolvedBy::DnsServer,
-        _ => return None,
-    })
-}
-
-/// Expectation kinds are `&'static str` in results; kinds this build does not know (a newer
-/// report) are kept as `other`.
-fn outcome_kind(s: &str) -> &'static str {
-    match s {
-        "status" => "status",
-        "header" => "header",
-        "body" => "body",
-        "jsonpath" => "jsonpath",
-        "schema" => "schema",
-        "latency" => "latency",
-        "tls" => "tls",
-        "dns" => "dns",
-        "capture" => "capture",
-        _ => "other",
+    #[test]
+    fn a_report_is_read_through_the_written_types_and_unknown_fields_are_errors() {
+        let p = Path::new("r.json");
+        assert!(parse(p, &report("")).is_ok());
+        let e = parse(p, &report(r#", "surprise": 1"#)).unwrap_err();
+        assert!(e.to_string().contains("unknown field `surprise`"), "{e}");
+        let bad_verdict = report("").replace(r#""verdict": "passed""#, r#""verdict": "meh""#);
+        assert!(parse(p, &bad_verdict).is_err());
+        let v2 = report("").replace(r#""schema_version": "1.0""#, r#""schema_version": "2.0""#);
+        assert!(matches!(
+            parse(p, &v2).unwrap_err(),
+            MergeError::Version { .. }
+        ));
     }
-}
 
-impl CaseIn {
-    fn into_result(self) -> Result<CaseResult, String> {
-        let mut steps = Vec::new();
-        for s in self.steps {
-            steps.push(StepResult {
-                name: s.name,
-                status: status(&s.status)?,
-                attempts: s.attempts,
-                duration_ms: s.duration_ms,
-                request: s.request.map(|r| RequestSummary {
-                    method: r.method,
-                    url: r.url,
-                    connected_to: r.connected_to,
-                    resolved_by: r.resolved_by.as_deref().and_then(resolved_by),
-                    fallback_cause: r.fallback_cause,
-                    connect_to: r.connect_to,
-                    resolved_addrs: r.resolved_addrs,
-                    redirects: r.redirects,
-                }),
-                response: s.response.map(|r| ResponseSummary {
-                    status: r.status,
-                    http_version: r.http_version,
-                    body_bytes: r.body_bytes,
-                    body_excerpt: r.body_excerpt,
-                    tls: None,
-                }),
-                expectations: s
-                    .expectations
-                    .into_iter()
-                    .map(|o| Outcome {
-                        kind: outcome_kind(&o.kind),
-                        check: o.check.into(),
-                        passed: o.passed,
-                        expected: o.expected,
-                        actual: o.actual,
-                        message: o.message,
-                        line: o.line,
-                    })
-                    .collect(),
-                captures: s.captures,
-                error: s
-                    .error
-                    .map(|e| HttpError::new(error_kind(&e.kind), e.message)),
-                message: s.message,
-                failed_attempts: s.failed_attempts,
-                line: s.line,
-            });
-        }
-        Ok(CaseResult {
-            id: self.id,
-            suite: self.suite,
-            suite_file: self.suite_file,
-            name: self.name,
-            tags: self.tags,
-            severity: self.severity,
-            status: status(&self.status)?,
-            flaky: self.flaky,
-            message: self.message,
-            started_at: self.started_at,
-            duration_ms: self.duration_ms,
-            line: self.line,
-            steps,
-        })
+    #[test]
+    fn unknown_values_inside_a_case_are_errors() {
+        let case = r#"{"id": "s/a", "suite": "s", "suite_file": "s.yaml", "name": "a",
+            "tags": [], "severity": "critical", "status": "passed", "flaky": false,
+            "started_at": "x", "duration_ms": 1, "line": 3, "steps": [{"name": "a",
+            "status": "failed", "attempts": 1, "duration_ms": 1, "expectations": [{"kind":
+            "KIND", "check": "c", "passed": false}], "captures": [], "line": 3}]}"#;
+        let good = report("").replace(r#""cases": []"#, &format!(r#""cases": [{case}]"#));
+        let ok = good.replace("KIND", "jsonpath");
+        assert_eq!(parse(Path::new("r"), &ok).unwrap().cases.len(), 1);
+        let unknown = good.replace("KIND", "vibes");
+        let e = parse(Path::new("r"), &unknown).unwrap_err().to_string();
+        assert!(e.contains("vibes"), "{e}");
+        let status = ok.replace(r#""status": "passed""#, r#""status": "sorta""#);
+        assert!(parse(Path::new("r"), &status).is_err());
     }
 }

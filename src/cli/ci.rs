@@ -12,6 +12,7 @@ use crate::redact::Redactor;
 use crate::report::console::Console;
 use crate::report::github::GithubReporter;
 use crate::report::html::HtmlReporter;
+use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
 use crate::report::Reporter;
 
@@ -164,14 +165,10 @@ pub fn merge_command(args: &MergeArgs) -> i32 {
     if let Some(g) = GithubReporter::from_env(|k| std::env::var(k).ok(), redactor.clone()) {
         reporters.push(Box::new(g.summary_only()));
     }
-    let mut errors = crate::merge::replay(&merged, &mut reporters);
     if let Some(p) = &args.report_json {
-        let mut bytes = serde_json::to_vec_pretty(&merged.report).unwrap_or_default();
-        bytes.push(b'\n');
-        if let Err(e) = crate::report::write_atomic(p, &bytes) {
-            errors.push(format!("cannot write JSON report {}: {e}", p.display()));
-        }
+        reporters.push(Box::new(JsonReporter::new(p.clone(), redactor.clone())));
     }
+    let errors = crate::merge::replay(&merged, &mut reporters);
     for e in &errors {
         eprintln!("error: {e}");
     }

@@ -2,7 +2,7 @@
 
 use regex::Regex;
 
-use super::{truncate, Outcome, Response};
+use super::{truncate, Outcome, OutcomeKind, Response};
 use crate::interp::{Scope, Template};
 use crate::suite::model::BodyDef;
 use crate::suite::Pos;
@@ -57,7 +57,7 @@ impl BodyCheck {
         for t in &self.contains {
             let o = match t.render(scope) {
                 Ok(want) => {
-                    let o = Outcome::new("body", format!("body contains {want:?}"), pos);
+                    let o = Outcome::new(OutcomeKind::Body, format!("body contains {want:?}"), pos);
                     if text.contains(&want) {
                         o
                     } else {
@@ -68,14 +68,22 @@ impl BodyCheck {
                         )
                     }
                 }
-                Err(e) => Outcome::new("body", "body contains", pos).fail("", "", e.to_string()),
+                Err(e) => Outcome::new(OutcomeKind::Body, "body contains", pos).fail(
+                    "",
+                    "",
+                    e.to_string(),
+                ),
             };
             out.push(o);
         }
         for t in &self.not_contains {
             let o = match t.render(scope) {
                 Ok(bad) => {
-                    let o = Outcome::new("body", format!("body does not contain {bad:?}"), pos);
+                    let o = Outcome::new(
+                        OutcomeKind::Body,
+                        format!("body does not contain {bad:?}"),
+                        pos,
+                    );
                     if text.contains(&bad) {
                         o.fail(
                             format!("no {bad:?}"),
@@ -86,14 +94,20 @@ impl BodyCheck {
                         o
                     }
                 }
-                Err(e) => {
-                    Outcome::new("body", "body not_contains", pos).fail("", "", e.to_string())
-                }
+                Err(e) => Outcome::new(OutcomeKind::Body, "body not_contains", pos).fail(
+                    "",
+                    "",
+                    e.to_string(),
+                ),
             };
             out.push(o);
         }
         if let Some(r) = &self.matches {
-            let o = Outcome::new("body", format!("body matches /{}/", r.as_str()), pos);
+            let o = Outcome::new(
+                OutcomeKind::Body,
+                format!("body matches /{}/", r.as_str()),
+                pos,
+            );
             out.push(if r.is_match(&text) {
                 o
             } else {
@@ -105,7 +119,7 @@ impl BodyCheck {
             });
         }
         if self.json {
-            let o = Outcome::new("body", "body is JSON", pos);
+            let o = Outcome::new(OutcomeKind::Body, "body is JSON", pos);
             out.push(match resp.json() {
                 Ok(_) => o,
                 Err(e) => o.fail("JSON", excerpt.clone(), e.to_string()),

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use hickory_resolver::proto::rr::RecordType;
 
-use super::Outcome;
+use super::{Outcome, OutcomeKind};
 use crate::http::{parse_dns_server, DnsClient, DnsFailure, DnsRecord};
 use crate::interp::{Scope, Template};
 use crate::suite::model::{DnsCheckDef, OneOrMany};
@@ -255,7 +255,7 @@ impl DnsCheck {
             }
             Err(f) if self.rtype != RecordType::CNAME || cname.is_none() => {
                 let o = Outcome::new(
-                    "dns",
+                    OutcomeKind::Dns,
                     format!("`{name}` has {} records", self.rtype),
                     self.pos,
                 );
@@ -275,7 +275,7 @@ impl DnsCheck {
         let shown = show(&records);
         if self.rtype != RecordType::CNAME || cname.is_none() {
             let o = Outcome::new(
-                "dns",
+                OutcomeKind::Dns,
                 format!("`{name}` has {} records", self.rtype),
                 self.pos,
             );
@@ -306,7 +306,7 @@ impl DnsCheck {
                 .map(ToString::to_string)
                 .collect();
             let o = Outcome::new(
-                "dns",
+                OutcomeKind::Dns,
                 format!("`{name}` resolves only to {}", set.join(", ")),
                 self.pos,
             );
@@ -334,7 +334,7 @@ impl DnsCheck {
                 .map(ToString::to_string)
                 .collect();
             let o = Outcome::new(
-                "dns",
+                OutcomeKind::Dns,
                 format!("`{name}` resolves within {}", ranges.join(", ")),
                 self.pos,
             );
@@ -368,7 +368,11 @@ impl DnsCheck {
                 }
             };
             let norm = |s: &str| s.trim_end_matches('.').to_ascii_lowercase();
-            let o = Outcome::new("dns", format!("`{name}` is a CNAME to `{want}`"), self.pos);
+            let o = Outcome::new(
+                OutcomeKind::Dns,
+                format!("`{name}` is a CNAME to `{want}`"),
+                self.pos,
+            );
             run.outcomes.push(if targets.iter().any(|t| norm(t) == norm(want)) {
                 o
             } else if targets.is_empty() {

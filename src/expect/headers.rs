@@ -2,7 +2,7 @@
 
 use regex::Regex;
 
-use super::{truncate, Outcome, Response};
+use super::{truncate, Outcome, OutcomeKind, Response};
 use crate::interp::{Scope, Template};
 use crate::redact::is_sensitive_header;
 use crate::suite::model::HeaderDef;
@@ -115,7 +115,7 @@ impl HeaderCheck {
                 ),
             };
             if !ok {
-                let o = Outcome::new("header", format!("header {n} {desc}"), pos);
+                let o = Outcome::new(OutcomeKind::Header, format!("header {n} {desc}"), pos);
                 return o.fail(
                     desc.clone(),
                     shown.clone(),
@@ -123,6 +123,6 @@ impl HeaderCheck {
                 );
             }
         }
-        Outcome::new("header", format!("header {n}"), pos)
+        Outcome::new(OutcomeKind::Header, format!("header {n}"), pos)
     }
 }

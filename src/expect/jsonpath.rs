@@ -8,7 +8,7 @@ use regex::Regex;
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
-use super::{show, Outcome, Response};
+use super::{show, Outcome, OutcomeKind, Response};
 use crate::interp::{JsonTemplate, Scope, Template};
 use crate::redact::is_sensitive_key;
 use crate::suite::model::JsonPathDef;
@@ -299,7 +299,7 @@ impl Core {
     }
 
     fn evaluate(&self, resp: &Response, scope: &Scope, pos: Option<Pos>) -> Outcome {
-        let mut o = Outcome::new("jsonpath", self.described.clone(), pos);
+        let mut o = Outcome::new(OutcomeKind::JsonPath, self.described.clone(), pos);
         let json = match resp.json() {
             Ok(j) => j,
             Err(e) => {

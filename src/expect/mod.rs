@@ -13,7 +13,7 @@ pub mod tls;
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::interp::Scope;
@@ -24,28 +24,58 @@ pub use schema::SchemaCache;
 
 pub use crate::http::{Response, TlsObservation};
 
-/// The verdict of one expectation.
-#[derive(Debug, Clone, Serialize)]
+/// What an expectation checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutcomeKind {
+    Status,
+    Header,
+    Body,
+    #[serde(rename = "jsonpath")]
+    JsonPath,
+    Schema,
+    Latency,
+    Tls,
+    Dns,
+}
+
+impl std::fmt::Display for OutcomeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OutcomeKind::Status => "status",
+            OutcomeKind::Header => "header",
+            OutcomeKind::Body => "body",
+            OutcomeKind::JsonPath => "jsonpath",
+            OutcomeKind::Schema => "schema",
+            OutcomeKind::Latency => "latency",
+            OutcomeKind::Tls => "tls",
+            OutcomeKind::Dns => "dns",
+        })
+    }
+}
+
+/// The verdict of one expectation (also read back from JSON reports by `merge`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Outcome {
-    /// `status`, `header`, `body`, `jsonpath`, `schema`, `latency`.
-    pub kind: &'static str,
+    pub kind: OutcomeKind,
     /// What was checked, e.g. `$.data.status one of ["healthy","degraded"]`.
     pub check: std::sync::Arc<str>,
     pub passed: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actual: Option<String>,
     /// Why it failed, in words.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// Line of the expectation in the suite file.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
 }
 
 impl Outcome {
-    fn new(kind: &'static str, check: impl Into<std::sync::Arc<str>>, pos: Option<Pos>) -> Self {
+    fn new(kind: OutcomeKind, check: impl Into<std::sync::Arc<str>>, pos: Option<Pos>) -> Self {
         Outcome {
             kind,
             check: check.into(),
@@ -192,7 +222,7 @@ impl CompiledExpect {
         }
         if let Some(max) = self.max_latency {
             let o = Outcome::new(
-                "latency",
+                OutcomeKind::Latency,
                 format!("latency ≤ {} ms", max.as_millis()),
                 self.pos,
             );

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{Outcome, Response};
+use super::{Outcome, OutcomeKind, Response};
 use crate::suite::model::SchemaDef;
 use crate::suite::Pos;
 
@@ -184,7 +184,11 @@ impl SchemaCheck {
     /// Validate the body against the schema; report up to five violations.
     pub fn evaluate(&self, resp: &Response) -> Outcome {
         let label = &self.schema.label;
-        let o = Outcome::new("schema", format!("body matches schema {label}"), self.pos);
+        let o = Outcome::new(
+            OutcomeKind::Schema,
+            format!("body matches schema {label}"),
+            self.pos,
+        );
         let json = match resp.json() {
             Ok(j) => j,
             Err(e) => {

@@ -1,6 +1,6 @@
 //! Status expectations: exact code, a list, or a class such as `2xx`.
 
-use super::{Outcome, Response};
+use super::{Outcome, OutcomeKind, Response};
 use crate::suite::model::StatusDef;
 use crate::suite::Pos;
 
@@ -54,7 +54,7 @@ impl StatusCheck {
             One::Code(c) => *c == resp.status,
             One::Class(c) => resp.status / 100 == *c,
         });
-        let o = Outcome::new("status", format!("status {expected}"), pos);
+        let o = Outcome::new(OutcomeKind::Status, format!("status {expected}"), pos);
         if ok {
             o
         } else {

@@ -4,7 +4,7 @@
 //! The runner completes a separate handshake with the same address and host name (see
 //! [`crate::http::HttpClient::tls_probe`]) and attaches what it saw to the response.
 
-use super::{Outcome, Response};
+use super::{Outcome, OutcomeKind, Response};
 use crate::suite::model::TlsExpectDef;
 use crate::suite::Pos;
 
@@ -79,7 +79,7 @@ impl TlsCheck {
         let mut out = Vec::new();
         if let Some(want) = &self.http_version {
             let got = normalize_http(&resp.http_version).unwrap_or(resp.http_version.clone());
-            let o = Outcome::new("tls", format!("HTTP version is {want}"), pos);
+            let o = Outcome::new(OutcomeKind::Tls, format!("HTTP version is {want}"), pos);
             out.push(if &got == want {
                 o
             } else {
@@ -102,7 +102,7 @@ impl TlsCheck {
         let details = match resp.tls.as_ref().map(|t| (&t.host, &t.result)) {
             Some((_, Ok(d))) => d,
             Some((_, Err(why))) => {
-                let o = Outcome::new("tls", "TLS handshake details", pos);
+                let o = Outcome::new(OutcomeKind::Tls, "TLS handshake details", pos);
                 out.push(o.fail(
                     "a TLS handshake",
                     why.clone(),
@@ -111,7 +111,7 @@ impl TlsCheck {
                 return out;
             }
             None => {
-                let o = Outcome::new("tls", "TLS handshake details", pos);
+                let o = Outcome::new(OutcomeKind::Tls, "TLS handshake details", pos);
                 out.push(o.fail(
                     "a TLS handshake",
                     "none",
@@ -123,7 +123,11 @@ impl TlsCheck {
         let host = resp.tls.as_ref().map(|t| t.host.as_str()).unwrap_or("");
         let cert = &details.certificate;
         if let Some(min) = self.min_days_valid {
-            let o = Outcome::new("tls", format!("certificate valid for ≥ {min} days"), pos);
+            let o = Outcome::new(
+                OutcomeKind::Tls,
+                format!("certificate valid for ≥ {min} days"),
+                pos,
+            );
             out.push(if cert.days_left >= min {
                 o
             } else if cert.days_left < 0 {
@@ -149,7 +153,7 @@ impl TlsCheck {
         if let Some(want) = self.covers_host {
             let covered = cert.covers(host);
             let o = Outcome::new(
-                "tls",
+                OutcomeKind::Tls,
                 format!(
                     "certificate {} `{host}`",
                     if want { "covers" } else { "does not cover" }
@@ -172,7 +176,7 @@ impl TlsCheck {
             });
         }
         if let Some(want) = &self.protocol {
-            let o = Outcome::new("tls", format!("TLS protocol is {want}"), pos);
+            let o = Outcome::new(OutcomeKind::Tls, format!("TLS protocol is {want}"), pos);
             out.push(if &details.protocol == want {
                 o
             } else {

@@ -2,10 +2,10 @@
 
 use std::error::Error as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The class of a transport failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum HttpErrorKind {
     Dns,
@@ -34,7 +34,8 @@ impl std::fmt::Display for HttpErrorKind {
 }
 
 /// A transport failure: the check could not run, which is an error, never a pass.
-#[derive(Debug, Clone, thiserror::Error, Serialize)]
+#[derive(Debug, Clone, thiserror::Error, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[error("{kind}: {message}")]
 pub struct HttpError {
     pub kind: HttpErrorKind,

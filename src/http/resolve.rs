@@ -17,12 +17,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::dns::DnsClient;
 
 /// How an address was chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ResolvedBy {
     /// The name was an IP literal (nothing to resolve).

@@ -18,7 +18,7 @@ use rustls::{CertificateError, DigitallySignedStruct, Error as TlsError, OtherEr
 use rustls::{ClientConfig, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::client::NetConfig;
 use super::error::{HttpError, HttpErrorKind};
@@ -127,7 +127,8 @@ fn read_certs(path: &Path, flag: &str) -> Result<Vec<CertificateDer<'static>>, S
 }
 
 /// What a certificate says, for reports and expectations.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CertInfo {
     pub subject: String,
     pub issuer: String,
@@ -476,7 +477,8 @@ pub fn describe_tls_error(e: &TlsError) -> String {
 }
 
 /// What a TLS handshake negotiated and what the server presented.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TlsDetails {
     /// `TLSv1.2` or `TLSv1.3`.
     pub protocol: String,

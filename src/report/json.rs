@@ -1,10 +1,11 @@
 //! The JSON report (`--report-json`): versioned, documented by `schemas/report.schema.json`,
 //! redacted, written atomically when the run finishes.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::events::{CancelReason, CaseResult, Counts, Event, RunInfo, RunSummary};
 use crate::redact::Redactor;
@@ -14,45 +15,60 @@ use super::{write_atomic_with, Reporter};
 /// Version of the report format; bumped on incompatible changes.
 pub const REPORT_SCHEMA_VERSION: &str = "1.0";
 
-/// The whole report, as written (`cases` is spliced in, see [`JsonReporter`]).
-#[derive(Debug, Serialize)]
+/// The verdict of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Passed,
+    Failed,
+}
+
+/// The whole report: what the JSON reporter writes (borrowing the run's data; `cases` is
+/// spliced in, see [`JsonReporter`]) and what `merge` reads back (owning it) — one model.
+/// Unknown fields are errors.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct JsonReport<'a> {
-    pub schema_version: &'static str,
-    pub smokegate_version: &'static str,
-    pub run_id: &'a str,
-    pub started_at: &'a str,
+    pub schema_version: Cow<'a, str>,
+    pub smokegate_version: Cow<'a, str>,
+    pub run_id: Cow<'a, str>,
+    pub started_at: Cow<'a, str>,
     pub duration_ms: u64,
-    pub verdict: &'static str,
+    pub verdict: Verdict,
     pub cancelled: Option<CancelReason>,
     pub insecure: bool,
-    pub suites: &'a [String],
-    pub profiles: &'a [String],
+    pub suites: Cow<'a, [String]>,
+    pub profiles: Cow<'a, [String]>,
     pub metadata: serde_json::Map<String, serde_json::Value>,
-    pub counts: &'a Counts,
-    pub cases: &'a [Arc<CaseResult>],
+    pub counts: Cow<'a, Counts>,
+    pub cases: Cow<'a, [Arc<CaseResult>]>,
 }
 
 impl<'a> JsonReport<'a> {
     /// The report of a finished run.
     pub fn of(info: &'a RunInfo, s: &'a RunSummary, cases: &'a [Arc<CaseResult>]) -> Self {
         JsonReport {
-            schema_version: REPORT_SCHEMA_VERSION,
-            smokegate_version: info.smokegate_version,
-            run_id: &info.run_id,
-            started_at: &info.started_at,
+            schema_version: Cow::Borrowed(REPORT_SCHEMA_VERSION),
+            smokegate_version: Cow::Borrowed(info.smokegate_version),
+            run_id: Cow::Borrowed(&info.run_id),
+            started_at: Cow::Borrowed(&info.started_at),
             duration_ms: s.duration.as_millis() as u64,
-            verdict: if s.passed { "passed" } else { "failed" },
+            verdict: if s.passed {
+                Verdict::Passed
+            } else {
+                Verdict::Failed
+            },
             cancelled: s.cancelled,
             insecure: info.insecure,
-            suites: &info.suites,
-            profiles: &info.profiles,
+            suites: Cow::Borrowed(&info.suites),
+            profiles: Cow::Borrowed(&info.profiles),
             metadata: info
                 .metadata
                 .iter()
                 .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
                 .collect(),
-            counts: &s.counts,
-            cases,
+            counts: Cow::Borrowed(&s.counts),
+            cases: Cow::Borrowed(cases),
         }
     }
 }
