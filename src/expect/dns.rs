@@ -187,7 +187,6 @@ impl DnsCheck {
         run_dns: Option<&DnsClient>,
         timeout: Duration,
     ) -> DnsRun {
-        let r = |t: &Template| t.render(scope).map_err(|e| e.to_string());
         let mut run = DnsRun {
             query: format!(
                 "{} {}",
@@ -197,35 +196,14 @@ impl DnsCheck {
             outcomes: Vec::new(),
             error: None,
         };
-        let rendered = (|| -> Result<_, String> {
-            let name = r(&self.name)?;
-            let server = self.server.as_ref().map(r).transpose()?;
-            let addrs = self
-                .addresses_in
-                .iter()
-                .map(|a| {
-                    let a = r(a)?;
-                    a.trim()
-                        .parse::<IpAddr>()
-                        .map_err(|_| format!("dns.expect.addresses_in: `{a}` is not an IP address"))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let cidrs = self
-                .cidr
-                .iter()
-                .map(|c| Cidr::parse(&r(c)?))
-                .collect::<Result<Vec<_>, _>>()?;
-            let cname = self.cname.as_ref().map(r).transpose()?;
-            Ok((name, server, addrs, cidrs, cname))
-        })();
-        let (name, server, addrs, cidrs, cname) = match rendered {
+        let want = match self.render(scope) {
             Ok(v) => v,
             Err(e) => {
                 run.error = Some(format!("cannot build DNS query: {e}"));
                 return run;
             }
         };
-        let client = match server.as_deref() {
+        let client = match want.server.as_deref() {
             Some(s) => {
                 parse_dns_server(s).and_then(|sa: SocketAddr| DnsClient::servers(&[sa], timeout))
             }
@@ -241,10 +219,9 @@ impl DnsCheck {
                 return run;
             }
         };
-        run.query = format!("{name} {} @ {}", self.rtype, client.label());
-        let via = client.label().to_string();
-        let answer = client.lookup(&name, self.rtype).await;
-        let records = match answer {
+        run.query = format!("{} {} @ {}", want.name, self.rtype, client.label());
+        let (name, via) = (&want.name, client.label());
+        let records = match client.lookup(name, self.rtype).await {
             Ok(recs) => recs,
             Err(f @ (DnsFailure::Timeout | DnsFailure::Other(_))) => {
                 run.error = Some(format!(
@@ -253,12 +230,8 @@ impl DnsCheck {
                 ));
                 return run;
             }
-            Err(f) if self.rtype != RecordType::CNAME || cname.is_none() => {
-                let o = Outcome::new(
-                    OutcomeKind::Dns,
-                    format!("`{name}` has {} records", self.rtype),
-                    self.pos,
-                );
+            Err(f) if self.rtype != RecordType::CNAME || want.cname.is_none() => {
+                let o = self.outcome(format!("`{name}` has {} records", self.rtype));
                 run.outcomes.push(o.fail(
                     format!("{} records", self.rtype),
                     f.to_string(),
@@ -268,97 +241,19 @@ impl DnsCheck {
             }
             Err(_) => Vec::new(),
         };
-        let own: Vec<&DnsRecord> = records
-            .iter()
-            .filter(|rec| rec.rtype == self.rtype.to_string())
-            .collect();
-        let shown = show(&records);
-        if self.rtype != RecordType::CNAME || cname.is_none() {
-            let o = Outcome::new(
-                OutcomeKind::Dns,
-                format!("`{name}` has {} records", self.rtype),
-                self.pos,
-            );
-            run.outcomes.push(if own.is_empty() {
-                o.fail(
-                    format!("{} records", self.rtype),
-                    shown.clone(),
-                    format!(
-                        "`{name}` has no {} records via {via} (answer: {shown})",
-                        self.rtype
-                    ),
-                )
-            } else {
-                let mut o = o;
-                o.actual = Some(shown.clone());
-                o
-            });
+        let answer = Answer::new(self.rtype, records);
+        if self.rtype != RecordType::CNAME || want.cname.is_none() {
+            run.outcomes.push(self.judge_records(&want, via, &answer));
         }
-        let ips: Vec<IpAddr> = own
-            .iter()
-            .filter_map(|rec| rec.value.parse().ok())
-            .collect();
-        if !addrs.is_empty() && !own.is_empty() {
-            let set: Vec<String> = addrs.iter().map(ToString::to_string).collect();
-            let outside: Vec<String> = ips
-                .iter()
-                .filter(|ip| !addrs.contains(ip))
-                .map(ToString::to_string)
-                .collect();
-            let o = Outcome::new(
-                OutcomeKind::Dns,
-                format!("`{name}` resolves only to {}", set.join(", ")),
-                self.pos,
-            );
-            run.outcomes.push(if outside.is_empty() {
-                o
-            } else {
-                o.fail(
-                    set.join(", "),
-                    join_ips(&ips),
-                    format!(
-                        "`{name}` {} returned {} via {via}; not in the expected set ({}): {}",
-                        self.rtype,
-                        join_ips(&ips),
-                        set.join(", "),
-                        outside.join(", ")
-                    ),
-                )
-            });
+        if !answer.own.is_empty() {
+            run.outcomes
+                .extend(self.judge_addresses(&want, via, &answer));
         }
-        if !cidrs.is_empty() && !own.is_empty() {
-            let ranges: Vec<String> = cidrs.iter().map(ToString::to_string).collect();
-            let outside: Vec<String> = ips
-                .iter()
-                .filter(|ip| !cidrs.iter().any(|c| c.contains(**ip)))
-                .map(ToString::to_string)
-                .collect();
-            let o = Outcome::new(
-                OutcomeKind::Dns,
-                format!("`{name}` resolves within {}", ranges.join(", ")),
-                self.pos,
-            );
-            run.outcomes.push(if outside.is_empty() {
-                o
-            } else {
-                o.fail(
-                    ranges.join(", "),
-                    join_ips(&ips),
-                    format!(
-                        "`{name}` {} returned {} via {via}; outside {}: {}",
-                        self.rtype,
-                        join_ips(&ips),
-                        ranges.join(", "),
-                        outside.join(", ")
-                    ),
-                )
-            });
-        }
-        if let Some(want) = &cname {
+        if let Some(target) = &want.cname {
             let targets: Vec<String> = if self.rtype == RecordType::CNAME {
-                own.iter().map(|rec| rec.value.clone()).collect()
+                answer.own.iter().map(|rec| rec.value.clone()).collect()
             } else {
-                match client.lookup(&name, RecordType::CNAME).await {
+                match client.lookup(name, RecordType::CNAME).await {
                     Ok(recs) => recs
                         .into_iter()
                         .filter(|rec| rec.rtype == "CNAME")
@@ -367,32 +262,165 @@ impl DnsCheck {
                     Err(_) => Vec::new(),
                 }
             };
-            let norm = |s: &str| s.trim_end_matches('.').to_ascii_lowercase();
-            let o = Outcome::new(
-                OutcomeKind::Dns,
-                format!("`{name}` is a CNAME to `{want}`"),
-                self.pos,
-            );
-            run.outcomes.push(if targets.iter().any(|t| norm(t) == norm(want)) {
-                o
-            } else if targets.is_empty() {
-                o.fail(
-                    want.clone(),
-                    format!("no CNAME; answer: {shown}"),
-                    format!("`{name}` is not a CNAME via {via} (answer: {shown}), expected a CNAME to `{want}`"),
-                )
-            } else {
-                o.fail(
-                    want.clone(),
-                    targets.join(", "),
-                    format!(
-                        "`{name}` is a CNAME to `{}` via {via}, expected `{want}`",
-                        targets.join("`, `")
-                    ),
-                )
-            });
+            run.outcomes
+                .push(self.judge_cname(name, target, &targets, via, &answer.shown));
         }
         run
+    }
+
+    fn outcome(&self, check: String) -> Outcome {
+        Outcome::new(OutcomeKind::Dns, check, self.pos)
+    }
+
+    /// Every template of the check, rendered and parsed.
+    fn render(&self, scope: &Scope) -> Result<Wanted, String> {
+        let r = |t: &Template| t.render(scope).map_err(|e| e.to_string());
+        let addrs = self
+            .addresses_in
+            .iter()
+            .map(|a| {
+                let a = r(a)?;
+                a.trim()
+                    .parse::<IpAddr>()
+                    .map_err(|_| format!("dns.expect.addresses_in: `{a}` is not an IP address"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let cidrs = self
+            .cidr
+            .iter()
+            .map(|c| Cidr::parse(&r(c)?))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Wanted {
+            name: r(&self.name)?,
+            server: self.server.as_ref().map(r).transpose()?,
+            addrs,
+            cidrs,
+            cname: self.cname.as_ref().map(r).transpose()?,
+        })
+    }
+
+    /// The name has records of the type asked.
+    fn judge_records(&self, want: &Wanted, via: &str, answer: &Answer) -> Outcome {
+        let (name, shown) = (&want.name, &answer.shown);
+        let mut o = self.outcome(format!("`{name}` has {} records", self.rtype));
+        if answer.own.is_empty() {
+            return o.fail(
+                format!("{} records", self.rtype),
+                shown.clone(),
+                format!(
+                    "`{name}` has no {} records via {via} (answer: {shown})",
+                    self.rtype
+                ),
+            );
+        }
+        o.actual = Some(shown.clone());
+        o
+    }
+
+    /// The addresses are in the expected set and ranges.
+    fn judge_addresses(&self, want: &Wanted, via: &str, answer: &Answer) -> Vec<Outcome> {
+        let name = &want.name;
+        let ips = &answer.ips;
+        let mut out = Vec::new();
+        let mut judge = |what: String, outside: Vec<String>, check: String, how: String| {
+            let o = self.outcome(check);
+            out.push(if outside.is_empty() {
+                o
+            } else {
+                let msg = format!(
+                    "`{name}` {} returned {} via {via}; {how}: {}",
+                    self.rtype,
+                    join_ips(ips),
+                    outside.join(", ")
+                );
+                o.fail(what, join_ips(ips), msg)
+            });
+        };
+        if !want.addrs.is_empty() {
+            let set: Vec<String> = want.addrs.iter().map(ToString::to_string).collect();
+            let outside = ips
+                .iter()
+                .filter(|ip| !want.addrs.contains(ip))
+                .map(ToString::to_string)
+                .collect();
+            let check = format!("`{name}` resolves only to {}", set.join(", "));
+            let how = format!("not in the expected set ({})", set.join(", "));
+            judge(set.join(", "), outside, check, how);
+        }
+        if !want.cidrs.is_empty() {
+            let ranges: Vec<String> = want.cidrs.iter().map(ToString::to_string).collect();
+            let outside = ips
+                .iter()
+                .filter(|ip| !want.cidrs.iter().any(|c| c.contains(**ip)))
+                .map(ToString::to_string)
+                .collect();
+            let check = format!("`{name}` resolves within {}", ranges.join(", "));
+            let how = format!("outside {}", ranges.join(", "));
+            judge(ranges.join(", "), outside, check, how);
+        }
+        out
+    }
+
+    /// The name is a CNAME to `want`.
+    fn judge_cname(
+        &self,
+        name: &str,
+        want: &str,
+        targets: &[String],
+        via: &str,
+        shown: &str,
+    ) -> Outcome {
+        let norm = |s: &str| s.trim_end_matches('.').to_ascii_lowercase();
+        let o = self.outcome(format!("`{name}` is a CNAME to `{want}`"));
+        if targets.iter().any(|t| norm(t) == norm(want)) {
+            o
+        } else if targets.is_empty() {
+            o.fail(
+                want,
+                format!("no CNAME; answer: {shown}"),
+                format!("`{name}` is not a CNAME via {via} (answer: {shown}), expected a CNAME to `{want}`"),
+            )
+        } else {
+            o.fail(
+                want,
+                targets.join(", "),
+                format!(
+                    "`{name}` is a CNAME to `{}` via {via}, expected `{want}`",
+                    targets.join("`, `")
+                ),
+            )
+        }
+    }
+}
+
+/// A DNS check with its templates rendered.
+struct Wanted {
+    name: String,
+    server: Option<String>,
+    addrs: Vec<IpAddr>,
+    cidrs: Vec<Cidr>,
+    cname: Option<String>,
+}
+
+/// What the server answered, with the records of the asked type picked out.
+struct Answer {
+    own: Vec<DnsRecord>,
+    ips: Vec<IpAddr>,
+    shown: String,
+}
+
+impl Answer {
+    fn new(rtype: RecordType, records: Vec<DnsRecord>) -> Self {
+        let shown = show(&records);
+        let own: Vec<DnsRecord> = records
+            .into_iter()
+            .filter(|rec| rec.rtype == rtype.to_string())
+            .collect();
+        let ips = own
+            .iter()
+            .filter_map(|rec| rec.value.parse().ok())
+            .collect();
+        Answer { own, ips, shown }
     }
 }
 

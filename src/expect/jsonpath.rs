@@ -390,11 +390,6 @@ impl Core {
 
     /// Ok, or (expected, reason).
     fn check(&self, p: &Pred, nodes: &[&Value], scope: &Scope) -> Result<(), (String, String)> {
-        let render = |v: &Expected| {
-            v.value
-                .eval(scope)
-                .map_err(|e| (String::new(), e.to_string()))
-        };
         let need_nodes = || {
             if nodes.is_empty() {
                 Err(("a match".to_string(), "no value at this path".to_string()))
@@ -428,36 +423,9 @@ impl Core {
                 ))
             }
             Pred::Count(_) | Pred::MinCount(_) => {}
-            Pred::Equals(v) => {
+            Pred::Equals(_) | Pred::NotEquals(_) | Pred::OneOf(_) => {
                 need_nodes()?;
-                let want = render(v)?;
-                if let Some(bad) = nodes.iter().find(|n| !json_eq(n, &want)) {
-                    return Err((
-                        show(&want),
-                        format!("expected {}, got {}", show(&want), self.shown(bad)),
-                    ));
-                }
-            }
-            Pred::NotEquals(v) => {
-                need_nodes()?;
-                let bad = render(v)?;
-                if nodes.iter().any(|n| json_eq(n, &bad)) {
-                    return Err((
-                        format!("not {}", show(&bad)),
-                        format!("must not be {}", show(&bad)),
-                    ));
-                }
-            }
-            Pred::OneOf(vs) => {
-                need_nodes()?;
-                let want: Vec<Value> = vs.iter().map(render).collect::<Result<_, _>>()?;
-                if let Some(bad) = nodes.iter().find(|n| !want.iter().any(|w| json_eq(n, w))) {
-                    let w = show(&Value::Array(want.clone()));
-                    return Err((
-                        format!("one of {w}"),
-                        format!("expected one of {w}, got {}", self.shown(bad)),
-                    ));
-                }
+                self.check_expected(p, nodes, scope)?;
             }
             Pred::Matches(r) => {
                 need_nodes()?;
@@ -485,26 +453,85 @@ impl Core {
             }
             Pred::Cmp(op, bound) => {
                 need_nodes()?;
-                let v = &bound
-                    .value(scope)
-                    .map_err(|e| (format!("{op} {bound}"), e))?;
-                for n in nodes {
-                    let Some(x) = n.as_f64() else {
-                        return Err((
-                            format!("number {op} {v}"),
-                            format!("expected a number, got {}", self.shown(n)),
-                        ));
-                    };
-                    let ok = match *op {
-                        "gt" => x > *v,
-                        "gte" => x >= *v,
-                        "lt" => x < *v,
-                        _ => x <= *v,
-                    };
-                    if !ok {
-                        return Err((format!("{op} {v}"), format!("{x} is not {op} {v}")));
-                    }
+                self.check_cmp(op, bound, nodes, scope)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `equals`, `not_equals`, `one_of`: the expected values are evaluated with the scope
+    /// (templates keep their types) and compared by JSON value.
+    fn check_expected(
+        &self,
+        p: &Pred,
+        nodes: &[&Value],
+        scope: &Scope,
+    ) -> Result<(), (String, String)> {
+        let render = |v: &Expected| {
+            v.value
+                .eval(scope)
+                .map_err(|e| (String::new(), e.to_string()))
+        };
+        match p {
+            Pred::Equals(v) => {
+                let want = render(v)?;
+                if let Some(bad) = nodes.iter().find(|n| !json_eq(n, &want)) {
+                    return Err((
+                        show(&want),
+                        format!("expected {}, got {}", show(&want), self.shown(bad)),
+                    ));
                 }
+            }
+            Pred::NotEquals(v) => {
+                let bad = render(v)?;
+                if nodes.iter().any(|n| json_eq(n, &bad)) {
+                    return Err((
+                        format!("not {}", show(&bad)),
+                        format!("must not be {}", show(&bad)),
+                    ));
+                }
+            }
+            Pred::OneOf(vs) => {
+                let want: Vec<Value> = vs.iter().map(render).collect::<Result<_, _>>()?;
+                if let Some(bad) = nodes.iter().find(|n| !want.iter().any(|w| json_eq(n, w))) {
+                    let w = show(&Value::Array(want.clone()));
+                    return Err((
+                        format!("one of {w}"),
+                        format!("expected one of {w}, got {}", self.shown(bad)),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// `gt`, `gte`, `lt`, `lte`: every node is a number on the right side of the bound.
+    fn check_cmp(
+        &self,
+        op: &str,
+        bound: &Operand,
+        nodes: &[&Value],
+        scope: &Scope,
+    ) -> Result<(), (String, String)> {
+        let v = &bound
+            .value(scope)
+            .map_err(|e| (format!("{op} {bound}"), e))?;
+        for n in nodes {
+            let Some(x) = n.as_f64() else {
+                return Err((
+                    format!("number {op} {v}"),
+                    format!("expected a number, got {}", self.shown(n)),
+                ));
+            };
+            let ok = match op {
+                "gt" => x > *v,
+                "gte" => x >= *v,
+                "lt" => x < *v,
+                _ => x <= *v,
+            };
+            if !ok {
+                return Err((format!("{op} {v}"), format!("{x} is not {op} {v}")));
             }
         }
         Ok(())

@@ -123,57 +123,10 @@ impl TlsCheck {
         let host = resp.tls.as_ref().map(|t| t.host.as_str()).unwrap_or("");
         let cert = &details.certificate;
         if let Some(min) = self.min_days_valid {
-            let o = Outcome::new(
-                OutcomeKind::Tls,
-                format!("certificate valid for ≥ {min} days"),
-                pos,
-            );
-            out.push(if cert.days_left >= min {
-                o
-            } else if cert.days_left < 0 {
-                o.fail(
-                    format!("≥ {min} days"),
-                    format!("expired on {}", cert.not_after),
-                    format!(
-                        "certificate for `{host}` expired on {} ({} days ago)",
-                        cert.not_after, -cert.days_left
-                    ),
-                )
-            } else {
-                o.fail(
-                    format!("≥ {min} days"),
-                    format!("{} days (until {})", cert.days_left, cert.not_after),
-                    format!(
-                        "certificate for `{host}` expires in {} days (on {}), expected at least {min}",
-                        cert.days_left, cert.not_after
-                    ),
-                )
-            });
+            out.push(days_valid(cert, host, min, pos));
         }
         if let Some(want) = self.covers_host {
-            let covered = cert.covers(host);
-            let o = Outcome::new(
-                OutcomeKind::Tls,
-                format!(
-                    "certificate {} `{host}`",
-                    if want { "covers" } else { "does not cover" }
-                ),
-                pos,
-            );
-            out.push(if covered == want {
-                o
-            } else {
-                let names = cert.names.join(", ");
-                o.fail(
-                    if want { host.to_string() } else { format!("not {host}") },
-                    names.clone(),
-                    if want {
-                        format!("hostname mismatch: the certificate does not cover `{host}`; it is valid for: {names}")
-                    } else {
-                        format!("the certificate covers `{host}` ({names}), expected it not to")
-                    },
-                )
-            });
+            out.push(covers_host(cert, host, want, pos));
         }
         if let Some(want) = &self.protocol {
             let o = Outcome::new(OutcomeKind::Tls, format!("TLS protocol is {want}"), pos);
@@ -193,6 +146,63 @@ impl TlsCheck {
     /// True when a handshake must be observed to judge these expectations.
     pub fn needs_handshake(&self) -> bool {
         self.min_days_valid.is_some() || self.covers_host.is_some() || self.protocol.is_some()
+    }
+}
+
+/// The certificate is valid for at least `min` more days.
+fn days_valid(cert: &crate::http::CertInfo, host: &str, min: i64, pos: Option<Pos>) -> Outcome {
+    let o = Outcome::new(
+        OutcomeKind::Tls,
+        format!("certificate valid for ≥ {min} days"),
+        pos,
+    );
+    if cert.days_left >= min {
+        o
+    } else if cert.days_left < 0 {
+        o.fail(
+            format!("≥ {min} days"),
+            format!("expired on {}", cert.not_after),
+            format!(
+                "certificate for `{host}` expired on {} ({} days ago)",
+                cert.not_after, -cert.days_left
+            ),
+        )
+    } else {
+        o.fail(
+            format!("≥ {min} days"),
+            format!("{} days (until {})", cert.days_left, cert.not_after),
+            format!(
+                "certificate for `{host}` expires in {} days (on {}), expected at least {min}",
+                cert.days_left, cert.not_after
+            ),
+        )
+    }
+}
+
+/// The certificate covers (or, with `want` false, does not cover) `host`.
+fn covers_host(cert: &crate::http::CertInfo, host: &str, want: bool, pos: Option<Pos>) -> Outcome {
+    let covered = cert.covers(host);
+    let o = Outcome::new(
+        OutcomeKind::Tls,
+        format!(
+            "certificate {} `{host}`",
+            if want { "covers" } else { "does not cover" }
+        ),
+        pos,
+    );
+    if covered == want {
+        o
+    } else {
+        let names = cert.names.join(", ");
+        o.fail(
+            if want { host.to_string() } else { format!("not {host}") },
+            names.clone(),
+            if want {
+                format!("hostname mismatch: the certificate does not cover `{host}`; it is valid for: {names}")
+            } else {
+                format!("the certificate covers `{host}` ({names}), expected it not to")
+            },
+        )
     }
 }
 

@@ -336,67 +336,28 @@ impl HttpClient {
             sent.resolution = self.connections.for_response(&resp).or_else(literal);
             sent.remote = resp.remote_addr();
             let status = resp.status();
-            if req.max_redirects > 0 && status.is_redirection() {
-                if let Some(loc) = resp.headers().get(reqwest::header::LOCATION) {
-                    if sent.redirects.len() as u32 >= req.max_redirects {
-                        return Err(HttpError::new(
-                            HttpErrorKind::Redirect,
-                            format!("more than {} redirects", req.max_redirects),
-                        ));
-                    }
-                    let loc = loc.to_str().map_err(|_| {
-                        HttpError::new(HttpErrorKind::Redirect, "Location header is not valid text")
-                    })?;
-                    let next = url.join(loc).map_err(|e| {
-                        HttpError::new(
-                            HttpErrorKind::Redirect,
-                            format!("invalid Location `{loc}`: {e}"),
-                        )
-                    })?;
-                    if seen.contains(&next.to_string()) {
-                        return Err(HttpError::new(
-                            HttpErrorKind::Redirect,
-                            format!("redirect loop: {} → {next}", url),
-                        ));
-                    }
-                    seen.push(next.to_string());
-                    sent.redirects.push(next.to_string());
-                    let same_origin = (
-                        next.host_str().map(str::to_string),
-                        next.port_or_known_default(),
-                    ) == origin;
-                    if !same_origin {
-                        headers.remove(reqwest::header::AUTHORIZATION);
-                        headers.remove(reqwest::header::COOKIE);
-                        headers.remove(reqwest::header::PROXY_AUTHORIZATION);
-                    }
-                    let code = status.as_u16();
-                    if code == 303 || ((code == 301 || code == 302) && method == Method::POST) {
-                        method = Method::GET;
-                        body = None;
-                        headers.remove(reqwest::header::CONTENT_TYPE);
-                    }
-                    url = next;
-                    continue;
+            if let Some(next) = self.redirect(req, &resp, &url, &mut seen, sent)? {
+                let same_origin = (
+                    next.host_str().map(str::to_string),
+                    next.port_or_known_default(),
+                ) == origin;
+                if !same_origin {
+                    headers.remove(reqwest::header::AUTHORIZATION);
+                    headers.remove(reqwest::header::COOKIE);
+                    headers.remove(reqwest::header::PROXY_AUTHORIZATION);
                 }
+                let code = status.as_u16();
+                if code == 303 || ((code == 301 || code == 302) && method == Method::POST) {
+                    method = Method::GET;
+                    body = None;
+                    headers.remove(reqwest::header::CONTENT_TYPE);
+                }
+                url = next;
+                continue;
             }
             let version = format!("{:?}", resp.version());
             let resp_headers = resp.headers().clone();
-            let mut buf: Vec<u8> = Vec::new();
-            let limit = self.config.max_body_bytes;
-            while let Some(chunk) = resp
-                .chunk()
-                .await
-                .map_err(|e| HttpError::from_reqwest(&e, timeout_ms))?
-            {
-                if buf.len() + chunk.len() > limit {
-                    return Err(HttpError::new(
-                        HttpErrorKind::BodyTooLarge,
-                        format!("response body exceeds the {limit}-byte limit (--max-body)"),
-                    ));
-                }
-                buf.extend_from_slice(&chunk);
-            }
+            let buf = self.read_body(&mut resp, timeout_ms).await?;
             return Ok(Response::new(
                 status.as_u16(),
                 version,
@@ -406,6 +367,72 @@ impl HttpClient {
                 sent.remote,
             ));
         }
+    }
+
+    /// The next URL when `resp` is a redirect to follow (recorded in `sent`), `None` when it
+    /// is the final response; a loop or too many hops is an error.
+    fn redirect(
+        &self,
+        req: &Prepared,
+        resp: &reqwest::Response,
+        url: &Url,
+        seen: &mut Vec<String>,
+        sent: &mut Sent,
+    ) -> Result<Option<Url>, HttpError> {
+        if req.max_redirects == 0 || !resp.status().is_redirection() {
+            return Ok(None);
+        }
+        let Some(loc) = resp.headers().get(reqwest::header::LOCATION) else {
+            return Ok(None);
+        };
+        if sent.redirects.len() as u32 >= req.max_redirects {
+            return Err(HttpError::new(
+                HttpErrorKind::Redirect,
+                format!("more than {} redirects", req.max_redirects),
+            ));
+        }
+        let loc = loc.to_str().map_err(|_| {
+            HttpError::new(HttpErrorKind::Redirect, "Location header is not valid text")
+        })?;
+        let next = url.join(loc).map_err(|e| {
+            HttpError::new(
+                HttpErrorKind::Redirect,
+                format!("invalid Location `{loc}`: {e}"),
+            )
+        })?;
+        if seen.contains(&next.to_string()) {
+            return Err(HttpError::new(
+                HttpErrorKind::Redirect,
+                format!("redirect loop: {url} → {next}"),
+            ));
+        }
+        seen.push(next.to_string());
+        sent.redirects.push(next.to_string());
+        Ok(Some(next))
+    }
+
+    /// The whole body, bounded by `--max-body`.
+    async fn read_body(
+        &self,
+        resp: &mut reqwest::Response,
+        timeout_ms: u128,
+    ) -> Result<Vec<u8>, HttpError> {
+        let mut buf: Vec<u8> = Vec::new();
+        let limit = self.config.max_body_bytes;
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| HttpError::from_reqwest(&e, timeout_ms))?
+        {
+            if buf.len() + chunk.len() > limit {
+                return Err(HttpError::new(
+                    HttpErrorKind::BodyTooLarge,
+                    format!("response body exceeds the {limit}-byte limit (--max-body)"),
+                ));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf)
     }
 }
 

@@ -132,12 +132,22 @@ pub fn render(
     redactor: &Redactor,
 ) -> String {
     let t = |s: &str| escape(&redactor.redact(s));
+    let mut h = String::new();
+    header(&mut h, info, summary, &t);
+    timing_chart(&mut h, cases, &t);
+    checks_table(&mut h, cases, &t);
+    failure_details(&mut h, cases, &t);
+    let _ = write!(h, "</main>\n<script>{SCRIPT}</script>\n</body></html>\n");
+    h
+}
+
+/// The verdict, the counts and the run's metadata.
+fn header(h: &mut String, info: &RunInfo, summary: &RunSummary, t: &dyn Fn(&str) -> String) {
     let c = &summary.counts;
     let verdict = if summary.passed { "PASSED" } else { "FAILED" };
     let class = if summary.passed { "passed" } else { "failed" };
-    let mut h = String::new();
     let _ = write!(
-        h,
+        *h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\
@@ -171,7 +181,7 @@ pub fn render(
         meta.push("TLS verification DISABLED (--insecure)".into());
     }
     let _ = write!(
-        h,
+        *h,
         "<header class=\"verdict {class}\"><h1 id=\"verdict\" data-verdict=\"{}\">smokegate: {verdict}</h1>\
 <p id=\"summary\" data-total=\"{}\" data-passed=\"{}\" data-failed=\"{}\" data-errors=\"{}\" data-skipped=\"{}\">{}</p>\
 <p class=\"meta\">{}</p></header>\n<main>\n",
@@ -185,8 +195,10 @@ pub fn render(
         t(&meta.join(" · "))
     );
     h.push_str("<p id=\"rendered-counts\" data-state=\"static\">(counts are computed by the page script)</p>\n");
+}
 
-    // Timing chart.
+/// One bar per check: how long it took.
+fn timing_chart(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> String) {
     let max = cases
         .iter()
         .map(|c| c.duration_ms)
@@ -196,7 +208,7 @@ pub fn render(
     let row_h = 18u64;
     let height = row_h * cases.len() as u64 + 24;
     let _ = writeln!(
-        h,
+        *h,
         "<h2>Timing</h2><svg id=\"timing\" role=\"img\" aria-label=\"duration of each check\" \
 width=\"100%\" viewBox=\"0 0 1000 {height}\" preserveAspectRatio=\"xMinYMin meet\">"
     );
@@ -205,7 +217,7 @@ width=\"100%\" viewBox=\"0 0 1000 {height}\" preserveAspectRatio=\"xMinYMin meet
         let w = (case.duration_ms as f64 / max as f64 * 560.0).max(1.0);
         let label = crate::expect::truncate(&format!("{} › {}", case.suite, case.name), 60);
         let _ = writeln!(
-            h,
+            *h,
             "<g class=\"bar {s}\"><title>{full}: {ms} ms</title><text x=\"0\" y=\"{ty}\">{label}</text>\
 <rect x=\"360\" y=\"{ry}\" width=\"{w:.1}\" height=\"{bh}\" fill=\"{fill}\"></rect>\
 <text x=\"{tx:.1}\" y=\"{ty}\">{ms} ms</text></g>",
@@ -226,8 +238,10 @@ width=\"100%\" viewBox=\"0 0 1000 {height}\" preserveAspectRatio=\"xMinYMin meet
         );
     }
     h.push_str("</svg>\n");
+}
 
-    // Table of checks.
+/// The filterable table of checks.
+fn checks_table(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> String) {
     h.push_str(
         "<h2>Checks</h2><div id=\"filters\"><button class=\"on\" data-filter=\"all\">all</button>\
 <button data-filter=\"problems\">failed or error</button><button data-filter=\"passed\">passed</button>\
@@ -255,7 +269,7 @@ width=\"100%\" viewBox=\"0 0 1000 {height}\" preserveAspectRatio=\"xMinYMin meet
             note.push_str(" <span class=\"note\">does not block</span>");
         }
         let _ = writeln!(
-            h,
+            *h,
             "<tr data-status=\"{s}\" data-severity=\"{severity}\" data-flaky=\"{}\"{details}>\
 <td>{}</td><td>{}</td><td><span class=\"badge {s}\">{}</span>{note}</td><td>{severity}</td>\
 <td>{}:{}</td><td class=\"num\">{} ms</td><td>{}</td></tr>",
@@ -273,8 +287,10 @@ width=\"100%\" viewBox=\"0 0 1000 {height}\" preserveAspectRatio=\"xMinYMin meet
         );
     }
     h.push_str("</tbody></table>\n");
+}
 
-    // Failure details.
+/// What went wrong, for every check that did not pass.
+fn failure_details(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> String) {
     let problems: Vec<(usize, &Arc<CaseResult>)> = cases
         .iter()
         .enumerate()
@@ -288,7 +304,7 @@ width=\"100%\" viewBox=\"0 0 1000 {height}\" preserveAspectRatio=\"xMinYMin meet
                 text = case.message.clone().unwrap_or_default();
             }
             let _ = writeln!(
-                h,
+                *h,
                 "<details id=\"case-{i}\" class=\"{}\"><summary><span class=\"badge {}\">{}</span> {} › {}</summary>\
 <pre>{}</pre></details>",
                 status_word(case.status),
@@ -300,8 +316,6 @@ width=\"100%\" viewBox=\"0 0 1000 {height}\" preserveAspectRatio=\"xMinYMin meet
             );
         }
     }
-    let _ = write!(h, "</main>\n<script>{SCRIPT}</script>\n</body></html>\n");
-    h
 }
 
 impl Reporter for HtmlReporter {
