@@ -1,0 +1,105 @@
+//! What a certificate says (subject, issuer, names, validity), read with x509-parser.
+
+use serde::{Deserialize, Serialize};
+
+/// What a certificate says, for reports and expectations.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertInfo {
+    pub subject: String,
+    pub issuer: String,
+    /// DNS names and IP addresses the certificate covers (SAN; the CN when there is no SAN).
+    pub names: Vec<String>,
+    pub not_before: String,
+    pub not_after: String,
+    /// Whole days from now until `not_after` (negative once expired).
+    pub days_left: i64,
+}
+
+impl CertInfo {
+    /// Read a DER certificate.
+    pub fn parse(der: &[u8]) -> Result<CertInfo, String> {
+        use x509_parser::extensions::GeneralName;
+        let (_, cert) = x509_parser::parse_x509_certificate(der)
+            .map_err(|e| format!("cannot parse the certificate: {e}"))?;
+        let mut names = Vec::new();
+        if let Ok(Some(san)) = cert.subject_alternative_name() {
+            for n in &san.value.general_names {
+                match n {
+                    GeneralName::DNSName(d) => names.push(d.to_string()),
+                    GeneralName::IPAddress(b) => {
+                        if let Ok(a) = <[u8; 4]>::try_from(*b) {
+                            names.push(std::net::IpAddr::from(a).to_string());
+                        } else if let Ok(a) = <[u8; 16]>::try_from(*b) {
+                            names.push(std::net::IpAddr::from(a).to_string());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if names.is_empty() {
+            if let Some(cn) = cert
+                .subject()
+                .iter_common_name()
+                .next()
+                .and_then(|c| c.as_str().ok())
+            {
+                names.push(cn.to_string());
+            }
+        }
+        let nb = cert.validity().not_before.timestamp();
+        let na = cert.validity().not_after.timestamp();
+        let now = chrono::Utc::now().timestamp();
+        Ok(CertInfo {
+            subject: cert.subject().to_string(),
+            issuer: cert.issuer().to_string(),
+            names,
+            not_before: date(nb),
+            not_after: date(na),
+            days_left: (na - now).div_euclid(86_400),
+        })
+    }
+
+    /// True when a name of the certificate covers `host` (one-label wildcards, IP literals).
+    pub fn covers(&self, host: &str) -> bool {
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        self.names.iter().any(|n| name_covers(n, &host))
+    }
+}
+
+fn name_covers(pattern: &str, host: &str) -> bool {
+    let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
+    if let Some(suffix) = pattern.strip_prefix("*.") {
+        match host.split_once('.') {
+            Some((label, rest)) => !label.is_empty() && rest == suffix,
+            None => false,
+        }
+    } else {
+        pattern == host
+    }
+}
+
+fn date(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0)
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| ts.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_covers;
+
+    #[test]
+    fn wildcards_cover_one_label() {
+        assert!(name_covers("*.example.test", "api.example.test"));
+        assert!(!name_covers("*.example.test", "a.b.example.test"));
+        assert!(!name_covers("*.example.test", "example.test"));
+        assert!(name_covers("API.example.test", "api.example.test"));
+        assert!(name_covers("127.0.0.1", "127.0.0.1"));
+    }
+}

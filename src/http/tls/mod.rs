@@ -1,0 +1,136 @@
+//! TLS with rustls: the client configuration of a run (system roots plus `--cacert`,
+//! `--insecure`, a client certificate for mTLS), certificate problems explained in words a
+//! user can act on, and a handshake probe that reads what a server presents (for TLS
+//! expectations).
+//!
+//! The certificate is always checked against the host name of the URL: SNI and verification
+//! use the URL host even when the address came from `--resolve`, `--connect-to` or a fallback.
+//!
+//! One job per file: this one builds the client configuration; [`cert`] reads certificates,
+//! [`verify`] verifies and explains them, [`probe`] reads what a server presents.
+
+mod cert;
+mod probe;
+mod verify;
+
+pub use cert::CertInfo;
+pub use probe::{probe, protocol_name, TlsDetails};
+use verify::AcceptAnyCertificate;
+pub use verify::{
+    describe_tls_error, explain_certificate_error, CertProblem, CertReason, ExplainingVerifier,
+};
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::client::danger::ServerCertVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::Error as TlsError;
+use rustls::{ClientConfig, RootCertStore};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use super::client::NetConfig;
+
+pub(super) fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// The certificate roots of a run, loaded once: [`TrustRoots::load`] reads them ahead of the
+/// first handshake (so a missing trust store is a configuration error before anything is
+/// sent, and the reading never happens inside a handshake); a run with no https never
+/// calls it, and never pays for it.
+#[derive(Debug, Clone, Default)]
+pub struct TrustRoots(Option<Arc<ExplainingVerifier>>);
+
+impl TrustRoots {
+    /// Read the system roots (and `--cacert`) now, if they are not read yet.
+    pub fn load(&self) -> Result<(), String> {
+        match &self.0 {
+            Some(v) => v.inner().map(|_| ()).map_err(|e| match e {
+                TlsError::General(m) => m,
+                other => other.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Build the rustls client configuration of a run. ALPN offers HTTP/2 and HTTP/1.1.
+pub fn client_config(net: &NetConfig) -> Result<Arc<ClientConfig>, String> {
+    client_config_with_roots(net).map(|(c, _)| c)
+}
+
+/// [`client_config`], and the handle that loads its roots.
+pub fn client_config_with_roots(
+    net: &NetConfig,
+) -> Result<(Arc<ClientConfig>, TrustRoots), String> {
+    let provider = provider();
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("cannot set up TLS: {e}"))?;
+    let mut roots = TrustRoots::default();
+    let verifier: Arc<dyn ServerCertVerifier> = if net.insecure {
+        Arc::new(AcceptAnyCertificate { provider })
+    } else {
+        // `--cacert` is read now, so a bad file is a configuration error before anything is
+        // sent; the system trust store is read by `TrustRoots::load` (or, failing that, at the
+        // first certificate to verify), so a run of plain-http checks never pays for it.
+        let extra = match &net.cacert {
+            Some(path) => read_certs(path, "--cacert")?,
+            None => Vec::new(),
+        };
+        if let Some(path) = &net.cacert {
+            let mut roots = RootCertStore::empty();
+            for c in &extra {
+                roots
+                    .add(c.clone())
+                    .map_err(|e| format!("--cacert {}: {e}", path.display()))?;
+            }
+        }
+        let v = Arc::new(ExplainingVerifier {
+            provider,
+            extra,
+            inner: std::sync::OnceLock::new(),
+        });
+        roots = TrustRoots(Some(v.clone()));
+        v
+    };
+    let builder = builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier);
+    let mut config = match (&net.client_cert, &net.client_key) {
+        (Some(cert), key) => {
+            let certs = read_certs(cert, "--cert")?;
+            let key_path = key.as_deref().unwrap_or(cert.as_path());
+            let key = PrivateKeyDer::from_pem_file(key_path).map_err(|e| {
+                format!(
+                    "cannot read a private key from {} ({}): {e}",
+                    key_path.display(),
+                    if key.is_some() { "--key" } else { "--cert" }
+                )
+            })?;
+            builder
+                .with_client_auth_cert(certs, key)
+                .map_err(|e| format!("--cert/--key cannot be used: {e}"))?
+        }
+        (None, Some(_)) => return Err("--key needs --cert".into()),
+        (None, None) => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok((Arc::new(config), roots))
+}
+
+fn read_certs(path: &Path, flag: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("cannot read {flag} {}: {e}", path.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{flag} {} is not a PEM file: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "{flag} {} holds no PEM certificate",
+            path.display()
+        ));
+    }
+    Ok(certs)
+}

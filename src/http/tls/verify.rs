@@ -1,0 +1,276 @@
+//! Certificate verification over the system roots plus `--cacert` (or none with
+//! `--insecure`), with every rejection explained in words a user can act on.
+
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::{CertificateError, DigitallySignedStruct, Error as TlsError, OtherError};
+use rustls::{RootCertStore, SignatureScheme};
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use serde::Serialize;
+
+use super::cert::CertInfo;
+
+/// Why a certificate was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CertReason {
+    UnknownIssuer,
+    Expired,
+    NotYetValid,
+    HostnameMismatch,
+    Revoked,
+    Invalid,
+}
+
+/// A rejected certificate, explained. Travels inside the rustls error, so the transport error
+/// of a request can name the reason.
+#[derive(Debug, Clone)]
+pub struct CertProblem {
+    pub reason: CertReason,
+    pub message: String,
+}
+
+impl std::fmt::Display for CertProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CertProblem {}
+
+/// Turn a rustls verification error into a [`CertProblem`] naming the reason.
+pub fn explain_certificate_error(
+    err: &CertificateError,
+    end_entity: &[u8],
+    server_name: &str,
+) -> CertProblem {
+    let info = CertInfo::parse(end_entity).ok();
+    let names = info
+        .as_ref()
+        .map(|i| {
+            if i.names.is_empty() {
+                "no names".to_string()
+            } else {
+                i.names.join(", ")
+            }
+        })
+        .unwrap_or_else(|| "(unreadable)".into());
+    let (reason, message) = match err {
+        CertificateError::UnknownIssuer => (
+            CertReason::UnknownIssuer,
+            format!(
+                "certificate for `{server_name}` was issued by an unknown authority ({}): not signed by a trusted CA — add the CA with --cacert FILE, or make the server send its full chain",
+                info.as_ref().map(|i| format!("issuer: {}", i.issuer)).unwrap_or_else(|| "issuer unreadable".into())
+            ),
+        ),
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => (
+            CertReason::Expired,
+            match &info {
+                Some(i) => format!(
+                    "certificate for `{server_name}` expired on {} ({} days ago)",
+                    i.not_after, -i.days_left
+                ),
+                None => format!("certificate for `{server_name}` has expired"),
+            },
+        ),
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => (
+            CertReason::NotYetValid,
+            match &info {
+                Some(i) => format!(
+                    "certificate for `{server_name}` is not valid before {} (check the server's and this machine's clocks)",
+                    i.not_before
+                ),
+                None => format!("certificate for `{server_name}` is not valid yet"),
+            },
+        ),
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => (
+            CertReason::HostnameMismatch,
+            format!(
+                "hostname mismatch: the certificate does not cover `{server_name}`; it is valid for: {names}"
+            ),
+        ),
+        CertificateError::Revoked => (
+            CertReason::Revoked,
+            format!("certificate for `{server_name}` has been revoked"),
+        ),
+        other => (
+            CertReason::Invalid,
+            format!("certificate for `{server_name}` is invalid: {other:?}"),
+        ),
+    };
+    CertProblem { reason, message }
+}
+
+/// The webpki verifier over the system roots plus `--cacert`, with its errors explained.
+/// The roots are loaded at the first certificate to verify.
+#[derive(Debug)]
+pub struct ExplainingVerifier {
+    pub(super) provider: Arc<CryptoProvider>,
+    /// `--cacert` certificates.
+    pub(super) extra: Vec<CertificateDer<'static>>,
+    pub(super) inner: std::sync::OnceLock<Result<Arc<WebPkiServerVerifier>, String>>,
+}
+
+impl ExplainingVerifier {
+    pub(super) fn inner(&self) -> Result<&Arc<WebPkiServerVerifier>, TlsError> {
+        self.inner
+            .get_or_init(|| {
+                let mut roots = RootCertStore::empty();
+                // Missing or unreadable system roots are not fatal: --cacert may be all
+                // that is needed.
+                let native = rustls_native_certs::load_native_certs();
+                roots.add_parsable_certificates(native.certs);
+                for c in &self.extra {
+                    roots.add(c.clone()).map_err(|e| format!("--cacert: {e}"))?;
+                }
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
+                    .build()
+                    .map_err(|e| format!("cannot set up certificate verification: {e}"))
+            })
+            .as_ref()
+            .map_err(|e| TlsError::General(e.clone()))
+    }
+}
+
+impl ServerCertVerifier for ExplainingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, TlsError> {
+        self.inner()?
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            .map_err(|e| match e {
+                TlsError::InvalidCertificate(ce) => {
+                    let name = server_name.to_str();
+                    let problem = explain_certificate_error(&ce, end_entity, &name);
+                    TlsError::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(
+                        problem,
+                    ))))
+                }
+                other => other,
+            })
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, TlsError> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, TlsError> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// `--insecure`: any certificate is accepted (handshake signatures are still checked).
+#[derive(Debug)]
+pub(super) struct AcceptAnyCertificate {
+    pub(super) provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, TlsError> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, TlsError> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, TlsError> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// Describe a rustls error in words a user can act on.
+pub fn describe_tls_error(e: &TlsError) -> String {
+    use rustls::AlertDescription as A;
+    match e {
+        TlsError::InvalidCertificate(CertificateError::Other(OtherError(inner))) => {
+            match inner.downcast_ref::<CertProblem>() {
+                Some(p) => p.message.clone(),
+                None => format!("invalid certificate: {inner}"),
+            }
+        }
+        TlsError::AlertReceived(A::CertificateRequired) => {
+            "the server requires a client certificate (mTLS): pass --cert FILE and --key FILE"
+                .into()
+        }
+        TlsError::AlertReceived(
+            a @ (A::BadCertificate | A::UnknownCA | A::CertificateUnknown | A::AccessDenied),
+        ) => format!(
+            "the server rejected the handshake (alert: {a:?}); if it requires a client certificate (mTLS), pass one it trusts with --cert/--key"
+        ),
+        TlsError::AlertReceived(A::HandshakeFailure | A::ProtocolVersion) => format!(
+            "the server refused the handshake ({e}): no TLS version or cipher in common"
+        ),
+        TlsError::NoApplicationProtocol => {
+            "the server accepts none of the offered protocols (ALPN h2, http/1.1)".into()
+        }
+        other => format!("TLS error: {other}"),
+    }
+}
