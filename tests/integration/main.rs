@@ -6,6 +6,7 @@ mod ci_reports;
 mod common;
 mod dns_tls;
 mod features;
+mod golden;
 mod reports;
 mod robustness;
 mod scenarios;
