@@ -60,6 +60,7 @@ pub fn trials(
                             crate::runner::run(plan, (*run_opts).clone(), &mut [])
                                 .await
                                 .map(|o| o.results)
+                                .map_err(|e| e.to_string())
                         })
                     });
                 let all = all.as_ref().map_err(|e| Failed::from(e.as_str()))?;

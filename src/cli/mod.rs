@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::http::{parse_dns_server, ConnectRule, NetConfig, ResolveRule};
+use crate::http::{parse_dns_server, ConnectRule, NetConfig, ResolveRule, RuleError};
 use crate::plan::PlanOptions;
 use crate::report::console::Console;
 use crate::report::json::JsonReporter;
@@ -189,16 +189,24 @@ pub fn print_line(text: &str) {
 }
 
 /// Split `NAME=VALUE`.
-pub fn parse_kv(s: &str, flag: &str) -> Result<(String, String), String> {
+pub fn parse_kv(s: &str, flag: &'static str) -> Result<(String, String), UsageError> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-        _ => Err(format!("{flag} expects NAME=VALUE, got `{s}`")),
+        _ => Err(UsageError::KeyValue {
+            flag,
+            value: s.to_string(),
+        }),
     }
 }
 
-/// Something that stops the command before anything is sent.
-#[derive(Debug)]
-pub struct UsageError(pub String);
+/// Something on the command line that stops the command before anything is sent.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    #[error("{flag} expects NAME=VALUE, got `{value}`")]
+    KeyValue { flag: &'static str, value: String },
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+}
 
 /// Environment seen by `${env.X}`: the process environment plus an overlay.
 pub fn environment(overlay: &[(String, String)]) -> HashMap<String, String> {
@@ -214,14 +222,12 @@ impl RunArgs {
             .vars
             .iter()
             .map(|v| parse_kv(v, "--var"))
-            .collect::<Result<_, _>>()
-            .map_err(UsageError)?;
+            .collect::<Result<_, _>>()?;
         let secrets = self
             .secrets
             .iter()
             .map(|v| parse_kv(v, "--secret"))
-            .collect::<Result<_, _>>()
-            .map_err(UsageError)?;
+            .collect::<Result<_, _>>()?;
         Ok(PlanOptions {
             profile: self.env.clone(),
             vars,
@@ -240,14 +246,12 @@ impl RunArgs {
             list.iter()
                 .map(|r| ResolveRule::parse(r))
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(UsageError)
         };
         let metadata = self
             .meta
             .iter()
             .map(|v| parse_kv(v, "--meta"))
-            .collect::<Result<_, _>>()
-            .map_err(UsageError)?;
+            .collect::<Result<_, _>>()?;
         let metadata = self
             .ci
             .metadata(metadata, self.env.as_deref(), |k| std::env::var(k).ok());
@@ -261,14 +265,12 @@ impl RunArgs {
                     .connect_to
                     .iter()
                     .map(|r| ConnectRule::parse(r))
-                    .collect::<Result<_, _>>()
-                    .map_err(UsageError)?,
+                    .collect::<Result<_, _>>()?,
                 dns_servers: self
                     .dns_servers
                     .iter()
                     .map(|s| parse_dns_server(s))
-                    .collect::<Result<_, _>>()
-                    .map_err(UsageError)?,
+                    .collect::<Result<_, _>>()?,
                 connect_timeout: self.connect_timeout,
                 default_timeout: self.timeout,
                 max_body_bytes: self.max_body,
@@ -312,11 +314,11 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
     };
     let plan_opts = match args.plan_options(environment(env_overlay)) {
         Ok(o) => o,
-        Err(UsageError(e)) => return fail(format!("error: {e}")),
+        Err(e) => return fail(format!("error: {e}")),
     };
     let run_opts = match args.run_options() {
         Ok(o) => o,
-        Err(UsageError(e)) => return fail(format!("error: {e}")),
+        Err(e) => return fail(format!("error: {e}")),
     };
     let mut plan = match crate::load_and_plan(&args.suite_paths(), &plan_opts) {
         Ok(p) => p,
@@ -407,7 +409,7 @@ pub fn list_command(args: &RunArgs) -> i32 {
             allow_missing_env: true,
             ..o
         },
-        Err(UsageError(e)) => {
+        Err(e) => {
             eprintln!("error: {e}");
             return exit_codes::CONFIG_ERROR;
         }

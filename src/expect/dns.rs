@@ -14,7 +14,7 @@
 //!
 //! Every string may use `${…}` variables. Failure messages show what the server returned.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use hickory_resolver::proto::rr::RecordType;
@@ -124,7 +124,7 @@ impl DnsCheck {
             .map(|s| parse("dns.server", s))
             .transpose()?;
         if let Some(s) = server.as_ref().and_then(Template::as_literal) {
-            parse_dns_server(&s)?;
+            parse_dns_server(&s).map_err(|e| e.to_string())?;
         }
         let expect = def.expect.clone().unwrap_or_default();
         let addresses_in = expect
@@ -204,12 +204,12 @@ impl DnsCheck {
             }
         };
         let client = match want.server.as_deref() {
-            Some(s) => {
-                parse_dns_server(s).and_then(|sa: SocketAddr| DnsClient::servers(&[sa], timeout))
-            }
+            Some(s) => parse_dns_server(s)
+                .map_err(|e| e.to_string())
+                .and_then(|sa| DnsClient::servers(&[sa], timeout).map_err(|e| e.to_string())),
             None => match run_dns {
                 Some(c) => Ok(c.clone()),
-                None => DnsClient::system(timeout),
+                None => DnsClient::system(timeout).map_err(|e| e.to_string()),
             },
         };
         let client = match client {

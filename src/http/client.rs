@@ -15,7 +15,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 
 use super::dns::DnsClient;
-use super::error::{HttpError, HttpErrorKind};
+use super::error::{HttpError, HttpErrorKind, SetupError};
 use super::record;
 use super::resolve::{ConnectRule, Resolution, ResolveRule, ResolveRules, SmartResolver};
 use super::tls::{self, TlsDetails};
@@ -103,7 +103,7 @@ const DNS_QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl HttpClient {
     /// Build the client.
-    pub fn new(config: NetConfig) -> Result<Self, String> {
+    pub fn new(config: NetConfig) -> Result<Self, SetupError> {
         let (tls, roots) = tls::client_config_with_roots(&config)?;
         let dns = if config.dns_servers.is_empty() {
             None
@@ -130,13 +130,13 @@ impl HttpClient {
             config: Arc::new(config),
         };
         // Surface configuration errors now rather than at the first request.
-        client.client_for(443).map_err(|e| e.message)?;
+        client.client_for(443).map_err(SetupError::Client)?;
         Ok(client)
     }
 
     /// Read the certificate roots now (call before a run that will use https; see
     /// [`tls::TrustRoots`]).
-    pub fn load_trust_roots(&self) -> Result<(), String> {
+    pub fn load_trust_roots(&self) -> Result<(), SetupError> {
         self.roots.load()
     }
 

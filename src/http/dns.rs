@@ -16,8 +16,10 @@ use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::TokioResolver;
 use serde::Serialize;
 
+use super::error::{RuleError, SetupError};
+
 /// Parse `ADDR[:PORT]` (`127.0.0.1`, `127.0.0.1:5353`, `::1`, `[::1]:5353`); port 53 by default.
-pub fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
+pub fn parse_dns_server(s: &str) -> Result<SocketAddr, RuleError> {
     let s = s.trim();
     if let Ok(sa) = s.parse::<SocketAddr>() {
         return Ok(sa);
@@ -28,9 +30,7 @@ pub fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
         .unwrap_or(s);
     bare.parse::<IpAddr>()
         .map(|ip| SocketAddr::new(ip, 53))
-        .map_err(|_| {
-            format!("invalid DNS server `{s}`, expected ADDR[:PORT] (an IP address, e.g. 10.0.0.2:53 or [::1]:5353)")
-        })
+        .map_err(|_| RuleError::DnsServer(s.to_string()))
 }
 
 /// Why a DNS lookup returned no usable answer.
@@ -125,9 +125,9 @@ fn options(timeout: Duration) -> ResolverOpts {
 impl DnsClient {
     /// Ask exactly these servers (UDP, then TCP on truncation or error). `timeout` bounds
     /// each query.
-    pub fn servers(servers: &[SocketAddr], timeout: Duration) -> Result<Self, String> {
+    pub fn servers(servers: &[SocketAddr], timeout: Duration) -> Result<Self, SetupError> {
         if servers.is_empty() {
-            return Err("no DNS server given".into());
+            return Err(SetupError::NoDnsServer);
         }
         let name_servers = servers
             .iter()
@@ -146,7 +146,7 @@ impl DnsClient {
         let resolver = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
             .with_options(opts)
             .build()
-            .map_err(|e| format!("cannot set up the DNS resolver: {e}"))?;
+            .map_err(SetupError::Resolver)?;
         let label = servers
             .iter()
             .map(|s| s.to_string())
@@ -156,16 +156,13 @@ impl DnsClient {
     }
 
     /// The system's DNS configuration (for record lookups of DNS checks without `server:`).
-    pub fn system(timeout: Duration) -> Result<Self, String> {
-        let mut b = TokioResolver::builder_tokio()
-            .map_err(|e| format!("cannot read the system DNS configuration: {e}"))?;
+    pub fn system(timeout: Duration) -> Result<Self, SetupError> {
+        let mut b = TokioResolver::builder_tokio().map_err(SetupError::SystemDns)?;
         let o = b.options_mut();
         o.timeout = timeout;
         o.attempts = 1;
         o.try_tcp_on_error = true;
-        let resolver = b
-            .build()
-            .map_err(|e| format!("cannot set up the DNS resolver: {e}"))?;
+        let resolver = b.build().map_err(SetupError::Resolver)?;
         Ok(DnsClient {
             resolver,
             label: "system DNS configuration".into(),

@@ -124,3 +124,69 @@ fn find_tls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a ru
         .and_then(|io| io.get_ref())
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
 }
+
+/// A malformed `--resolve`, `--fallback-resolve`, `--connect-to` or `--dns-server` value (on
+/// the command line or in a profile).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    #[error("invalid resolve rule `{0}`, expected HOST:PORT:ADDR[,ADDR…]")]
+    Resolve(String),
+    #[error("invalid address `{addr}` in resolve rule `{rule}`")]
+    Address { addr: String, rule: String },
+    #[error("invalid connect-to rule `{0}`, expected HOST:PORT:HOST2:PORT2 (parts may be empty)")]
+    ConnectTo(String),
+    #[error("connect-to rule `{0}` changes nothing: give HOST2, PORT2 or both")]
+    ConnectToNothing(String),
+    #[error(
+        "invalid DNS server `{0}`, expected ADDR[:PORT] (an IP address, e.g. 10.0.0.2:53 or [::1]:5353)"
+    )]
+    DnsServer(String),
+}
+
+/// Why the network side of a run (TLS, DNS, the HTTP client) could not be set up: a
+/// configuration error, found before anything is sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("cannot set up TLS: {0}")]
+    Tls(#[source] rustls::Error),
+    #[error("cannot read {flag} {path}: {source}")]
+    ReadPem {
+        flag: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: rustls_pki_types::pem::Error,
+    },
+    #[error("{flag} {path} holds no PEM certificate")]
+    NoCertificate {
+        flag: &'static str,
+        path: std::path::PathBuf,
+    },
+    #[error("--cacert {path}: {source}")]
+    BadRoot {
+        path: std::path::PathBuf,
+        #[source]
+        source: rustls::Error,
+    },
+    #[error("cannot read a private key from {path} ({flag}): {source}")]
+    Key {
+        flag: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: rustls_pki_types::pem::Error,
+    },
+    #[error("--cert/--key cannot be used: {0}")]
+    ClientAuth(#[source] rustls::Error),
+    #[error("--key needs --cert")]
+    KeyWithoutCert,
+    /// The trust store could not be read (the verifier's own words).
+    #[error("{0}")]
+    TrustStore(String),
+    #[error("no DNS server given")]
+    NoDnsServer,
+    #[error("cannot set up the DNS resolver: {0}")]
+    Resolver(#[source] hickory_resolver::net::NetError),
+    #[error("cannot read the system DNS configuration: {0}")]
+    SystemDns(#[source] hickory_resolver::net::NetError),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[source] HttpError),
+}

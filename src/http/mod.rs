@@ -12,7 +12,7 @@ pub mod tls;
 
 pub use client::{HttpClient, NetConfig, Prepared, Sent};
 pub use dns::{parse_dns_server, DnsClient, DnsFailure, DnsRecord};
-pub use error::{HttpError, HttpErrorKind};
+pub use error::{HttpError, HttpErrorKind, RuleError, SetupError};
 pub use resolve::{ConnectRule, Resolution, ResolveError, ResolveRule, ResolvedBy, SmartResolver};
 pub use response::{Response, TlsObservation};
 pub use tls::{CertInfo, TlsDetails};

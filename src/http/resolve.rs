@@ -19,6 +19,8 @@ use std::sync::Arc;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde::{Deserialize, Serialize};
 
+use super::error::RuleError;
+
 use super::dns::DnsClient;
 
 /// How an address was chosen.
@@ -72,8 +74,8 @@ pub struct ResolveRule {
 
 impl ResolveRule {
     /// Parse curl's `HOST:PORT:ADDR[,ADDR…]` (IPv6 addresses in brackets).
-    pub fn parse(s: &str) -> Result<ResolveRule, String> {
-        let bad = || format!("invalid resolve rule `{s}`, expected HOST:PORT:ADDR[,ADDR…]");
+    pub fn parse(s: &str) -> Result<ResolveRule, RuleError> {
+        let bad = || RuleError::Resolve(s.to_string());
         let (host, rest) = s.split_once(':').ok_or_else(bad)?;
         let (port, addrs) = rest.split_once(':').ok_or_else(bad)?;
         let port: u16 = port.parse().map_err(|_| bad())?;
@@ -88,8 +90,10 @@ impl ResolveRule {
                     .strip_prefix('[')
                     .and_then(|x| x.strip_suffix(']'))
                     .unwrap_or(a);
-                a.parse::<IpAddr>()
-                    .map_err(|_| format!("invalid address `{a}` in resolve rule `{s}`"))
+                a.parse::<IpAddr>().map_err(|_| RuleError::Address {
+                    addr: a.to_string(),
+                    rule: s.to_string(),
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ResolveRule {
@@ -143,14 +147,12 @@ fn split_host(s: &str) -> Option<(&str, &str)> {
 
 impl ConnectRule {
     /// Parse curl's `HOST:PORT:HOST2:PORT2` (IPv6 literals in brackets, parts may be empty).
-    pub fn parse(s: &str) -> Result<ConnectRule, String> {
-        let bad = || {
-            format!("invalid connect-to rule `{s}`, expected HOST:PORT:HOST2:PORT2 (parts may be empty)")
-        };
+    pub fn parse(s: &str) -> Result<ConnectRule, RuleError> {
+        let bad = || RuleError::ConnectTo(s.to_string());
         let (host, rest) = split_host(s).ok_or_else(bad)?;
         let (port, rest) = rest.split_once(':').ok_or_else(bad)?;
         let (to_host, to_port) = split_host(rest).ok_or_else(bad)?;
-        let port_of = |p: &str| -> Result<Option<u16>, String> {
+        let port_of = |p: &str| -> Result<Option<u16>, RuleError> {
             if p.is_empty() {
                 Ok(None)
             } else {
@@ -165,9 +167,7 @@ impl ConnectRule {
             to_port: port_of(to_port)?,
         };
         if rule.to_host.is_none() && rule.to_port.is_none() {
-            return Err(format!(
-                "connect-to rule `{s}` changes nothing: give HOST2, PORT2 or both"
-            ));
+            return Err(RuleError::ConnectToNothing(s.to_string()));
         }
         Ok(rule)
     }

@@ -123,21 +123,21 @@ impl SuitePlanner<'_> {
             for r in list {
                 match ResolveRule::parse(r) {
                     Ok(rule) => out.push(rule),
-                    Err(e) => errors.push(e),
+                    Err(e) => errors.push(e.to_string()),
                 }
             }
         }
         for r in &p.connect_to {
             match ConnectRule::parse(r) {
                 Ok(rule) => self.plan.connect_to.push(rule),
-                Err(e) => errors.push(e),
+                Err(e) => errors.push(e.to_string()),
             }
         }
         for d in &p.dns_servers {
             match parse_dns_server(d) {
                 Ok(sa) if !self.plan.dns_servers.contains(&sa) => self.plan.dns_servers.push(sa),
                 Ok(_) => {}
-                Err(e) => errors.push(e),
+                Err(e) => errors.push(e.to_string()),
             }
         }
         for e in errors {

@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 
 use crate::events::Reporter;
 use crate::events::{CaseResult, Counts, Event, RunInfo, RunSummary, Status};
-use crate::http::{HttpClient, NetConfig};
+use crate::http::{HttpClient, NetConfig, SetupError};
 use crate::plan::{HttpsUse, Plan};
 
 use case::{finish_case, run_case, skipped_step, Ctx};
@@ -97,7 +97,7 @@ pub async fn run(
     plan: Plan,
     opts: RunOptions,
     reporters: &mut [Box<dyn Reporter>],
-) -> Result<RunOutcome, String> {
+) -> Result<RunOutcome, SetupError> {
     let client = client_for(&plan, &opts)?;
     let insecure = client.config().insecure;
     let plan = Arc::new(plan);
@@ -138,7 +138,7 @@ pub async fn run(
 
 /// The HTTP client of a run, with the plan's network rules; the trust store is read ahead
 /// when the run may use https.
-fn client_for(plan: &Plan, opts: &RunOptions) -> Result<HttpClient, String> {
+fn client_for(plan: &Plan, opts: &RunOptions) -> Result<HttpClient, SetupError> {
     let mut net = opts.net.clone();
     net.resolve.extend(plan.resolve.iter().cloned());
     net.fallback_resolve

@@ -31,6 +31,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::client::NetConfig;
+use super::error::SetupError;
 
 pub(super) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
@@ -45,11 +46,13 @@ pub struct TrustRoots(Option<Arc<ExplainingVerifier>>);
 
 impl TrustRoots {
     /// Read the system roots (and `--cacert`) now, if they are not read yet.
-    pub fn load(&self) -> Result<(), String> {
+    pub fn load(&self) -> Result<(), SetupError> {
         match &self.0 {
-            Some(v) => v.inner().map(|_| ()).map_err(|e| match e {
-                TlsError::General(m) => m,
-                other => other.to_string(),
+            Some(v) => v.inner().map(|_| ()).map_err(|e| {
+                SetupError::TrustStore(match e {
+                    TlsError::General(m) => m,
+                    other => other.to_string(),
+                })
             }),
             None => Ok(()),
         }
@@ -57,18 +60,18 @@ impl TrustRoots {
 }
 
 /// Build the rustls client configuration of a run. ALPN offers HTTP/2 and HTTP/1.1.
-pub fn client_config(net: &NetConfig) -> Result<Arc<ClientConfig>, String> {
+pub fn client_config(net: &NetConfig) -> Result<Arc<ClientConfig>, SetupError> {
     client_config_with_roots(net).map(|(c, _)| c)
 }
 
 /// [`client_config`], and the handle that loads its roots.
 pub fn client_config_with_roots(
     net: &NetConfig,
-) -> Result<(Arc<ClientConfig>, TrustRoots), String> {
+) -> Result<(Arc<ClientConfig>, TrustRoots), SetupError> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("cannot set up TLS: {e}"))?;
+        .map_err(SetupError::Tls)?;
     let mut roots = TrustRoots::default();
     let verifier: Arc<dyn ServerCertVerifier> = if net.insecure {
         Arc::new(AcceptAnyCertificate { provider })
@@ -83,9 +86,10 @@ pub fn client_config_with_roots(
         if let Some(path) = &net.cacert {
             let mut roots = RootCertStore::empty();
             for c in &extra {
-                roots
-                    .add(c.clone())
-                    .map_err(|e| format!("--cacert {}: {e}", path.display()))?;
+                roots.add(c.clone()).map_err(|source| SetupError::BadRoot {
+                    path: path.clone(),
+                    source,
+                })?;
             }
         }
         let v = Arc::new(ExplainingVerifier {
@@ -103,34 +107,37 @@ pub fn client_config_with_roots(
         (Some(cert), key) => {
             let certs = read_certs(cert, "--cert")?;
             let key_path = key.as_deref().unwrap_or(cert.as_path());
-            let key = PrivateKeyDer::from_pem_file(key_path).map_err(|e| {
-                format!(
-                    "cannot read a private key from {} ({}): {e}",
-                    key_path.display(),
-                    if key.is_some() { "--key" } else { "--cert" }
-                )
+            let key = PrivateKeyDer::from_pem_file(key_path).map_err(|source| SetupError::Key {
+                flag: if key.is_some() { "--key" } else { "--cert" },
+                path: key_path.to_path_buf(),
+                source,
             })?;
             builder
                 .with_client_auth_cert(certs, key)
-                .map_err(|e| format!("--cert/--key cannot be used: {e}"))?
+                .map_err(SetupError::ClientAuth)?
         }
-        (None, Some(_)) => return Err("--key needs --cert".into()),
+        (None, Some(_)) => return Err(SetupError::KeyWithoutCert),
         (None, None) => builder.with_no_client_auth(),
     };
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok((Arc::new(config), roots))
 }
 
-fn read_certs(path: &Path, flag: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+fn read_certs(path: &Path, flag: &'static str) -> Result<Vec<CertificateDer<'static>>, SetupError> {
+    let read = |source| SetupError::ReadPem {
+        flag,
+        path: path.to_path_buf(),
+        source,
+    };
     let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("cannot read {flag} {}: {e}", path.display()))?
+        .map_err(read)?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{flag} {} is not a PEM file: {e}", path.display()))?;
+        .map_err(read)?;
     if certs.is_empty() {
-        return Err(format!(
-            "{flag} {} holds no PEM certificate",
-            path.display()
-        ));
+        return Err(SetupError::NoCertificate {
+            flag,
+            path: path.to_path_buf(),
+        });
     }
     Ok(certs)
 }
