@@ -43,7 +43,10 @@ impl Status {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequestSummary {
+    /// HTTP method sent (`DNS` for a DNS check).
     pub method: String,
+    /// The URL requested (templates rendered, query appended, before redirects); for a DNS
+    /// check, the query (`NAME TYPE @ SERVER`).
     pub url: String,
     /// The socket address actually connected to.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,6 +63,7 @@ pub struct RequestSummary {
     /// Addresses the name resolved to (set when no connection was made, to show what was tried).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub resolved_addrs: Vec<String>,
+    /// URLs followed by redirects, in order (absent when no redirect was followed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redirects: Vec<String>,
 }
@@ -68,8 +72,11 @@ pub struct RequestSummary {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResponseSummary {
+    /// HTTP status code of the final response.
     pub status: u16,
+    /// HTTP version of the response, e.g. `HTTP/1.1` or `HTTP/2.0`.
     pub http_version: String,
+    /// Size of the response body in bytes.
     pub body_bytes: usize,
     /// Bounded, redacted excerpt (present when the step did not pass).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -84,18 +91,28 @@ pub struct ResponseSummary {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepResult {
+    /// Step name (a single-request case has one step, named like the case).
     pub name: String,
+    /// Outcome of the step.
     pub status: Status,
     /// Attempts made (more than 1 with retry / wait_until).
     pub attempts: u32,
+    /// Duration in milliseconds, all attempts and pauses included.
     pub duration_ms: u64,
+    /// The request the last attempt sent (absent when it could not be built or the step was not
+    /// run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request: Option<RequestSummary>,
+    /// The response of the last attempt (absent on a transport error or when the step was not
+    /// run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response: Option<ResponseSummary>,
+    /// Every expectation judged on the last attempt, passed or not (empty when no response was
+    /// received).
     pub expectations: Vec<Outcome>,
     /// Names of variables captured (values are never reported).
     pub captures: Vec<String>,
+    /// Why the exchange could not complete (the step's status is then `error`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<HttpError>,
     /// One-line reason when not passed.
@@ -112,20 +129,35 @@ pub struct StepResult {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaseResult {
+    /// `suite/case`, unique in a run whose suite names are unique.
     pub id: String,
+    /// Suite name (followed by ` [profile]` when the run selected several profiles).
     pub suite: String,
+    /// Path of the suite file, as found from the paths given on the command line.
     pub suite_file: String,
+    /// Case name (a matrix case has its expanded name, e.g. `health [worker=api]`).
     pub name: String,
+    /// Suite tags followed by the case's own tags.
     pub tags: Vec<String>,
+    /// Whether a failure or error of this case fails the run (`critical`) or not (`warning`).
     pub severity: Severity,
+    /// Outcome of the case: the status of its first step that did not pass, else `passed`; a
+    /// case the deadline or an interrupt left unfinished is an `error`.
     pub status: Status,
     /// Passed only after failed attempts.
     pub flaky: bool,
+    /// One-line reason when the case did not pass; for a multi-step case prefixed with
+    /// ``step `NAME`: ``.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// When the case started (RFC 3339, UTC); for a skipped or unfinished case, when it was
+    /// settled.
     pub started_at: String,
+    /// Duration of the case in milliseconds.
     pub duration_ms: u64,
+    /// Line of the case in the suite file.
     pub line: u64,
+    /// One result per step, in order.
     pub steps: Vec<StepResult>,
 }
 
@@ -140,7 +172,9 @@ impl CaseResult {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CancelReason {
+    /// The `--deadline` passed.
     DeadlineExceeded,
+    /// SIGINT or SIGTERM was received.
     Interrupted,
 }
 
@@ -157,13 +191,19 @@ impl std::fmt::Display for CancelReason {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Counts {
+    /// Number of cases.
     pub total: usize,
+    /// Cases with status `passed` (flaky ones included).
     pub passed: usize,
+    /// Cases with status `failed` (any severity).
     pub failed: usize,
+    /// Cases with status `error` (any severity).
     pub errors: usize,
+    /// Cases with status `skipped`.
     pub skipped: usize,
     /// Failed or errored cases of severity `warning` (not blocking).
     pub warnings: usize,
+    /// Cases that passed only after failed attempts.
     pub flaky: usize,
 }
 
@@ -198,13 +238,19 @@ impl Counts {
 /// Facts about a run, given to reporters at the start.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunInfo {
+    /// Random id of the run (12 hex characters); also the value of `${gen.run_id}`.
     pub run_id: String,
+    /// When the run started (RFC 3339, UTC).
     pub started_at: String,
+    /// Version of the smokegate that produced the run.
     pub smokegate_version: &'static str,
+    /// Names of the suites of the run, in load order.
     pub suites: Vec<String>,
     /// Selected profiles (`suite: profile`).
     pub profiles: Vec<String>,
+    /// Number of cases the run will report (after filters).
     pub total_cases: usize,
+    /// True when TLS certificates are not verified (`--insecure`).
     pub insecure: bool,
     /// `--meta k=v` and CI facts (git SHA, environment, target).
     pub metadata: Vec<(String, String)>,
@@ -213,29 +259,43 @@ pub struct RunInfo {
 /// The end of a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
+    /// Tally of the case results.
     pub counts: Counts,
+    /// The verdict: true when no critical case failed or errored and the run was not cancelled
+    /// (a merge also needs every shard).
     pub passed: bool,
+    /// Wall-clock duration of the run.
     pub duration: Duration,
+    /// Why the run stopped early, if it did.
     pub cancelled: Option<CancelReason>,
 }
 
 /// One event of a run.
 #[derive(Debug, Clone)]
 pub enum Event {
+    /// The run is starting: what it will run, before any case.
     RunStarted(RunInfo),
+    /// A case was started.
     CaseStarted {
+        /// Index of the case in [`crate::plan::Plan::cases`].
         index: usize,
+        /// Name of the case.
         name: String,
     },
+    /// A case has its result: it finished, was skipped, or was settled as an error when the run
+    /// was cut short.
     CaseFinished(std::sync::Arc<CaseResult>),
     /// The run is being cut short. With `grace`, running cases may still finish within it
     /// (a first interrupt); without, they are stopped now.
     RunCancelling {
+        /// Why the run is being cut short.
         reason: CancelReason,
         /// Cases running when this was decided.
         running: usize,
+        /// How long running cases may still finish; `None` when they are stopped now.
         grace: Option<std::time::Duration>,
     },
+    /// The run is over: every case has been reported; the counts and verdict.
     RunFinished(RunSummary),
 }
 

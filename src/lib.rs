@@ -5,7 +5,6 @@
 //! [`testing`] runs suites as `cargo test` trials.
 
 #![warn(missing_docs)]
-#![allow(missing_docs)] // Field-level docs are written where they add meaning.
 
 pub mod cli;
 pub mod events;

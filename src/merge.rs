@@ -19,40 +19,74 @@ use crate::report::Reporter;
 /// Why shard reports cannot be merged.
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
+    /// No report was given.
     #[error("no reports to merge")]
     Nothing,
+    /// A report file cannot be read.
     #[error("cannot read report {path}: {source}")]
     Read {
+        /// The report file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// A report is not valid JSON, or does not fit the report model of this version (e.g. an
+    /// unknown field or value).
     #[error("{path} is not a smokegate JSON report of this version: {source}")]
     Parse {
+        /// The report file.
         path: PathBuf,
+        /// What the JSON reader rejected.
         source: serde_json::Error,
     },
+    /// A report's `schema_version` is of another major version.
     #[error("{path}: report schema_version `{found}` is not {major}.x")]
     Version {
+        /// The report file.
         path: PathBuf,
+        /// The `schema_version` found.
         found: String,
+        /// The major version this smokegate reads.
         major: String,
     },
+    /// A case id appears in two reports.
     #[error("{path}: case `{id}` is also in another report (the same shard given twice?)")]
-    DuplicateCase { path: PathBuf, id: String },
+    DuplicateCase {
+        /// The report where the id was seen again.
+        path: PathBuf,
+        /// The case id (`suite/case`).
+        id: String,
+    },
+    /// Reports of runs split into different numbers of shards.
     #[error("{path}: shard of {other} mixed with shards of {count}")]
     MixedShards {
+        /// The report whose shard count differs.
         path: PathBuf,
+        /// Its shard count.
         other: usize,
+        /// The shard count of the first shard report.
         count: usize,
     },
+    /// The same shard was given twice.
     #[error("{path}: shard {index}/{count} given twice")]
     DuplicateShard {
+        /// The second report of that shard.
         path: PathBuf,
+        /// The shard number (K of K/N).
         index: usize,
+        /// The shard count (N of K/N).
         count: usize,
     },
+    /// A report's `shard` metadata is not `K/N`.
     #[error("{path}: metadata `shard` is `{value}`, expected K/N")]
-    BadShard { path: PathBuf, value: String },
+    BadShard {
+        /// The report file.
+        path: PathBuf,
+        /// The `shard` value found.
+        value: String,
+    },
+    /// Some shards of `1..=N` are missing and `--allow-missing-shards` was not given (holds the
+    /// missing `K/N`s).
     #[error("shard(s) {0} missing: their checks never ran (pass --allow-missing-shards to merge anyway; the verdict is then failed)")]
     Missing(String),
 }
@@ -60,7 +94,11 @@ pub enum MergeError {
 /// The merged run.
 #[derive(Debug)]
 pub struct Merged {
+    /// Facts of the merged run: suites, profiles and metadata of every shard, the earliest
+    /// start, a new run id.
     pub info: RunInfo,
+    /// Counts and verdict recomputed from the merged results; the duration is the longest
+    /// shard's.
     pub summary: RunSummary,
     /// Results in report order.
     pub cases: Vec<Arc<CaseResult>>,

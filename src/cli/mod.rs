@@ -23,6 +23,7 @@ use crate::suite::duration::{parse_cli_duration, DurationError};
 #[derive(Debug, Parser)]
 #[command(name = "smokegate", version, about, long_about = None)]
 pub struct Cli {
+    /// The subcommand to run.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -59,8 +60,12 @@ pub struct ValidateArgs {
     pub require_env: bool,
 }
 
-/// Colour choice.
+/// Colour choice: `auto` colours when stdout is a terminal and `NO_COLOR` is not set,
+/// `always` colours even when piped, `never` never does.
+// The variants carry no `///`: clap would turn each into help text for that value and switch
+// `run --help` to its long layout. The enum's doc above says what they mean.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+#[allow(missing_docs)]
 pub enum ColorChoice {
     Auto,
     Always,
@@ -173,6 +178,7 @@ pub struct DemoArgs {
     pub report_dir: PathBuf,
     /// Suites to run [default: the bundled suites, embedded in smokegate].
     pub paths: Vec<PathBuf>,
+    /// Explain passing checks too (address used, timings).
     #[arg(short, long)]
     pub verbose: bool,
 }
@@ -202,8 +208,15 @@ pub fn parse_kv(s: &str, flag: &'static str) -> Result<(String, String), UsageEr
 /// Something on the command line that stops the command before anything is sent.
 #[derive(Debug, thiserror::Error)]
 pub enum UsageError {
+    /// A `--var`, `--secret` or `--meta` value is not `NAME=VALUE` with a non-empty name.
     #[error("{flag} expects NAME=VALUE, got `{value}`")]
-    KeyValue { flag: &'static str, value: String },
+    KeyValue {
+        /// The option given the value, e.g. `--var`.
+        flag: &'static str,
+        /// The value as given.
+        value: String,
+    },
+    /// A malformed `--resolve`, `--fallback-resolve`, `--connect-to` or `--dns-server` value.
     #[error(transparent)]
     Rule(#[from] RuleError),
 }

@@ -28,7 +28,9 @@ use crate::suite::Pos;
 /// An IP range, `192.0.2.0/24` or `2001:db8::/32`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cidr {
+    /// The network address (host bits are ignored when matching).
     pub net: IpAddr,
+    /// Prefix length: 0–32 for IPv4, 0–128 for IPv6.
     pub prefix: u8,
 }
 
@@ -85,12 +87,19 @@ impl std::fmt::Display for Cidr {
 /// A compiled DNS check.
 #[derive(Debug, Clone)]
 pub struct DnsCheck {
+    /// The host name to resolve. Every string here is a template, rendered when the check runs.
     pub name: Template,
+    /// The record type to ask for (default `A`).
     pub rtype: RecordType,
+    /// `ADDR[:PORT]` of the server to ask (else `--dns-server`, else the system configuration).
     pub server: Option<Template>,
+    /// Every returned address must be one of these.
     pub addresses_in: Vec<Template>,
+    /// Every returned address must be inside one of these ranges.
     pub cidr: Vec<Template>,
+    /// The name must be a CNAME to this target.
     pub cname: Option<Template>,
+    /// Where the `dns:` block is written.
     pub pos: Option<Pos>,
 }
 
@@ -99,6 +108,7 @@ pub struct DnsCheck {
 pub struct DnsRun {
     /// `api.example.test A @ 127.0.0.1:5353`, for reports.
     pub query: String,
+    /// The verdict of each expectation (empty when the check could not run).
     pub outcomes: Vec<Outcome>,
     /// Set when the check could not run (bad template, server unreachable, timeout).
     pub error: Option<String>,

@@ -28,14 +28,22 @@ pub use crate::http::{Response, TlsObservation};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutcomeKind {
+    /// The status code (`expect.status`, or the implicit 2xx).
     Status,
+    /// A response header (`expect.headers`).
     Header,
+    /// The body text (`expect.body`).
     Body,
+    /// A JSONPath assertion on the JSON body (`expect.jsonpath`).
     #[serde(rename = "jsonpath")]
     JsonPath,
+    /// Validity against a JSON Schema (`expect.schema`).
     Schema,
+    /// The time of the whole exchange (`expect.max_latency`).
     Latency,
+    /// The certificate or the negotiated protocol (`expect.tls`).
     Tls,
+    /// A DNS answer (a DNS check case).
     Dns,
 }
 
@@ -58,12 +66,16 @@ impl std::fmt::Display for OutcomeKind {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Outcome {
+    /// What kind of expectation this is.
     pub kind: OutcomeKind,
     /// What was checked, e.g. `$.data.status one of ["healthy","degraded"]`.
     pub check: std::sync::Arc<str>,
+    /// True when the expectation held.
     pub passed: bool,
+    /// What was expected (on failure).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected: Option<String>,
+    /// What came back (on failure; for a passed DNS records check, the answer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actual: Option<String>,
     /// Why it failed, in words.
@@ -99,15 +111,23 @@ impl Outcome {
 /// Expectations of one step, compiled.
 #[derive(Debug, Default)]
 pub struct CompiledExpect {
+    /// The status expectation (`2xx` when the suite gives none).
     pub status: Option<status::StatusCheck>,
+    /// Header expectations, one per `expect.headers` entry.
     pub headers: Vec<headers::HeaderCheck>,
     /// Boxed, like `tls`: rare, and a plan holds one of these per step.
     pub body: Option<Box<body::BodyCheck>>,
+    /// JSONPath assertions, in the order written.
     pub jsonpath: Vec<jsonpath::JsonPathCheck>,
+    /// The JSON Schema the body must be valid against.
     pub schema: Option<schema::SchemaCheck>,
+    /// Latency budget for the whole exchange.
     pub max_latency: Option<Duration>,
+    /// Certificate and negotiated-protocol expectations.
     pub tls: Option<Box<tls::TlsCheck>>,
+    /// Prefixed to every failure message of the block (`expect.message`).
     pub message: Option<String>,
+    /// Where the `expect` block is written.
     pub pos: Option<Pos>,
 }
 

@@ -34,6 +34,7 @@ pub fn compile_regex(src: &str) -> Result<regex::Regex, String> {
 /// A compiled schema with a name for messages.
 #[derive(Debug)]
 pub struct CompiledSchema {
+    /// How messages name the schema: its title and file, or `(inline)`.
     pub label: String,
     validator: jsonschema::Validator,
 }

@@ -13,7 +13,9 @@ pub use crate::http::TlsObservation;
 /// Compiled TLS expectations.
 #[derive(Debug, Clone, Default)]
 pub struct TlsCheck {
+    /// The server certificate stays valid for at least this many more days.
     pub min_days_valid: Option<i64>,
+    /// `true`: the certificate's names cover the URL host; `false`: they must not.
     pub covers_host: Option<bool>,
     /// `TLSv1.2` or `TLSv1.3`.
     pub protocol: Option<String>,

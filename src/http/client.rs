@@ -24,16 +24,23 @@ use super::Response;
 /// Network settings of a run.
 #[derive(Debug, Clone)]
 pub struct NetConfig {
+    /// `--resolve HOST:PORT:ADDR` overrides: fixed addresses instead of a lookup.
     pub resolve: Vec<ResolveRule>,
+    /// `--fallback-resolve` pins, used only when resolving the host fails.
     pub fallback_resolve: Vec<ResolveRule>,
     /// `--connect-to HOST:PORT:HOST2:PORT2` rules.
     pub connect_to: Vec<ConnectRule>,
     /// `--dns-server`s: when set, names are resolved by asking these instead of the system.
     pub dns_servers: Vec<SocketAddr>,
+    /// Bound on the TCP connect and TLS handshake of a new connection (`--connect-timeout`).
     pub connect_timeout: Duration,
+    /// Timeout of a request that sets none (`--timeout`).
     pub default_timeout: Duration,
+    /// Largest response body read, in bytes (`--max-body`); a larger one is an error.
     pub max_body_bytes: usize,
+    /// Do not verify TLS certificates (`--insecure`).
     pub insecure: bool,
+    /// Extra trusted root certificates, PEM (`--cacert`).
     pub cacert: Option<PathBuf>,
     /// Client certificate (PEM; may also hold the key) for mTLS.
     pub client_cert: Option<PathBuf>,
@@ -62,10 +69,16 @@ impl Default for NetConfig {
 /// A request ready to send (all templates rendered).
 #[derive(Debug, Clone)]
 pub struct Prepared {
+    /// The HTTP method.
     pub method: Method,
+    /// The URL, query included.
     pub url: Url,
+    /// Headers (name, value), in order; a name may repeat.
     pub headers: Vec<(String, String)>,
+    /// The body, and the content type sent with it unless a header sets one (`None` for a
+    /// text body).
     pub body: Option<(Vec<u8>, Option<&'static str>)>,
+    /// Bound on the whole exchange, redirects and body included.
     pub timeout: Duration,
     /// Maximum redirects to follow; 0 = do not follow.
     pub max_redirects: u32,
@@ -76,8 +89,11 @@ pub struct Prepared {
 pub struct Sent {
     /// The URL finally requested (after redirects).
     pub final_url: Option<Url>,
+    /// URLs followed by redirects, in order.
     pub redirects: Vec<String>,
+    /// Address of the connection the last response came over.
     pub remote: Option<SocketAddr>,
+    /// How the address of the last connection (or the last attempt) was chosen.
     pub resolution: Option<Resolution>,
 }
 

@@ -84,10 +84,14 @@ impl std::fmt::Display for DnsFailure {
 /// One record of an answer, as text (`A 192.0.2.1`, `CNAME edge.example.net.`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DnsRecord {
+    /// The name the record belongs to.
     pub name: String,
+    /// Record type, e.g. `A` or `CNAME` (`type` in JSON).
     #[serde(rename = "type")]
     pub rtype: String,
+    /// Record data as text (an address, a target name, TXT text…).
     pub value: String,
+    /// Time to live, in seconds.
     pub ttl: u32,
 }
 

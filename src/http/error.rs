@@ -8,13 +8,24 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum HttpErrorKind {
+    /// The host name could not be resolved (and no fallback applied).
     Dns,
+    /// No connection could be made (refused, unreachable, closed while connecting).
     Connect,
+    /// The TLS handshake failed: certificate rejected, alert from the server, no common
+    /// protocol.
     Tls,
+    /// No complete response within the request timeout, or no connection within the connect
+    /// timeout.
     Timeout,
+    /// The response body is larger than `--max-body`.
     BodyTooLarge,
+    /// A redirect could not be followed: too many, a loop, or an invalid `Location`.
     Redirect,
+    /// Any other failure of the exchange (e.g. a malformed response, a connection closed
+    /// mid-response).
     Protocol,
+    /// The request could not be built (e.g. an invalid header name or value).
     InvalidRequest,
 }
 
@@ -38,7 +49,9 @@ impl std::fmt::Display for HttpErrorKind {
 #[serde(deny_unknown_fields)]
 #[error("{kind}: {message}")]
 pub struct HttpError {
+    /// The class of failure.
     pub kind: HttpErrorKind,
+    /// What went wrong, in words.
     pub message: String,
     /// The server sent a TLS alert (the handshake probe may name the cause better).
     #[serde(skip)]
@@ -129,14 +142,24 @@ fn find_tls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a ru
 /// the command line or in a profile).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuleError {
+    /// A resolve rule is not `HOST:PORT:ADDR[,ADDR…]` (holds the rule).
     #[error("invalid resolve rule `{0}`, expected HOST:PORT:ADDR[,ADDR…]")]
     Resolve(String),
+    /// An address of a resolve rule is not an IP address.
     #[error("invalid address `{addr}` in resolve rule `{rule}`")]
-    Address { addr: String, rule: String },
+    Address {
+        /// The address as written.
+        addr: String,
+        /// The whole rule.
+        rule: String,
+    },
+    /// A connect-to rule is not `HOST:PORT:HOST2:PORT2` (holds the rule).
     #[error("invalid connect-to rule `{0}`, expected HOST:PORT:HOST2:PORT2 (parts may be empty)")]
     ConnectTo(String),
+    /// A connect-to rule gives neither HOST2 nor PORT2 (holds the rule).
     #[error("connect-to rule `{0}` changes nothing: give HOST2, PORT2 or both")]
     ConnectToNothing(String),
+    /// A DNS server is not `ADDR[:PORT]` with an IP address (holds the value).
     #[error(
         "invalid DNS server `{0}`, expected ADDR[:PORT] (an IP address, e.g. 10.0.0.2:53 or [::1]:5353)"
     )]
@@ -147,46 +170,67 @@ pub enum RuleError {
 /// configuration error, found before anything is sent.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
+    /// rustls cannot build a client configuration with its default protocol versions.
     #[error("cannot set up TLS: {0}")]
     Tls(#[source] rustls::Error),
+    /// A certificate file (`--cacert` or `--cert`) cannot be read or is not valid PEM.
     #[error("cannot read {flag} {path}: {source}")]
     ReadPem {
+        /// The option that named the file.
         flag: &'static str,
+        /// The file.
         path: std::path::PathBuf,
+        /// The PEM reader's error.
         #[source]
         source: rustls_pki_types::pem::Error,
     },
+    /// A `--cacert` or `--cert` file holds no certificate.
     #[error("{flag} {path} holds no PEM certificate")]
     NoCertificate {
+        /// The option that named the file.
         flag: &'static str,
+        /// The file.
         path: std::path::PathBuf,
     },
+    /// A `--cacert` certificate cannot be used as a trust anchor.
     #[error("--cacert {path}: {source}")]
     BadRoot {
+        /// The `--cacert` file.
         path: std::path::PathBuf,
+        /// Why rustls refused the certificate.
         #[source]
         source: rustls::Error,
     },
+    /// No private key can be read from `--key` (or from `--cert` when no `--key` is given).
     #[error("cannot read a private key from {path} ({flag}): {source}")]
     Key {
+        /// `--key`, or `--cert` when the key was looked for in the certificate file.
         flag: &'static str,
+        /// The file read.
         path: std::path::PathBuf,
+        /// The PEM reader's error.
         #[source]
         source: rustls_pki_types::pem::Error,
     },
+    /// rustls refused the client certificate and key (e.g. a key that does not match).
     #[error("--cert/--key cannot be used: {0}")]
     ClientAuth(#[source] rustls::Error),
+    /// `--key` was given without `--cert`.
     #[error("--key needs --cert")]
     KeyWithoutCert,
     /// The trust store could not be read (the verifier's own words).
     #[error("{0}")]
     TrustStore(String),
+    /// A DNS client was asked for with no server.
     #[error("no DNS server given")]
     NoDnsServer,
+    /// The DNS resolver could not be built.
     #[error("cannot set up the DNS resolver: {0}")]
     Resolver(#[source] hickory_resolver::net::NetError),
+    /// The system DNS configuration (e.g. `/etc/resolv.conf`) cannot be read.
     #[error("cannot read the system DNS configuration: {0}")]
     SystemDns(#[source] hickory_resolver::net::NetError),
+    /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(#[source] HttpError),
 }

@@ -54,7 +54,9 @@ impl std::fmt::Display for ResolvedBy {
 /// What happened when a host name was resolved.
 #[derive(Debug, Clone, Serialize)]
 pub struct Resolution {
+    /// How the addresses were chosen.
     pub by: ResolvedBy,
+    /// The addresses the connection may use, in order.
     pub addrs: Vec<IpAddr>,
     /// For a fallback: why normal resolution failed.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -67,8 +69,11 @@ pub struct Resolution {
 /// A `HOST:PORT:ADDR[,ADDR…]` rule. `HOST` may be `*.example.test` or `*`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolveRule {
+    /// Host name it applies to (lower-case): a name, `*.domain` (subdomains only) or `*`.
     pub host: String,
+    /// Port it applies to.
     pub port: u16,
+    /// Addresses to connect to instead of asking DNS.
     pub addrs: Vec<IpAddr>,
 }
 
@@ -127,9 +132,13 @@ fn host_matches(pattern: &str, host: &str) -> bool {
 /// (any host, any port) and "unchanged" on the right.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectRule {
+    /// Host the rule applies to (lower-case; `*.domain` or `*` allowed); `None` = any host.
     pub host: Option<String>,
+    /// Port the rule applies to; `None` = any port.
     pub port: Option<u16>,
+    /// Host to connect to instead; `None` = the same host.
     pub to_host: Option<String>,
+    /// Port to connect to instead; `None` = the same port.
     pub to_port: Option<u16>,
 }
 
@@ -181,8 +190,11 @@ impl ConnectRule {
 /// Every resolution control of a run.
 #[derive(Debug, Clone, Default)]
 pub struct ResolveRules {
+    /// `--resolve` (and profile `resolve`) rules: fixed addresses instead of a lookup.
     pub overrides: Vec<ResolveRule>,
+    /// `--fallback-resolve` (and profile `fallback_resolve`) pins, used only when a lookup fails.
     pub fallbacks: Vec<ResolveRule>,
+    /// `--connect-to` (and profile `connect_to`) rules, applied before the others.
     pub connect_to: Vec<ConnectRule>,
 }
 
@@ -361,14 +373,24 @@ async fn system_lookup(host: &str) -> Result<Vec<IpAddr>, ResolveError> {
 /// not by searching error text.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ResolveError {
+    /// The `--dns-server`s did not resolve the name.
     #[error("cannot resolve `{host}` via DNS server {server}: {failure}")]
     DnsServer {
+        /// The host name asked for.
         host: String,
+        /// The servers asked (comma-separated addresses).
         server: String,
+        /// What the servers answered (NXDOMAIN, no records, timeout, …).
         failure: super::DnsFailure,
     },
+    /// The system resolver did not resolve the name.
     #[error("cannot resolve `{host}` (system resolver): {reason}")]
-    System { host: String, reason: String },
+    System {
+        /// The host name asked for.
+        host: String,
+        /// The resolver's error, or "no addresses".
+        reason: String,
+    },
 }
 
 /// [`SmartResolver`] for connections to one port (what reqwest's `Resolve` needs).

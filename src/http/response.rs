@@ -21,11 +21,17 @@ pub struct TlsObservation {
 /// A received response, as expectations see it.
 #[derive(Debug)]
 pub struct Response {
+    /// HTTP status code.
     pub status: u16,
+    /// HTTP version, e.g. `HTTP/1.1` or `HTTP/2.0`.
     pub http_version: String,
+    /// Headers of the response.
     pub headers: reqwest::header::HeaderMap,
+    /// The whole body (at most `--max-body` bytes).
     pub body: Vec<u8>,
+    /// Time from sending the request to the end of the body, redirects included.
     pub elapsed: Duration,
+    /// Address of the connection the response came over, when known.
     pub remote: Option<SocketAddr>,
     /// TLS facts, when a step's TLS expectations asked the runner to observe a handshake.
     pub tls: Option<TlsObservation>,

@@ -12,7 +12,10 @@ pub enum JsonTemplate {
     Lit(Value),
     /// A string with `${…}`: a whole reference keeps the referenced value's type.
     Str(Template),
+    /// An array with a template somewhere inside.
     Array(Vec<JsonTemplate>),
+    /// An object with a template somewhere among its values, as (key, value) pairs in
+    /// order; keys are not templates.
     Object(Vec<(String, JsonTemplate)>),
 }
 

@@ -10,7 +10,9 @@ use serde_json::Value;
 pub struct Scope {
     /// Shared with the plan until a capture adds a variable (copy on write).
     pub vars: Arc<HashMap<String, Value>>,
+    /// The environment `${env.X}` reads.
     pub env: Arc<HashMap<String, String>>,
+    /// The run id, the value of `${gen.run_id}`.
     pub run_id: String,
     /// Keep unset `${env.X}` as text instead of failing (used where nothing is sent).
     pub lenient_env: bool,

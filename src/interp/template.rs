@@ -9,34 +9,49 @@ use super::{value_text, Scope};
 /// One piece of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Part {
+    /// Literal text (`$${` already turned into `${`).
     Lit(String),
+    /// `${name}`: a variable or an earlier capture.
     Var(String),
+    /// `${env.NAME}` or `${env.NAME:-default}`.
     Env {
+        /// The environment variable's name.
         name: String,
+        /// The text after `:-`, used when the variable is not set.
         default: Option<String>,
     },
+    /// `${gen.KIND}`: a generated value, computed each time the template is rendered.
     Gen(Generator),
 }
 
 /// Generators of throwaway values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Generator {
+    /// `${gen.uuid}`: a random UUID (v4).
     Uuid,
+    /// `${gen.email}`: a unique address, `smoke+<16 hex digits>@example.test`.
     Email,
+    /// `${gen.timestamp}`: the current time, RFC 3339 (UTC).
     Timestamp,
+    /// `${gen.unix}`: the current time in seconds since the Unix epoch.
     Unix,
+    /// `${gen.run_id}`: the id of the run.
     RunId,
 }
 
 /// A template that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
+    /// A `${` without its closing `}` (holds the whole text).
     #[error("unclosed `${{` in `{0}`")]
     Unclosed(String),
+    /// `${env.…}` names no valid variable (holds the expression).
     #[error("invalid environment variable name in `${{{0}}}`")]
     EnvName(String),
+    /// `${gen.…}` names an unknown generator (holds the name).
     #[error("unknown generator `gen.{0}`, expected one of uuid, email, timestamp, unix, run_id")]
     Generator(String),
+    /// `${…}` is not a name, `env.NAME` or `gen.KIND` (holds the expression).
     #[error("invalid variable reference `${{{0}}}`, expected a name, env.NAME or gen.KIND")]
     Reference(String),
 }
@@ -44,8 +59,10 @@ pub enum TemplateError {
 /// A template that cannot be evaluated with the scope it was given.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
+    /// The template names a variable the scope does not have.
     #[error("undefined variable `{0}`")]
     Undefined(String),
+    /// The template reads an environment variable that is not set and has no default.
     #[error("environment variable `{0}` is not set")]
     EnvUnset(String),
 }
@@ -53,6 +70,7 @@ pub enum RenderError {
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
+    /// Literal text and references, in order.
     pub parts: Vec<Part>,
 }
 

@@ -59,8 +59,11 @@ pub struct PlanOptions {
 /// A suite as the plan keeps it.
 #[derive(Debug, Clone)]
 pub struct SuiteInfo {
+    /// Suite name, followed by ` [profile]` when the run selected several of its profiles.
     pub name: String,
+    /// Path of the suite file.
     pub path: PathBuf,
+    /// The profile this suite runs with (`None` for a suite without profiles).
     pub profile: Option<String>,
 }
 
@@ -78,7 +81,9 @@ pub enum CaptureSource {
 /// A capture of a step.
 #[derive(Debug, Clone)]
 pub struct PlannedCapture {
+    /// Variable name the value is stored under.
     pub name: String,
+    /// Where the value comes from.
     pub source: CaptureSource,
     /// Redact the captured value everywhere.
     pub secret: bool,
@@ -87,40 +92,55 @@ pub struct PlannedCapture {
 /// Retry policy of a step (checked at plan time: 1–100 attempts, backoff 1–10).
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
+    /// Attempts in all, the first included (1–100).
     pub attempts: u32,
+    /// Pause before the second attempt (default 1s).
     pub interval: Duration,
+    /// Multiplier applied to the pause after each attempt (1–10; the pause is capped at 300s).
     pub backoff: f64,
 }
 
 /// Polling policy of a step: retry until the expectations hold or the deadline passes.
 #[derive(Debug, Clone)]
 pub struct WaitPolicy {
+    /// Deadline of the polling, counted from the start of the step.
     pub timeout: Duration,
+    /// Pause between attempts (default 2s).
     pub interval: Duration,
 }
 
 /// An HTTP exchange: the request to send, what the response must look like, what to keep.
 #[derive(Debug)]
 pub struct HttpStep {
+    /// The request, rendered with the step's scope when it runs.
     pub request: RequestTemplate,
+    /// What the response must look like.
     pub expect: CompiledExpect,
+    /// Values to take from the response once the expectations hold.
     pub captures: Vec<PlannedCapture>,
 }
 
 /// What a step does.
 #[derive(Debug)]
 pub enum Action {
+    /// Send an HTTP request and judge the response.
     Http(Box<HttpStep>),
+    /// Ask DNS and judge the answer.
     Dns(Box<DnsCheck>),
 }
 
 /// One step, ready to run.
 #[derive(Debug)]
 pub struct PlannedStep {
+    /// Step name (the case name for a single-request or DNS check case).
     pub name: String,
+    /// Where the step's request (or `dns:` block) is written.
     pub pos: Pos,
+    /// What the step does.
     pub action: Action,
+    /// Retry policy, when the step (or the suite's `defaults`) sets one.
     pub retry: Option<RetryPolicy>,
+    /// Polling policy, when the step has `wait_until`.
     pub wait: Option<WaitPolicy>,
 }
 
@@ -129,31 +149,45 @@ pub struct PlannedStep {
 pub struct PlannedCase {
     /// Index in [`Plan::cases`].
     pub index: usize,
+    /// Index of the case's suite in [`Plan::suites`].
     pub suite: usize,
+    /// Case name (matrix expansions have their expanded name).
     pub name: String,
+    /// Suite tags followed by the case's own tags.
     pub tags: Vec<String>,
+    /// Whether a failure of this case fails the run.
     pub severity: Severity,
     /// Indices of cases that must pass first.
     pub needs: Vec<usize>,
+    /// The steps, in order.
     pub steps: Vec<PlannedStep>,
     /// The case's variables, with their JSON types.
     pub vars: Arc<HashMap<String, Value>>,
+    /// Where the case is written.
     pub pos: Pos,
 }
 
 /// Everything a run needs.
 #[derive(Debug)]
 pub struct Plan {
+    /// Random id of the run (12 hex characters), the value of `${gen.run_id}`.
     pub run_id: String,
+    /// Every planned suite, once per selected profile.
     pub suites: Vec<SuiteInfo>,
+    /// Every case to run, in plan order.
     pub cases: Vec<PlannedCase>,
+    /// `resolve` rules of the selected profiles.
     pub resolve: Vec<ResolveRule>,
+    /// `fallback_resolve` rules of the selected profiles.
     pub fallback_resolve: Vec<ResolveRule>,
     /// `connect_to` rules of the selected profiles.
     pub connect_to: Vec<ConnectRule>,
     /// `dns_servers` of the selected profiles.
     pub dns_servers: Vec<SocketAddr>,
+    /// The environment `${env.X}` reads.
     pub env: Arc<HashMap<String, String>>,
+    /// Masks every secret value known so far (`--secret`, suite `secrets`, and secret captures
+    /// added during the run).
     pub redactor: Redactor,
 }
 

@@ -16,7 +16,9 @@ use crate::suite::Pos;
 /// The method: checked at plan time, or a template checked when rendered.
 #[derive(Debug, Clone)]
 pub enum MethodSpec {
+    /// A method written literally, already checked.
     Fixed(Method),
+    /// A method with `${…}`, checked once rendered.
     Template(Template),
 }
 
@@ -34,12 +36,18 @@ pub enum BodyTemplate {
 /// A request ready to be rendered with a step's scope.
 #[derive(Debug, Clone)]
 pub struct RequestTemplate {
+    /// The HTTP method (`GET` when the suite gives none).
     pub method: MethodSpec,
+    /// The URL template, checked once rendered (absolute http or https, with a host).
     pub url: Template,
     /// Where `url` is written (for the plan's URL check).
     pub url_pos: Pos,
+    /// Query parameters (name, value) appended to the URL, URL-encoded.
     pub query: Vec<(Template, Template)>,
+    /// Headers (name, value): the request's own, then the suite defaults for names it does not
+    /// set.
     pub headers: Vec<(Template, Template)>,
+    /// The body, if the request has one.
     pub body: Option<BodyTemplate>,
     /// The request's own timeout (else the suite default, else `--timeout`).
     pub timeout: Option<Duration>,
@@ -196,15 +204,29 @@ fn compile_body(
 /// Why a rendered URL cannot be requested.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlError {
+    /// The text has no scheme: a relative URL, or not a URL at all.
     #[error("invalid URL `{url}`: expected an absolute http:// or https:// URL")]
-    Relative { url: String },
+    Relative {
+        /// The rendered URL.
+        url: String,
+    },
+    /// The text does not parse as a URL (e.g. a bad host or port).
     #[error("invalid URL `{url}`: {source}")]
     Parse {
+        /// The rendered URL.
         url: String,
+        /// What the URL parser rejected.
         source: url::ParseError,
     },
+    /// The scheme is neither http nor https.
     #[error("unsupported URL scheme `{scheme}` in `{url}`: expected http or https")]
-    Scheme { scheme: String, url: String },
+    Scheme {
+        /// The scheme found.
+        scheme: String,
+        /// The rendered URL.
+        url: String,
+    },
+    /// The URL names no host (holds the URL).
     #[error("URL `{0}` has no host")]
     NoHost(String),
 }

@@ -19,7 +19,10 @@ pub const REPORT_SCHEMA_VERSION: &str = "1.0";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
+    /// No critical case failed or errored, and the run was not cancelled.
     Passed,
+    /// A critical case failed or errored, or the run was cancelled (or, for a merge, a shard is
+    /// missing).
     Failed,
 }
 
@@ -29,18 +32,32 @@ pub enum Verdict {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JsonReport<'a> {
+    /// Version of the report format, `MAJOR.MINOR` ([`REPORT_SCHEMA_VERSION`] when written).
     pub schema_version: Cow<'a, str>,
+    /// Version of the smokegate that wrote the report.
     pub smokegate_version: Cow<'a, str>,
+    /// Random id of the run (12 hex characters).
     pub run_id: Cow<'a, str>,
+    /// When the run started (RFC 3339, UTC).
     pub started_at: Cow<'a, str>,
+    /// Wall-clock duration of the run in milliseconds.
     pub duration_ms: u64,
+    /// The verdict of the run.
     pub verdict: Verdict,
+    /// Why the run stopped early (`deadline-exceeded` or `interrupted`), or null.
     pub cancelled: Option<CancelReason>,
+    /// True when the run used `--insecure` (TLS certificates not verified).
     pub insecure: bool,
+    /// Names of the suites of the run, in load order.
     pub suites: Cow<'a, [String]>,
+    /// The profile selected in each suite that has profiles, as `suite: profile`.
     pub profiles: Cow<'a, [String]>,
+    /// `--meta KEY=VALUE` pairs and CI facts (`environment`, `target`, `git_sha`, `shard`);
+    /// values are strings.
     pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Tally of the case results.
     pub counts: Cow<'a, Counts>,
+    /// One result per case, ordered by suite file, suite, line, then name.
     pub cases: Cow<'a, [Arc<CaseResult>]>,
 }
 

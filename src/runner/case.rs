@@ -28,7 +28,9 @@ pub const EXCERPT_CHARS: usize = 500;
 /// Shared by every case of a run.
 #[derive(Debug)]
 pub struct Ctx {
+    /// The plan being run.
     pub plan: Arc<Plan>,
+    /// The run's one HTTP client.
     pub client: HttpClient,
 }
 

@@ -31,6 +31,8 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Overall deadline; unfinished checks are reported as errors when it passes.
     pub deadline: Option<Duration>,
+    /// Network settings: resolution rules, DNS servers, timeouts, TLS; the plan's profile rules
+    /// are added to them.
     pub net: NetConfig,
     /// Stop on SIGINT / SIGTERM (the CLI sets this; library callers usually do not).
     pub handle_signals: bool,
@@ -58,6 +60,7 @@ impl Default for RunOptions {
 /// The results of a run, in plan order.
 #[derive(Debug)]
 pub struct RunOutcome {
+    /// Counts, verdict, duration and cancellation of the run.
     pub summary: RunSummary,
     /// Every case result, in plan order (empty unless [`RunOptions::keep_results`]).
     pub results: Vec<Arc<CaseResult>>,

@@ -13,16 +13,22 @@ use crate::plan::{BodyTemplate, MethodSpec, RequestTemplate};
 /// Why a request could not be built from its templates.
 #[derive(Debug, thiserror::Error)]
 pub enum PrepareError {
+    /// A template names an undefined variable or an unset environment variable.
     #[error(transparent)]
     Render(#[from] RenderError),
+    /// The rendered method is not a valid HTTP method.
     #[error("invalid HTTP method `{0}`")]
     Method(String),
+    /// The rendered URL cannot be requested.
     #[error(transparent)]
     Url(#[from] UrlError),
+    /// A rendered header name is not valid.
     #[error("invalid header name `{0}`")]
     HeaderName(String),
+    /// A rendered header value has a character a header cannot carry (holds the header name).
     #[error("header `{0}`: the value has a character a header cannot carry")]
     HeaderValue(String),
+    /// The JSON body cannot be encoded.
     #[error("json body cannot be encoded: {0}")]
     Json(#[source] serde_json::Error),
 }

@@ -18,7 +18,12 @@ pub enum CaseEvent {
     Finished(usize),
     /// The case will not run: `because` (a prerequisite, directly or through others) did
     /// not pass.
-    Skipped { case: usize, because: usize },
+    Skipped {
+        /// The case that will not run (an index into the plan's cases).
+        case: usize,
+        /// The prerequisite that did not pass (an index into the plan's cases).
+        because: usize,
+    },
 }
 
 /// What the dispatcher must do about a cancellation.
@@ -26,11 +31,16 @@ pub enum CaseEvent {
 pub enum Cancel {
     /// Start nothing more; let running cases finish within `grace`.
     Drain {
+        /// Why the run is cancelled.
         reason: CancelReason,
+        /// How long running cases may still finish.
         grace: Duration,
     },
     /// Stop running cases now.
-    Abort { reason: CancelReason },
+    Abort {
+        /// Why the run is cancelled.
+        reason: CancelReason,
+    },
     /// Nothing changes (already aborting).
     Ignore,
 }

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 /// A position in a suite file (1-based line and column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Pos {
+    /// Line, from 1.
     pub line: u64,
+    /// Column, from 1.
     pub column: u64,
 }
 
@@ -24,8 +26,11 @@ impl Pos {
 /// An error in a suite or its configuration, located in a file.
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
+    /// The file the problem is in.
     pub file: PathBuf,
+    /// Where in the file, when known (`None` for a problem of the whole file).
     pub pos: Option<Pos>,
+    /// What is wrong, in words.
     pub message: String,
     /// The source text, kept to render the offending line.
     source_line: Option<String>,

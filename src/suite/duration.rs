@@ -28,7 +28,12 @@ pub enum DurationError {
     Invalid(String),
     /// A unit other than ms, s, m, min, h.
     #[error("invalid duration unit `{unit}` in `{text}`, expected ms, s, m or h")]
-    Unit { unit: String, text: String },
+    Unit {
+        /// The unit found.
+        unit: String,
+        /// The whole duration as written.
+        text: String,
+    },
     /// Negative, not finite, or longer than [`MAX_DURATION`].
     #[error("duration `{0}` is out of range (0 to 7 days)")]
     OutOfRange(String),

@@ -8,8 +8,11 @@ use super::model::SuiteFile;
 /// A parsed suite with its path and source text (kept for later diagnostics).
 #[derive(Debug)]
 pub struct LoadedSuite {
+    /// Path of the suite file.
     pub path: PathBuf,
+    /// The file's text.
     pub source: String,
+    /// The parsed suite.
     pub file: SuiteFile,
 }
 

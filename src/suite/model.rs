@@ -22,6 +22,7 @@ pub struct SuiteFile {
     pub schema_hint: Option<String>,
     /// Suite name, used as the JUnit classname.
     pub name: String,
+    /// Free text for readers of the suite; not used by smokegate.
     #[serde(default)]
     pub description: Option<String>,
     /// Tags every case of the suite inherits.
@@ -51,6 +52,8 @@ pub struct SuiteFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
+    /// Variables of this profile: they override suite `vars` of the same name and are
+    /// overridden by `--var`/`--secret`.
     #[serde(default)]
     pub vars: BTreeMap<String, Spanned<Value>>,
     /// curl-style `HOST:PORT:ADDR[,ADDR…]` overrides for this profile.
@@ -71,10 +74,14 @@ pub struct Profile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Defaults {
+    /// Headers added to every request that does not set a header of the same name (compared
+    /// case-insensitively); values are templates.
     #[serde(default)]
     pub headers: BTreeMap<String, Spanned<String>>,
+    /// Timeout of every request without a `timeout` of its own (else `--timeout`).
     #[serde(default)]
     pub timeout: Option<Dur>,
+    /// Retry policy of every step (and DNS check) without a `retry` of its own.
     #[serde(default)]
     pub retry: Option<Spanned<RetryDef>>,
 }
@@ -94,11 +101,18 @@ pub enum Severity {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaseDef {
+    /// Case name, unique within the suite. With a `matrix` it is rendered as a template; when
+    /// that does not change it, the combination is appended (`health [worker=api]`).
     pub name: String,
+    /// Free text for readers; not used by smokegate.
     #[serde(default)]
     pub description: Option<String>,
+    /// Tags of this case, added to the suite's tags (selected with `--tag`, left out with
+    /// `--skip-tag`).
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Whether a failure fails the run (`critical`, the default) or is only reported
+    /// (`warning`).
     #[serde(default)]
     pub severity: Severity,
     /// Names of cases (in the same suite) that must pass before this one runs.
@@ -110,12 +124,18 @@ pub struct CaseDef {
     /// Single-request form.
     #[serde(default)]
     pub request: Option<Spanned<RequestDef>>,
+    /// Single-request form: what the response must look like (without `status`, any 2xx).
     #[serde(default)]
     pub expect: Option<Spanned<ExpectDef>>,
+    /// Single-request form: variable name → where to take its value from the response.
     #[serde(default)]
     pub capture: BTreeMap<String, Spanned<CaptureDef>>,
+    /// Single-request or DNS check form: retry when the check does not pass (default:
+    /// `defaults.retry`).
     #[serde(default)]
     pub retry: Option<Spanned<RetryDef>>,
+    /// Single-request or DNS check form: poll until the expectations hold, bounded by a
+    /// deadline.
     #[serde(default)]
     pub wait_until: Option<WaitDef>,
     /// Multi-step form.
@@ -131,6 +151,7 @@ pub struct CaseDef {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DnsCheckDef {
+    /// Host name to resolve (a template).
     pub name: String,
     /// Record type (default `A`).
     #[serde(rename = "type", default)]
@@ -138,6 +159,7 @@ pub struct DnsCheckDef {
     /// `ADDR[:PORT]` of the server to ask (default: `--dns-server`, else the system's).
     #[serde(default)]
     pub server: Option<String>,
+    /// What the answer must contain; without it, the name must have records of the type.
     #[serde(default)]
     pub expect: Option<DnsExpectDef>,
 }
@@ -161,7 +183,9 @@ pub struct DnsExpectDef {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum OneOrMany {
+    /// A single string.
     One(String),
+    /// A list of strings.
     Many(Vec<String>),
 }
 
@@ -197,14 +221,21 @@ pub struct TlsExpectDef {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepDef {
+    /// Step name, shown in messages (``step `NAME`: …``) and reports.
     pub name: String,
+    /// The request of the step.
     pub request: Spanned<RequestDef>,
+    /// What the response must look like (without `status`, any 2xx).
     #[serde(default)]
     pub expect: Option<Spanned<ExpectDef>>,
+    /// Variable name → where to take its value from the response; later steps read it as
+    /// `${name}`.
     #[serde(default)]
     pub capture: BTreeMap<String, Spanned<CaptureDef>>,
+    /// Retry the step when it does not pass (default: the suite's `defaults.retry`).
     #[serde(default)]
     pub retry: Option<Spanned<RetryDef>>,
+    /// Poll until the expectations hold, bounded by a deadline.
     #[serde(default)]
     pub wait_until: Option<WaitDef>,
 }
@@ -216,9 +247,13 @@ pub struct RequestDef {
     /// `GET` when absent.
     #[serde(default)]
     pub method: Option<Spanned<String>>,
+    /// Absolute http:// or https:// URL (a template), e.g. `${api}/health`.
     pub url: Spanned<String>,
+    /// Request headers; names and values are templates. The suite's `defaults.headers` are
+    /// added for names not set here.
     #[serde(default)]
     pub headers: BTreeMap<String, Spanned<String>>,
+    /// Query parameters appended to the URL, URL-encoded; names and values are templates.
     #[serde(default)]
     pub query: BTreeMap<String, Spanned<String>>,
     /// JSON body (sets `content-type: application/json`).
@@ -230,6 +265,8 @@ pub struct RequestDef {
     /// URL-encoded form body.
     #[serde(default)]
     pub form: Option<BTreeMap<String, Spanned<String>>>,
+    /// Time allowed for the whole exchange, body included (default: `defaults.timeout`, else
+    /// `--timeout`).
     #[serde(default)]
     pub timeout: Option<Dur>,
     /// Redirects are not followed unless set (`true` = up to 10, or a number).
@@ -246,7 +283,9 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::E
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(untagged)]
 pub enum Redirects {
+    /// `true`: follow up to 10 redirects; `false`: follow none.
     Enabled(bool),
+    /// Follow up to this many redirects (`0`: none).
     Max(u32),
 }
 
@@ -257,14 +296,19 @@ pub struct ExpectDef {
     /// Prefixed to every failure of this block (e.g. "login failed").
     #[serde(default)]
     pub message: Option<String>,
+    /// Accepted status codes: `200`, `[200, 201]` or `"2xx"` (default: any 2xx).
     #[serde(default)]
     pub status: Option<Spanned<StatusDef>>,
+    /// Header name (case-insensitive) → the value it must have, or a rule.
     #[serde(default)]
     pub headers: BTreeMap<String, Spanned<HeaderDef>>,
+    /// Expectations on the body text.
     #[serde(default)]
     pub body: Option<Spanned<BodyDef>>,
+    /// JSONPath assertions on the JSON body, each judged on its own.
     #[serde(default)]
     pub jsonpath: Vec<Spanned<JsonPathDef>>,
+    /// A JSON Schema the body must be valid against.
     #[serde(default)]
     pub schema: Option<Spanned<SchemaDef>>,
     /// Latency budget for the whole exchange (e.g. `500ms`).
@@ -279,8 +323,11 @@ pub struct ExpectDef {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum StatusDef {
+    /// One status code, e.g. `200`.
     Code(u16),
+    /// Any of these (codes, classes or nested lists); must not be empty.
     List(Vec<StatusDef>),
+    /// A class such as `"2xx"`, or a code written as text (`"204"`).
     Text(String),
 }
 
@@ -288,7 +335,9 @@ pub enum StatusDef {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum HeaderDef {
+    /// One of the header's values must equal this text (a template).
     Equals(String),
+    /// One or more rules, all of which must hold.
     Rule(HeaderRule),
 }
 
@@ -296,14 +345,19 @@ pub enum HeaderDef {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderRule {
+    /// One of the header's values equals this text (a template).
     #[serde(default)]
     pub equals: Option<String>,
+    /// One of the header's values matches this regex (unanchored).
     #[serde(default)]
     pub matches: Option<String>,
+    /// One of the header's values contains this text (a template).
     #[serde(default)]
     pub contains: Option<String>,
+    /// `true`: the header must be present; `false`: it must be absent.
     #[serde(default)]
     pub present: Option<bool>,
+    /// `true`: the header must be absent; `false`: it must be present.
     #[serde(default)]
     pub absent: Option<bool>,
 }
@@ -312,10 +366,13 @@ pub struct HeaderRule {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BodyDef {
+    /// Texts (templates) the body must contain.
     #[serde(default)]
     pub contains: Vec<String>,
+    /// Texts (templates) the body must not contain.
     #[serde(default)]
     pub not_contains: Vec<String>,
+    /// A regex (unanchored) the body text must match.
     #[serde(default)]
     pub matches: Option<String>,
     /// The body must parse as JSON.
@@ -327,33 +384,48 @@ pub struct BodyDef {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JsonPathDef {
+    /// An RFC 9535 JSONPath, e.g. `$.data.status` or `$.items[*].id`; may hold `${…}` templates
+    /// (rendered, then compiled, when the step runs).
     pub path: String,
     /// Replaces the generic failure message (e.g. "legacy format, expected enriched").
     #[serde(default)]
     pub message: Option<String>,
+    /// Every selected value equals this JSON value (strings inside are templates).
     #[serde(default, deserialize_with = "present")]
     pub equals: Option<Value>,
+    /// No selected value equals this JSON value (strings inside are templates).
     #[serde(default, deserialize_with = "present")]
     pub not_equals: Option<Value>,
+    /// Every selected value equals one of these JSON values (strings inside are templates).
     #[serde(default)]
     pub one_of: Option<Vec<Value>>,
+    /// Every selected value matches this regex (unanchored; a non-string is matched as its JSON
+    /// text).
     #[serde(default)]
     pub matches: Option<String>,
+    /// `true`: the path selects at least one value; `false`: it selects none.
     #[serde(default)]
     pub exists: Option<bool>,
+    /// Every selected value has this JSON type (`type:` in the suite): string, number, integer,
+    /// boolean, object, array or null.
     #[serde(rename = "type", default)]
     pub type_: Option<String>,
     /// Numeric bounds: a number, or a template that yields one (`"${min_count}"`).
     #[serde(default)]
     pub gt: Option<Value>,
+    /// Every selected value is a number greater than or equal to this bound.
     #[serde(default)]
     pub gte: Option<Value>,
+    /// Every selected value is a number less than this bound.
     #[serde(default)]
     pub lt: Option<Value>,
+    /// Every selected value is a number less than or equal to this bound.
     #[serde(default)]
     pub lte: Option<Value>,
+    /// The path selects exactly this many values.
     #[serde(default)]
     pub count: Option<usize>,
+    /// The path selects at least this many values.
     #[serde(default)]
     pub min_count: Option<usize>,
 }
@@ -362,7 +434,9 @@ pub struct JsonPathDef {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum SchemaDef {
+    /// Path of a schema file, relative to the suite file.
     File(String),
+    /// A schema file or an inline schema, with an optional failure message.
     Detailed(SchemaDetailed),
 }
 
@@ -370,10 +444,14 @@ pub enum SchemaDef {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SchemaDetailed {
+    /// Path of a schema file, relative to the suite file (give exactly one of `file` and
+    /// `inline`).
     #[serde(default)]
     pub file: Option<String>,
+    /// The schema itself, written inline.
     #[serde(default)]
     pub inline: Option<Value>,
+    /// Prefixed to the failure message when the body does not match.
     #[serde(default)]
     pub message: Option<String>,
 }
@@ -382,8 +460,10 @@ pub struct SchemaDetailed {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaptureDef {
+    /// Take the first value this JSONPath selects (keeping its JSON type).
     #[serde(default)]
     pub jsonpath: Option<String>,
+    /// Take the (first) value of this response header.
     #[serde(default)]
     pub header: Option<String>,
     /// A regex over the body; the first capture group (or the whole match) is taken.
@@ -400,6 +480,7 @@ pub struct CaptureDef {
 pub struct RetryDef {
     /// Attempts in all, the first included (1 to 100).
     pub attempts: Spanned<u32>,
+    /// Pause before the next attempt (default 1s).
     #[serde(default)]
     pub interval: Option<Dur>,
     /// Multiplier applied to the interval after each attempt (1 to 10, default 1).
@@ -411,7 +492,9 @@ pub struct RetryDef {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WaitDef {
+    /// Deadline of the polling, counted from the start of the step.
     pub timeout: Dur,
+    /// Pause between attempts (default 2s).
     #[serde(default)]
     pub interval: Option<Dur>,
 }

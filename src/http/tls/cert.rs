@@ -6,11 +6,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CertInfo {
+    /// Subject distinguished name, e.g. `CN=api.example.test`.
     pub subject: String,
+    /// Issuer distinguished name.
     pub issuer: String,
     /// DNS names and IP addresses the certificate covers (SAN; the CN when there is no SAN).
     pub names: Vec<String>,
+    /// Start of validity (`YYYY-MM-DD HH:MM:SS UTC`).
     pub not_before: String,
+    /// End of validity (`YYYY-MM-DD HH:MM:SS UTC`).
     pub not_after: String,
     /// Whole days from now until `not_after` (negative once expired).
     pub days_left: i64,

@@ -23,6 +23,7 @@ pub struct TlsDetails {
     /// Protocol chosen by ALPN (`h2`, `http/1.1`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alpn: Option<String>,
+    /// Negotiated cipher suite, e.g. `TLS13_AES_128_GCM_SHA256` (empty when unknown).
     pub cipher: String,
     /// The server (leaf) certificate.
     pub certificate: CertInfo,

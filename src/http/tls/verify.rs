@@ -17,11 +17,17 @@ use super::cert::CertInfo;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CertReason {
+    /// Not signed by an authority the run trusts (system roots, `--cacert`).
     UnknownIssuer,
+    /// Past its `not_after` date.
     Expired,
+    /// Before its `not_before` date.
     NotYetValid,
+    /// Its names do not cover the host of the URL.
     HostnameMismatch,
+    /// The certificate has been revoked.
     Revoked,
+    /// Any other reason the verifier gave.
     Invalid,
 }
 
@@ -29,7 +35,9 @@ pub enum CertReason {
 /// of a request can name the reason.
 #[derive(Debug, Clone)]
 pub struct CertProblem {
+    /// The reason, as a class.
     pub reason: CertReason,
+    /// What is wrong and what to do, in words.
     pub message: String,
 }
 
