@@ -8,7 +8,9 @@
 use std::path::Path;
 
 use sample_deployment::{Fault, SampleDeployment};
-use smokegate::cli::{exit_codes, print_line, run_command, ColorChoice, DemoArgs, RunArgs};
+use smokegate::cli::{
+    exit_codes, print_err, print_line, run_command, ColorChoice, DemoArgs, RunArgs,
+};
 
 pub async fn demo(args: DemoArgs) -> i32 {
     let mut faults = Vec::new();
@@ -16,14 +18,14 @@ pub async fn demo(args: DemoArgs) -> i32 {
         match Fault::from_name(f) {
             Some(x) => faults.push(x),
             None => {
-                eprintln!("known faults:");
+                print_err("known faults:");
                 for f in Fault::all() {
-                    eprintln!("  {}", f.name());
+                    print_err(&format!("  {}", f.name()));
                 }
                 if f == "list" {
                     return exit_codes::SUCCESS;
                 }
-                eprintln!("error: unknown fault `{f}`");
+                print_err(&format!("error: unknown fault `{f}`"));
                 return exit_codes::CONFIG_ERROR;
             }
         }
@@ -31,7 +33,9 @@ pub async fn demo(args: DemoArgs) -> i32 {
     let deployment = match SampleDeployment::start(&faults).await {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: cannot start the sample deployment on loopback: {e}");
+            print_err(&format!(
+                "error: cannot start the sample deployment on loopback: {e}"
+            ));
             return exit_codes::INTERNAL_ERROR;
         }
     };
@@ -39,7 +43,9 @@ pub async fn demo(args: DemoArgs) -> i32 {
     let bundled = match args.paths.is_empty().then(write_bundled).transpose() {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("error: cannot write the bundled suites to a temporary folder: {e}");
+            print_err(&format!(
+                "error: cannot write the bundled suites to a temporary folder: {e}"
+            ));
             return exit_codes::INTERNAL_ERROR;
         }
     };

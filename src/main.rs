@@ -31,7 +31,7 @@ fn main() {
         Command::Demo(a) => runtime().block_on(demo::demo(a)),
         #[cfg(not(feature = "demo"))]
         Command::Demo(_) => {
-            eprintln!("error: this smokegate was built without the `demo` feature");
+            cli::print_err("error: this smokegate was built without the `demo` feature");
             exit_codes::CONFIG_ERROR
         }
         Command::Merge(a) => cli::ci::merge_command(&a),

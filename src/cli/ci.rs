@@ -142,7 +142,7 @@ pub fn merge_command(args: &MergeArgs) -> i32 {
     let merged = match crate::merge::merge_files(&args.reports, args.allow_missing) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("error: {e}");
+            super::print_err(&format!("error: {e}"));
             return exit_codes::CONFIG_ERROR;
         }
     };
@@ -170,7 +170,7 @@ pub fn merge_command(args: &MergeArgs) -> i32 {
     }
     let errors = crate::merge::replay(&merged, &mut reporters);
     for e in &errors {
-        eprintln!("error: {e}");
+        super::print_err(&format!("error: {e}"));
     }
     let s = &merged.summary;
     if s.cancelled == Some(CancelReason::Interrupted) {

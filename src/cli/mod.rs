@@ -194,6 +194,11 @@ pub fn print_line(text: &str) {
     let _ = writeln!(out, "{text}").and_then(|()| out.flush());
 }
 
+/// Print a line on stderr; a closed stderr (`2>&1 | head -1`) is never a panic.
+pub fn print_err(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
 /// Split `NAME=VALUE`.
 pub fn parse_kv(s: &str, flag: &'static str) -> Result<(String, String), UsageError> {
     match s.split_once('=') {
@@ -322,7 +327,7 @@ impl RunArgs {
 /// `smokegate run`: returns the exit code.
 pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i32 {
     let fail = |msg: String| {
-        eprintln!("{msg}");
+        print_err(&msg);
         exit_codes::CONFIG_ERROR
     };
     let plan_opts = match args.plan_options(environment(env_overlay)) {
@@ -367,7 +372,7 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
         write_errors.extend(r.take_errors());
     }
     for e in &write_errors {
-        eprintln!("error: {e}");
+        print_err(&format!("error: {e}"));
     }
     let s = &outcome.summary;
     if s.cancelled == Some(crate::events::CancelReason::Interrupted) {
@@ -387,7 +392,7 @@ pub fn validate_command(args: &ValidateArgs) -> i32 {
     let vars = match vars {
         Ok(v) => v,
         Err(e) => {
-            eprintln!("error: {e}");
+            print_err(&format!("error: {e}"));
             return exit_codes::CONFIG_ERROR;
         }
     };
@@ -408,7 +413,7 @@ pub fn validate_command(args: &ValidateArgs) -> i32 {
             exit_codes::SUCCESS
         }
         Err(d) => {
-            eprintln!("{d}");
+            print_err(&d.to_string());
             exit_codes::CONFIG_ERROR
         }
     }
@@ -423,7 +428,7 @@ pub fn list_command(args: &RunArgs) -> i32 {
             ..o
         },
         Err(e) => {
-            eprintln!("error: {e}");
+            print_err(&format!("error: {e}"));
             return exit_codes::CONFIG_ERROR;
         }
     };
@@ -449,7 +454,7 @@ pub fn list_command(args: &RunArgs) -> i32 {
             exit_codes::SUCCESS
         }
         Err(d) => {
-            eprintln!("{d}");
+            print_err(&d.to_string());
             exit_codes::CONFIG_ERROR
         }
     }

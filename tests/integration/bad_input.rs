@@ -312,25 +312,44 @@ async fn list_and_validate_agree_on_the_bundled_suites() {
     assert_eq!(list.stdout.lines().count(), cases, "{}", list.stdout);
 }
 
-/// A closed stdout (`smokegate list | head -1`) ends the command quietly, not with a panic
-/// (exit 101).
+/// A closed stdout or stderr (`smokegate list | head -1`, `validate … 2>&1 | head -1`) ends the
+/// command quietly with its usual exit code, never with a panic (exit 101).
 #[test]
-fn a_closed_stdout_is_not_a_panic() {
+fn closed_output_pipes_are_not_a_panic() {
     use std::process::{Command, Stdio};
-    let suites = crate::common::root().join("suites");
-    for cmd in ["validate", "list"] {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write_suite(
+        dir.path(),
+        "bad.yaml",
+        "name: s\ncases:\n  - name: a\n    request: { url: ftp://x.test/ }\n  - name: b\n    request: { url: ftp://y.test/ }\n",
+    );
+    let suites = crate::common::root().join("suites").display().to_string();
+    let cwd = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], bool, i32); 5] = [
+        (&["validate", &suites], false, 0),
+        (&["list", &suites], false, 0),
+        (&["demo"], false, 0),
+        (&["validate", &bad], true, 2),
+        (&["list", &bad], true, 2),
+    ];
+    for (args, close_stderr, code) in cases {
         let mut child = Command::new(env!("CARGO_BIN_EXE_smokegate"))
-            .arg(cmd)
-            .arg(&suites)
+            .args(args)
+            .current_dir(cwd.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         // Close the reading end (smokegate is still starting when this happens).
         drop(child.stdout.take());
-        let out = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(0), "{cmd}: {stderr}");
-        assert!(!stderr.contains("panicked"), "{cmd}: {stderr}");
+        let mut stderr = String::new();
+        if close_stderr {
+            drop(child.stderr.take());
+        } else if let Some(mut e) = child.stderr.take() {
+            std::io::Read::read_to_string(&mut e, &mut stderr).unwrap();
+        }
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
