@@ -191,6 +191,42 @@ pub struct Plan {
     pub redactor: Redactor,
 }
 
+/// Diagnostics in file order (files as planned), then by position; each problem once (a
+/// `defaults` header added to every request, a matrix case or a suite planned for several
+/// profiles would otherwise repeat the same error at the same place).
+fn ordered(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for d in &diags {
+        if !files.contains(&d.file) {
+            files.push(d.file.clone());
+        }
+    }
+    let mut keyed: Vec<(usize, Option<Pos>, usize, Diagnostic)> = diags
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let f = files.iter().position(|f| *f == d.file).unwrap_or(0);
+            (f, d.pos, i, d)
+        })
+        .collect();
+    keyed.sort_by_key(|(f, pos, i, _)| (*f, pos.map(|p| (p.line, p.column)), *i));
+    let mut seen = std::collections::HashSet::new();
+    keyed
+        .into_iter()
+        .filter(|(f, pos, _, d)| {
+            // The names listed as defined differ between matrix cases or steps; the error
+            // is the same.
+            let what = d
+                .message
+                .split(" (defined here:")
+                .next()
+                .unwrap_or_default();
+            seen.insert((*f, pos.map(|p| (p.line, p.column)), what.to_string()))
+        })
+        .map(|(_, _, _, d)| d)
+        .collect()
+}
+
 /// Build the plan; every problem found is reported, each with its file position.
 pub fn build(suites: &[LoadedSuite], opts: &PlanOptions) -> Result<Plan, Diagnostics> {
     let mut planner = Planner::new(opts);
@@ -261,9 +297,59 @@ impl<'a> Planner<'a> {
     /// The plan, or every problem found (sorted by file, then position).
     pub fn finish(mut self) -> Result<Plan, Diagnostics> {
         if !self.diags.is_empty() {
-            return Err(Diagnostics(self.diags));
+            return Err(Diagnostics(ordered(self.diags)));
         }
         select::apply_filters(&mut self.plan, self.opts);
         Ok(self.plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::load::parse_suite;
+    use serde_json::json;
+
+    fn plan(yaml: &str, opts: &PlanOptions) -> Result<Plan, Diagnostics> {
+        let s = parse_suite(std::path::Path::new("s.yaml"), yaml.to_string()).unwrap();
+        build(&[s], opts)
+    }
+
+    const SUITE: &str = "name: s\nvars: {who: suite, url: 'http://${who}.test', n: 5}\nprofiles:\n  p: {vars: {who: profile}}\ndefault_profile: p\ncases:\n  - name: a\n    request: {url: '${url}/'}\n";
+
+    #[test]
+    fn precedence_is_suite_then_profile_then_command_line() {
+        let p = plan(SUITE, &PlanOptions::default()).unwrap();
+        let vars = &p.cases[0].vars;
+        assert_eq!(vars["url"], json!("http://profile.test"));
+        assert_eq!(vars["n"], json!(5), "a YAML number stays a number");
+        let opts = PlanOptions {
+            vars: vec![("who".into(), "cli".into())],
+            ..PlanOptions::default()
+        };
+        let p = plan(SUITE, &opts).unwrap();
+        assert_eq!(p.cases[0].vars["url"], json!("http://cli.test"));
+    }
+
+    #[test]
+    fn the_same_error_at_the_same_place_is_reported_once_in_position_order() {
+        // A `defaults` header is added to every request; a matrix expands a case.
+        let yaml = "name: s\ndefaults:\n  headers: {x-a: '${nope}'}\ncases:\n  - name: b\n    request: {url: 'ftp://b.test/'}\n  - name: a ${n}\n    matrix: {n: ['1', '2']}\n    request: {url: 'http://a.test/${missing}'}\n";
+        let e = plan(yaml, &PlanOptions::default()).unwrap_err();
+        let lines: Vec<(u64, &str)> =
+            e.0.iter()
+                .map(|d| (d.pos.map_or(0, |p| p.line), d.message.as_str()))
+                .collect();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines.windows(2).all(|w| w[0].0 <= w[1].0), "{lines:?}");
+        assert!(
+            lines[0].1.contains("undefined variable `nope`"),
+            "{lines:?}"
+        );
+        assert!(lines[1].1.contains("ftp"), "{lines:?}");
+        assert!(
+            lines[2].1.contains("undefined variable `missing`"),
+            "{lines:?}"
+        );
     }
 }

@@ -40,8 +40,6 @@ pub struct RequestTemplate {
     pub method: MethodSpec,
     /// The URL template, checked once rendered (absolute http or https, with a host).
     pub url: Template,
-    /// Where `url` is written (for the plan's URL check).
-    pub url_pos: Pos,
     /// Query parameters (name, value) appended to the URL, URL-encoded.
     pub query: Vec<(Template, Template)>,
     /// Headers (name, value): the request's own, then the suite defaults for names it does not
@@ -64,14 +62,16 @@ pub type Located = Vec<(Pos, &'static str, Template)>;
 
 impl RequestTemplate {
     /// Compile `def` (at `pos`); `default_headers` are the suite's `defaults.headers`, added
-    /// where the request does not set a header of the same name.
+    /// where the request does not set a header of the same name. The request is `None` after
+    /// an error (in `errors`); the templates that did parse are returned either way, so their
+    /// variables and the URL are still checked.
     pub fn compile(
         def: &RequestDef,
         pos: Pos,
         default_headers: &BTreeMap<String, Spanned<String>>,
         default_timeout: Option<Duration>,
         errors: &mut Vec<RequestError>,
-    ) -> Option<(RequestTemplate, Located)> {
+    ) -> (Option<RequestTemplate>, Located) {
         let before = errors.len();
         let mut located = Vec::new();
         let mut tpl = |what: &'static str, s: &Spanned<String>, errors: &mut Vec<RequestError>| {
@@ -150,20 +150,19 @@ impl RequestTemplate {
             Some(Redirects::Enabled(true)) => 10,
             Some(Redirects::Max(n)) => n,
         };
-        if errors.len() > before {
-            return None;
-        }
-        let request = RequestTemplate {
-            method: method?,
-            url: url?,
-            url_pos: Pos::from_loc(&def.url.referenced),
-            query,
-            headers,
-            body,
-            timeout: def.timeout.map(|d| d.0).or(default_timeout),
-            max_redirects,
+        let request = match (method, url) {
+            (Some(method), Some(url)) if errors.len() == before => Some(RequestTemplate {
+                method,
+                url,
+                query,
+                headers,
+                body,
+                timeout: def.timeout.map(|d| d.0).or(default_timeout),
+                max_redirects,
+            }),
+            _ => None,
         };
-        Some((request, located))
+        (request, located)
     }
 }
 

@@ -24,6 +24,8 @@ use crate::suite::{Diagnostic, LoadedSuite, Pos};
 const MAX_ATTEMPTS: u32 = 100;
 /// Largest backoff multiplier.
 const MAX_BACKOFF: f64 = 10.0;
+/// Shortest pause between two polls of `wait_until`.
+const MIN_POLL: Duration = Duration::from_millis(10);
 
 /// One step as written, whichever form the case uses.
 struct StepParts<'a> {
@@ -67,11 +69,13 @@ impl<'a> StepCompiler<'a> {
         let mut steps = Vec::with_capacity(parts.len());
         for p in parts {
             if let Some(step) = self.http_step(&p, &known, &captured) {
-                for c in &step.1 {
-                    known.insert(c.clone());
-                    captured.insert(c.clone());
-                }
-                steps.push(step.0);
+                steps.push(step);
+            }
+            // A step's captures exist for the steps after it even when the step itself has an
+            // error: using them later is not a second error.
+            for name in p.captures.keys() {
+                known.insert(name.clone());
+                captured.insert(name.clone());
             }
         }
         (self.diags.len() == before).then_some(steps)
@@ -129,13 +133,13 @@ impl<'a> StepCompiler<'a> {
         })
     }
 
-    /// One HTTP step and the names it captures (`None` after reporting its problems).
+    /// One HTTP step (`None` after reporting its problems).
     fn http_step(
         &mut self,
         p: &StepParts,
         known: &HashSet<String>,
         captured: &HashSet<String>,
-    ) -> Option<(PlannedStep, Vec<String>)> {
+    ) -> Option<PlannedStep> {
         let before = self.diags.len();
         let pos = Pos::from_loc(&p.request.referenced);
         let r = &p.request.value;
@@ -151,17 +155,20 @@ impl<'a> StepCompiler<'a> {
         for (at, e) in errors {
             self.diag(Some(at), e);
         }
-        if let Some((request, located)) = &compiled {
-            for (at, what, t) in located {
-                self.check_template(t, what, *at, known);
+        let (compiled, located) = compiled;
+        for (at, what, t) in &located {
+            self.check_template(t, what, *at, known);
+            if *what == "url" {
+                self.check_url(t, *at, captured);
             }
-            if let (Some(j), Some(super::BodyTemplate::Json(t))) = (&r.json, &request.body) {
-                let at = Pos::from_loc(&j.referenced);
-                for t in t.templates() {
-                    self.check_template(t, "json body", at, known);
-                }
+        }
+        if let (Some(j), Some(super::BodyTemplate::Json(t))) =
+            (&r.json, compiled.as_ref().and_then(|c| c.body.as_ref()))
+        {
+            let at = Pos::from_loc(&j.referenced);
+            for t in t.templates() {
+                self.check_template(t, "json body", at, known);
             }
-            self.check_url(&request.url, request.url_pos, captured);
         }
         let epos = p.expect.map(|e| Pos::from_loc(&e.referenced));
         let dir = self.suite.dir().to_path_buf();
@@ -182,23 +189,21 @@ impl<'a> StepCompiler<'a> {
         }
         let captures = self.captures(p.captures);
         let retry = p.retry.and_then(|r| self.retry(r));
-        let wait = p.wait.map(wait_policy);
+        let wait = p.wait.and_then(|w| self.wait(w, pos));
         if self.diags.len() > before {
             return None;
         }
-        let names = captures.iter().map(|c| c.name.clone()).collect();
-        let step = PlannedStep {
+        Some(PlannedStep {
             name: p.name.to_string(),
             pos,
             action: Action::Http(Box::new(HttpStep {
-                request: compiled?.0,
+                request: compiled?,
                 expect: expect?,
                 captures,
             })),
             retry,
             wait,
-        };
-        Some((step, names))
+        })
     }
 
     /// Check a URL that can be known now (it reads no capture, no unset environment
@@ -209,7 +214,12 @@ impl<'a> StepCompiler<'a> {
             .vars()
             .all(|v| !captured.contains(v) && !self.opaque.contains(v))
             && url.parts.iter().all(|p| match p {
-                Part::Env { name, default } => default.is_some() || self.env.env.contains_key(name),
+                // Unset with a default: the default is what the run uses, unless this plan
+                // tolerates unset variables (validate, list): the deployment's environment may
+                // well set it.
+                Part::Env { name, default } => {
+                    self.env.env.contains_key(name) || (default.is_some() && self.require_env)
+                }
                 _ => true,
             });
         if knowable {
@@ -328,6 +338,26 @@ impl<'a> StepCompiler<'a> {
         })
     }
 
+    /// Polling settings; a pause under 10ms would poll as fast as the server answers.
+    fn wait(&mut self, w: &WaitDef, pos: Pos) -> Option<WaitPolicy> {
+        let interval = w.interval.map(|d| d.0).unwrap_or(Duration::from_secs(2));
+        if interval < MIN_POLL {
+            self.diag(
+                Some(pos),
+                format!(
+                    "wait_until.interval must be at least {}ms, got {}ms",
+                    MIN_POLL.as_millis(),
+                    interval.as_millis()
+                ),
+            );
+            return None;
+        }
+        Some(WaitPolicy {
+            timeout: w.timeout.0,
+            interval,
+        })
+    }
+
     /// A DNS check case: one step that asks DNS.
     fn dns_case(
         &mut self,
@@ -371,14 +401,7 @@ impl<'a> StepCompiler<'a> {
             pos,
             action: Action::Dns(Box::new(check)),
             retry,
-            wait: def.wait_until.as_ref().map(wait_policy),
+            wait: def.wait_until.as_ref().and_then(|w| self.wait(w, pos)),
         }])
-    }
-}
-
-fn wait_policy(w: &WaitDef) -> WaitPolicy {
-    WaitPolicy {
-        timeout: w.timeout.0,
-        interval: w.interval.map(|d| d.0).unwrap_or(Duration::from_secs(2)),
     }
 }

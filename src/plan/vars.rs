@@ -196,12 +196,15 @@ fn refs(t: &JsonTemplate) -> impl Iterator<Item = &str> {
     t.templates().into_iter().flat_map(Template::vars)
 }
 
-/// True when the value reads an unset `${env.X}` (kept as text by a lenient scope) or a
-/// generator: its value is not the one the run will see.
+/// True when the value reads an unset `${env.X}` (without a default, or with one in a lenient
+/// scope, where the deployment's environment may set it) or a generator: its value is not
+/// the one the run will see.
 fn reads_unknown(t: &JsonTemplate, env: &Scope) -> bool {
     t.templates().into_iter().any(|tpl| {
         tpl.parts.iter().any(|p| match p {
-            Part::Env { name, default } => default.is_none() && !env.env.contains_key(name),
+            Part::Env { name, default } => {
+                !env.env.contains_key(name) && (default.is_none() || env.lenient_env)
+            }
             Part::Gen(_) => true,
             _ => false,
         })
@@ -343,6 +346,13 @@ mod tests {
         );
         assert!(errors.is_empty());
         assert!(r.opaque.contains("api") && r.opaque.contains("health"));
-        assert!(!r.opaque.contains("fixed"));
+        // Unset with a default: what `validate` sees may not be what the deployment sets.
+        assert!(r.opaque.contains("fixed"));
+        let (r, _) = resolve(
+            raw(&[("fixed", json!("${env.NOPE:-http://x.test}"))]),
+            &[],
+            &Scope::default(),
+        );
+        assert!(!r.opaque.contains("fixed"), "a run uses the default");
     }
 }

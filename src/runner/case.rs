@@ -147,6 +147,7 @@ async fn run_step(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepResul
     } else {
         backoff
     };
+    interval = interval.min(MAX_PAUSE);
     let mut failed_attempts = Vec::new();
     let mut attempt = 0u32;
     loop {

@@ -353,3 +353,50 @@ fn closed_output_pipes_are_not_a_panic() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+/// Review findings (issue 9): a step with an error still defines its captures for later
+/// steps; a bad header does not hide the URL check of the same request; `validate` does not
+/// judge a URL built from an unset `${env.X:-default}` (the deployment may set it).
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_do_not_hide_or_invent_other_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "name: s\ncases:\n  - name: a\n    steps:\n      - name: one\n        request: { url: \"http://x.test/\", method: \"GE T\" }\n        capture: { token: { header: x-token } }\n      - name: two\n        request:\n          url: ftp://x.test/${token}\n          headers: { \"bad header\": v }\n";
+    let path = write_suite(dir.path(), "hide.yaml", text);
+    let run = smokegate(&["validate".into(), path.clone()], &[]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error"))
+        .collect();
+    assert_eq!(errors.len(), 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("invalid HTTP method `GE T`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("unsupported URL scheme `ftp`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("invalid header name `bad header`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("undefined variable"), "{}", run.stderr);
+
+    let env_default = "name: s\nvars:\n  base: \"${env.SMOKEGATE_TEST_SURELY_UNSET:-}\"\ncases:\n  - name: a\n    request: { url: \"${base}/health\" }\n";
+    let path = write_suite(dir.path(), "env-default.yaml", env_default);
+    let run = smokegate(&["validate".into(), path.clone()], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // A run uses the default: the empty base makes the URL invalid, before anything is sent.
+    let run = smokegate(&["run".into(), path], &[]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("invalid URL `/health`"),
+        "{}",
+        run.stderr
+    );
+}
