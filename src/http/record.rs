@@ -3,12 +3,14 @@
 //! The resolver decides an address (override, DNS server, system, pinned fallback and why)
 //! while a connection is being opened. A connector layer around reqwest's connector gives
 //! each connection attempt its own slot for that decision, and once the connection is open
-//! files the decision under the connection's local socket address, which is unique among
-//! open connections. A response carries its connection's local address (hyper's
-//! `HttpInfo`), so the request reads the decision of the very connection it used — a pooled
-//! one opened by an earlier request included — never "the last lookup of this host", which
-//! concurrency, pooling or a later lookup can change. A request whose connection could not
-//! be opened reads the decision from its own slot.
+//! files the decision under the connection's (local, remote) socket addresses, which are
+//! unique among open connections. Every new connection is filed, also one that needed no
+//! lookup (an IP address), so a record left by a closed connection whose addresses are
+//! reused is overwritten. A response carries its connection's addresses (hyper's `HttpInfo`),
+//! so the request reads the decision of the very connection it used — a pooled one opened by
+//! an earlier request included — never "the last lookup of this host", which concurrency,
+//! pooling or a later lookup can change. A request whose connection could not be opened
+//! reads the decision from its own slot.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -53,7 +55,11 @@ pub async fn with_request_slot<F: Future>(fut: F) -> (F::Output, Option<Resoluti
 /// connections than this).
 const MAX_RECORDS: usize = 8192;
 
-/// Decisions of open connections, by local socket address.
+/// A connection's (local, remote) socket addresses.
+type ConnKey = (SocketAddr, SocketAddr);
+
+/// Decisions of open connections, by their addresses. `None`: the connection needed no
+/// lookup (its host is an IP address).
 #[derive(Debug, Clone, Default)]
 pub struct ConnectionLog {
     inner: Arc<Mutex<Records>>,
@@ -61,32 +67,37 @@ pub struct ConnectionLog {
 
 #[derive(Debug, Default)]
 struct Records {
-    by_local: HashMap<SocketAddr, Resolution>,
-    order: VecDeque<SocketAddr>,
+    by_conn: HashMap<ConnKey, Option<Resolution>>,
+    order: VecDeque<ConnKey>,
 }
 
 impl ConnectionLog {
-    fn insert(&self, local: SocketAddr, res: Resolution) {
+    fn insert(&self, key: ConnKey, res: Option<Resolution>) {
         let mut r = lock(&self.inner);
-        if r.by_local.insert(local, res).is_none() {
-            r.order.push_back(local);
+        if r.by_conn.insert(key, res).is_none() {
+            r.order.push_back(key);
         }
         while r.order.len() > MAX_RECORDS {
             if let Some(old) = r.order.pop_front() {
-                r.by_local.remove(&old);
+                r.by_conn.remove(&old);
             }
         }
     }
 
-    /// The decision of the connection whose local address is `local`.
-    pub fn get(&self, local: SocketAddr) -> Option<Resolution> {
-        lock(&self.inner).by_local.get(&local).cloned()
+    /// The decision of the connection from `local` to `remote` (`None` when it needed no
+    /// lookup or is not known).
+    pub fn get(&self, local: SocketAddr, remote: SocketAddr) -> Option<Resolution> {
+        lock(&self.inner)
+            .by_conn
+            .get(&(local, remote))
+            .cloned()
+            .flatten()
     }
 
     /// The decision of the connection a response came over.
     pub fn for_response(&self, resp: &reqwest::Response) -> Option<Resolution> {
         let info = resp.extensions().get::<HttpInfo>()?;
-        self.get(info.local_addr())
+        self.get(info.local_addr(), info.remote_addr())
     }
 }
 
@@ -146,14 +157,101 @@ where
                 let _ = REQUEST.try_with(|r| *lock(r) = Some(res.clone()));
             }
             let conn = result?;
-            if let Some(res) = decided {
-                let mut extras = http::Extensions::new();
-                conn.connected().get_extras(&mut extras);
-                if let Some(info) = extras.get::<HttpInfo>() {
-                    log.insert(info.local_addr(), res);
-                }
+            let mut extras = http::Extensions::new();
+            conn.connected().get_extras(&mut extras);
+            if let Some(info) = extras.get::<HttpInfo>() {
+                log.insert((info.local_addr(), info.remote_addr()), decided);
             }
             Ok(conn)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::ResolvedBy;
+
+    fn res(cause: &str) -> Resolution {
+        Resolution {
+            by: ResolvedBy::Fallback,
+            addrs: vec![std::net::Ipv4Addr::LOCALHOST.into()],
+            fallback_cause: Some(cause.into()),
+            connect_to: None,
+        }
+    }
+
+    fn sa(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    #[test]
+    fn records_are_per_connection_and_a_reused_address_pair_is_overwritten() {
+        let log = ConnectionLog::default();
+        log.insert((sa(40000), sa(80)), Some(res("one")));
+        log.insert((sa(40000), sa(81)), Some(res("two")));
+        let cause = |l, r| log.get(sa(l), sa(r)).and_then(|x| x.fallback_cause);
+        assert_eq!(cause(40000, 80).as_deref(), Some("one"));
+        assert_eq!(
+            cause(40000, 81).as_deref(),
+            Some("two"),
+            "same local port, other peer"
+        );
+        // A later connection with the same addresses that needed no lookup.
+        log.insert((sa(40000), sa(80)), None);
+        assert!(log.get(sa(40000), sa(80)).is_none());
+    }
+
+    #[test]
+    fn the_log_is_bounded() {
+        let log = ConnectionLog::default();
+        for p in 0..(MAX_RECORDS as u16 + 10) {
+            log.insert((sa(p), sa(80)), Some(res("x")));
+        }
+        assert!(log.get(sa(0), sa(80)).is_none(), "the oldest went first");
+        assert!(log.get(sa(MAX_RECORDS as u16 + 9), sa(80)).is_some());
+        assert_eq!(lock(&log.inner).by_conn.len(), MAX_RECORDS);
+    }
+
+    #[tokio::test]
+    async fn the_decision_noted_while_connecting_is_filed_under_the_connection() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        // A resolver that notes which lookup it was.
+        #[derive(Clone, Default)]
+        struct Counting(Arc<std::sync::atomic::AtomicUsize>);
+        impl reqwest::dns::Resolve for Counting {
+            fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+                let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Box::pin(async move {
+                    note(&res(&format!("lookup {n}")));
+                    let addrs: reqwest::dns::Addrs =
+                        Box::new(vec![SocketAddr::from(([127, 0, 0, 1], 0))].into_iter());
+                    Ok(addrs)
+                })
+            }
+        }
+        let log = ConnectionLog::default();
+        let client = reqwest::Client::builder()
+            .dns_resolver(Arc::new(Counting::default()))
+            .connector_layer(RecordLayer::new(log.clone()))
+            .build()
+            .unwrap();
+        let url = format!("http://record.test:{}/", addr.port());
+        let cause = |r: &reqwest::Response| log.for_response(r).and_then(|x| x.fallback_cause);
+        let (first, attempted) = with_request_slot(client.get(&url).send()).await;
+        let first = first.unwrap();
+        assert_eq!(cause(&first).as_deref(), Some("lookup 0"));
+        assert_eq!(
+            attempted.and_then(|a| a.fallback_cause).as_deref(),
+            Some("lookup 0")
+        );
+        drop(first.text().await);
+        // The pooled connection is reused: no lookup, and the record is still lookup 0.
+        let (second, attempted) = with_request_slot(client.get(&url).send()).await;
+        assert!(attempted.is_none(), "no connection was opened");
+        assert_eq!(cause(&second.unwrap()).as_deref(), Some("lookup 0"));
     }
 }
