@@ -180,7 +180,10 @@ impl Template {
         for p in &self.parts {
             match p {
                 Part::Lit(s) => out.push_str(s),
-                Part::Var(v) => out.push_str(&value_text(lookup(scope, v)?)),
+                Part::Var(v) => match scope.texts.get(v) {
+                    Some(text) => out.push_str(text),
+                    None => out.push_str(&value_text(lookup(scope, v)?)),
+                },
                 Part::Env { name, default } => out.push_str(&env(scope, name, default)?),
                 Part::Gen(g) => out.push_str(&generate(*g, &scope.run_id)),
             }

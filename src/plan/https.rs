@@ -25,6 +25,7 @@ impl Plan {
         for c in &self.cases {
             let scope = Scope {
                 vars: c.vars.clone(),
+                texts: c.texts.clone(),
                 env: self.env.clone(),
                 run_id: self.run_id.clone(),
                 lenient_env: true,

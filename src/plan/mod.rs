@@ -163,6 +163,9 @@ pub struct PlannedCase {
     pub steps: Vec<PlannedStep>,
     /// The case's variables, with their JSON types.
     pub vars: Arc<HashMap<String, Value>>,
+    /// The text as written of variables whose YAML value is a number, boolean or null
+    /// (see [`crate::interp::Scope::texts`]).
+    pub texts: Arc<HashMap<String, String>>,
     /// Where the case is written.
     pub pos: Pos,
 }

@@ -2,11 +2,9 @@
 //! step's request, expectations, captures, retry and polling, and a static check that every
 //! template names a variable that exists when the step runs and every URL can be sent.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use serde_json::Value;
 use serde_saphyr::Spanned;
 
 use super::request::{literal_scheme, parse_url, RequestTemplate};
@@ -40,10 +38,10 @@ struct StepParts<'a> {
 /// Compiles the steps of one case.
 pub struct StepCompiler<'a> {
     pub suite: &'a LoadedSuite,
-    pub vars: &'a Arc<HashMap<String, Value>>,
+    /// The case's variables (and the environment) as a template sees them.
+    pub scope: &'a Scope,
     /// Variables whose value is not known before the run (see `vars::Resolved`).
     pub opaque: &'a HashSet<String>,
-    pub env: &'a Scope,
     /// Report `${env.X}` without a default that is not set.
     pub require_env: bool,
     pub schemas: &'a mut SchemaCache,
@@ -63,7 +61,7 @@ impl<'a> StepCompiler<'a> {
         }
         let parts = self.parts(def, case_pos)?;
         let before = self.diags.len();
-        let mut known: HashSet<String> = self.vars.keys().cloned().collect();
+        let mut known: HashSet<String> = self.scope.vars.keys().cloned().collect();
         let mut captured: HashSet<String> = HashSet::new();
         // Sized exactly: a run holds one of these per case.
         let mut steps = Vec::with_capacity(parts.len());
@@ -218,17 +216,13 @@ impl<'a> StepCompiler<'a> {
                 // tolerates unset variables (validate, list): the deployment's environment may
                 // well set it.
                 Part::Env { name, default } => {
-                    self.env.env.contains_key(name) || (default.is_some() && self.require_env)
+                    self.scope.env.contains_key(name) || (default.is_some() && self.require_env)
                 }
                 _ => true,
             });
         if knowable {
-            let scope = Scope {
-                vars: self.vars.clone(),
-                ..self.env.clone()
-            };
             // A render error (an undefined variable) is reported by the template check.
-            if let Ok(text) = url.render(&scope) {
+            if let Ok(text) = url.render(self.scope) {
                 if let Err(e) = parse_url(&text) {
                     self.diag(Some(pos), e.to_string());
                 }
@@ -266,7 +260,7 @@ impl<'a> StepCompiler<'a> {
         }
         let missing: Vec<String> = t
             .required_env()
-            .filter(|e| !self.env.env.contains_key(*e))
+            .filter(|e| !self.scope.env.contains_key(*e))
             .map(str::to_string)
             .collect();
         for e in missing {
@@ -387,7 +381,7 @@ impl<'a> StepCompiler<'a> {
             }
         };
         let before = self.diags.len();
-        let known: HashSet<String> = self.vars.keys().cloned().collect();
+        let known: HashSet<String> = self.scope.vars.keys().cloned().collect();
         for t in check.templates() {
             self.check_template(t, "dns check", pos, &known);
         }

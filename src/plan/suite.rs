@@ -87,6 +87,7 @@ impl SuitePlanner<'_> {
         self.profile_network(profile_name.as_deref());
         let scope_env = Scope {
             vars: Default::default(),
+            texts: Default::default(),
             env: self.plan.env.clone(),
             run_id: self.plan.run_id.clone(),
             lenient_env: self.opts.allow_missing_env,
@@ -158,6 +159,7 @@ impl SuitePlanner<'_> {
             let var = RawVar {
                 value: v.value.clone(),
                 pos: Some(Pos::from_loc(&v.referenced)),
+                text: self.suite.scalar_text(&v.referenced, &v.value),
             };
             raw.insert(k.clone(), var);
         }
@@ -186,8 +188,9 @@ impl SuitePlanner<'_> {
     fn plan_cases(&mut self, si: usize, resolved: &Resolved, scope_env: &Scope) -> usize {
         let f = &self.suite.file;
         let mut planned = 0;
-        // Cases without a matrix share one map of the suite's variables.
+        // Cases without a matrix share one map of the suite's variables (and of their texts).
         let shared = Arc::new(resolved.values.clone());
+        let shared_texts = Arc::new(resolved.texts.clone());
         let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
         // Names of cases that exist but could not be planned: `needs` on them is not a
         // second error.
@@ -197,18 +200,24 @@ impl SuitePlanner<'_> {
             let pos = Pos::from_loc(&case.referenced);
             let def = &case.value;
             for combo in vars::expand_matrix(&def.matrix) {
-                let case_vars = if combo.is_empty() {
-                    shared.clone()
+                let scope = if combo.is_empty() {
+                    Scope {
+                        vars: shared.clone(),
+                        texts: shared_texts.clone(),
+                        ..scope_env.clone()
+                    }
                 } else {
-                    let mut v = resolved.values.clone();
-                    v.extend(
-                        combo
-                            .iter()
-                            .map(|(k, x)| (k.clone(), Value::String(x.clone()))),
-                    );
-                    Arc::new(v)
+                    let mut scope = Scope {
+                        vars: shared.clone(),
+                        texts: shared_texts.clone(),
+                        ..scope_env.clone()
+                    };
+                    for (k, x) in &combo {
+                        scope.set(k, Value::String(x.clone()));
+                    }
+                    scope
                 };
-                let name = vars::case_name(&def.name, &combo, &case_vars, scope_env);
+                let name = vars::case_name(&def.name, &combo, &scope);
                 if !seen_names.insert(name.clone()) {
                     self.diag(Some(pos), format!("duplicate case name `{name}`"));
                     continue;
@@ -216,9 +225,8 @@ impl SuitePlanner<'_> {
                 let needs = self.needs(def, &name, pos, &by_name, &broken);
                 let steps = StepCompiler {
                     suite: self.suite,
-                    vars: &case_vars,
+                    scope: &scope,
                     opaque: &resolved.opaque,
-                    env: scope_env,
                     require_env: !self.opts.allow_missing_env,
                     schemas: self.schemas,
                     diags: self.diags,
@@ -244,7 +252,8 @@ impl SuitePlanner<'_> {
                     severity: def.severity,
                     needs: needs.unwrap_or_default(),
                     steps,
-                    vars: case_vars,
+                    vars: scope.vars,
+                    texts: scope.texts,
                     pos,
                 });
                 planned += 1;

@@ -13,6 +13,8 @@ use crate::suite::Pos;
 pub struct RawVar {
     pub value: Value,
     pub pos: Option<Pos>,
+    /// For a number, boolean or null: the text as written (`1.10`, `007`, `yes`).
+    pub text: Option<String>,
 }
 
 /// Resolved variables of a suite.
@@ -24,6 +26,9 @@ pub struct Resolved {
     /// Variables whose value is not known before the run: they read an unset `${env.X}`
     /// (tolerated by `validate` and `list`) or a generator, or failed to resolve.
     pub opaque: HashSet<String>,
+    /// The text as written of variables whose value is a YAML number, boolean or null, or a
+    /// whole reference to one: interpolated as written (see [`Scope::texts`]).
+    pub texts: HashMap<String, String>,
 }
 
 /// An error of one variable.
@@ -48,6 +53,9 @@ pub fn resolve(
     for (k, v) in raw {
         if out.values.contains_key(&k) {
             continue;
+        }
+        if let Some(text) = v.text {
+            out.texts.insert(k.clone(), text);
         }
         match JsonTemplate::compile(&v.value) {
             Ok(t) => {
@@ -138,12 +146,21 @@ fn resolve_ready(
         }
         let scope = Scope {
             vars: std::sync::Arc::new(out.values.clone()),
+            texts: std::sync::Arc::new(out.texts.clone()),
             ..env.clone()
         };
         for k in ready {
             let Some((t, pos)) = pending.remove(&k) else {
                 continue;
             };
+            // A whole reference to a variable written as a YAML scalar keeps its text too.
+            if let JsonTemplate::Str(Template { parts }) = &t {
+                if let [Part::Var(r)] = parts.as_slice() {
+                    if let Some(text) = out.texts.get(r).cloned() {
+                        out.texts.insert(k.clone(), text);
+                    }
+                }
+            }
             let opaque = refs(&t).any(|r| out.opaque.contains(r)) || reads_unknown(&t, env);
             match t.eval(&scope) {
                 Ok(v) => {
@@ -230,20 +247,11 @@ pub fn expand_matrix(m: &BTreeMap<String, Vec<String>>) -> Vec<Vec<(String, Stri
 
 /// The name of one matrix expansion: the name rendered with its values, or the name with
 /// the values appended when it does not use them.
-pub fn case_name(
-    name: &str,
-    combo: &[(String, String)],
-    vars: &std::sync::Arc<HashMap<String, Value>>,
-    env: &Scope,
-) -> String {
+pub fn case_name(name: &str, combo: &[(String, String)], scope: &Scope) -> String {
     if combo.is_empty() {
         return name.to_string();
     }
-    let scope = Scope {
-        vars: vars.clone(),
-        ..env.clone()
-    };
-    match Template::parse(name).map(|t| t.render(&scope)) {
+    match Template::parse(name).map(|t| t.render(scope)) {
         Ok(Ok(n)) if n != name => n,
         _ => {
             let tags: Vec<String> = combo.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -266,6 +274,7 @@ mod tests {
                     RawVar {
                         value: v.clone(),
                         pos: None,
+                        text: None,
                     },
                 )
             })

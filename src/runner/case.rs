@@ -47,6 +47,7 @@ pub async fn run_case(ctx: Arc<Ctx>, index: usize) -> CaseResult {
     let start = Instant::now();
     let mut scope = Scope {
         vars: case.vars.clone(),
+        texts: case.texts.clone(),
         env: ctx.plan.env.clone(),
         run_id: ctx.plan.run_id.clone(),
         lenient_env: false,

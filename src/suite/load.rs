@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use serde_json::Value;
+
 use super::diag::{Diagnostic, Pos};
 use super::model::SuiteFile;
 
@@ -20,6 +22,36 @@ impl LoadedSuite {
     /// A diagnostic located in this suite.
     pub fn diag(&self, pos: Option<Pos>, message: impl Into<String>) -> Diagnostic {
         Diagnostic::at(&self.path, &self.source, pos, message)
+    }
+
+    /// The text a plain YAML scalar was written as (`1.10`, `007`, `yes`, `~`), found at `loc`
+    /// in the source, when `value` is a number, boolean or null and that text reads back as
+    /// the same value. (Line and column locate it: byte offsets move in a split parse.)
+    pub fn scalar_text(&self, loc: &serde_saphyr::Location, value: &Value) -> Option<String> {
+        if !matches!(value, Value::Number(_) | Value::Bool(_) | Value::Null) {
+            return None;
+        }
+        let line = self
+            .source
+            .lines()
+            .nth(loc.line().checked_sub(1)? as usize)?;
+        let start = line
+            .char_indices()
+            .nth(loc.column().checked_sub(1)? as usize)
+            .map(|(i, _)| i)?;
+        let rest = &line[start..];
+        let end = rest
+            .find([',', '}', ']'])
+            .into_iter()
+            .chain(rest.find(" #"))
+            .min()
+            .unwrap_or(rest.len());
+        let text = rest[..end].trim();
+        if text.is_empty() {
+            return None;
+        }
+        let back: Value = serde_saphyr::from_str(text).ok()?;
+        (back == *value).then(|| text.to_string())
     }
 
     /// The directory relative paths in the suite are resolved against.

@@ -433,3 +433,44 @@ cases:
         .collect();
     assert_eq!(cases, ["failed", "skipped", "skipped"]);
 }
+
+/// A variable written as a plain YAML number or boolean keeps the text it was written with
+/// when interpolated (`1.10` stays `1.10`, `007` stays `007`), while a whole-value use has
+/// its typed value (review finding: `?v=1.10` had become `?v=1.1`).
+#[tokio::test(flavor = "multi_thread")]
+async fn plain_scalars_interpolate_as_written_and_keep_their_type_as_whole_values() {
+    let (addr, _) = serve().await;
+    let suite = r#"
+name: scalars
+vars:
+  version: 1.10
+  zip: 007
+  flag: yes
+  big: 1_000
+  copy: "${version}"
+cases:
+  - name: as written in a URL
+    request:
+      url: "http://ADDR/echo?v=${version}&z=${zip}&f=${flag}&b=${big}&c=${copy}"
+    expect:
+      jsonpath:
+        - { path: $.query.v, equals: "1.10" }
+        - { path: $.query.z, equals: "007" }
+        - { path: $.query.f, equals: "yes" }
+        - { path: $.query.b, equals: "1_000" }
+        - { path: $.query.c, equals: "1.10" }
+  - name: typed as whole values
+    request:
+      method: POST
+      url: "http://ADDR/json-echo"
+      json: { v: "${version}", f: "${flag}", c: "${copy}", s: "v${version}" }
+    expect:
+      jsonpath:
+        - { path: $.v, equals: 1.1 }
+        - { path: $.f, equals: true }
+        - { path: $.c, equals: 1.1 }
+        - { path: $.s, equals: "v1.10" }
+"#;
+    let run = run_suite(addr, suite, &[]).await;
+    assert_eq!(run.code, 0, "{}", run.all_output());
+}
