@@ -20,25 +20,39 @@ pub struct BodyCheck {
 
 impl BodyCheck {
     /// Compile the `body:` block.
+    /// Compile; every problem of the block is returned, not only the first.
     pub fn compile(
         def: &BodyDef,
         pos: Option<Pos>,
         cache: &mut super::SchemaCache,
-    ) -> Result<Self, String> {
-        let parse = |v: &Vec<String>| {
-            v.iter()
-                .map(|s| Template::parse(s).map_err(|e| format!("body: {e}")))
-                .collect::<Result<Vec<_>, _>>()
+    ) -> Result<Self, Vec<String>> {
+        let mut errs = Vec::new();
+        let mut parse = |field: &str, v: &Vec<String>| {
+            let mut out = Vec::with_capacity(v.len());
+            for s in v {
+                match Template::parse(s) {
+                    Ok(t) => out.push(t),
+                    Err(e) => errs.push(format!("body.{field}: {e}")),
+                }
+            }
+            out
         };
+        let contains = parse("contains", &def.contains);
+        let not_contains = parse("not_contains", &def.not_contains);
+        let matches = match def.matches.as_deref().map(|r| cache.regex(r)) {
+            Some(Err(e)) => {
+                errs.push(format!("body.matches: {e}"));
+                None
+            }
+            other => other.and_then(Result::ok),
+        };
+        if !errs.is_empty() {
+            return Err(errs);
+        }
         Ok(BodyCheck {
-            contains: parse(&def.contains)?,
-            not_contains: parse(&def.not_contains)?,
-            matches: def
-                .matches
-                .as_deref()
-                .map(|r| cache.regex(r))
-                .transpose()
-                .map_err(|e| format!("body.matches: {e}"))?,
+            contains,
+            not_contains,
+            matches,
             json: def.json.unwrap_or(false),
             pos,
         })

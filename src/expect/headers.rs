@@ -28,32 +28,40 @@ pub struct HeaderCheck {
 
 impl HeaderCheck {
     /// Compile one `headers:` entry.
+    /// Compile; every problem of the entry is returned, not only the first.
     pub fn compile(
         name: &str,
         def: &HeaderDef,
         pos: Option<Pos>,
         cache: &mut super::SchemaCache,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, Vec<String>> {
         let name = name.to_ascii_lowercase();
-        reqwest::header::HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| format!("invalid header name `{name}`"))?;
-        let parse = |v: &str| Template::parse(v).map_err(|e| format!("header `{name}`: {e}"));
+        let mut errs = Vec::new();
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            errs.push(format!("invalid header name `{name}`"));
+        }
         let mut rules = Vec::new();
+        let template = |v: &str, errs: &mut Vec<String>| match Template::parse(v) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                errs.push(format!("header `{name}`: {e}"));
+                None
+            }
+        };
         match def {
-            HeaderDef::Equals(v) => rules.push(Rule::Equals(parse(v)?)),
+            HeaderDef::Equals(v) => rules.extend(template(v, &mut errs).map(Rule::Equals)),
             HeaderDef::Rule(r) => {
                 if let Some(v) = &r.equals {
-                    rules.push(Rule::Equals(parse(v)?));
+                    rules.extend(template(v, &mut errs).map(Rule::Equals));
                 }
                 if let Some(v) = &r.contains {
-                    rules.push(Rule::Contains(parse(v)?));
+                    rules.extend(template(v, &mut errs).map(Rule::Contains));
                 }
                 if let Some(v) = &r.matches {
-                    rules.push(Rule::Matches(
-                        cache
-                            .regex(v)
-                            .map_err(|e| format!("header `{name}`: {e}"))?,
-                    ));
+                    match cache.regex(v) {
+                        Ok(re) => rules.push(Rule::Matches(re)),
+                        Err(e) => errs.push(format!("header `{name}`: {e}")),
+                    }
                 }
                 match (r.present, r.absent) {
                     (Some(true), _) | (_, Some(false)) => rules.push(Rule::Present),
@@ -62,10 +70,13 @@ impl HeaderCheck {
                 }
             }
         }
-        if rules.is_empty() {
-            return Err(format!(
+        if rules.is_empty() && errs.is_empty() {
+            errs.push(format!(
                 "header `{name}` has no rule, expected equals, contains, matches, present or absent"
             ));
+        }
+        if !errs.is_empty() {
+            return Err(errs);
         }
         Ok(HeaderCheck { name, rules, pos })
     }

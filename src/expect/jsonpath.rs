@@ -138,7 +138,7 @@ impl JsonPathCheck {
         def: &JsonPathDef,
         pos: Option<Pos>,
         cache: &mut super::SchemaCache,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, Vec<String>> {
         let key = cache_key(def);
         let core = match cache.jsonpaths.get(&key) {
             Some(c) => c.clone(),
@@ -160,6 +160,11 @@ impl JsonPathCheck {
     pub fn evaluate(&self, resp: &Response, scope: &Scope) -> Outcome {
         self.core.evaluate(resp, scope, self.pos)
     }
+}
+
+/// The value, or `None` with its error kept in `errs`.
+fn take<T>(r: Result<T, String>, errs: &mut Vec<String>) -> Option<T> {
+    r.map_err(|e| errs.push(e)).ok()
 }
 
 /// Every field of a definition, written compactly: two definitions with the same key compile
@@ -210,39 +215,43 @@ fn cache_key(def: &JsonPathDef) -> String {
 }
 
 impl Core {
-    fn compile(def: &JsonPathDef, cache: &mut super::SchemaCache) -> Result<Self, String> {
-        let template = Template::parse(&def.path).map_err(|e| e.to_string())?;
-        let path = if template.is_literal() {
-            PathSpec::Fixed(cache.path(&def.path)?)
-        } else {
-            PathSpec::Templated(template)
+    /// Compile; every problem of the entry is returned, not only the first.
+    fn compile(def: &JsonPathDef, cache: &mut super::SchemaCache) -> Result<Self, Vec<String>> {
+        let mut errs = Vec::new();
+        let path = match Template::parse(&def.path) {
+            Ok(t) if t.is_literal() => take(cache.path(&def.path), &mut errs).map(PathSpec::Fixed),
+            Ok(t) => Some(PathSpec::Templated(t)),
+            Err(e) => {
+                errs.push(e.to_string());
+                None
+            }
         };
         let mut preds = Vec::new();
         if let Some(v) = &def.equals {
-            preds.push(Pred::Equals(Expected::compile(v)?));
+            preds.extend(take(Expected::compile(v), &mut errs).map(Pred::Equals));
         }
         if let Some(v) = &def.not_equals {
-            preds.push(Pred::NotEquals(Expected::compile(v)?));
+            preds.extend(take(Expected::compile(v), &mut errs).map(Pred::NotEquals));
         }
         if let Some(v) = &def.one_of {
-            preds.push(Pred::OneOf(
-                v.iter().map(Expected::compile).collect::<Result<_, _>>()?,
-            ));
+            let values = v.iter().map(Expected::compile).collect::<Result<_, _>>();
+            preds.extend(take(values, &mut errs).map(Pred::OneOf));
         }
         if let Some(r) = &def.matches {
-            preds.push(Pred::Matches(cache.regex(r)?));
+            preds.extend(take(cache.regex(r), &mut errs).map(Pred::Matches));
         }
         if let Some(e) = def.exists {
             preds.push(Pred::Exists(e));
         }
         if let Some(t) = &def.type_ {
-            if !TYPES.contains(&t.as_str()) {
-                return Err(format!(
+            if TYPES.contains(&t.as_str()) {
+                preds.push(Pred::Type(t.clone()));
+            } else {
+                errs.push(format!(
                     "unknown type `{t}`, expected one of {}",
                     TYPES.join(", ")
                 ));
             }
-            preds.push(Pred::Type(t.clone()));
         }
         for (op, v) in [
             ("gt", &def.gt),
@@ -251,7 +260,7 @@ impl Core {
             ("lte", &def.lte),
         ] {
             if let Some(v) = v {
-                preds.push(Pred::Cmp(op, Operand::compile(op, v)?));
+                preds.extend(take(Operand::compile(op, v), &mut errs).map(|o| Pred::Cmp(op, o)));
             }
         }
         if let Some(c) = def.count {
@@ -263,6 +272,9 @@ impl Core {
         if preds.is_empty() {
             preds.push(Pred::Exists(true));
         }
+        let Some(path) = path.filter(|_| errs.is_empty()) else {
+            return Err(errs);
+        };
         preds.shrink_to_fit();
         let last_key = def
             .path

@@ -155,15 +155,17 @@ impl CompiledExpect {
         };
         let mut headers = Vec::with_capacity(def.headers.len());
         for (n, h) in &def.headers {
-            match headers::HeaderCheck::compile(n, &h.value, at(&h.referenced), schemas) {
+            let p = at(&h.referenced);
+            match headers::HeaderCheck::compile(n, &h.value, p, schemas) {
                 Ok(c) => headers.push(c),
-                Err(e) => errors.push((at(&h.referenced), e)),
+                Err(es) => errors.extend(es.into_iter().map(|e| (p, e))),
             }
         }
         let body = def.body.as_ref().and_then(|b| {
-            body::BodyCheck::compile(&b.value, at(&b.referenced), schemas)
+            let p = at(&b.referenced);
+            body::BodyCheck::compile(&b.value, p, schemas)
                 .map(Box::new)
-                .map_err(|e| errors.push((at(&b.referenced), e)))
+                .map_err(|es| errors.extend(es.into_iter().map(|e| (p, e))))
                 .ok()
         });
         let mut jsonpath = Vec::with_capacity(def.jsonpath.len());
@@ -171,7 +173,7 @@ impl CompiledExpect {
             let p = at(&j.referenced);
             match jsonpath::JsonPathCheck::compile(&j.value, p, schemas) {
                 Ok(c) => jsonpath.push(c),
-                Err(e) => errors.push((p, e)),
+                Err(es) => errors.extend(es.into_iter().map(|e| (p, e))),
             }
         }
         let schema = def.schema.as_ref().and_then(|s| {
