@@ -50,6 +50,8 @@ pub struct SchemaCache {
     /// Compiled regexes (header, body and JSONPath `matches`), shared the same way; a
     /// `Regex` clone shares its compiled program.
     regexes: HashMap<String, regex::Regex>,
+    /// Parsed request templates, shared by every request with the same text.
+    templates: HashMap<String, Arc<crate::interp::Template>>,
     /// Schema paths as written (joined to the suite directory) → canonical path, so that
     /// thousands of steps naming one schema do not each ask the file system.
     canonical: HashMap<PathBuf, PathBuf>,
@@ -113,6 +115,19 @@ impl SchemaCache {
         let p = Arc::new(super::jsonpath::parse_path(src)?);
         self.paths.insert(src.to_string(), p.clone());
         Ok(p)
+    }
+
+    /// Parse (or reuse) a template: identical templates of many requests share one.
+    pub fn template(
+        &mut self,
+        src: &str,
+    ) -> Result<Arc<crate::interp::Template>, crate::interp::TemplateError> {
+        if let Some(t) = self.templates.get(src) {
+            return Ok(t.clone());
+        }
+        let t = Arc::new(crate::interp::Template::parse(src)?);
+        self.templates.insert(src.to_string(), t.clone());
+        Ok(t)
     }
 
     /// Compile (or reuse) a regex; the error is one line naming the pattern.

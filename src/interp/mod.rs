@@ -14,7 +14,7 @@ mod template;
 
 pub use json::JsonTemplate;
 pub use scope::Scope;
-pub use template::{Generator, Part, RenderError, Template, TemplateError};
+pub use template::{EnvRef, Generator, Part, RenderError, Template, TemplateError};
 
 /// A value as it is interpolated into text: a string as it is, anything else as JSON.
 pub fn value_text(v: &serde_json::Value) -> std::borrow::Cow<'_, str> {

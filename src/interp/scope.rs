@@ -17,7 +17,7 @@ pub struct Scope {
     /// The environment `${env.X}` reads.
     pub env: Arc<HashMap<String, String>>,
     /// The run id, the value of `${gen.run_id}`.
-    pub run_id: String,
+    pub run_id: Arc<str>,
     /// Keep unset `${env.X}` as text instead of failing (used where nothing is sent).
     pub lenient_env: bool,
 }

@@ -13,15 +13,20 @@ pub enum Part {
     Lit(String),
     /// `${name}`: a variable or an earlier capture.
     Var(String),
-    /// `${env.NAME}` or `${env.NAME:-default}`.
-    Env {
-        /// The environment variable's name.
-        name: String,
-        /// The text after `:-`, used when the variable is not set.
-        default: Option<String>,
-    },
+    /// `${env.NAME}` or `${env.NAME:-default}` (boxed: rare, and the largest part; a plan
+    /// holds templates for every request).
+    Env(Box<EnvRef>),
     /// `${gen.KIND}`: a generated value, computed each time the template is rendered.
     Gen(Generator),
+}
+
+/// `${env.NAME}` or `${env.NAME:-default}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvRef {
+    /// The environment variable's name.
+    pub name: String,
+    /// The text after `:-`, used when the variable is not set.
+    pub default: Option<String>,
 }
 
 /// Generators of throwaway values.
@@ -132,10 +137,7 @@ impl Template {
     /// Environment variables referenced without a default.
     pub fn required_env(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
-            Part::Env {
-                name,
-                default: None,
-            } => Some(name.as_str()),
+            Part::Env(e) if e.default.is_none() => Some(e.name.as_str()),
             _ => None,
         })
     }
@@ -184,7 +186,7 @@ impl Template {
                     Some(text) => out.push_str(text),
                     None => out.push_str(&value_text(lookup(scope, v)?)),
                 },
-                Part::Env { name, default } => out.push_str(&env(scope, name, default)?),
+                Part::Env(e) => out.push_str(&env(scope, &e.name, &e.default)?),
                 Part::Gen(g) => out.push_str(&generate(*g, &scope.run_id)),
             }
         }
@@ -230,10 +232,10 @@ fn parse_expr(expr: &str) -> Result<Part, TemplateError> {
         if !valid_name(name) {
             return Err(TemplateError::EnvName(expr.to_string()));
         }
-        return Ok(Part::Env {
+        return Ok(Part::Env(Box::new(EnvRef {
             name: name.to_string(),
             default,
-        });
+        })));
     }
     if let Some(g) = expr.strip_prefix("gen.") {
         let gen = match g {

@@ -174,7 +174,7 @@ pub struct PlannedCase {
 #[derive(Debug)]
 pub struct Plan {
     /// Random id of the run (12 hex characters), the value of `${gen.run_id}`.
-    pub run_id: String,
+    pub run_id: Arc<str>,
     /// Every planned suite, once per selected profile.
     pub suites: Vec<SuiteInfo>,
     /// Every case to run, in plan order.
@@ -251,7 +251,7 @@ pub struct Planner<'a> {
 impl<'a> Planner<'a> {
     /// An empty plan.
     pub fn new(opts: &'a PlanOptions) -> Self {
-        let run_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+        let run_id: Arc<str> = Arc::from(&uuid::Uuid::new_v4().simple().to_string()[..12]);
         let redactor = Redactor::default();
         for (_, v) in &opts.secrets {
             redactor.add(v);

@@ -3,12 +3,14 @@
 //! position of the field that has it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::Method;
 use serde_saphyr::Spanned;
 
+use crate::expect::SchemaCache;
 use crate::interp::{JsonTemplate, Template};
 use crate::suite::model::{Redirects, RequestDef};
 use crate::suite::Pos;
@@ -19,7 +21,7 @@ pub enum MethodSpec {
     /// A method written literally, already checked.
     Fixed(Method),
     /// A method with `${…}`, checked once rendered.
-    Template(Template),
+    Template(Arc<Template>),
 }
 
 /// The body of a request.
@@ -28,9 +30,9 @@ pub enum BodyTemplate {
     /// `json:` (sent with `content-type: application/json`), values keeping their types.
     Json(JsonTemplate),
     /// `body:` as text.
-    Text(Template),
+    Text(Arc<Template>),
     /// `form:` (URL-encoded).
-    Form(Vec<(String, Template)>),
+    Form(Vec<(String, Arc<Template>)>),
 }
 
 /// A request ready to be rendered with a step's scope.
@@ -39,12 +41,12 @@ pub struct RequestTemplate {
     /// The HTTP method (`GET` when the suite gives none).
     pub method: MethodSpec,
     /// The URL template, checked once rendered (absolute http or https, with a host).
-    pub url: Template,
+    pub url: Arc<Template>,
     /// Query parameters (name, value) appended to the URL, URL-encoded.
-    pub query: Vec<(Template, Template)>,
+    pub query: Vec<(Arc<Template>, Arc<Template>)>,
     /// Headers (name, value): the request's own, then the suite defaults for names it does not
     /// set.
-    pub headers: Vec<(Template, Template)>,
+    pub headers: Vec<(Arc<Template>, Arc<Template>)>,
     /// The body, if the request has one.
     pub body: Option<BodyTemplate>,
     /// The request's own timeout (else the suite default, else `--timeout`).
@@ -58,7 +60,7 @@ pub type RequestError = (Pos, String);
 
 /// The string templates of a request, each with its position and what it is (for the
 /// plan's check of the variables they use).
-pub type Located = Vec<(Pos, &'static str, Template)>;
+pub type Located = Vec<(Pos, &'static str, Arc<Template>)>;
 
 impl RequestTemplate {
     /// Compile `def` (at `pos`); `default_headers` are the suite's `defaults.headers`, added
@@ -70,13 +72,19 @@ impl RequestTemplate {
         pos: Pos,
         default_headers: &BTreeMap<String, Spanned<String>>,
         default_timeout: Option<Duration>,
+        cache: &mut SchemaCache,
         errors: &mut Vec<RequestError>,
     ) -> (Option<RequestTemplate>, Located) {
         let before = errors.len();
         let mut located = Vec::new();
-        let mut tpl = |what: &'static str, s: &Spanned<String>, errors: &mut Vec<RequestError>| {
+        // Identical templates are parsed once and shared (thousands of requests often have
+        // the same URL template).
+        let mut tpl = |cache: &mut SchemaCache,
+                       what: &'static str,
+                       s: &Spanned<String>,
+                       errors: &mut Vec<RequestError>| {
             let p = Pos::from_loc(&s.referenced);
-            match Template::parse(&s.value) {
+            match cache.template(&s.value) {
                 Ok(t) => {
                     located.push((p, what, t.clone()));
                     Some(t)
@@ -89,7 +97,7 @@ impl RequestTemplate {
         };
         let method = match &def.method {
             None => Some(MethodSpec::Fixed(Method::GET)),
-            Some(m) => tpl("method", m, errors).and_then(|t| match t.as_literal() {
+            Some(m) => tpl(cache, "method", m, errors).and_then(|t| match t.as_literal() {
                 Some(text) => match text.to_ascii_uppercase().parse::<Method>() {
                     Ok(m) if !text.is_empty() => Some(MethodSpec::Fixed(m)),
                     _ => {
@@ -101,11 +109,13 @@ impl RequestTemplate {
                 None => Some(MethodSpec::Template(t)),
             }),
         };
-        let url = tpl("url", &def.url, errors);
+        let url = tpl(cache, "url", &def.url, errors);
         let mut query = Vec::new();
         for (k, v) in &def.query {
-            let key = Template::parse(k).map_err(|e| (Pos::from_loc(&v.referenced), e));
-            match (key, tpl("query", v, errors)) {
+            let key = cache
+                .template(k)
+                .map_err(|e| (Pos::from_loc(&v.referenced), e));
+            match (key, tpl(cache, "query", v, errors)) {
                 (Ok(k), Some(v)) => query.push((k, v)),
                 (Err((p, e)), _) => errors.push((p, format!("in query name: {e}"))),
                 _ => {}
@@ -117,7 +127,7 @@ impl RequestTemplate {
             .filter(|(k, _)| !def.headers.keys().any(|h| h.eq_ignore_ascii_case(k)));
         for (k, v) in def.headers.iter().chain(defaults) {
             let p = Pos::from_loc(&v.referenced);
-            let name = match Template::parse(k) {
+            let name = match cache.template(k) {
                 Ok(t) => t,
                 Err(e) => {
                     errors.push((p, format!("in header name: {e}")));
@@ -130,7 +140,7 @@ impl RequestTemplate {
                     continue;
                 }
             }
-            let Some(value) = tpl("header", v, errors) else {
+            let Some(value) = tpl(cache, "header", v, errors) else {
                 continue;
             };
             if let Some(text) = value.as_literal() {
@@ -144,7 +154,7 @@ impl RequestTemplate {
             }
             headers.push((name, value));
         }
-        let body = compile_body(def, pos, errors, &mut tpl);
+        let body = compile_body(def, pos, cache, errors, &mut tpl);
         let max_redirects = match def.follow_redirects {
             None | Some(Redirects::Enabled(false)) => 0,
             Some(Redirects::Enabled(true)) => 10,
@@ -166,11 +176,21 @@ impl RequestTemplate {
     }
 }
 
+/// A template of a request field, parsed (or shared), its use recorded; `None` after an error.
+type FieldTemplate<'a> = dyn FnMut(
+        &mut SchemaCache,
+        &'static str,
+        &Spanned<String>,
+        &mut Vec<RequestError>,
+    ) -> Option<Arc<Template>>
+    + 'a;
+
 fn compile_body(
     def: &RequestDef,
     pos: Pos,
+    cache: &mut SchemaCache,
     errors: &mut Vec<RequestError>,
-    tpl: &mut impl FnMut(&'static str, &Spanned<String>, &mut Vec<RequestError>) -> Option<Template>,
+    tpl: &mut FieldTemplate<'_>,
 ) -> Option<BodyTemplate> {
     let given = [def.json.is_some(), def.body.is_some(), def.form.is_some()];
     if given.iter().filter(|b| **b).count() > 1 {
@@ -190,12 +210,12 @@ fn compile_body(
         };
     }
     if let Some(b) = &def.body {
-        return tpl("body", b, errors).map(BodyTemplate::Text);
+        return tpl(cache, "body", b, errors).map(BodyTemplate::Text);
     }
     let form = def.form.as_ref()?;
     let fields = form
         .iter()
-        .filter_map(|(k, v)| tpl("form body", v, errors).map(|t| (k.clone(), t)))
+        .filter_map(|(k, v)| tpl(cache, "form body", v, errors).map(|t| (k.clone(), t)))
         .collect();
     Some(BodyTemplate::Form(fields))
 }

@@ -31,7 +31,7 @@ struct StepParts<'a> {
     request: &'a Spanned<RequestDef>,
     expect: Option<&'a Spanned<ExpectDef>>,
     captures: &'a BTreeMap<String, Spanned<CaptureDef>>,
-    retry: Option<&'a Spanned<RetryDef>>,
+    retry: Option<&'a Spanned<Box<RetryDef>>>,
     wait: Option<&'a WaitDef>,
 }
 
@@ -61,18 +61,16 @@ impl<'a> StepCompiler<'a> {
         }
         let parts = self.parts(def, case_pos)?;
         let before = self.diags.len();
-        let mut known: HashSet<String> = self.scope.vars.keys().cloned().collect();
         let mut captured: HashSet<String> = HashSet::new();
         // Sized exactly: a run holds one of these per case.
         let mut steps = Vec::with_capacity(parts.len());
         for p in parts {
-            if let Some(step) = self.http_step(&p, &known, &captured) {
+            if let Some(step) = self.http_step(&p, &captured) {
                 steps.push(step);
             }
             // A step's captures exist for the steps after it even when the step itself has an
             // error: using them later is not a second error.
             for name in p.captures.keys() {
-                known.insert(name.clone());
                 captured.insert(name.clone());
             }
         }
@@ -114,7 +112,7 @@ impl<'a> StepCompiler<'a> {
                 expect: def.expect.as_ref(),
                 captures: &def.capture,
                 retry: def.retry.as_ref().or(defaults),
-                wait: def.wait_until.as_ref(),
+                wait: def.wait_until.as_deref(),
             }],
             None => def
                 .steps
@@ -125,19 +123,14 @@ impl<'a> StepCompiler<'a> {
                     expect: s.value.expect.as_ref(),
                     captures: &s.value.capture,
                     retry: s.value.retry.as_ref().or(defaults),
-                    wait: s.value.wait_until.as_ref(),
+                    wait: s.value.wait_until.as_deref(),
                 })
                 .collect(),
         })
     }
 
     /// One HTTP step (`None` after reporting its problems).
-    fn http_step(
-        &mut self,
-        p: &StepParts,
-        known: &HashSet<String>,
-        captured: &HashSet<String>,
-    ) -> Option<PlannedStep> {
+    fn http_step(&mut self, p: &StepParts, captured: &HashSet<String>) -> Option<PlannedStep> {
         let before = self.diags.len();
         let pos = Pos::from_loc(&p.request.referenced);
         let r = &p.request.value;
@@ -148,6 +141,7 @@ impl<'a> StepCompiler<'a> {
             pos,
             &defaults.headers,
             defaults.timeout.map(|d| d.0),
+            self.schemas,
             &mut errors,
         );
         for (at, e) in errors {
@@ -155,7 +149,7 @@ impl<'a> StepCompiler<'a> {
         }
         let (compiled, located) = compiled;
         for (at, what, t) in &located {
-            self.check_template(t, what, *at, known);
+            self.check_template(t, what, *at, captured);
             if *what == "url" {
                 self.check_url(t, *at, captured);
             }
@@ -165,7 +159,7 @@ impl<'a> StepCompiler<'a> {
         {
             let at = Pos::from_loc(&j.referenced);
             for t in t.templates() {
-                self.check_template(t, "json body", at, known);
+                self.check_template(t, "json body", at, captured);
             }
         }
         let epos = p.expect.map(|e| Pos::from_loc(&e.referenced));
@@ -182,7 +176,7 @@ impl<'a> StepCompiler<'a> {
             };
         if let Some(c) = &expect {
             for (at, t) in c.templates() {
-                self.check_template(t, "expectation", at.or(epos).unwrap_or(pos), known);
+                self.check_template(t, "expectation", at.or(epos).unwrap_or(pos), captured);
             }
         }
         let captures = self.captures(p.captures);
@@ -215,8 +209,9 @@ impl<'a> StepCompiler<'a> {
                 // Unset with a default: the default is what the run uses, unless this plan
                 // tolerates unset variables (validate, list): the deployment's environment may
                 // well set it.
-                Part::Env { name, default } => {
-                    self.scope.env.contains_key(name) || (default.is_some() && self.require_env)
+                Part::Env(e) => {
+                    self.scope.env.contains_key(&e.name)
+                        || (e.default.is_some() && self.require_env)
                 }
                 _ => true,
             });
@@ -239,10 +234,17 @@ impl<'a> StepCompiler<'a> {
 
     /// Every variable a template reads is defined when the step runs; every `${env.X}`
     /// without a default is set (unless the plan tolerates unset ones).
-    fn check_template(&mut self, t: &Template, what: &str, pos: Pos, known: &HashSet<String>) {
+    /// `captured`: the names captured by the case's earlier steps (besides its variables).
+    fn check_template(&mut self, t: &Template, what: &str, pos: Pos, captured: &HashSet<String>) {
         for v in t.vars() {
-            if !known.contains(v) {
-                let mut names: Vec<&str> = known.iter().map(String::as_str).collect();
+            if !self.scope.vars.contains_key(v) && !captured.contains(v) {
+                let mut names: Vec<&str> = self
+                    .scope
+                    .vars
+                    .keys()
+                    .chain(captured.iter())
+                    .map(String::as_str)
+                    .collect();
                 names.sort_unstable();
                 let listed = match names.len() {
                     0 => "none".to_string(),
@@ -299,7 +301,7 @@ impl<'a> StepCompiler<'a> {
         out
     }
 
-    fn retry(&mut self, r: &Spanned<RetryDef>) -> Option<RetryPolicy> {
+    fn retry(&mut self, r: &Spanned<Box<RetryDef>>) -> Option<RetryPolicy> {
         let def = &r.value;
         let attempts = def.attempts.value;
         let mut ok = true;
@@ -356,7 +358,7 @@ impl<'a> StepCompiler<'a> {
     fn dns_case(
         &mut self,
         def: &CaseDef,
-        dns: &Spanned<crate::suite::model::DnsCheckDef>,
+        dns: &Spanned<Box<crate::suite::model::DnsCheckDef>>,
     ) -> Option<Vec<PlannedStep>> {
         let pos = Pos::from_loc(&dns.referenced);
         if def.request.is_some()
@@ -381,9 +383,8 @@ impl<'a> StepCompiler<'a> {
             }
         };
         let before = self.diags.len();
-        let known: HashSet<String> = self.scope.vars.keys().cloned().collect();
         for t in check.templates() {
-            self.check_template(t, "dns check", pos, &known);
+            self.check_template(t, "dns check", pos, &HashSet::new());
         }
         let defaults = self.suite.file.defaults.retry.as_ref();
         let retry = def.retry.as_ref().or(defaults).and_then(|r| self.retry(r));
@@ -395,7 +396,7 @@ impl<'a> StepCompiler<'a> {
             pos,
             action: Action::Dns(Box::new(check)),
             retry,
-            wait: def.wait_until.as_ref().and_then(|w| self.wait(w, pos)),
+            wait: def.wait_until.as_deref().and_then(|w| self.wait(w, pos)),
         }])
     }
 }

@@ -219,8 +219,8 @@ fn refs(t: &JsonTemplate) -> impl Iterator<Item = &str> {
 fn reads_unknown(t: &JsonTemplate, env: &Scope) -> bool {
     t.templates().into_iter().any(|tpl| {
         tpl.parts.iter().any(|p| match p {
-            Part::Env { name, default } => {
-                !env.env.contains_key(name) && (default.is_none() || env.lenient_env)
+            Part::Env(e) => {
+                !env.env.contains_key(&e.name) && (e.default.is_none() || env.lenient_env)
             }
             Part::Gen(_) => true,
             _ => false,

@@ -109,7 +109,7 @@ pub async fn run(
         client,
     });
     let info = RunInfo {
-        run_id: plan.run_id.clone(),
+        run_id: plan.run_id.to_string(),
         started_at: chrono::Utc::now().to_rfc3339(),
         smokegate_version: env!("CARGO_PKG_VERSION"),
         suites: plan.suites.iter().map(|s| s.name.clone()).collect(),

@@ -83,7 +83,7 @@ pub struct Defaults {
     pub timeout: Option<Dur>,
     /// Retry policy of every step (and DNS check) without a `retry` of its own.
     #[serde(default)]
-    pub retry: Option<Spanned<RetryDef>>,
+    pub retry: Option<Spanned<Box<RetryDef>>>,
 }
 
 /// Severity of a case: whether its failure blocks the gate.
@@ -133,17 +133,17 @@ pub struct CaseDef {
     /// Single-request or DNS check form: retry when the check does not pass (default:
     /// `defaults.retry`).
     #[serde(default)]
-    pub retry: Option<Spanned<RetryDef>>,
+    pub retry: Option<Spanned<Box<RetryDef>>>,
     /// Single-request or DNS check form: poll until the expectations hold, bounded by a
     /// deadline.
     #[serde(default)]
-    pub wait_until: Option<WaitDef>,
+    pub wait_until: Option<Box<WaitDef>>,
     /// Multi-step form.
     #[serde(default)]
     pub steps: Vec<Spanned<StepDef>>,
     /// DNS check form: ask DNS instead of sending a request.
     #[serde(default)]
-    pub dns: Option<Spanned<DnsCheckDef>>,
+    pub dns: Option<Spanned<Box<DnsCheckDef>>>,
 }
 
 /// A DNS check: `name` resolves (through the system or a chosen server) to records of a type,
@@ -234,10 +234,10 @@ pub struct StepDef {
     pub capture: BTreeMap<String, Spanned<CaptureDef>>,
     /// Retry the step when it does not pass (default: the suite's `defaults.retry`).
     #[serde(default)]
-    pub retry: Option<Spanned<RetryDef>>,
+    pub retry: Option<Spanned<Box<RetryDef>>>,
     /// Poll until the expectations hold, bounded by a deadline.
     #[serde(default)]
-    pub wait_until: Option<WaitDef>,
+    pub wait_until: Option<Box<WaitDef>>,
 }
 
 /// An HTTP request.

@@ -190,8 +190,14 @@ pub fn parse_split(
     if !file.cases.is_empty() {
         return None;
     }
-    let all = std::iter::once(first.ok()).chain(rest.into_iter().map(|r| r.ok()?.ok()));
-    for (cases, lines) in all.zip(&split.item_lines) {
+    let all: Vec<Option<Vec<Spanned<CaseDef>>>> = std::iter::once(first.ok())
+        .chain(rest.into_iter().map(|r| r.ok()?.ok()))
+        .collect();
+    // Exactly the room needed: growing by doubling while every part is still held would
+    // double the case table at its peak.
+    file.cases
+        .reserve_exact(all.iter().flatten().map(Vec::len).sum::<usize>());
+    for (cases, lines) in all.into_iter().zip(&split.item_lines) {
         let cases = cases?;
         if !starts_on(&cases, lines) {
             return None;
