@@ -5,7 +5,7 @@
 //! works after `cargo install`, from any folder, and never runs a `suites/` folder it happens
 //! to start in (a user's real suites, against real hosts).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sample_deployment::{Fault, SampleDeployment};
 use smokegate::cli::{
@@ -39,18 +39,26 @@ pub async fn demo(args: DemoArgs) -> i32 {
             return exit_codes::INTERNAL_ERROR;
         }
     };
-    // Kept until the run ends: the bundled suites are written here.
-    let bundled = match args.paths.is_empty().then(write_bundled).transpose() {
+    // The bundled suites are written next to the reports, so the paths the reports give for
+    // each check lead to the suite that holds it.
+    let bundled_dir = args.report_dir.join("bundled");
+    let bundled = match args
+        .paths
+        .is_empty()
+        .then(|| write_bundled(&bundled_dir))
+        .transpose()
+    {
         Ok(b) => b,
         Err(e) => {
             print_err(&format!(
-                "error: cannot write the bundled suites to a temporary folder: {e}"
+                "error: cannot write the bundled suites to {}: {e}",
+                bundled_dir.display()
             ));
             return exit_codes::INTERNAL_ERROR;
         }
     };
     let paths = match &bundled {
-        Some(dir) => vec![dir.path().join("suites")],
+        Some(dir) => vec![dir.join("suites")],
         None => args.paths.clone(),
     };
     let json = args.report_dir.join("report.json");
@@ -151,19 +159,16 @@ const BUNDLED: &[(&str, &str)] = &[
     ),
 ];
 
-/// Write the bundled suites and schemas into a new private temporary folder.
-fn write_bundled() -> std::io::Result<tempfile::TempDir> {
-    let dir = tempfile::Builder::new()
-        .prefix("smokegate-demo-")
-        .tempdir()?;
+/// Write the bundled suites and schemas into `dir` (replacing what an earlier demo wrote).
+fn write_bundled(dir: &Path) -> std::io::Result<PathBuf> {
     for (rel, text) in BUNDLED {
-        let path = dir.path().join(Path::new(rel));
+        let path = dir.join(Path::new(rel));
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
         std::fs::write(path, text)?;
     }
-    Ok(dir)
+    Ok(dir.to_path_buf())
 }
 
 #[cfg(test)]

@@ -315,4 +315,14 @@ async fn demo_runs_its_embedded_suites_from_any_folder() {
     assert!(!stdout.contains("users-real-suite"), "{stdout}");
     assert!(stdout.contains("verdict: PASSED"), "{stdout}");
     assert!(cwd.path().join("smokegate-reports/junit.xml").is_file());
+    // The reports point at the suites the demo ran, which are still there.
+    let report = std::fs::read_to_string(cwd.path().join("smokegate-reports/report.json")).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    for case in report["cases"].as_array().unwrap() {
+        let file = case["suite_file"].as_str().unwrap();
+        assert!(
+            std::path::Path::new(file).is_file() || cwd.path().join(file).is_file(),
+            "{file}"
+        );
+    }
 }
