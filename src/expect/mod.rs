@@ -3,12 +3,12 @@
 //! One file per kind. Each check yields an [`Outcome`] naming what was expected and what
 //! came back, so a failure explains itself without re-reading the suite.
 
-pub mod body;
+pub(crate) mod body;
 pub mod dns;
-pub mod headers;
-pub mod jsonpath;
+pub(crate) mod headers;
+pub(crate) mod jsonpath;
 pub mod schema;
-pub mod status;
+pub(crate) mod status;
 pub mod tls;
 
 use std::time::Duration;
@@ -112,23 +112,23 @@ impl Outcome {
 #[derive(Debug, Default)]
 pub struct CompiledExpect {
     /// The status expectation (`2xx` when the suite gives none).
-    pub status: Option<status::StatusCheck>,
+    pub(crate) status: Option<status::StatusCheck>,
     /// Header expectations, one per `expect.headers` entry.
-    pub headers: Vec<headers::HeaderCheck>,
+    pub(crate) headers: Vec<headers::HeaderCheck>,
     /// Boxed, like `tls`: rare, and a plan holds one of these per step.
-    pub body: Option<Box<body::BodyCheck>>,
+    pub(crate) body: Option<Box<body::BodyCheck>>,
     /// JSONPath assertions, in the order written.
-    pub jsonpath: Vec<jsonpath::JsonPathCheck>,
+    pub(crate) jsonpath: Vec<jsonpath::JsonPathCheck>,
     /// The JSON Schema the body must be valid against.
-    pub schema: Option<schema::SchemaCheck>,
+    pub(crate) schema: Option<schema::SchemaCheck>,
     /// Latency budget for the whole exchange.
-    pub max_latency: Option<Duration>,
+    pub(crate) max_latency: Option<Duration>,
     /// Certificate and negotiated-protocol expectations.
-    pub tls: Option<Box<tls::TlsCheck>>,
+    pub(crate) tls: Option<Box<tls::TlsCheck>>,
     /// Prefixed to every failure message of the block (`expect.message`).
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
     /// Where the `expect` block is written.
-    pub pos: Option<Pos>,
+    pub(crate) pos: Option<Pos>,
 }
 
 /// A compile error with its position.

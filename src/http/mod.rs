@@ -5,7 +5,7 @@
 pub mod client;
 pub mod dns;
 pub mod error;
-pub mod record;
+pub(crate) mod record;
 pub mod resolve;
 pub mod response;
 pub mod tls;

@@ -3,7 +3,7 @@
 //! when checks fail or the run is cut short.
 
 pub mod console;
-pub mod details;
+pub(crate) mod details;
 pub mod github;
 pub mod html;
 pub mod json;

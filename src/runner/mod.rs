@@ -3,11 +3,11 @@
 //! signals, and turns everything into [`Event`]s for the reporters. Every decision is made by
 //! the pure [`state::RunState`]; the loop only waits and does what it answers.
 
-pub mod case;
-pub mod request;
-pub mod schedule;
+pub(crate) mod case;
+pub(crate) mod request;
+pub(crate) mod schedule;
 mod signal;
-pub mod state;
+pub(crate) mod state;
 
 use std::collections::HashMap;
 use std::sync::Arc;
