@@ -2,7 +2,7 @@
 
 use regex::Regex;
 
-use super::{truncate, Outcome, OutcomeKind, Response};
+use super::{truncate, ExpectError, Outcome, OutcomeKind, Response};
 use crate::interp::{Scope, Template};
 use crate::suite::model::BodyDef;
 use crate::suite::Pos;
@@ -25,14 +25,17 @@ impl BodyCheck {
         def: &BodyDef,
         pos: Option<Pos>,
         cache: &mut super::SchemaCache,
-    ) -> Result<Self, Vec<String>> {
+    ) -> Result<Self, Vec<ExpectError>> {
         let mut errs = Vec::new();
-        let mut parse = |field: &str, v: &Vec<String>| {
+        let mut parse = |field: &'static str, v: &Vec<String>| {
             let mut out = Vec::with_capacity(v.len());
             for s in v {
                 match Template::parse(s) {
                     Ok(t) => out.push(t),
-                    Err(e) => errs.push(format!("body.{field}: {e}")),
+                    Err(source) => errs.push(ExpectError::Template {
+                        field: format!("body.{field}"),
+                        source,
+                    }),
                 }
             }
             out
@@ -41,7 +44,10 @@ impl BodyCheck {
         let not_contains = parse("not_contains", &def.not_contains);
         let matches = match def.matches.as_deref().map(|r| cache.regex(r)) {
             Some(Err(e)) => {
-                errs.push(format!("body.matches: {e}"));
+                errs.push(ExpectError::InBody {
+                    field: "matches",
+                    source: Box::new(e),
+                });
                 None
             }
             other => other.and_then(Result::ok),

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use hickory_resolver::proto::rr::RecordType;
 
-use super::{Outcome, OutcomeKind};
+use super::{ExpectError, Outcome, OutcomeKind};
 use crate::http::{parse_dns_server, DnsClient, DnsFailure, DnsRecord};
 use crate::interp::{Scope, Template};
 use crate::suite::model::{DnsCheckDef, OneOrMany};
@@ -36,8 +36,8 @@ pub struct Cidr {
 
 impl Cidr {
     /// Parse `ADDR/PREFIX` (a bare address is a /32 or /128).
-    pub fn parse(s: &str) -> Result<Cidr, String> {
-        let bad = || format!("invalid CIDR range `{s}`, expected e.g. 192.0.2.0/24");
+    pub fn parse(s: &str) -> Result<Cidr, ExpectError> {
+        let bad = || ExpectError::Cidr(s.to_string());
         let (a, p) = s.trim().split_once('/').unwrap_or((s.trim(), ""));
         let net: IpAddr = a.parse().map_err(|_| bad())?;
         let max = if net.is_ipv4() { 32 } else { 128 };
@@ -115,18 +115,22 @@ pub struct DnsRun {
 }
 
 /// Parse a template of a DNS check, naming the field in the error.
-fn parse(field: &str, s: &str) -> Result<Template, String> {
-    Template::parse(s).map_err(|e| format!("{field}: {e}"))
+fn parse(field: &str, s: &str) -> Result<Template, ExpectError> {
+    Template::parse(s).map_err(|source| ExpectError::Template {
+        field: field.to_string(),
+        source,
+    })
 }
 
 impl DnsCheck {
     /// Compile a `dns:` block; values without `${…}` are validated now.
-    pub fn compile(def: &DnsCheckDef, pos: Option<Pos>) -> Result<DnsCheck, String> {
+    pub fn compile(def: &DnsCheckDef, pos: Option<Pos>) -> Result<DnsCheck, ExpectError> {
         let rtype = match &def.rtype {
             None => RecordType::A,
-            Some(t) => t.to_ascii_uppercase().parse::<RecordType>().map_err(|_| {
-                format!("dns.type `{t}` is not a DNS record type (A, AAAA, CNAME, TXT, MX, NS…)")
-            })?,
+            Some(t) => t
+                .to_ascii_uppercase()
+                .parse::<RecordType>()
+                .map_err(|_| ExpectError::RecordType(t.clone()))?,
         };
         let server = def
             .server
@@ -134,7 +138,7 @@ impl DnsCheck {
             .map(|s| parse("dns.server", s))
             .transpose()?;
         if let Some(s) = server.as_ref().and_then(Template::as_literal) {
-            parse_dns_server(&s).map_err(|e| e.to_string())?;
+            parse_dns_server(&s)?;
         }
         let expect = def.expect.clone().unwrap_or_default();
         let addresses_in = expect
@@ -148,7 +152,7 @@ impl DnsCheck {
         for a in addresses_in.iter().filter_map(Template::as_literal) {
             a.trim()
                 .parse::<IpAddr>()
-                .map_err(|_| format!("dns.expect.addresses_in: `{a}` is not an IP address"))?;
+                .map_err(|_| ExpectError::Address(a.to_string()))?;
         }
         let cidr = expect.cidr.map(OneOrMany::into_vec).unwrap_or_default();
         let cidr = cidr
@@ -161,9 +165,7 @@ impl DnsCheck {
         if (!addresses_in.is_empty() || !cidr.is_empty())
             && !matches!(rtype, RecordType::A | RecordType::AAAA)
         {
-            return Err(format!(
-                "dns.expect.addresses_in and dns.expect.cidr need type A or AAAA, not {rtype}"
-            ));
+            return Err(ExpectError::AddressType(rtype.to_string()));
         }
         Ok(DnsCheck {
             name: parse("dns.name", &def.name)?,
@@ -298,7 +300,7 @@ impl DnsCheck {
         let cidrs = self
             .cidr
             .iter()
-            .map(|c| Cidr::parse(&r(c)?))
+            .map(|c| Cidr::parse(&r(c)?).map_err(|e| e.to_string()))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Wanted {
             name: r(&self.name)?,

@@ -2,7 +2,7 @@
 
 use regex::Regex;
 
-use super::{truncate, Outcome, OutcomeKind, Response};
+use super::{truncate, ExpectError, Outcome, OutcomeKind, Response};
 use crate::interp::{Scope, Template};
 use crate::redact::is_sensitive_header;
 use crate::suite::model::HeaderDef;
@@ -34,17 +34,24 @@ impl HeaderCheck {
         def: &HeaderDef,
         pos: Option<Pos>,
         cache: &mut super::SchemaCache,
-    ) -> Result<Self, Vec<String>> {
+    ) -> Result<Self, Vec<ExpectError>> {
         let name = name.to_ascii_lowercase();
         let mut errs = Vec::new();
         if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            errs.push(format!("invalid header name `{name}`"));
+            errs.push(ExpectError::HeaderName(name.clone()));
         }
+        let inside = |source: ExpectError| ExpectError::InHeader {
+            name: name.clone(),
+            source: Box::new(source),
+        };
         let mut rules = Vec::new();
-        let template = |v: &str, errs: &mut Vec<String>| match Template::parse(v) {
+        let template = |v: &str, errs: &mut Vec<ExpectError>| match Template::parse(v) {
             Ok(t) => Some(t),
-            Err(e) => {
-                errs.push(format!("header `{name}`: {e}"));
+            Err(source) => {
+                errs.push(ExpectError::Template {
+                    field: format!("header `{name}`"),
+                    source,
+                });
                 None
             }
         };
@@ -60,7 +67,7 @@ impl HeaderCheck {
                 if let Some(v) = &r.matches {
                     match cache.regex(v) {
                         Ok(re) => rules.push(Rule::Matches(re)),
-                        Err(e) => errs.push(format!("header `{name}`: {e}")),
+                        Err(e) => errs.push(inside(e)),
                     }
                 }
                 match (r.present, r.absent) {
@@ -71,9 +78,7 @@ impl HeaderCheck {
             }
         }
         if rules.is_empty() && errs.is_empty() {
-            errs.push(format!(
-                "header `{name}` has no rule, expected equals, contains, matches, present or absent"
-            ));
+            errs.push(ExpectError::NoHeaderRule(name.clone()));
         }
         if !errs.is_empty() {
             return Err(errs);

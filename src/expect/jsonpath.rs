@@ -8,7 +8,7 @@ use regex::Regex;
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
-use super::{show, Outcome, OutcomeKind, Response};
+use super::{show, ExpectError, Outcome, OutcomeKind, Response};
 use crate::interp::{JsonTemplate, Scope, Template};
 use crate::redact::is_sensitive_key;
 use crate::suite::model::JsonPathDef;
@@ -36,9 +36,12 @@ struct Expected {
 }
 
 impl Expected {
-    fn compile(v: &Value) -> Result<Self, String> {
+    fn compile(v: &Value) -> Result<Self, ExpectError> {
         Ok(Expected {
-            value: JsonTemplate::compile(v).map_err(|e| e.to_string())?,
+            value: JsonTemplate::compile(v).map_err(|source| ExpectError::Template {
+                field: "expected value".into(),
+                source,
+            })?,
             written: v.clone(),
         })
     }
@@ -52,21 +55,26 @@ enum Operand {
 }
 
 impl Operand {
-    fn compile(op: &str, v: &Value) -> Result<Self, String> {
+    fn compile(op: &'static str, v: &Value) -> Result<Self, ExpectError> {
+        let bad = |got: String| ExpectError::Bound { op, got };
         match v {
             Value::Number(n) => n
                 .as_f64()
                 .map(Operand::Num)
-                .ok_or_else(|| format!("`{op}`: {n} is not a usable number")),
-            Value::String(s) => match Template::parse(s).map_err(|e| format!("`{op}`: {e}"))? {
-                t if t.is_literal() => s.trim().parse().map(Operand::Num).map_err(|_| {
-                    format!(
-                        "`{op}` expects a number or a template such as \"${{min}}\", got \"{s}\""
-                    )
+                .ok_or_else(|| bad(n.to_string())),
+            Value::String(s) => match Template::parse(s) {
+                Ok(t) if t.is_literal() => s
+                    .trim()
+                    .parse()
+                    .map(Operand::Num)
+                    .map_err(|_| bad(format!("\"{s}\""))),
+                Ok(t) => Ok(Operand::Tpl(t, s.clone())),
+                Err(source) => Err(ExpectError::Template {
+                    field: op.to_string(),
+                    source,
                 }),
-                t => Ok(Operand::Tpl(t, s.clone())),
             },
-            other => Err(format!("`{op}` expects a number, got {other}")),
+            other => Err(bad(other.to_string())),
         }
     }
 
@@ -128,8 +136,11 @@ const TYPES: &[&str] = &[
 ];
 
 /// Parse a JSONPath, with an error that says what is wrong.
-pub fn parse_path(src: &str) -> Result<JsonPath, String> {
-    JsonPath::parse(src).map_err(|e| format!("invalid JSONPath `{src}`: {e}"))
+pub fn parse_path(src: &str) -> Result<JsonPath, ExpectError> {
+    JsonPath::parse(src).map_err(|e| ExpectError::JsonPath {
+        path: src.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 impl JsonPathCheck {
@@ -138,7 +149,7 @@ impl JsonPathCheck {
         def: &JsonPathDef,
         pos: Option<Pos>,
         cache: &mut super::SchemaCache,
-    ) -> Result<Self, Vec<String>> {
+    ) -> Result<Self, Vec<ExpectError>> {
         let key = cache_key(def);
         let core = match cache.jsonpaths.get(&key) {
             Some(c) => c.clone(),
@@ -163,7 +174,7 @@ impl JsonPathCheck {
 }
 
 /// The value, or `None` with its error kept in `errs`.
-fn take<T>(r: Result<T, String>, errs: &mut Vec<String>) -> Option<T> {
+fn take<T>(r: Result<T, ExpectError>, errs: &mut Vec<ExpectError>) -> Option<T> {
     r.map_err(|e| errs.push(e)).ok()
 }
 
@@ -216,13 +227,19 @@ fn cache_key(def: &JsonPathDef) -> String {
 
 impl Core {
     /// Compile; every problem of the entry is returned, not only the first.
-    fn compile(def: &JsonPathDef, cache: &mut super::SchemaCache) -> Result<Self, Vec<String>> {
+    fn compile(
+        def: &JsonPathDef,
+        cache: &mut super::SchemaCache,
+    ) -> Result<Self, Vec<ExpectError>> {
         let mut errs = Vec::new();
         let path = match Template::parse(&def.path) {
             Ok(t) if t.is_literal() => take(cache.path(&def.path), &mut errs).map(PathSpec::Fixed),
             Ok(t) => Some(PathSpec::Templated(t)),
-            Err(e) => {
-                errs.push(e.to_string());
+            Err(source) => {
+                errs.push(ExpectError::Template {
+                    field: "path".into(),
+                    source,
+                });
                 None
             }
         };
@@ -247,10 +264,7 @@ impl Core {
             if TYPES.contains(&t.as_str()) {
                 preds.push(Pred::Type(t.clone()));
             } else {
-                errs.push(format!(
-                    "unknown type `{t}`, expected one of {}",
-                    TYPES.join(", ")
-                ));
+                errs.push(ExpectError::Type(t.clone()));
             }
         }
         for (op, v) in [

@@ -5,6 +5,7 @@
 
 pub(crate) mod body;
 pub mod dns;
+pub mod error;
 pub(crate) mod headers;
 pub(crate) mod jsonpath;
 pub mod schema;
@@ -132,7 +133,9 @@ pub struct CompiledExpect {
 }
 
 /// A compile error with its position.
-pub type CompileError = (Option<Pos>, String);
+pub type CompileError = (Option<Pos>, ExpectError);
+
+pub use error::ExpectError;
 
 impl CompiledExpect {
     /// Compile the expectations of a step. Without an explicit status, `2xx` is expected.

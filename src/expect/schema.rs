@@ -10,13 +10,13 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{Outcome, OutcomeKind, Response};
+use super::{ExpectError, Outcome, OutcomeKind, Response};
 use crate::suite::model::SchemaDef;
 use crate::suite::Pos;
 
 /// Compile a regex; the error is one line (`invalid regex `(`: unclosed group`), not the
 /// regex crate's multi-line drawing, which reads like several errors.
-pub fn compile_regex(src: &str) -> Result<regex::Regex, String> {
+pub fn compile_regex(src: &str) -> Result<regex::Regex, ExpectError> {
     regex::Regex::new(src).map_err(|e| {
         let why = match &e {
             regex::Error::Syntax(text) => text
@@ -27,7 +27,10 @@ pub fn compile_regex(src: &str) -> Result<regex::Regex, String> {
                 .unwrap_or_else(|| text.lines().last().unwrap_or_default().to_string()),
             other => other.to_string(),
         };
-        format!("invalid regex `{src}`: {why}")
+        ExpectError::Regex {
+            pattern: src.to_string(),
+            reason: why,
+        }
     })
 }
 
@@ -67,10 +70,10 @@ pub struct SchemaCheck {
 
 /// The `file://` URI of an absolute path, percent-encoded (a folder named `my suites`
 /// becomes `my%20suites`), as `$ref` resolution expects.
-fn file_uri(path: &Path) -> Result<String, String> {
+fn file_uri(path: &Path) -> Result<String, ExpectError> {
     url::Url::from_file_path(path)
         .map(String::from)
-        .map_err(|()| format!("cannot make a file URI of `{}`", path.display()))
+        .map_err(|()| ExpectError::FileUri(path.to_path_buf()))
 }
 
 /// Reads `$ref`s to local files. jsonschema's own file retriever takes the URI's path
@@ -97,18 +100,21 @@ impl jsonschema::Retrieve for FileRetriever {
     }
 }
 
-fn compile(schema: &Value, base: &Path, label: String) -> Result<CompiledSchema, String> {
+fn compile(schema: &Value, base: &Path, label: String) -> Result<CompiledSchema, ExpectError> {
     let validator = jsonschema::options()
         .with_retriever(FileRetriever)
         .with_base_uri(file_uri(base)?)
         .build(schema)
-        .map_err(|e| format!("invalid JSON Schema {label}: {e}"))?;
+        .map_err(|e| ExpectError::SchemaInvalid {
+            label: label.clone(),
+            reason: e.to_string(),
+        })?;
     Ok(CompiledSchema { label, validator })
 }
 
 impl SchemaCache {
     /// Compile (or reuse) a JSONPath.
-    pub fn path(&mut self, src: &str) -> Result<Arc<serde_json_path::JsonPath>, String> {
+    pub fn path(&mut self, src: &str) -> Result<Arc<serde_json_path::JsonPath>, ExpectError> {
         if let Some(p) = self.paths.get(src) {
             return Ok(p.clone());
         }
@@ -131,7 +137,7 @@ impl SchemaCache {
     }
 
     /// Compile (or reuse) a regex; the error is one line naming the pattern.
-    pub fn regex(&mut self, src: &str) -> Result<regex::Regex, String> {
+    pub fn regex(&mut self, src: &str) -> Result<regex::Regex, ExpectError> {
         if let Some(r) = self.regexes.get(src) {
             return Ok(r.clone());
         }
@@ -146,7 +152,7 @@ impl SchemaCache {
         def: &SchemaDef,
         suite_dir: &Path,
         pos: Option<Pos>,
-    ) -> Result<SchemaCheck, String> {
+    ) -> Result<SchemaCheck, ExpectError> {
         let (file, inline, message) = match def {
             SchemaDef::File(f) => (Some(f.as_str()), None, None),
             SchemaDef::Detailed(d) => (d.file.as_deref(), d.inline.as_ref(), d.message.clone()),
@@ -159,7 +165,7 @@ impl SchemaCache {
                     .join("inline.schema.json");
                 Arc::new(compile(v, &base, "(inline)".into())?)
             }
-            _ => return Err("schema needs exactly one of `file` or `inline`".into()),
+            _ => return Err(ExpectError::SchemaSource),
         };
         Ok(SchemaCheck {
             schema,
@@ -168,12 +174,15 @@ impl SchemaCache {
         })
     }
 
-    fn file(&mut self, path: &Path, shown: &str) -> Result<Arc<CompiledSchema>, String> {
+    fn file(&mut self, path: &Path, shown: &str) -> Result<Arc<CompiledSchema>, ExpectError> {
+        let unreadable = |e| ExpectError::SchemaRead {
+            path: path.to_path_buf(),
+            source: Arc::new(e),
+        };
         let abs = match self.canonical.get(path) {
             Some(abs) => abs.clone(),
             None => {
-                let abs = std::fs::canonicalize(path)
-                    .map_err(|e| format!("schema file `{}` cannot be read: {e}", path.display()))?;
+                let abs = std::fs::canonicalize(path).map_err(unreadable)?;
                 self.canonical.insert(path.to_path_buf(), abs.clone());
                 abs
             }
@@ -181,10 +190,11 @@ impl SchemaCache {
         if let Some(s) = self.files.get(&abs) {
             return Ok(s.clone());
         }
-        let text = std::fs::read_to_string(&abs)
-            .map_err(|e| format!("schema file `{}` cannot be read: {e}", path.display()))?;
-        let value: Value = serde_json::from_str(&text)
-            .map_err(|e| format!("schema file `{}` is not valid JSON: {e}", path.display()))?;
+        let text = std::fs::read_to_string(&abs).map_err(unreadable)?;
+        let value: Value = serde_json::from_str(&text).map_err(|e| ExpectError::SchemaJson {
+            path: path.to_path_buf(),
+            source: Arc::new(e),
+        })?;
         let title = value.get("title").and_then(Value::as_str);
         let label = match title {
             Some(t) => format!("`{t}` ({shown})"),

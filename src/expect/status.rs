@@ -1,6 +1,6 @@
 //! Status expectations: exact code, a list, or a class such as `2xx`.
 
-use super::{Outcome, OutcomeKind, Response};
+use super::{ExpectError, Outcome, OutcomeKind, Response};
 use crate::suite::model::StatusDef;
 use crate::suite::Pos;
 
@@ -26,11 +26,11 @@ impl StatusCheck {
     }
 
     /// Compile from the suite form.
-    pub fn compile(def: &StatusDef) -> Result<Self, String> {
+    pub fn compile(def: &StatusDef) -> Result<Self, ExpectError> {
         let mut accepted = Vec::new();
         collect(def, &mut accepted)?;
         if accepted.is_empty() {
-            return Err("status list is empty".into());
+            return Err(ExpectError::EmptyStatusList);
         }
         Ok(StatusCheck { accepted })
     }
@@ -67,11 +67,11 @@ impl StatusCheck {
     }
 }
 
-fn collect(def: &StatusDef, out: &mut Vec<One>) -> Result<(), String> {
+fn collect(def: &StatusDef, out: &mut Vec<One>) -> Result<(), ExpectError> {
     match def {
         StatusDef::Code(c) => {
             if !(100..=599).contains(c) {
-                return Err(format!("status {c} is not an HTTP status (100-599)"));
+                return Err(ExpectError::StatusRange(*c));
             }
             out.push(One::Code(*c));
         }
@@ -89,9 +89,7 @@ fn collect(def: &StatusDef, out: &mut Vec<One>) -> Result<(), String> {
             if b.len() == 3 && (b'1'..=b'5').contains(&b[0]) && t[1..].eq_ignore_ascii_case("xx") {
                 out.push(One::Class(u16::from(b[0] - b'0')));
             } else {
-                return Err(format!(
-                    "invalid status `{t}`, expected a code (200), a class (2xx) or a list"
-                ));
+                return Err(ExpectError::Status(t.to_string()));
             }
         }
     }

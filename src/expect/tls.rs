@@ -4,7 +4,7 @@
 //! The runner completes a separate handshake with the same address and host name (see
 //! [`crate::http::HttpClient::tls_probe`]) and attaches what it saw to the response.
 
-use super::{Outcome, OutcomeKind, Response};
+use super::{ExpectError, Outcome, OutcomeKind, Response};
 use crate::suite::model::TlsExpectDef;
 use crate::suite::Pos;
 
@@ -47,26 +47,16 @@ fn normalize_http(s: &str) -> Option<String> {
 
 impl TlsCheck {
     /// Compile a `tls:` block.
-    pub fn compile(def: &TlsExpectDef) -> Result<TlsCheck, String> {
+    pub fn compile(def: &TlsExpectDef) -> Result<TlsCheck, ExpectError> {
         let protocol = def
             .protocol
             .as_deref()
-            .map(|p| {
-                normalize_protocol(p).ok_or_else(|| {
-                    format!(
-                        "tls.protocol `{p}` is not a TLS version: use \"TLSv1.2\" or \"TLSv1.3\""
-                    )
-                })
-            })
+            .map(|p| normalize_protocol(p).ok_or_else(|| ExpectError::TlsProtocol(p.to_string())))
             .transpose()?;
         let http_version = def
             .http_version
             .as_deref()
-            .map(|v| {
-                normalize_http(v).ok_or_else(|| {
-                    format!("tls.http_version `{v}` is not an HTTP version: use \"HTTP/1.1\" or \"HTTP/2\"")
-                })
-            })
+            .map(|v| normalize_http(v).ok_or_else(|| ExpectError::HttpVersion(v.to_string())))
             .transpose()?;
         Ok(TlsCheck {
             min_days_valid: def.min_days_valid.map(i64::from),

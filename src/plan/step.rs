@@ -169,7 +169,7 @@ impl<'a> StepCompiler<'a> {
                 Ok(c) => Some(c),
                 Err(errors) => {
                     for (at, e) in errors {
-                        self.diag(at.or(epos), e);
+                        self.diag(at.or(epos), e.to_string());
                     }
                     None
                 }
@@ -282,9 +282,12 @@ impl<'a> StepCompiler<'a> {
                 (Some(p), None, None) => self
                     .schemas
                     .path(p)
-                    .map(|path| CaptureSource::JsonPath(path, p.clone())),
+                    .map(|path| CaptureSource::JsonPath(path, p.clone()))
+                    .map_err(|e| e.to_string()),
                 (None, Some(h), None) => Ok(CaptureSource::Header(h.to_ascii_lowercase())),
-                (None, None, Some(r)) => compile_regex(r).map(CaptureSource::Regex),
+                (None, None, Some(r)) => compile_regex(r)
+                    .map(CaptureSource::Regex)
+                    .map_err(|e| e.to_string()),
                 _ => Err(format!(
                     "capture `{name}` needs exactly one of `jsonpath`, `header` or `regex`"
                 )),
@@ -378,7 +381,7 @@ impl<'a> StepCompiler<'a> {
         let check = match DnsCheck::compile(&dns.value, Some(pos)) {
             Ok(c) => c,
             Err(e) => {
-                self.diag(Some(pos), e);
+                self.diag(Some(pos), e.to_string());
                 return None;
             }
         };

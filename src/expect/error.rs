@@ -1,0 +1,137 @@
+//! Why an expectation of a suite cannot be compiled (the plan turns each into a diagnostic
+//! at the position of the expectation).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::http::RuleError;
+use crate::interp::TemplateError;
+
+/// A problem of one expectation, found when the plan is built.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ExpectError {
+    /// `status: []`.
+    #[error("status list is empty")]
+    EmptyStatusList,
+    /// A status code outside 100–599.
+    #[error("status {0} is not an HTTP status (100-599)")]
+    StatusRange(u16),
+    /// A status that is neither a code nor a class such as `2xx`.
+    #[error("invalid status `{0}`, expected a code (200), a class (2xx) or a list")]
+    Status(String),
+    /// A regular expression that does not compile.
+    #[error("invalid regex `{pattern}`: {reason}")]
+    Regex {
+        /// The pattern as written.
+        pattern: String,
+        /// The regex crate's reason, on one line.
+        reason: String,
+    },
+    /// A JSONPath (RFC 9535) that does not parse.
+    #[error("invalid JSONPath `{path}`: {reason}")]
+    JsonPath {
+        /// The path as written.
+        path: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// A `type:` that is not a JSON type.
+    #[error(
+        "unknown type `{0}`, expected one of string, number, integer, boolean, object, array, null"
+    )]
+    Type(String),
+    /// A numeric bound (`gt`, `gte`, `lt`, `lte`) that is not a number or a template.
+    #[error("`{op}` expects a number or a template such as \"${{min}}\", got {got}")]
+    Bound {
+        /// The bound's key.
+        op: &'static str,
+        /// What was written.
+        got: String,
+    },
+    /// A template that does not parse, in the named field.
+    #[error("{field}: {source}")]
+    Template {
+        /// Where the template is (`body.contains`, `header `x``, …).
+        field: String,
+        /// Why it does not parse.
+        #[source]
+        source: TemplateError,
+    },
+    /// An error inside the expectation of one response header.
+    #[error("header `{name}`: {source}")]
+    InHeader {
+        /// The header.
+        name: String,
+        /// The error.
+        #[source]
+        source: Box<ExpectError>,
+    },
+    /// An error inside the `body` block.
+    #[error("body.{field}: {source}")]
+    InBody {
+        /// The key of the block.
+        field: &'static str,
+        /// The error.
+        #[source]
+        source: Box<ExpectError>,
+    },
+    /// A header name that is not a valid HTTP header name.
+    #[error("invalid header name `{0}`")]
+    HeaderName(String),
+    /// A header expectation with nothing to check.
+    #[error("header `{0}` has no rule, expected equals, contains, matches, present or absent")]
+    NoHeaderRule(String),
+    /// `tls.protocol` that is not a TLS version.
+    #[error("tls.protocol `{0}` is not a TLS version: use \"TLSv1.2\" or \"TLSv1.3\"")]
+    TlsProtocol(String),
+    /// `tls.http_version` that is not an HTTP version.
+    #[error("tls.http_version `{0}` is not an HTTP version: use \"HTTP/1.1\" or \"HTTP/2\"")]
+    HttpVersion(String),
+    /// A schema file that cannot be read.
+    #[error("schema file `{path}` cannot be read: {source}")]
+    SchemaRead {
+        /// The file, as the suite names it (joined to the suite's folder).
+        path: PathBuf,
+        /// The read error.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// A schema file that is not JSON.
+    #[error("schema file `{path}` is not valid JSON: {source}")]
+    SchemaJson {
+        /// The file.
+        path: PathBuf,
+        /// The parse error.
+        #[source]
+        source: Arc<serde_json::Error>,
+    },
+    /// A schema the validator rejects (or whose `$ref`s cannot be resolved).
+    #[error("invalid JSON Schema {label}: {reason}")]
+    SchemaInvalid {
+        /// The schema's title or file.
+        label: String,
+        /// The validator's reason.
+        reason: String,
+    },
+    /// `schema:` with both or neither of `file` and `inline`.
+    #[error("schema needs exactly one of `file` or `inline`")]
+    SchemaSource,
+    /// A path that has no `file://` URI.
+    #[error("cannot make a file URI of `{0}`")]
+    FileUri(PathBuf),
+    /// `dns.type` that is not a record type.
+    #[error("dns.type `{0}` is not a DNS record type (A, AAAA, CNAME, TXT, MX, NS…)")]
+    RecordType(String),
+    /// `dns.server` that is not `ADDR[:PORT]`.
+    #[error(transparent)]
+    DnsServer(#[from] RuleError),
+    /// An address of `dns.expect.addresses_in` that is not an IP address.
+    #[error("dns.expect.addresses_in: `{0}` is not an IP address")]
+    Address(String),
+    /// A range of `dns.expect.cidr` that is not a CIDR range.
+    #[error("invalid CIDR range `{0}`, expected e.g. 192.0.2.0/24")]
+    Cidr(String),
+    /// Address expectations on a record type that has no addresses.
+    #[error("dns.expect.addresses_in and dns.expect.cidr need type A or AAAA, not {0}")]
+    AddressType(String),
+}
