@@ -84,7 +84,7 @@ pub fn load_and_plan(
         match suite::load_suite(f) {
             Ok(s) if diags.is_empty() => planner.add(&s),
             Ok(_) => {}
-            Err(d) => diags.push(d),
+            Err(d) => diags.extend(d),
         }
     }
     if diags.is_empty() {
@@ -102,7 +102,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<LoadedSuite>, Diagnostics> {
     for f in files {
         match suite::load_suite(&f) {
             Ok(s) => suites.push(s),
-            Err(d) => diags.push(d),
+            Err(d) => diags.extend(d),
         }
     }
     if diags.is_empty() {

@@ -63,19 +63,65 @@ impl LoadedSuite {
 /// Largest suite file accepted (a guard against pointing smokegate at the wrong file).
 const MAX_SUITE_BYTES: u64 = 8 * 1024 * 1024;
 
-/// Read and parse one suite file (a large one on several threads, see [`parse_suite`]).
-pub fn load_suite(path: &Path) -> Result<LoadedSuite, Diagnostic> {
+/// Read and parse one suite file (a large one on several threads, see [`parse_suite`]). A
+/// file that does not parse reports the first error of each part of its case list too (see
+/// [`errors_by_part`]), not only the first of the file.
+pub fn load_suite(path: &Path) -> Result<LoadedSuite, Vec<Diagnostic>> {
     let meta = std::fs::metadata(path)
-        .map_err(|e| Diagnostic::file(path, format!("cannot read suite: {e}")))?;
+        .map_err(|e| vec![Diagnostic::file(path, format!("cannot read suite: {e}"))])?;
     if meta.len() > MAX_SUITE_BYTES {
-        return Err(Diagnostic::file(
+        return Err(vec![Diagnostic::file(
             path,
             format!("suite is {} bytes, larger than the 8 MiB limit", meta.len()),
-        ));
+        )]);
     }
     let source = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::file(path, format!("cannot read suite: {e}")))?;
-    parse_suite(path, source)
+        .map_err(|e| vec![Diagnostic::file(path, format!("cannot read suite: {e}"))])?;
+    match parse_suite(path, source.clone()) {
+        Ok(s) => Ok(s),
+        Err(first) => {
+            let mut all = errors_by_part(path, &source);
+            if !all.iter().any(|d| d.pos == first.pos) {
+                all.push(first);
+            }
+            all.sort_by_key(|d| d.pos.map(|p| (p.line, p.column)));
+            Err(all)
+        }
+    }
+}
+
+/// Most parts a failed file's case list is cut into to find more errors.
+const MAX_ERROR_PARTS: usize = 64;
+
+/// After a failed parse: the first error of each part of the `cases:` list (cut into up to
+/// 64 parts at item boundaries, positions kept; see `split`) and of the rest of the file. A
+/// deserializer stops at its first error; this way one `validate` shows the problems of many
+/// cases. Empty when the file's shape does not allow the cut.
+fn errors_by_part(path: &Path, source: &str) -> Vec<Diagnostic> {
+    let Some(split) = super::split::split(source, MAX_ERROR_PARTS) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    // Positions are the file's: the parts keep every line.
+    let mut keep = |e: serde_saphyr::Error| {
+        let pos = e.location().map(|l| Pos::from_loc(&l));
+        let message = short_message(&e.to_string());
+        out.push(Diagnostic::at(path, source, pos, message));
+    };
+    let (head, parts) = match split.texts.split_first() {
+        Some(x) => x,
+        None => return Vec::new(),
+    };
+    if let Err(e) = serde_saphyr::from_str_with_options::<SuiteFile>(head, options()) {
+        keep(e);
+    }
+    for part in parts {
+        type Cases = Vec<serde_saphyr::Spanned<super::model::CaseDef>>;
+        if let Err(e) = serde_saphyr::from_str_with_options::<Cases>(part, options()) {
+            keep(e);
+        }
+    }
+    out
 }
 
 /// Parse suite text that claims to come from `path`. A large file whose shape allows it is

@@ -414,3 +414,34 @@ async fn errors_do_not_hide_or_invent_other_errors() {
         run.stderr
     );
 }
+
+/// A file that does not parse shows the first problem of every case (the case list is cut
+/// into parts, each parsed on its own), not only the first problem of the file.
+#[tokio::test(flavor = "multi_thread")]
+async fn shape_errors_of_several_cases_are_reported_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "name: s\ncases:\n  - name: a\n    request: { url: \"http://x.test/\" }\n    expct: { status: 200 }\n  - name: b\n    request: { url: \"http://x.test/\", timeout: 5000 }\n  - name: c\n    request: { url: \"http://x.test/\" }\n    retry: { attempts: lots }\n";
+    let path = write_suite(dir.path(), "shape.yaml", text);
+    for cmd in ["validate", "run"] {
+        let run = smokegate(&[cmd.into(), path.clone()], &[]).await;
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        for (at, what) in [
+            (":5:5", "unknown field `expct`"),
+            (":7:48", "duration `5000` has no unit"),
+            (":10:24", "invalid u32"),
+        ] {
+            assert!(
+                run.stderr.contains(&format!("{path}{at}")),
+                "{at}: {}",
+                run.stderr
+            );
+            assert!(run.stderr.contains(what), "{what}: {}", run.stderr);
+        }
+        let errors = run
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error"))
+            .count();
+        assert_eq!(errors, 3, "{}", run.stderr);
+    }
+}
