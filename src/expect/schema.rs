@@ -55,10 +55,21 @@ pub struct SchemaCache {
     regexes: HashMap<String, regex::Regex>,
     /// Parsed request templates, shared by every request with the same text.
     templates: HashMap<String, Arc<crate::interp::Template>>,
+    /// URL templates already found valid with a given map of variables (and texts): the
+    /// thousands of cases sharing both are checked once. The values pin what the keys'
+    /// addresses point at, so an address cannot be reused by another map meanwhile.
+    pub(crate) urls_ok: HashMap<(usize, usize, usize), UrlPins>,
     /// Schema paths as written (joined to the suite directory) → canonical path, so that
     /// thousands of steps naming one schema do not each ask the file system.
     canonical: HashMap<PathBuf, PathBuf>,
 }
+
+/// What a checked URL's key points at (see `SchemaCache::urls_ok`).
+pub(crate) type UrlPins = (
+    Arc<crate::interp::Template>,
+    Arc<HashMap<String, Value>>,
+    Arc<HashMap<String, String>>,
+);
 
 /// A schema expectation of one step.
 #[derive(Debug)]

@@ -3,6 +3,7 @@
 //! template names a variable that exists when the step runs and every URL can be sent.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_saphyr::Spanned;
@@ -201,7 +202,7 @@ impl<'a> StepCompiler<'a> {
     /// Check a URL that can be known now (it reads no capture, no unset environment
     /// variable): absolute, http or https, with a host. Otherwise its literal start, if it
     /// names a scheme, must name http or https.
-    fn check_url(&mut self, url: &Template, pos: Pos, captured: &HashSet<String>) {
+    fn check_url(&mut self, url: &Arc<Template>, pos: Pos, captured: &HashSet<String>) {
         let knowable = url
             .vars()
             .all(|v| !captured.contains(v) && !self.opaque.contains(v))
@@ -216,10 +217,26 @@ impl<'a> StepCompiler<'a> {
                 _ => true,
             });
         if knowable {
+            let key = (
+                Arc::as_ptr(url) as usize,
+                Arc::as_ptr(&self.scope.vars) as usize,
+                Arc::as_ptr(&self.scope.texts) as usize,
+            );
+            if self.schemas.urls_ok.contains_key(&key) {
+                return;
+            }
             // A render error (an undefined variable) is reported by the template check.
             if let Ok(text) = url.render(self.scope) {
-                if let Err(e) = parse_url(&text) {
-                    self.diag(Some(pos), e.to_string());
+                match parse_url(&text) {
+                    Ok(_) => {
+                        let pins = (
+                            url.clone(),
+                            self.scope.vars.clone(),
+                            self.scope.texts.clone(),
+                        );
+                        self.schemas.urls_ok.insert(key, pins);
+                    }
+                    Err(e) => self.diag(Some(pos), e.to_string()),
                 }
             }
         } else if let Some(scheme) = literal_scheme(url) {
