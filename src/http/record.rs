@@ -23,7 +23,7 @@ use hyper_util::client::legacy::connect::{Connection, HttpInfo};
 
 use super::Resolution;
 
-type Slot = Arc<Mutex<Option<Resolution>>>;
+type Slot = std::cell::RefCell<Option<Resolution>>;
 
 tokio::task_local! {
     /// Set around one connection attempt: the resolver writes its decision here.
@@ -39,16 +39,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Called by the resolver: the decision of the connection attempt in progress.
 pub fn note(res: &Resolution) {
-    let _ = ATTEMPT.try_with(|s| *lock(s) = Some(res.clone()));
+    let _ = ATTEMPT.try_with(|s| *s.borrow_mut() = Some(res.clone()));
 }
 
 /// Run one request's future with a slot of its own; returns its output and the decision of
 /// the connection attempt it made, if it made one.
 pub async fn with_request_slot<F: Future>(fut: F) -> (F::Output, Option<Resolution>) {
-    let slot = Slot::default();
-    let out = REQUEST.scope(slot.clone(), fut).await;
-    let decided = lock(&slot).take();
-    (out, decided)
+    let with_slot = async {
+        let out = fut.await;
+        (out, REQUEST.with(|s| s.borrow_mut().take()))
+    };
+    REQUEST.scope(Slot::default(), with_slot).await
 }
 
 /// Most connections remembered (the oldest records go first; a run holds far fewer open
@@ -147,14 +148,16 @@ where
     }
 
     fn call(&mut self, req: R) -> Self::Future {
-        let slot = Slot::default();
-        let connecting = ATTEMPT.scope(slot.clone(), self.inner.call(req));
+        let connecting = self.inner.call(req);
+        let connecting = ATTEMPT.scope(Slot::default(), async move {
+            let result = connecting.await;
+            (result, ATTEMPT.with(|s| s.borrow_mut().take()))
+        });
         let log = self.log.clone();
         Box::pin(async move {
-            let result = connecting.await;
-            let decided = lock(&slot).take();
+            let (result, decided) = connecting.await;
             if let Some(res) = &decided {
-                let _ = REQUEST.try_with(|r| *lock(r) = Some(res.clone()));
+                let _ = REQUEST.try_with(|r| *r.borrow_mut() = Some(res.clone()));
             }
             let conn = result?;
             let mut extras = http::Extensions::new();
