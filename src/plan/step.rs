@@ -189,11 +189,11 @@ impl<'a> StepCompiler<'a> {
         Some(PlannedStep {
             name: p.name.to_string(),
             pos,
-            action: Action::Http(Box::new(HttpStep {
+            action: Action::Http(HttpStep {
                 request: compiled?,
                 expect: expect?,
                 captures,
-            })),
+            }),
             retry,
             wait,
         })
