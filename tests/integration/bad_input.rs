@@ -3,6 +3,11 @@
 
 use crate::common::{smokegate, write_suite, Tripwire};
 
+/// The `error: …` lines of a command's stderr (one per diagnostic).
+fn error_lines(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|l| l.starts_with("error")).collect()
+}
+
 /// (file name, suite text with URL placeholder ADDR, expected `:line:column`, expected text)
 const CASES: &[(&str, &str, &str, &str)] = &[
     (
@@ -256,11 +261,7 @@ async fn every_error_of_an_expect_block_is_reported_at_its_own_key() {
             run.stderr
         );
     }
-    let errors = run
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("error"))
-        .count();
+    let errors = error_lines(&run.stderr).len();
     assert_eq!(errors, expected.len(), "one error each:\n{}", run.stderr);
 }
 
@@ -273,11 +274,7 @@ async fn one_root_error_does_not_cascade() {
     let path = write_suite(dir.path(), "cascade.yaml", text);
     let run = smokegate(&["run".into(), path.clone()], &[]).await;
     assert_eq!(run.code, 2, "{}", run.stderr);
-    let errors: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("error"))
-        .collect();
+    let errors = error_lines(&run.stderr);
     assert_eq!(
         errors,
         [
@@ -378,11 +375,7 @@ async fn errors_do_not_hide_or_invent_other_errors() {
     let path = write_suite(dir.path(), "hide.yaml", text);
     let run = smokegate(&["validate".into(), path.clone()], &[]).await;
     assert_eq!(run.code, 2, "{}", run.stderr);
-    let errors: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("error"))
-        .collect();
+    let errors = error_lines(&run.stderr);
     assert_eq!(errors.len(), 3, "{}", run.stderr);
     assert!(
         run.stderr.contains("invalid HTTP method `GE T`"),
@@ -437,11 +430,7 @@ async fn shape_errors_of_several_cases_are_reported_together() {
             );
             assert!(run.stderr.contains(what), "{what}: {}", run.stderr);
         }
-        let errors = run
-            .stderr
-            .lines()
-            .filter(|l| l.starts_with("error"))
-            .count();
+        let errors = error_lines(&run.stderr).len();
         assert_eq!(errors, 3, "{}", run.stderr);
     }
 }
