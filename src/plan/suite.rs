@@ -177,7 +177,13 @@ impl SuitePlanner<'_> {
         for name in &f.secrets {
             match resolved.values.get(name) {
                 Some(Value::Null) if resolved.opaque.contains(name) => {}
-                Some(v) => self.plan.redactor.add(&value_text(v)),
+                Some(v) => {
+                    self.plan.redactor.add(&value_text(v));
+                    // A YAML number is interpolated as written (`pin: 0042`): mask that too.
+                    if let Some(text) = resolved.texts.get(name) {
+                        self.plan.redactor.add(text);
+                    }
+                }
                 None => self.diag(None, format!("secret `{name}` is not a defined variable")),
             }
         }

@@ -474,3 +474,27 @@ cases:
     let run = run_suite(addr, suite, &[]).await;
     assert_eq!(run.code, 0, "{}", run.all_output());
 }
+
+/// A secret written as a plain YAML number is masked as it is sent (`0x1F2E3D4C`), not only
+/// as its numeric value (523123020).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_numeric_secret_is_masked_as_written() {
+    let (addr, _) = serve().await;
+    let suite = r#"
+name: numeric-secret
+vars:
+  pin: 0x1F2E3D4C
+secrets: [pin]
+cases:
+  - name: echoed back
+    request: { url: "http://ADDR/echo?pin=${pin}" }
+    expect:
+      status: 500
+"#;
+    let run = run_suite(addr, suite, &["--verbose"]).await;
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    let all = run.all_output() + &run.junit.clone().unwrap_or_default();
+    assert!(all.contains("[REDACTED]"), "{all}");
+    assert!(!all.contains("1F2E3D4C"), "{all}");
+    assert!(!all.contains("523123020"), "{all}");
+}
