@@ -162,9 +162,15 @@ pub struct CaseResult {
 }
 
 impl CaseResult {
-    /// True when this result fails the gate.
+    /// True when this result fails the gate: a critical case that failed, errored, or did
+    /// not run because a prerequisite did not pass (a check that did not run never passes —
+    /// not even when the prerequisite that stopped it was only a warning).
     pub fn blocks(&self) -> bool {
-        matches!(self.status, Status::Failed | Status::Error) && self.severity == Severity::Critical
+        self.severity == Severity::Critical
+            && matches!(
+                self.status,
+                Status::Failed | Status::Error | Status::Skipped
+            )
     }
 }
 

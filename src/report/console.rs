@@ -17,6 +17,8 @@ pub struct Console {
     verbose: bool,
     redactor: Redactor,
     insecure: bool,
+    /// Critical cases that did not run (a prerequisite did not pass): they block the gate.
+    skipped_critical: usize,
 }
 
 impl Console {
@@ -28,6 +30,7 @@ impl Console {
             verbose,
             redactor,
             insecure: false,
+            skipped_critical: 0,
         }
     }
 
@@ -93,6 +96,12 @@ impl Console {
             text.push_str(&format!(", {} flaky", c.flaky));
         }
         text.push_str(&format!(" in {:.2} s", s.duration.as_secs_f64()));
+        if self.skipped_critical > 0 {
+            text.push_str(&format!(
+                " — {} critical check(s) did not run",
+                self.skipped_critical
+            ));
+        }
         if let Some(r) = s.cancelled {
             text.push_str(&format!(" — run stopped: {r}"));
         }
@@ -125,7 +134,12 @@ impl Reporter for Console {
                 t
             }
             Event::CaseStarted { .. } => return,
-            Event::CaseFinished(c) => self.case_block(c),
+            Event::CaseFinished(c) => {
+                if c.status == Status::Skipped && c.blocks() {
+                    self.skipped_critical += 1;
+                }
+                self.case_block(c)
+            }
             Event::RunCancelling {
                 reason,
                 running,

@@ -498,3 +498,47 @@ cases:
     assert!(!all.contains("1F2E3D4C"), "{all}");
     assert!(!all.contains("523123020"), "{all}");
 }
+
+/// A failing `warning` cannot hide the critical check behind it (issue 10, item 5): the
+/// critical dependent is skipped, and a critical check that did not run blocks the gate.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_warning_prerequisite_cannot_hide_a_critical_check() {
+    let (addr, _) = serve().await;
+    let suite = r#"
+name: gate
+cases:
+  - name: optional probe
+    severity: warning
+    request: { url: "http://ADDR/missing" }
+  - name: critical flow
+    needs: [optional probe]
+    request: { url: "http://ADDR/items" }
+  - name: optional follow-up
+    severity: warning
+    needs: [optional probe]
+    request: { url: "http://ADDR/items" }
+"#;
+    let run = run_suite(addr, suite, &[]).await;
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    let report = run.json.as_ref().unwrap();
+    assert_eq!(report["verdict"], "failed");
+    assert!(
+        run.stdout.contains("1 critical check(s) did not run"),
+        "{}",
+        run.stdout
+    );
+    // Only warnings and no dependents: the gate passes.
+    let warn_only = r#"
+name: gate
+cases:
+  - name: optional probe
+    severity: warning
+    request: { url: "http://ADDR/missing" }
+  - name: optional follow-up
+    severity: warning
+    needs: [optional probe]
+    request: { url: "http://ADDR/items" }
+"#;
+    let run = run_suite(addr, warn_only, &[]).await;
+    assert_eq!(run.code, 0, "{}", run.all_output());
+}
