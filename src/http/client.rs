@@ -290,7 +290,19 @@ impl HttpClient {
     /// Send one request (following redirects if asked) and read the whole body.
     pub async fn send(&self, req: &Prepared, sent: &mut Sent) -> Result<Response, HttpError> {
         let timeout = req.timeout;
-        match tokio::time::timeout(timeout, self.exchange(req, sent)).await {
+        let (result, attempt) =
+            record::with_request_slot(tokio::time::timeout(timeout, self.exchange(req, sent)))
+                .await;
+        if result.is_err() {
+            // Timed out: what the request learnt of the connection it was opening.
+            let url = sent.final_url.as_ref().unwrap_or(&req.url);
+            let port = url.port_or_known_default().unwrap_or(0);
+            sent.resolution = attempt
+                .resolution
+                .or_else(|| url.host_str().and_then(|h| self.resolver.literal(h, port)));
+            sent.remote = sent.remote.or(attempt.remote);
+        }
+        match result {
             Ok(Err(e)) if e.needs_tls_diagnosis() => {
                 let url = sent.final_url.clone().unwrap_or_else(|| req.url.clone());
                 let diagnosis =
@@ -339,12 +351,14 @@ impl HttpClient {
             let timeout_ms = req.timeout.as_millis();
             sent.final_url = Some(url.clone());
             let literal = || url.host_str().and_then(|h| self.resolver.literal(h, port));
-            let (result, attempted) = record::with_request_slot(rb.send()).await;
-            let mut resp = match result {
+            record::reset();
+            let mut resp = match rb.send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    // No connection to ask: the decision of the attempt this request made.
-                    sent.resolution = attempted.or_else(literal);
+                    // No connection to ask: what the request learnt while connecting.
+                    let attempt = record::current();
+                    sent.resolution = attempt.resolution.or_else(literal);
+                    sent.remote = attempt.remote;
                     return Err(HttpError::from_reqwest(&e, timeout_ms));
                 }
             };

@@ -25,12 +25,21 @@ use super::Resolution;
 
 type Slot = std::cell::RefCell<Option<Resolution>>;
 
+/// What a request learnt of the connection it opened itself, for when it has no response to
+/// ask (connecting failed, or the request timed out).
+#[derive(Debug, Clone, Default)]
+pub struct Attempt {
+    /// How the address was chosen (written as soon as the resolver decides).
+    pub resolution: Option<Resolution>,
+    /// The address connected to, once the connection is open.
+    pub remote: Option<SocketAddr>,
+}
+
 tokio::task_local! {
     /// Set around one connection attempt: the resolver writes its decision here.
     static ATTEMPT: Slot;
-    /// Set around one request: the decision of a connection attempt the request made
-    /// itself (read when connecting failed, so there is no connection to ask).
-    static REQUEST: Slot;
+    /// Set around one request (its redirects and timeout included).
+    static REQUEST: std::cell::RefCell<Attempt>;
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -40,16 +49,27 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Called by the resolver: the decision of the connection attempt in progress.
 pub fn note(res: &Resolution) {
     let _ = ATTEMPT.try_with(|s| *s.borrow_mut() = Some(res.clone()));
+    let _ = REQUEST.try_with(|r| r.borrow_mut().resolution = Some(res.clone()));
+}
+
+/// Forget what the request in progress learnt (a redirect starts a new hop).
+pub fn reset() {
+    let _ = REQUEST.try_with(|r| *r.borrow_mut() = Attempt::default());
+}
+
+/// What the request in progress has learnt so far (empty outside [`with_request_slot`]).
+pub fn current() -> Attempt {
+    REQUEST.try_with(|r| r.borrow().clone()).unwrap_or_default()
 }
 
 /// Run one request's future with a slot of its own; returns its output and the decision of
 /// the connection attempt it made, if it made one.
-pub async fn with_request_slot<F: Future>(fut: F) -> (F::Output, Option<Resolution>) {
+pub async fn with_request_slot<F: Future>(fut: F) -> (F::Output, Attempt) {
     let with_slot = async {
         let out = fut.await;
-        (out, REQUEST.with(|s| s.borrow_mut().take()))
+        (out, REQUEST.with(|s| std::mem::take(&mut *s.borrow_mut())))
     };
-    REQUEST.scope(Slot::default(), with_slot).await
+    REQUEST.scope(Default::default(), with_slot).await
 }
 
 /// Most connections remembered (the oldest records go first; a run holds far fewer open
@@ -156,13 +176,11 @@ where
         let log = self.log.clone();
         Box::pin(async move {
             let (result, decided) = connecting.await;
-            if let Some(res) = &decided {
-                let _ = REQUEST.try_with(|r| *r.borrow_mut() = Some(res.clone()));
-            }
             let conn = result?;
             let mut extras = http::Extensions::new();
             conn.connected().get_extras(&mut extras);
             if let Some(info) = extras.get::<HttpInfo>() {
+                let _ = REQUEST.try_with(|r| r.borrow_mut().remote = Some(info.remote_addr()));
                 log.insert((info.local_addr(), info.remote_addr()), decided);
             }
             Ok(conn)
@@ -248,13 +266,17 @@ mod tests {
         let first = first.unwrap();
         assert_eq!(cause(&first).as_deref(), Some("lookup 0"));
         assert_eq!(
-            attempted.and_then(|a| a.fallback_cause).as_deref(),
+            attempted
+                .resolution
+                .and_then(|a| a.fallback_cause)
+                .as_deref(),
             Some("lookup 0")
         );
         drop(first.text().await);
         // The pooled connection is reused: no lookup, and the record is still lookup 0.
         let (second, attempted) = with_request_slot(client.get(&url).send()).await;
-        assert!(attempted.is_none(), "no connection was opened");
+        assert!(attempted.resolution.is_none(), "no connection was opened");
+        assert!(attempted.remote.is_none());
         assert_eq!(cause(&second.unwrap()).as_deref(), Some("lookup 0"));
     }
 }

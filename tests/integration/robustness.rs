@@ -202,3 +202,29 @@ async fn deadline_reports_unfinished_checks_as_errors() {
     }
     assert!(run.junit.unwrap().contains("deadline exceeded"));
 }
+
+/// A request that times out still says where it connected and how that address was chosen
+/// (issue 10, item 7: the record was dropped with the timed-out request).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timed_out_request_keeps_its_connection_record() {
+    let addr = hostile(Behaviour::Hang).await;
+    let port = addr.port();
+    let run = run_one(
+        addr,
+        &format!(
+            "  - name: hang\n    request:\n      url: http://hang.test:{port}/health\n      timeout: 400ms\n"
+        ),
+        &["--resolve", &format!("hang.test:{port}:127.0.0.1")],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    let req = &run.case("hang")["steps"][0]["request"];
+    assert_eq!(run.case("hang")["steps"][0]["error"]["kind"], "timeout");
+    assert_eq!(req["resolved_by"], "override", "{req}");
+    assert_eq!(req["connected_to"], addr.to_string(), "{req}");
+    assert!(
+        run.stdout.contains("address via override"),
+        "{}",
+        run.stdout
+    );
+}
