@@ -245,18 +245,28 @@ pub fn expand_matrix(m: &BTreeMap<String, Vec<String>>) -> Vec<Vec<(String, Stri
     combos
 }
 
-/// The name of one matrix expansion: the name rendered with its values, or the name with
-/// the values appended when it does not use them.
+/// The name of one matrix expansion: the name rendered with its values, followed by the
+/// values of the matrix keys it does not use (`users health [region=eu]`), so that every
+/// expansion has a name of its own; the name with every value appended when it uses none.
 pub fn case_name(name: &str, combo: &[(String, String)], scope: &Scope) -> String {
     if combo.is_empty() {
         return name.to_string();
     }
-    match Template::parse(name).map(|t| t.render(scope)) {
-        Ok(Ok(n)) if n != name => n,
-        _ => {
-            let tags: Vec<String> = combo.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            format!("{name} [{}]", tags.join(", "))
-        }
+    let template = Template::parse(name).ok();
+    let used: Vec<&str> = template.iter().flat_map(|t| t.vars()).collect();
+    let rendered = template
+        .as_ref()
+        .and_then(|t| t.render(scope).ok())
+        .unwrap_or_else(|| name.to_string());
+    let unused: Vec<String> = combo
+        .iter()
+        .filter(|(k, _)| !used.contains(&k.as_str()))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if unused.is_empty() {
+        rendered
+    } else {
+        format!("{rendered} [{}]", unused.join(", "))
     }
 }
 
@@ -363,5 +373,29 @@ mod tests {
             &Scope::default(),
         );
         assert!(!r.opaque.contains("fixed"), "a run uses the default");
+    }
+
+    #[test]
+    fn matrix_names_append_the_keys_they_do_not_use() {
+        let combo = vec![
+            ("region".to_string(), "eu".to_string()),
+            ("service".to_string(), "users".to_string()),
+        ];
+        let mut scope = Scope::default();
+        for (k, v) in &combo {
+            scope.set(k, json!(v));
+        }
+        assert_eq!(
+            case_name("${service} health", &combo, &scope),
+            "users health [region=eu]"
+        );
+        assert_eq!(
+            case_name("health", &combo, &scope),
+            "health [region=eu, service=users]"
+        );
+        assert_eq!(
+            case_name("${service} ${region}", &combo, &scope),
+            "users eu"
+        );
     }
 }

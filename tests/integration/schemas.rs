@@ -107,3 +107,60 @@ fn schema_and_parser_agree_on_every_field() {
     );
     assert!(smokegate::suite::load::parse_suite(std::path::Path::new("every.yaml"), bad).is_err());
 }
+
+/// Every suite snippet of README.md and docs/ validates (issue 10, item 12): whole suites
+/// (`name:` and `cases:`), `cases:` lists and lists of cases (given a suite around them).
+/// Fragments of one case or of a profile are not suites and are not checked here. A schema
+/// named relative to the bundled suites resolves as it would in `suites/`; lists of cases
+/// may use `${api}`, which the suite around them defines.
+#[test]
+fn every_suite_snippet_in_the_docs_validates() {
+    let docs = ["README.md", "docs/suite-format.md", "docs/dns-and-tls.md"];
+    let fence = regex::Regex::new(r"(?s)```ya?ml\n(.*?)```").unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(root().join("schemas"), work.path().join("schemas")).unwrap();
+    std::fs::create_dir(work.path().join("suites")).unwrap();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for doc in docs {
+        let text = std::fs::read_to_string(root().join(doc)).unwrap();
+        for (k, m) in fence.captures_iter(&text).enumerate() {
+            let block = &m[1];
+            let first = block
+                .lines()
+                .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+                .unwrap_or("");
+            let has = |key: &str| block.lines().any(|l| l.starts_with(key));
+            let suite = if has("name:") && has("cases:") {
+                block.to_string()
+            } else if first.starts_with("cases:") {
+                format!("name: snippet\nvars: {{ api: \"https://api.example.test\" }}\n{block}")
+            } else if first.trim_start().starts_with("- name:") {
+                format!(
+                    "name: snippet\nvars: {{ api: \"https://api.example.test\" }}\ncases:\n{block}"
+                )
+            } else {
+                continue;
+            };
+            let path = work.path().join("suites").join(format!("s{checked}.yaml"));
+            std::fs::write(&path, &suite).unwrap();
+            checked += 1;
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_smokegate"))
+                .arg("validate")
+                .arg(&path)
+                .env("NO_COLOR", "1")
+                .output()
+                .unwrap();
+            if !out.status.success() {
+                failures.push(format!(
+                    "{doc}, yaml block {}:\n{}\n{}",
+                    k + 1,
+                    suite,
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+        }
+    }
+    assert!(checked >= 5, "only {checked} snippets found");
+    assert!(failures.is_empty(), "{}", failures.join("\n----\n"));
+}
