@@ -85,6 +85,10 @@ pub struct ResponseSummary {
     /// expectations asked for it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<crate::http::TlsDetails>,
+    /// The `Location` of a redirect that was not followed (redacted, at most 300 characters,
+    /// control characters escaped): where a 302 that should have been a 401 points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 /// Result of one step.

@@ -32,24 +32,34 @@ fn explain_step(out: &mut String, s: &StepResult, named: bool) {
     }
     if let Some(req) = &s.request {
         let mut line = format!("{} {}", req.method, req.url);
+        // How the address was reached; after followed redirects it is the last hop's, so it is
+        // shown beside that hop rather than the first URL.
+        let mut place = String::new();
         if let Some(a) = &req.connected_to {
-            let _ = write!(line, " → {a}");
+            let _ = write!(place, " → {a}");
         }
         if let Some(c) = &req.connect_to {
-            let _ = write!(line, " (connect-to {c})");
+            let _ = write!(place, " (connect-to {c})");
         }
         if req.connected_to.is_none() && !req.resolved_addrs.is_empty() {
-            let _ = write!(line, " → resolved to {}", req.resolved_addrs.join(", "));
+            let _ = write!(place, " → resolved to {}", req.resolved_addrs.join(", "));
         }
         if let Some(by) = &req.resolved_by {
-            let _ = write!(line, " (address via {by})");
+            let _ = write!(place, " (address via {by})");
         }
         if let Some(c) = &req.fallback_cause {
-            let _ = write!(line, " [fallback used because: {c}]");
+            let _ = write!(place, " [fallback used because: {c}]");
+        }
+        if req.redirects.is_empty() {
+            line.push_str(&place);
         }
         let _ = writeln!(out, "  request:  {line}");
         for r in &req.redirects {
             let _ = writeln!(out, "  redirect: {r}");
+        }
+        if !req.redirects.is_empty() && !place.is_empty() {
+            let last = req.redirects.last().map(String::as_str).unwrap_or_default();
+            let _ = writeln!(out, "  reached:  {last}{place}");
         }
     }
     if let Some(resp) = &s.response {
@@ -66,6 +76,9 @@ fn explain_step(out: &mut String, s: &StepResult, named: bool) {
                 String::new()
             }
         );
+    }
+    if let Some(loc) = s.response.as_ref().and_then(|r| r.location.as_ref()) {
+        let _ = writeln!(out, "  location: {loc}");
     }
     if let Some(e) = &s.error {
         let _ = writeln!(out, "  error:    {} — {}", e.kind, e.message);

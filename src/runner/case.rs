@@ -290,8 +290,30 @@ async fn http_attempt(
         body_excerpt: (out.status != Status::Passed)
             .then(|| body_excerpt(&resp.body, EXCERPT_CHARS, ctx.redactor())),
         tls: resp.tls.as_ref().and_then(|t| t.result.clone().ok()),
+        location: unfollowed_location(&resp, ctx.redactor()),
     });
     out
+}
+
+/// The `Location` of a redirect response (one the step did not follow, or it would not be
+/// the final response): redacted first, then control characters escaped, then bounded.
+fn unfollowed_location(resp: &Response, redactor: &Redactor) -> Option<String> {
+    if !(300..400).contains(&resp.status) {
+        return None;
+    }
+    let raw = resp.headers.get(reqwest::header::LOCATION)?;
+    let text = redactor.redact(&String::from_utf8_lossy(raw.as_bytes()));
+    let escaped: String = text
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_unicode().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    Some(crate::expect::truncate(&escaped, 300))
 }
 
 /// Handshake again with the server the request reached, to judge TLS expectations.

@@ -58,6 +58,10 @@ async fn serve() -> (std::net::SocketAddr, Counters) {
         )
         .route("/same-host", get(|| async { Redirect::to("/echo") }))
         .route(
+            "/moved",
+            get(|| async { ([("location", "/login?next=%2Fadmin\tx")], StatusCode::FOUND) }),
+        )
+        .route(
             "/form",
             post(|Form(f): Form<Value>| async move { Json(json!({"form": f})) }),
         )
@@ -541,4 +545,43 @@ cases:
 "#;
     let run = run_suite(addr, warn_only, &[]).await;
     assert_eq!(run.code, 0, "{}", run.all_output());
+}
+
+/// A redirect that was not followed shows where it points (a 302 where a 401 was expected is
+/// a login page, not an auth check), escaped; after followed redirects the address is shown
+/// beside the hop that reached it (issue 10, item 8).
+#[tokio::test(flavor = "multi_thread")]
+async fn redirects_show_where_they_point_and_which_hop_was_reached() {
+    let (addr, _) = serve().await;
+    let suite = r#"
+name: redirects
+cases:
+  - name: protected route
+    request: { url: "http://ADDR/moved" }
+    expect: { status: 401 }
+  - name: followed
+    request: { url: "http://ADDR/same-host", follow_redirects: true }
+    expect: { status: 201 }
+"#;
+    let run = run_suite(addr, suite, &[]).await;
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert!(
+        run.stdout.contains("location: /login?next=%2Fadmin\\u{9}x"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains('\t'),
+        "no raw control character reaches the console"
+    );
+    let step = &run.case("protected route")["steps"][0];
+    assert_eq!(step["response"]["location"], "/login?next=%2Fadmin\\u{9}x");
+    let reached = format!("reached:  http://{addr}/echo → {addr} (address via literal)");
+    assert!(run.stdout.contains(&reached), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains(&format!("request:  GET http://{addr}/same-host\n")),
+        "the first URL is not shown with the last hop's address:\n{}",
+        run.stdout
+    );
 }
