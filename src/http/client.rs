@@ -18,6 +18,7 @@ use super::dns::DnsClient;
 use super::error::{HttpError, HttpErrorKind, SetupError};
 use super::record;
 use super::resolve::{ConnectRule, Resolution, ResolveRule, ResolveRules, SmartResolver};
+use super::route::{self, Alias};
 use super::tls::{self, TlsDetails};
 use super::Response;
 
@@ -95,6 +96,9 @@ pub struct Sent {
     pub remote: Option<SocketAddr>,
     /// How the address of the last connection (or the last attempt) was chosen.
     pub resolution: Option<Resolution>,
+    /// The TLS server name of the last hop when it is not the URL's host (a `Host`
+    /// override, sent as the request's authority).
+    pub server_name: Option<String>,
 }
 
 /// The one client of a run: resolver, TLS settings and connection pools are shared.
@@ -105,7 +109,7 @@ pub struct Sent {
 /// shared anyway, so nothing is lost.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
-    clients: Arc<Mutex<HashMap<u16, reqwest::Client>>>,
+    clients: Arc<Mutex<HashMap<ClientKey, reqwest::Client>>>,
     tls: Arc<rustls::ClientConfig>,
     roots: tls::TrustRoots,
     resolver: SmartResolver,
@@ -113,6 +117,13 @@ pub struct HttpClient {
     connections: record::ConnectionLog,
     config: Arc<NetConfig>,
 }
+
+/// One pool: the destination port, and the `Host` alias its requests carry.
+type ClientKey = (u16, Option<Alias>);
+
+/// Most clients kept for `Host` aliases (a suite names few; beyond this each request to a
+/// new alias builds a client of its own).
+const MAX_CLIENTS: usize = 256;
 
 /// Bound for one DNS query to a `--dns-server`.
 const DNS_QUERY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -146,7 +157,7 @@ impl HttpClient {
             config: Arc::new(config),
         };
         // Surface configuration errors now rather than at the first request.
-        client.client_for(443).map_err(SetupError::Client)?;
+        client.client_for(443, None).map_err(SetupError::Client)?;
         Ok(client)
     }
 
@@ -161,11 +172,16 @@ impl HttpClient {
         &self.resolver
     }
 
-    fn client_for(&self, port: u16) -> Result<reqwest::Client, HttpError> {
+    fn client_for(&self, port: u16, alias: Option<&Alias>) -> Result<reqwest::Client, HttpError> {
+        let key: ClientKey = (port, alias.cloned());
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = clients.get(&port) {
+        if let Some(c) = clients.get(&key) {
             return Ok(c.clone());
         }
+        let resolver = match alias {
+            Some(a) => self.resolver.for_alias(port, a.clone()),
+            None => self.resolver.for_port(port),
+        };
         let c = reqwest::Client::builder()
             .user_agent(concat!("smokegate/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
@@ -174,7 +190,7 @@ impl HttpClient {
             .pool_max_idle_per_host(64)
             .pool_idle_timeout(Duration::from_secs(30))
             .tcp_nodelay(true)
-            .dns_resolver(Arc::new(self.resolver.for_port(port)))
+            .dns_resolver(Arc::new(resolver))
             .connector_layer(record::RecordLayer::new(self.connections.clone()))
             .tls_backend_preconfigured((*self.tls).clone())
             .build()
@@ -184,7 +200,9 @@ impl HttpClient {
                     format!("cannot build HTTP client: {e}"),
                 )
             })?;
-        clients.insert(port, c.clone());
+        if clients.len() < MAX_CLIENTS {
+            clients.insert(key, c.clone());
+        }
         Ok(c)
     }
 
@@ -199,8 +217,10 @@ impl HttpClient {
         &self,
         url: &Url,
         remote: Option<SocketAddr>,
+        server_name: Option<&str>,
     ) -> Result<TlsDetails, HttpError> {
         let host = url.host_str().unwrap_or_default().to_string();
+        let sni = server_name.unwrap_or(&host).to_string();
         let port = url.port_or_known_default().unwrap_or(443);
         let addr = match remote {
             Some(a) => a,
@@ -224,7 +244,7 @@ impl HttpClient {
         tls::probe(
             self.tls.clone(),
             addr,
-            &host,
+            &sni,
             self.config.connect_timeout,
             false,
         )
@@ -235,11 +255,17 @@ impl HttpClient {
     /// handshake once more and wait for the server's verdict: a rejection that arrives after
     /// the handshake (TLS 1.3 client-certificate checks) is lost inside the HTTP client, but
     /// named here.
-    async fn diagnose_tls(&self, url: &Url, remote: Option<SocketAddr>) -> Option<HttpError> {
+    async fn diagnose_tls(
+        &self,
+        url: &Url,
+        remote: Option<SocketAddr>,
+        server_name: Option<&str>,
+    ) -> Option<HttpError> {
         if url.scheme() != "https" {
             return None;
         }
         let host = url.host_str()?.to_string();
+        let sni = server_name.unwrap_or(&host).to_string();
         let port = url.port_or_known_default()?;
         let addr = match remote {
             Some(a) => a,
@@ -256,7 +282,7 @@ impl HttpClient {
         match tls::probe(
             self.tls.clone(),
             addr,
-            &host,
+            &sni,
             self.config.connect_timeout,
             true,
         )
@@ -264,26 +290,6 @@ impl HttpClient {
         {
             Err(e) if e.kind == HttpErrorKind::Tls => Some(e),
             _ => None,
-        }
-    }
-
-    /// The URL put on the wire and the `Host` header it then needs: when a `--connect-to`
-    /// rule changes the port of a URL that names its port explicitly, the connector would
-    /// otherwise put the URL's port back, so the port is moved into the URL and `Host`
-    /// keeps the original authority.
-    fn wire_url(&self, url: &Url) -> (Url, Option<String>) {
-        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
-            return (url.clone(), None);
-        };
-        match self.resolver.connect_target(host, port) {
-            Some((_, tport)) if tport != port && url.port().is_some() => {
-                let mut wire = url.clone();
-                if wire.set_port(Some(tport)).is_err() {
-                    return (url.clone(), None);
-                }
-                (wire, Some(format!("{host}:{port}")))
-            }
-            _ => (url.clone(), None),
         }
     }
 
@@ -305,8 +311,11 @@ impl HttpClient {
         match result {
             Ok(Err(e)) if e.needs_tls_diagnosis() => {
                 let url = sent.final_url.clone().unwrap_or_else(|| req.url.clone());
-                let diagnosis =
-                    tokio::time::timeout(timeout, self.diagnose_tls(&url, sent.remote)).await;
+                let diagnosis = tokio::time::timeout(
+                    timeout,
+                    self.diagnose_tls(&url, sent.remote, sent.server_name.as_deref()),
+                )
+                .await;
                 Err(diagnosis.ok().flatten().unwrap_or(e))
             }
             Ok(r) => r,
@@ -330,13 +339,14 @@ impl HttpClient {
         let mut seen = vec![url.to_string()];
         loop {
             let port = url.port_or_known_default().unwrap_or(0);
-            let (wire, host_header) = self.wire_url(&url);
+            let route = route::route(&self.resolver, &url, &headers);
+            sent.server_name = route.server_name();
             let mut rb = self
-                .client_for(port)?
-                .request(method.clone(), wire)
-                .headers(headers.clone());
-            if let Some(h) = host_header {
-                if !headers.contains_key(reqwest::header::HOST) {
+                .client_for(port, route.alias.as_ref())?
+                .request(method.clone(), route.wire)
+                .headers(route.headers.clone());
+            if let Some(h) = route.host_header {
+                if !route.headers.contains_key(reqwest::header::HOST) {
                     rb = rb.header(reqwest::header::HOST, h);
                 }
             }
@@ -372,6 +382,8 @@ impl HttpClient {
                     next.port_or_known_default(),
                 ) == origin;
                 if !same_origin {
+                    // Credentials and the explicit Host are for the original server only.
+                    headers.remove(reqwest::header::HOST);
                     headers.remove(reqwest::header::AUTHORIZATION);
                     headers.remove(reqwest::header::COOKIE);
                     headers.remove(reqwest::header::PROXY_AUTHORIZATION);

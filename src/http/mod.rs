@@ -8,6 +8,7 @@ pub mod error;
 pub(crate) mod record;
 pub mod resolve;
 pub mod response;
+pub(crate) mod route;
 pub mod tls;
 
 pub use client::{HttpClient, NetConfig, Prepared, Sent};

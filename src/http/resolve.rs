@@ -239,6 +239,17 @@ impl SmartResolver {
         PortResolver {
             inner: self.clone(),
             port,
+            alias: None,
+        }
+    }
+
+    /// The resolver of a client whose requests name `alias.name` on the wire but connect
+    /// where `alias.host:alias.port` goes (a `Host` override; see [`super::route`]).
+    pub fn for_alias(&self, port: u16, alias: super::route::Alias) -> PortResolver {
+        PortResolver {
+            inner: self.clone(),
+            port,
+            alias: Some(alias),
         }
     }
 
@@ -398,14 +409,21 @@ pub enum ResolveError {
 pub struct PortResolver {
     inner: SmartResolver,
     port: u16,
+    alias: Option<super::route::Alias>,
 }
 
 impl Resolve for PortResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let this = self.clone();
-        let host = name.as_str().to_string();
+        let mut host = name.as_str().to_string();
+        let mut port = this.port;
+        if let Some(alias) = &this.alias {
+            if normalize(&host) == alias.name {
+                host.clone_from(&alias.host);
+                port = alias.port;
+            }
+        }
         Box::pin(async move {
-            let port = this.port;
             let target_port = this
                 .inner
                 .connect_target(&host, port)

@@ -319,7 +319,8 @@ fn unfollowed_location(resp: &Response, redactor: &Redactor) -> Option<String> {
 /// Handshake again with the server the request reached, to judge TLS expectations.
 async fn observe_tls(ctx: &Ctx, sent: &Sent, requested: &reqwest::Url) -> TlsObservation {
     let url = sent.final_url.as_ref().unwrap_or(requested);
-    let host = url.host_str().unwrap_or_default().to_string();
+    let host = (sent.server_name.clone())
+        .unwrap_or_else(|| url.host_str().unwrap_or_default().to_string());
     if url.scheme() != "https" {
         return TlsObservation {
             host,
@@ -328,7 +329,7 @@ async fn observe_tls(ctx: &Ctx, sent: &Sent, requested: &reqwest::Url) -> TlsObs
     }
     let result = ctx
         .client
-        .tls_probe(url, sent.remote)
+        .tls_probe(url, sent.remote, sent.server_name.as_deref())
         .await
         .map_err(|e| e.message);
     TlsObservation { host, result }

@@ -382,6 +382,47 @@ async fn connect_to_changes_the_destination_but_keeps_host_and_sni() {
     );
 }
 
+/// Issue 10 item 1: over HTTP/2 a `Host` override is the request's `:authority`, never a
+/// second `host` field beside it (nginx answers 400 to that); TLS names it too.
+#[tokio::test]
+async fn a_host_override_over_http2_is_the_authority_alone() {
+    let tls = Tls::new();
+    let (addr, _t) = tls
+        .serve(
+            &["gw.example.test", "api.example.test"],
+            Validity::Days(90),
+            None,
+            lo(),
+        )
+        .await;
+    let port = addr.port();
+    let dir = tempfile::tempdir().unwrap();
+    let suite = write_suite(
+        dir.path(),
+        "s.yaml",
+        &format!(
+            "name: h2host\ncases:\n  - name: get\n    request:\n      url: https://gw.example.test:{port}/health\n      headers: {{ Host: api.example.test }}\n    expect:\n      status: 200\n      jsonpath:\n        - {{ path: $.authority, equals: api.example.test }}\n        - {{ path: $.host_header, equals: null }}\n      tls: {{ http_version: HTTP/2, covers_host: true }}\n"
+        ),
+    );
+    let r = run(
+        suite,
+        &args(&[
+            "--resolve",
+            &format!("gw.example.test:{port}:127.0.0.1"),
+            "--cacert",
+            &tls.cacert(),
+        ]),
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    let req = &step(&r)["request"];
+    assert_eq!(req["connected_to"], format!("127.0.0.1:{port}"));
+    assert_eq!(
+        req["resolved_by"], "override",
+        "the URL's host was resolved"
+    );
+}
+
 #[tokio::test]
 async fn resolve_to_ipv6_loopback() {
     let tls = Tls::new();

@@ -216,7 +216,9 @@ pub async fn serve_tls(
 }
 
 /// Serve, over HTTPS on `bind`, a handler that answers every request with 200 and
-/// `{"ok": true, "host": <Host header, else the request authority>}` — for tests of certificates, SNI and `Host`.
+/// `{"ok": true, "host": <Host header, else the request authority>, "host_header": <the Host
+/// header or null>, "authority": <the request authority (HTTP/2 `:authority`) or null>}` —
+/// for tests of certificates, SNI and `Host`.
 pub async fn serve_tls_echo(
     config: Arc<ServerConfig>,
     bind: SocketAddr,
@@ -224,15 +226,20 @@ pub async fn serve_tls_echo(
     use axum::http::{header, HeaderMap, StatusCode, Uri};
     let router = Router::new().fallback(|headers: HeaderMap, uri: Uri| async move {
         // Over HTTP/2 the authority usually travels as `:authority`, not `Host`.
-        let host = headers
+        let host_header = headers
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .or_else(|| uri.authority().map(|a| a.to_string()))
+            .map(str::to_string);
+        let authority = uri.authority().map(|a| a.to_string());
+        let host = host_header
+            .clone()
+            .or(authority.clone())
             .unwrap_or_default();
         crate::http::json(
             StatusCode::OK,
-            serde_json::json!({"ok": true, "host": host}),
+            serde_json::json!({
+                "ok": true, "host": host, "host_header": host_header, "authority": authority
+            }),
         )
     });
     serve_tls(router, config, bind).await
