@@ -17,10 +17,10 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use hickory_resolver::proto::rr::RecordType;
+use hickory_proto::rr::RecordType;
 
 use super::{ExpectError, Outcome, OutcomeKind};
-use crate::http::{parse_dns_server, DnsClient, DnsFailure, DnsRecord};
+use crate::http::{parse_dns_server, DnsClient, DnsRecord};
 use crate::interp::{Scope, Template};
 use crate::suite::model::{DnsCheckDef, OneOrMany};
 use crate::suite::Pos;
@@ -235,7 +235,7 @@ impl DnsCheck {
         let (name, via) = (&want.name, client.label());
         let records = match client.lookup(name, self.rtype).await {
             Ok(recs) => recs,
-            Err(f @ (DnsFailure::Timeout | DnsFailure::Other(_))) => {
+            Err(f) if !f.is_answer() => {
                 run.error = Some(format!(
                     "DNS lookup of `{name}` {} via {via} failed: {f}",
                     self.rtype

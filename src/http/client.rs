@@ -125,9 +125,6 @@ type ClientKey = (u16, Option<Alias>);
 /// new alias builds a client of its own).
 const MAX_CLIENTS: usize = 256;
 
-/// Bound for one DNS query to a `--dns-server`.
-const DNS_QUERY_TIMEOUT: Duration = Duration::from_secs(5);
-
 impl HttpClient {
     /// Build the client.
     pub fn new(config: NetConfig) -> Result<Self, SetupError> {
@@ -137,7 +134,7 @@ impl HttpClient {
         } else {
             Some(DnsClient::servers(
                 &config.dns_servers,
-                DNS_QUERY_TIMEOUT.min(config.connect_timeout),
+                super::dns::lookup_budget(config.connect_timeout),
             )?)
         };
         let resolver = SmartResolver::with_rules(
@@ -147,7 +144,8 @@ impl HttpClient {
                 connect_to: config.connect_to.clone(),
             },
             dns,
-        );
+        )
+        .with_lookup_budget(super::dns::lookup_budget(config.connect_timeout));
         let client = HttpClient {
             clients: Arc::default(),
             tls,
@@ -186,12 +184,15 @@ impl HttpClient {
             .user_agent(concat!("smokegate/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
-            .connect_timeout(self.config.connect_timeout)
             .pool_max_idle_per_host(64)
             .pool_idle_timeout(Duration::from_secs(30))
             .tcp_nodelay(true)
             .dns_resolver(Arc::new(resolver))
-            .connector_layer(record::RecordLayer::new(self.connections.clone()))
+            // The connect timeout lives in the layer: it starts when the name lookup ends.
+            .connector_layer(record::RecordLayer::new(
+                self.connections.clone(),
+                self.config.connect_timeout,
+            ))
             .tls_backend_preconfigured((*self.tls).clone())
             .build()
             .map_err(|e| {

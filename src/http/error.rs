@@ -83,8 +83,12 @@ impl HttpError {
         let mut chain = Vec::new();
         let mut tls_error = None;
         let mut dns_error = false;
+        let mut connect_timeout = None;
         let mut cur: Option<&(dyn std::error::Error + 'static)> = e.source();
         while let Some(c) = cur {
+            if let Some(t) = c.downcast_ref::<super::record::ConnectTimeout>() {
+                connect_timeout = Some(*t);
+            }
             if tls_error.is_none() {
                 tls_error = find_tls_error(c);
             }
@@ -99,6 +103,9 @@ impl HttpError {
             let mut err = HttpError::new(HttpErrorKind::Tls, super::tls::describe_tls_error(t));
             err.tls_alert = matches!(t, rustls::Error::AlertReceived(_));
             return err;
+        }
+        if let Some(t) = connect_timeout {
+            return HttpError::new(HttpErrorKind::Timeout, t.to_string());
         }
         if e.is_timeout() && e.is_connect() {
             return HttpError::new(
@@ -224,12 +231,12 @@ pub enum SetupError {
     /// A DNS client was asked for with no server.
     #[error("no DNS server given")]
     NoDnsServer,
-    /// The DNS resolver could not be built.
-    #[error("cannot set up the DNS resolver: {0}")]
-    Resolver(#[source] hickory_resolver::net::NetError),
-    /// The system DNS configuration (e.g. `/etc/resolv.conf`) cannot be read.
-    #[error("cannot read the system DNS configuration: {0}")]
-    SystemDns(#[source] hickory_resolver::net::NetError),
+    /// The system DNS configuration (`/etc/resolv.conf`) cannot be read.
+    #[error("cannot read the system DNS configuration /etc/resolv.conf: {0}")]
+    SystemDns(#[source] std::io::Error),
+    /// The system DNS configuration names no server.
+    #[error("{0} names no nameserver: give the DNS check a `server:`")]
+    NoSystemDns(&'static str),
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(#[source] HttpError),

@@ -18,12 +18,56 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use hyper_util::client::legacy::connect::{Connection, HttpInfo};
 
 use super::Resolution;
 
-type Slot = std::cell::RefCell<Option<Resolution>>;
+/// What one connection attempt learns while it runs.
+#[derive(Debug, Default)]
+struct AttemptSlot {
+    resolution: Option<Resolution>,
+    clock: Arc<Mutex<Clock>>,
+}
+
+type Slot = std::cell::RefCell<AttemptSlot>;
+
+/// When the attempt's name lookup started and ended: `--connect-timeout` bounds the TCP
+/// connect and TLS handshake, counted from the end of the lookup, which has its own budget.
+#[derive(Debug, Default)]
+struct Clock {
+    resolving: bool,
+    resolved: Option<Instant>,
+}
+
+/// How often an expired connect deadline is looked at again while a lookup still runs.
+const LOOKUP_POLL: Duration = Duration::from_millis(20);
+
+impl Clock {
+    /// The instant the connect timeout ends, as far as is known now.
+    fn deadline(&self, started: Instant, limit: Duration) -> Instant {
+        let end = self.resolved.unwrap_or(started) + limit;
+        if self.resolving && self.resolved.is_none() {
+            end.max(Instant::now() + LOOKUP_POLL)
+        } else {
+            end
+        }
+    }
+
+    fn expired(&self, started: Instant, limit: Duration) -> bool {
+        !(self.resolving && self.resolved.is_none())
+            && Instant::now() >= self.resolved.unwrap_or(started) + limit
+    }
+}
+
+/// A connection (TCP connect and TLS handshake) not made within `--connect-timeout`.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error(
+    "no connection within {} ms (TCP connect or TLS handshake; --connect-timeout)",
+    .0.as_millis()
+)]
+pub struct ConnectTimeout(pub Duration);
 
 /// What a request learnt of the connection it opened itself, for when it has no response to
 /// ask (connecting failed, or the request timed out).
@@ -46,9 +90,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Called by the resolver when it starts looking a name up for the attempt in progress.
+pub fn resolving() {
+    let _ = ATTEMPT.try_with(|s| lock(&s.borrow().clock).resolving = true);
+}
+
 /// Called by the resolver: the decision of the connection attempt in progress.
 pub fn note(res: &Resolution) {
-    let _ = ATTEMPT.try_with(|s| *s.borrow_mut() = Some(res.clone()));
+    let _ = ATTEMPT.try_with(|s| {
+        let mut s = s.borrow_mut();
+        s.resolution = Some(res.clone());
+        lock(&s.clock).resolved = Some(Instant::now());
+    });
     let _ = REQUEST.try_with(|r| r.borrow_mut().resolution = Some(res.clone()));
 }
 
@@ -122,16 +175,21 @@ impl ConnectionLog {
     }
 }
 
-/// The connector layer that files each new connection's decision in a [`ConnectionLog`].
+/// The connector layer that files each new connection's decision in a [`ConnectionLog`],
+/// and bounds the connection by `--connect-timeout` counted from the end of the name lookup.
 #[derive(Debug, Clone)]
 pub struct RecordLayer {
     log: ConnectionLog,
+    connect_timeout: Duration,
 }
 
 impl RecordLayer {
-    /// A layer filing into `log`.
-    pub fn new(log: ConnectionLog) -> Self {
-        RecordLayer { log }
+    /// A layer filing into `log`, giving up on a connection after `connect_timeout`.
+    pub fn new(log: ConnectionLog, connect_timeout: Duration) -> Self {
+        RecordLayer {
+            log,
+            connect_timeout,
+        }
     }
 }
 
@@ -141,6 +199,7 @@ impl<S> tower_layer::Layer<S> for RecordLayer {
         Record {
             inner,
             log: self.log.clone(),
+            connect_timeout: self.connect_timeout,
         }
     }
 }
@@ -150,13 +209,35 @@ impl<S> tower_layer::Layer<S> for RecordLayer {
 pub struct Record<S> {
     inner: S,
     log: ConnectionLog,
+    connect_timeout: Duration,
+}
+
+/// `fut`, unless the connect timeout (restarted when the lookup ends) expires first.
+async fn within_connect_timeout<F: Future>(
+    fut: F,
+    clock: &Mutex<Clock>,
+    limit: Duration,
+) -> Option<F::Output> {
+    let started = Instant::now();
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        let deadline = lock(clock).deadline(started, limit);
+        tokio::select! {
+            out = &mut fut => return Some(out),
+            () = tokio::time::sleep_until(deadline.into()) => {
+                if lock(clock).expired(started, limit) {
+                    return None;
+                }
+            }
+        }
+    }
 }
 
 impl<S, R> tower_service::Service<R> for Record<S>
 where
     S: tower_service::Service<R>,
     S::Response: Connection + Send + 'static,
-    S::Error: Send + 'static,
+    S::Error: From<ConnectTimeout> + Send + 'static,
     S::Future: Send + 'static,
 {
     type Response = S::Response;
@@ -169,13 +250,22 @@ where
 
     fn call(&mut self, req: R) -> Self::Future {
         let connecting = self.inner.call(req);
-        let connecting = ATTEMPT.scope(Slot::default(), async move {
+        let clock = Arc::new(Mutex::new(Clock::default()));
+        let slot = AttemptSlot {
+            resolution: None,
+            clock: clock.clone(),
+        };
+        let connecting = ATTEMPT.scope(Slot::new(slot), async move {
             let result = connecting.await;
-            (result, ATTEMPT.with(|s| s.borrow_mut().take()))
+            (result, ATTEMPT.with(|s| s.borrow_mut().resolution.take()))
         });
         let log = self.log.clone();
+        let limit = self.connect_timeout;
         Box::pin(async move {
-            let (result, decided) = connecting.await;
+            let Some((result, decided)) = within_connect_timeout(connecting, &clock, limit).await
+            else {
+                return Err(ConnectTimeout(limit).into());
+            };
             let conn = result?;
             let mut extras = http::Extensions::new();
             conn.connected().get_extras(&mut extras);
@@ -257,7 +347,7 @@ mod tests {
         let log = ConnectionLog::default();
         let client = reqwest::Client::builder()
             .dns_resolver(Arc::new(Counting::default()))
-            .connector_layer(RecordLayer::new(log.clone()))
+            .connector_layer(RecordLayer::new(log.clone(), Duration::from_secs(5)))
             .build()
             .unwrap();
         let url = format!("http://record.test:{}/", addr.port());

@@ -5,7 +5,7 @@
 //! 1. `--connect-to HOST:PORT:HOST2:PORT2` changes where the connection goes (the request keeps
 //!    its URL, `Host` header and TLS SNI);
 //! 2. `--resolve HOST:PORT:ADDR` overrides the (possibly changed) host and port;
-//! 3. otherwise the name is asked of the `--dns-server`s (hickory, UDP then TCP) if any were
+//! 3. otherwise the name is asked of the `--dns-server`s (UDP then TCP, like dig) if any were
 //!    given, else of the system resolver;
 //! 4. when that fails (NXDOMAIN, no records, timeout, any resolver error), a matching
 //!    `--fallback-resolve` pin is used and the failure is kept as the fallback cause.
@@ -202,10 +202,22 @@ pub struct ResolveRules {
 /// resolver interface only sees the host name, so the client keeps one connection pool per
 /// destination port and tells each resolver its port. Each decision is handed to the
 /// connection being opened (see [`super::record`]), not kept by host name.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SmartResolver {
     rules: Arc<ResolveRules>,
     dns: Option<DnsClient>,
+    /// Bound of one system lookup (a `--dns-server` client has its own).
+    budget: std::time::Duration,
+}
+
+impl Default for SmartResolver {
+    fn default() -> Self {
+        SmartResolver {
+            rules: Arc::default(),
+            dns: None,
+            budget: super::dns::LOOKUP_BUDGET,
+        }
+    }
 }
 
 impl SmartResolver {
@@ -226,7 +238,14 @@ impl SmartResolver {
         SmartResolver {
             rules: Arc::new(rules),
             dns,
+            budget: super::dns::LOOKUP_BUDGET,
         }
+    }
+
+    /// Bound each system lookup by `budget` instead of [`super::dns::LOOKUP_BUDGET`].
+    pub fn with_lookup_budget(mut self, budget: std::time::Duration) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// The `--dns-server` client, when names are resolved through chosen servers.
@@ -286,6 +305,7 @@ impl SmartResolver {
     /// Resolve `host` for a connection to `port` following the rules. The decision is also
     /// handed to the connection attempt in progress, if any ([`super::record::note`]).
     pub async fn lookup(&self, host: &str, port: u16) -> Result<Resolution, ResolveError> {
+        super::record::resolving();
         let host = normalize(host);
         let target = self.connect_target(&host, port);
         let (thost, tport) = target.clone().unwrap_or((host.clone(), port));
@@ -327,7 +347,7 @@ impl SmartResolver {
                             failure,
                         }),
                 ),
-                None => (ResolvedBy::System, system_lookup(&thost).await),
+                None => (ResolvedBy::System, system_lookup(&thost, self.budget).await),
             };
             match found {
                 Ok(addrs) => Resolution {
@@ -364,13 +384,17 @@ fn normalize(host: &str) -> String {
         .to_ascii_lowercase()
 }
 
-async fn system_lookup(host: &str) -> Result<Vec<IpAddr>, ResolveError> {
+async fn system_lookup(
+    host: &str,
+    budget: std::time::Duration,
+) -> Result<Vec<IpAddr>, ResolveError> {
     let failed = |reason: String| ResolveError::System {
         host: host.to_string(),
         reason,
     };
-    let found = tokio::net::lookup_host((host, 0))
+    let found = tokio::time::timeout(budget, tokio::net::lookup_host((host, 0)))
         .await
+        .map_err(|_| failed(format!("no answer within {} ms", budget.as_millis())))?
         .map_err(|e| failed(e.to_string()))?;
     let addrs: Vec<IpAddr> = found.map(|a| a.ip()).collect();
     if addrs.is_empty() {

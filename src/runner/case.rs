@@ -343,8 +343,8 @@ async fn dns_attempt(
     mut out: StepResult,
     start: Instant,
 ) -> StepResult {
-    let timeout = ctx.client.config().connect_timeout;
-    let run = check.run(scope, ctx.client.resolver().dns(), timeout).await;
+    let budget = crate::http::dns::lookup_budget(ctx.client.config().connect_timeout);
+    let run = check.run(scope, ctx.client.resolver().dns(), budget).await;
     out.request = Some(RequestSummary {
         method: "DNS".into(),
         url: run.query.clone(),

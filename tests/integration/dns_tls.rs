@@ -27,8 +27,8 @@ use crate::common::{smokegate, suite, write_suite, Run};
 
 /// A DNS server on 127.0.0.1 (UDP and TCP, same port) serving `example.test.` and an empty
 /// `tminus.test.` (every name there is NXDOMAIN).
-struct DnsServer {
-    addr: SocketAddr,
+pub(crate) struct DnsServer {
+    pub(crate) addr: SocketAddr,
     /// The `tminus.test.` zone, to publish a name while a run is under way.
     tminus: Arc<InMemoryZoneHandler>,
     _server: Server<Catalog>,
@@ -57,7 +57,7 @@ fn zone(origin: &str, records: Vec<Record>) -> Arc<InMemoryZoneHandler> {
 }
 
 impl DnsServer {
-    async fn start() -> DnsServer {
+    pub(crate) async fn start() -> DnsServer {
         let rec = |n: &str, d: RData| Record::from_rdata(name(n), 60, d);
         let example = zone(
             "example.test.",
@@ -110,27 +110,27 @@ impl DnsServer {
 // ---------------------------------------------------------------------------------------
 // HTTPS servers and helpers.
 
-struct Tls {
+pub(crate) struct Tls {
     ca: TestCa,
     dir: tempfile::TempDir,
 }
 
 impl Tls {
-    fn new() -> Tls {
+    pub(crate) fn new() -> Tls {
         Tls {
             ca: TestCa::new("smokegate test CA").expect("CA"),
             dir: tempfile::tempdir().expect("tempdir"),
         }
     }
 
-    fn cacert(&self) -> String {
+    pub(crate) fn cacert(&self) -> String {
         let p = self.dir.path().join("ca.pem");
         std::fs::write(&p, self.ca.pem()).expect("write CA");
         p.display().to_string()
     }
 
     /// An HTTPS echo server on `bind` presenting a certificate for `names`.
-    async fn serve(
+    pub(crate) async fn serve(
         &self,
         names: &[&str],
         validity: Validity,
@@ -143,12 +143,12 @@ impl Tls {
     }
 }
 
-fn lo() -> SocketAddr {
+pub(crate) fn lo() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
 /// A one-case suite GETting `url`, with optional extra expectation lines.
-fn one_request_suite(dir: &std::path::Path, url: &str, expect: &str) -> String {
+pub(crate) fn one_request_suite(dir: &std::path::Path, url: &str, expect: &str) -> String {
     write_suite(
         dir,
         "s.yaml",
@@ -158,7 +158,7 @@ fn one_request_suite(dir: &std::path::Path, url: &str, expect: &str) -> String {
     )
 }
 
-async fn run(suite: String, extra: &[String]) -> Run {
+pub(crate) async fn run(suite: String, extra: &[String]) -> Run {
     let mut args = vec![
         "run".to_string(),
         suite,
@@ -169,11 +169,11 @@ async fn run(suite: String, extra: &[String]) -> Run {
     smokegate(&args, &[]).await
 }
 
-fn step(run: &Run) -> &Value {
+pub(crate) fn step(run: &Run) -> &Value {
     &run.case("get")["steps"][0]
 }
 
-fn args(list: &[&str]) -> Vec<String> {
+pub(crate) fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
