@@ -1,7 +1,7 @@
 //! Running one case: its steps in order, with retries, polling, captures and redaction of
 //! secret captures as soon as they exist.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -40,11 +40,84 @@ impl Ctx {
     }
 }
 
-/// Run one case to completion.
-pub async fn run_case(ctx: Arc<Ctx>, index: usize) -> CaseResult {
+/// What a running case has done so far: the dispatcher reads it when the run stops the case
+/// mid-way (deadline, signal), so finished steps keep their results and the step that was
+/// running is named.
+#[derive(Debug)]
+pub struct Progress {
+    /// When the case started (RFC 3339) and its clock.
+    pub started_at: String,
+    /// The case's clock.
+    pub start: Instant,
+    /// The steps finished so far, in order.
+    pub steps: Vec<StepResult>,
+    /// The step running now (index into the case's steps) and since when.
+    pub running: Option<(usize, Instant)>,
+}
+
+impl Progress {
+    /// A case starting now.
+    pub fn starting() -> Arc<Mutex<Progress>> {
+        Arc::new(Mutex::new(Progress {
+            started_at: chrono::Utc::now().to_rfc3339(),
+            start: Instant::now(),
+            steps: Vec::new(),
+            running: None,
+        }))
+    }
+}
+
+fn lock(p: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
+    p.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The result of a case stopped by the run before it finished: finished steps as they
+/// ended, the running step an error naming `why`, the rest not run.
+pub fn interrupted(
+    plan: &Plan,
+    case: &PlannedCase,
+    progress: &Mutex<Progress>,
+    why: &str,
+) -> CaseResult {
+    let p = lock(progress);
+    let mut steps = p.steps.clone();
+    let mut message = format!("did not finish: {why}");
+    if let Some((k, since)) = p.running {
+        let step = &case.steps[k];
+        let mut r = skipped_step(step, "");
+        r.status = Status::Error;
+        r.duration_ms = since.elapsed().as_millis() as u64;
+        r.message = Some(format!(
+            "did not finish: {why} (running for {} ms)",
+            r.duration_ms
+        ));
+        if case.steps.len() > 1 {
+            message = format!("did not finish: {why}, during step `{}`", step.name);
+        }
+        steps.push(r);
+    }
+    for step in &case.steps[steps.len()..] {
+        steps.push(skipped_step(step, &format!("not run: {why}")));
+    }
+    finish_case(
+        plan,
+        case,
+        Status::Error,
+        Some(message),
+        p.started_at.clone(),
+        p.start.elapsed(),
+        steps,
+        false,
+    )
+}
+
+/// Run one case to completion, keeping `progress` up to date.
+pub async fn run_case(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>>) -> CaseResult {
     let case = &ctx.plan.cases[index];
-    let started_at = chrono::Utc::now().to_rfc3339();
-    let start = Instant::now();
+    let (started_at, start) = {
+        let p = lock(&progress);
+        (p.started_at.clone(), p.start)
+    };
     let mut scope = Scope {
         vars: case.vars.clone(),
         texts: case.texts.clone(),
@@ -52,14 +125,15 @@ pub async fn run_case(ctx: Arc<Ctx>, index: usize) -> CaseResult {
         run_id: ctx.plan.run_id.clone(),
         lenient_env: false,
     };
-    let mut steps = Vec::new();
     let mut status = Status::Passed;
     let mut message = None;
-    for step in &case.steps {
+    for (k, step) in case.steps.iter().enumerate() {
         if status != Status::Passed {
-            steps.push(skipped_step(step, "not run: an earlier step did not pass"));
+            let skipped = skipped_step(step, "not run: an earlier step did not pass");
+            lock(&progress).steps.push(skipped);
             continue;
         }
+        lock(&progress).running = Some((k, Instant::now()));
         let r = run_step(&ctx, step, &mut scope).await;
         if r.status != Status::Passed {
             status = r.status;
@@ -71,8 +145,11 @@ pub async fn run_case(ctx: Arc<Ctx>, index: usize) -> CaseResult {
                 }
             });
         }
-        steps.push(r);
+        let mut p = lock(&progress);
+        p.running = None;
+        p.steps.push(r);
     }
+    let steps = std::mem::take(&mut lock(&progress).steps);
     let flaky = status == Status::Passed && steps.iter().any(|s| !s.failed_attempts.is_empty());
     finish_case(
         &ctx.plan,

@@ -20,7 +20,7 @@ use crate::events::{CaseResult, Counts, Event, RunInfo, RunSummary, Status};
 use crate::http::{HttpClient, NetConfig, SetupError};
 use crate::plan::{HttpsUse, Plan};
 
-use case::{finish_case, run_case, skipped_step, Ctx};
+use case::{finish_case, interrupted, run_case, skipped_step, Ctx, Progress};
 use signal::Signals;
 use state::{Cancel, CaseEvent, RunState};
 
@@ -132,6 +132,7 @@ pub async fn run(
         task_index: HashMap::new(),
         results: Finished::new(plan.cases.len(), opts.keep_results),
         started: vec![false; plan.cases.len()],
+        progress: HashMap::new(),
         start: Instant::now(),
     };
     d.emit(Event::RunStarted(info));
@@ -181,6 +182,8 @@ struct Dispatcher<'r> {
     task_index: HashMap<tokio::task::Id, usize>,
     results: Finished,
     started: Vec<bool>,
+    /// What each running case has done so far (only running cases).
+    progress: HashMap<usize, Arc<std::sync::Mutex<Progress>>>,
     start: Instant,
 }
 
@@ -265,7 +268,11 @@ impl Dispatcher<'_> {
         let name = self.plan.cases[i].name.clone();
         self.emit(Event::CaseStarted { index: i, name });
         let ctx = self.ctx.clone();
-        let h = self.set.spawn(async move { (i, run_case(ctx, i).await) });
+        let progress = Progress::starting();
+        self.progress.insert(i, progress.clone());
+        let h = self
+            .set
+            .spawn(async move { (i, run_case(ctx, i, progress).await) });
         self.task_index.insert(h.id(), i);
     }
 
@@ -291,7 +298,10 @@ impl Dispatcher<'_> {
                 }
             };
             let index = match ev {
-                CaseEvent::Finished(i) => i,
+                CaseEvent::Finished(i) => {
+                    self.progress.remove(&i);
+                    i
+                }
                 CaseEvent::Skipped { case, .. } => case,
             };
             self.emit(Event::CaseFinished(r.clone()));
@@ -342,12 +352,18 @@ impl Dispatcher<'_> {
                 continue;
             }
             let reason = cancelled.map_or_else(|| "not run".into(), |c| c.to_string());
-            let why = if self.started[i] {
-                format!("did not finish: {reason}")
-            } else {
-                format!("not started: {reason}")
+            let r = match self.progress.remove(&i) {
+                Some(p) => interrupted(&self.plan, &self.plan.cases[i], &p, &reason),
+                None if self.started[i] => {
+                    let why = format!("did not finish: {reason}");
+                    self.unrun(i, Status::Error, why, self.start.elapsed())
+                }
+                None => {
+                    let why = format!("not started: {reason}");
+                    self.unrun(i, Status::Error, why, self.start.elapsed())
+                }
             };
-            let r = Arc::new(self.unrun(i, Status::Error, why, self.start.elapsed()));
+            let r = Arc::new(r);
             self.emit(Event::CaseFinished(r.clone()));
             self.results.record(i, &r);
         }

@@ -228,3 +228,49 @@ async fn a_timed_out_request_keeps_its_connection_record() {
         run.stdout
     );
 }
+
+/// Issue 10 item 4: a deadline that expires mid-case keeps the steps that finished as they
+/// ended, names the step that was running, and reports the rest as not run.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deadline_mid_case_keeps_finished_steps_and_names_the_running_one() {
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route("/fast", get(|| async { "ok" }))
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(20)).await;
+                "late"
+            }),
+        );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    let run = run_one(
+        addr,
+        "  - name: login flow\n    steps:\n      - name: health\n        request: { url: http://ADDR/fast }\n      - name: login\n        request: { url: http://ADDR/slow }\n      - name: profile\n        request: { url: http://ADDR/fast }\n",
+        &["--deadline", "1s", "--timeout", "30s"],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    let c = run.case("login flow");
+    assert_eq!(c["status"], "error");
+    let msg = c["message"].as_str().unwrap();
+    assert!(msg.contains("deadline exceeded"), "{msg}");
+    assert!(msg.contains("during step `login`"), "{msg}");
+    let steps = c["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["status"], "passed", "{c:#}");
+    assert_eq!(steps[0]["response"]["status"], 200, "its response is kept");
+    assert_eq!(steps[1]["status"], "error");
+    let m = steps[1]["message"].as_str().unwrap();
+    assert!(
+        m.contains("did not finish") && m.contains("running for"),
+        "{m}"
+    );
+    assert_eq!(steps[2]["status"], "skipped");
+    assert!(
+        run.stdout.contains("login") && run.stdout.contains("did not finish"),
+        "{}",
+        run.stdout
+    );
+}
