@@ -187,10 +187,21 @@ fn covers_host(cert: &crate::http::CertInfo, host: &str, want: bool, pos: Option
     } else {
         let names = cert.names.join(", ");
         o.fail(
-            if want { host.to_string() } else { format!("not {host}") },
-            names.clone(),
             if want {
-                format!("hostname mismatch: the certificate does not cover `{host}`; it is valid for: {names}")
+                host.to_string()
+            } else {
+                format!("not {host}")
+            },
+            if names.is_empty() {
+                "no names (no subjectAltName)".into()
+            } else {
+                names.clone()
+            },
+            if want {
+                format!(
+                    "hostname mismatch: {}",
+                    cert.mismatch(host).unwrap_or_default()
+                )
             } else {
                 format!("the certificate covers `{host}` ({names}), expected it not to")
             },

@@ -10,7 +10,8 @@ pub struct CertInfo {
     pub subject: String,
     /// Issuer distinguished name.
     pub issuer: String,
-    /// DNS names and IP addresses the certificate covers (SAN; the CN when there is no SAN).
+    /// DNS names and IP addresses the certificate covers: its subjectAltName entries. The
+    /// subject CN is never a name (RFC 6125 §6.4.4; browsers, rustls and Go ignore it).
     pub names: Vec<String>,
     /// Start of validity (`YYYY-MM-DD HH:MM:SS UTC`).
     pub not_before: String,
@@ -42,16 +43,6 @@ impl CertInfo {
                 }
             }
         }
-        if names.is_empty() {
-            if let Some(cn) = cert
-                .subject()
-                .iter_common_name()
-                .next()
-                .and_then(|c| c.as_str().ok())
-            {
-                names.push(cn.to_string());
-            }
-        }
         let nb = cert.validity().not_before.timestamp();
         let na = cert.validity().not_after.timestamp();
         let now = chrono::Utc::now().timestamp();
@@ -62,6 +53,24 @@ impl CertInfo {
             not_before: date(nb),
             not_after: date(na),
             days_left: (na - now).div_euclid(86_400),
+        })
+    }
+
+    /// Why the certificate's names do not cover `host`, in words (`None` when they do).
+    pub fn mismatch(&self, host: &str) -> Option<String> {
+        if self.covers(host) {
+            return None;
+        }
+        Some(if self.names.is_empty() {
+            format!(
+                "the certificate has no subjectAltName, so it covers no host name (its subject `{}` is not used to match hosts: RFC 6125, as browsers, rustls and Go do): reissue it with subjectAltName=DNS:{host}",
+                self.subject
+            )
+        } else {
+            format!(
+                "the certificate does not cover `{host}`; it is valid for: {}",
+                self.names.join(", ")
+            )
         })
     }
 

@@ -56,16 +56,6 @@ pub fn explain_certificate_error(
     server_name: &str,
 ) -> CertProblem {
     let info = CertInfo::parse(end_entity).ok();
-    let names = info
-        .as_ref()
-        .map(|i| {
-            if i.names.is_empty() {
-                "no names".to_string()
-            } else {
-                i.names.join(", ")
-            }
-        })
-        .unwrap_or_else(|| "(unreadable)".into());
     let (reason, message) = match err {
         CertificateError::UnknownIssuer => (
             CertReason::UnknownIssuer,
@@ -97,19 +87,61 @@ pub fn explain_certificate_error(
         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => (
             CertReason::HostnameMismatch,
             format!(
-                "hostname mismatch: the certificate does not cover `{server_name}`; it is valid for: {names}"
+                "hostname mismatch: {}",
+                info.as_ref()
+                    .and_then(|i| i.mismatch(server_name))
+                    .unwrap_or_else(|| format!("the certificate does not cover `{server_name}`"))
+            ),
+        ),
+        CertificateError::Other(OtherError(inner))
+            if matches!(
+                inner.downcast_ref::<webpki::Error>(),
+                Some(webpki::Error::CaUsedAsEndEntity)
+            ) =>
+        (
+            CertReason::UnknownIssuer,
+            format!(
+                "certificate for `{server_name}` is a CA certificate (basic constraints CA:TRUE, as `openssl req -x509` makes a self-signed one) that no trusted authority signed: if you trust this self-signed certificate, pass it with --cacert FILE"
             ),
         ),
         CertificateError::Revoked => (
             CertReason::Revoked,
             format!("certificate for `{server_name}` has been revoked"),
         ),
+        CertificateError::Other(OtherError(inner)) => (
+            CertReason::Invalid,
+            format!("certificate for `{server_name}` is invalid: {}", words(&**inner)),
+        ),
         other => (
             CertReason::Invalid,
-            format!("certificate for `{server_name}` is invalid: {other:?}"),
+            format!("certificate for `{server_name}` is invalid: {other}"),
         ),
     };
     CertProblem { reason, message }
+}
+
+/// A verifier's error in words (webpki's own are variant names).
+fn words(e: &(dyn std::error::Error + Send + Sync + 'static)) -> String {
+    use webpki::Error as W;
+    match e.downcast_ref::<W>() {
+        Some(W::EndEntityUsedAsCa) => "a server certificate is used as a CA in the chain".into(),
+        Some(
+            W::UnsupportedSignatureAlgorithmContext(_)
+            | W::UnsupportedSignatureAlgorithmForPublicKeyContext(_),
+        ) => "it is signed with an algorithm that is not supported (e.g. SHA-1 or MD5)".into(),
+        Some(W::ExtensionValueInvalid | W::BadDer | W::BadDerTime) => {
+            "it is malformed (invalid DER encoding or extension)".into()
+        }
+        Some(W::PathLenConstraintViolated) => "the chain breaks a path length constraint".into(),
+        Some(W::RequiredEkuNotFoundContext(_)) => {
+            "it is not valid for TLS server authentication (extended key usage)".into()
+        }
+        Some(W::MaximumPathDepthExceeded | W::MaximumPathBuildCallsExceeded) => {
+            "the chain is too long".into()
+        }
+        Some(other) => format!("{other} (webpki)"),
+        None => e.to_string(),
+    }
 }
 
 /// The handshake-signature checks of a verifier, done by its `provider`'s algorithms (the
@@ -192,21 +224,55 @@ impl ServerCertVerifier for ExplainingVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, TlsError> {
-        self.inner()?
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-            .map_err(|e| match e {
-                TlsError::InvalidCertificate(ce) => {
-                    let name = server_name.to_str();
-                    let problem = explain_certificate_error(&ce, end_entity, &name);
-                    TlsError::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(
-                        problem,
-                    ))))
-                }
-                other => other,
-            })
+        let verified = self.inner()?.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        );
+        // A certificate given itself with --cacert (a self-signed one, CA flag and all) is
+        // trusted as itself, as curl and OpenSSL do: its dates and names are still checked.
+        let verified = match verified {
+            Err(_) if self.extra.iter().any(|c| c.as_ref() == end_entity.as_ref()) => {
+                trusted_as_itself(end_entity, &server_name.to_str(), now)
+            }
+            other => other,
+        };
+        verified.map_err(|e| match e {
+            TlsError::InvalidCertificate(ce) => {
+                let name = server_name.to_str();
+                let problem = explain_certificate_error(&ce, end_entity, &name);
+                TlsError::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(problem))))
+            }
+            other => other,
+        })
     }
 
     handshake_signatures_by_provider!();
+}
+
+/// Verify a certificate the user trusts as itself: within its dates, covering the name.
+fn trusted_as_itself(
+    der: &CertificateDer<'_>,
+    server_name: &str,
+    now: UnixTime,
+) -> Result<ServerCertVerified, TlsError> {
+    let bad = |e: CertificateError| Err(TlsError::InvalidCertificate(e));
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der.as_ref()) else {
+        return bad(CertificateError::BadEncoding);
+    };
+    let now_s = now.as_secs() as i64;
+    if now_s > cert.validity().not_after.timestamp() {
+        return bad(CertificateError::Expired);
+    }
+    if now_s < cert.validity().not_before.timestamp() {
+        return bad(CertificateError::NotValidYet);
+    }
+    match CertInfo::parse(der.as_ref()) {
+        Ok(info) if info.covers(server_name) => Ok(ServerCertVerified::assertion()),
+        _ => bad(CertificateError::NotValidForName),
+    }
 }
 
 /// `--insecure`: any certificate is accepted (handshake signatures are still checked).
