@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod events;
+pub mod excerpt;
 pub mod expect;
 pub mod http;
 pub mod interp;

@@ -101,23 +101,6 @@ impl Redactor {
     }
 }
 
-/// A bounded, redacted excerpt of a body: sensitive JSON keys masked, then known secrets.
-pub fn body_excerpt(body: &[u8], max: usize, redactor: &Redactor) -> String {
-    let text = match serde_json::from_slice::<Value>(body) {
-        Ok(mut v) => {
-            mask_keys(&mut v);
-            v.to_string()
-        }
-        Err(_) => String::from_utf8_lossy(body).into_owned(),
-    };
-    let text = redactor.redact(&text);
-    let mut cut: String = text.chars().take(max).collect();
-    if cut.len() < text.len() {
-        cut.push_str(&format!("… ({} bytes in all)", body.len()));
-    }
-    cut
-}
-
 /// Mask the values of sensitive keys (tokens, passwords, …) anywhere in a JSON value.
 pub fn mask_keys(v: &mut Value) {
     match v {
@@ -138,6 +121,7 @@ pub fn mask_keys(v: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::excerpt::body_excerpt;
 
     #[test]
     fn masks_known_values_and_keys() {

@@ -572,11 +572,29 @@ impl Core {
     }
 }
 
-/// JSON equality where 1 == 1.0.
+/// JSON equality where 1 == 1.0, and integers of any size are compared exactly.
 fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
+        (Value::Number(x), Value::Number(y)) if is_integer(x) && is_integer(y) => {
+            canonical_integer(x) == canonical_integer(y)
+        }
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
         _ => a == b,
+    }
+}
+
+/// True when the number was written as an integer (no fraction, no exponent): numbers keep
+/// the text they were received as, so an integer beyond 64 bits is still one.
+pub(crate) fn is_integer(n: &serde_json::Number) -> bool {
+    n.is_i64() || n.is_u64() || !n.to_string().contains(['.', 'e', 'E'])
+}
+
+fn canonical_integer(n: &serde_json::Number) -> String {
+    let t = n.to_string();
+    if t == "-0" {
+        "0".into()
+    } else {
+        t
     }
 }
 
@@ -584,9 +602,9 @@ fn type_name<'a>(v: &Value, wanted: &'a str) -> &'a str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
-        Value::Number(n) if wanted == "integer" && (n.is_i64() || n.is_u64()) => "integer",
+        Value::Number(n) if wanted == "integer" && is_integer(n) => "integer",
         Value::Number(_) if wanted == "integer" => "number",
-        Value::Number(n) if wanted == "number" || !(n.is_i64() || n.is_u64()) => "number",
+        Value::Number(n) if wanted == "number" || !is_integer(n) => "number",
         Value::Number(_) => "integer",
         Value::String(_) => "string",
         Value::Array(_) => "array",
@@ -597,6 +615,28 @@ fn type_name<'a>(v: &Value, wanted: &'a str) -> &'a str {
 #[cfg(test)]
 mod cache_tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_judged_by_their_text() {
+        let v: Value =
+            serde_json::from_str(r#"[1000000000000000000000, 1.0, 7, -0, 10000000000000000001]"#)
+                .unwrap();
+        assert_eq!(type_name(&v[0], "integer"), "integer", "beyond 64 bits");
+        assert_eq!(
+            type_name(&v[1], "integer"),
+            "number",
+            "1.0 is written as a float"
+        );
+        assert_eq!(type_name(&v[2], "integer"), "integer");
+        assert_eq!(v[0].to_string(), "1000000000000000000000", "text kept");
+        assert!(json_eq(&v[3], &serde_json::json!(0)));
+        assert!(json_eq(&v[2], &serde_json::json!(7.0)), "1 == 1.0 still");
+        let near: Value = serde_json::from_str("10000000000000000000").unwrap();
+        assert!(
+            !json_eq(&v[4], &near),
+            "integers compared exactly, not as floats"
+        );
+    }
 
     fn def(yaml: &str) -> JsonPathDef {
         serde_saphyr::from_str(yaml).unwrap()

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::events::{CaseResult, RequestSummary, ResponseSummary, Status, StepResult};
+use crate::excerpt::body_excerpt;
 use crate::expect::dns::DnsCheck;
 use crate::expect::tls::TlsObservation;
 use crate::expect::Response;
@@ -15,7 +16,7 @@ use crate::interp::{value_text, Scope};
 use crate::plan::{
     Action, CaptureSource, HttpStep, Plan, PlannedCapture, PlannedCase, PlannedStep,
 };
-use crate::redact::{body_excerpt, Redactor};
+use crate::redact::Redactor;
 
 use super::request::prepare;
 
