@@ -7,6 +7,7 @@ mod common;
 mod dns_tls;
 mod features;
 mod golden;
+mod real;
 mod reports;
 mod robustness;
 mod scenarios;

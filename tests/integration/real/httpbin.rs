@@ -1,0 +1,70 @@
+//! httpbin (PyPI, versions pinned in `tests/real/requirements.txt`) under gunicorn on a free
+//! loopback port.
+
+use std::net::SocketAddr;
+use std::process::Command;
+
+use super::{free_port, http_ready, start_with_retries, Server};
+
+const INSTALL: &str = "python3 -m pip install -r tests/real/requirements.txt";
+
+pub struct Httpbin {
+    pub port: u16,
+    _dir: tempfile::TempDir,
+    server: Server,
+}
+
+impl Httpbin {
+    pub fn start() -> Httpbin {
+        start_with_retries("httpbin", Httpbin::try_start)
+    }
+
+    fn try_start() -> Result<Httpbin, String> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut cmd = Command::new("python3");
+        cmd.args([
+            "-m",
+            "gunicorn",
+            "--threads",
+            "8",
+            "--graceful-timeout",
+            "1",
+        ])
+        .arg("--no-control-socket")
+        .arg("--worker-tmp-dir")
+        .arg(dir.path())
+        .arg("-b")
+        .arg(addr.to_string())
+        .arg("httpbin:app")
+        .current_dir(dir.path());
+        let mut server = Server::spawn(
+            "httpbin",
+            cmd,
+            dir.path().join("gunicorn.log"),
+            "apt-get install -y python3 python3-pip",
+        );
+        if let Err(e) = server.wait_ready(|| http_ready(addr, "/status/200")) {
+            if e.contains("No module named") || e.contains("unrecognized arguments") {
+                panic!("httpbin/gunicorn are missing or too old; install them with `{INSTALL}` (or run .ci/run):\n{e}");
+            }
+            return Err(e);
+        }
+        Ok(Httpbin {
+            port,
+            _dir: dir,
+            server,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// What gunicorn printed so far.
+    pub fn log(&self) -> String {
+        self.server.log()
+    }
+}
