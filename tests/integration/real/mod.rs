@@ -43,6 +43,10 @@ pub mod nginx;
 #[allow(dead_code)]
 pub mod pki;
 
+mod dns_tests;
+mod httpbin_tests;
+mod tls_tests;
+
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::unix::process::CommandExt;
