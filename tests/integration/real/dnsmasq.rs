@@ -50,12 +50,17 @@ impl Dnsmasq {
             "--log-queries",
         ])
         .arg(format!("--port={port}"))
-        .arg(format!("--pid-file={}/dnsmasq.pid", dir.path().display()))
+        .arg(format!(
+            "--pid-file={}",
+            dir.path().join("dnsmasq.pid").display()
+        ))
         // dnsmasq switches to `nobody` by default when started as root; stay who we are.
         .arg(format!("--user={}", current_user()))
         .args(RECORDS);
         let mut server = Server::spawn("dnsmasq", cmd, dir.path().join("dnsmasq.log"), INSTALL);
-        server.wait_ready(|| tcp_ready(addr))?;
+        // The pid file is written once the sockets are bound (dnsmasq exits if it cannot).
+        let pid_file = dir.path().join("dnsmasq.pid");
+        server.wait_ready(|| pid_file.exists() && tcp_ready(addr))?;
         Ok(Dnsmasq {
             addr,
             _dir: dir,

@@ -39,13 +39,19 @@ impl Httpbin {
         .arg(addr.to_string())
         .arg("httpbin:app")
         .current_dir(dir.path());
+        let log = dir.path().join("gunicorn.log");
         let mut server = Server::spawn(
             "httpbin",
             cmd,
-            dir.path().join("gunicorn.log"),
+            log.clone(),
             "apt-get install -y python3 python3-pip",
         );
-        if let Err(e) = server.wait_ready(|| http_ready(addr, "/status/200")) {
+        // gunicorn logs `Listening at` once it has bound the port (it retries a busy one):
+        // until then the port could be answered by some other process.
+        let listening = format!("Listening at: http://{addr} (");
+        let ready = server
+            .wait_ready(|| server_log_has(&log, &listening) && http_ready(addr, "/status/200"));
+        if let Err(e) = ready {
             if e.contains("No module named") || e.contains("unrecognized arguments") {
                 panic!("httpbin/gunicorn are missing or too old; install them with `{INSTALL}` (or run .ci/run):\n{e}");
             }
@@ -67,4 +73,8 @@ impl Httpbin {
     pub fn log(&self) -> String {
         self.server.log()
     }
+}
+
+fn server_log_has(log: &std::path::Path, text: &str) -> bool {
+    std::fs::read_to_string(log).is_ok_and(|l| l.contains(text))
 }

@@ -47,11 +47,13 @@ mod dns_tests;
 mod httpbin_tests;
 mod tls_tests;
 
+use std::collections::BTreeSet;
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -61,24 +63,41 @@ use crate::common::{smokegate, write_suite, Run};
 /// How long a server may take to become ready.
 pub const READY_LIMIT: Duration = Duration::from_secs(15);
 
-/// A free TCP port on 127.0.0.1 (bound, then released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
+/// Ports handed out by this process: never handed out twice, so that two tests starting
+/// servers at once cannot pick the same port between its release and the server's bind.
+fn claim(port: u16) -> bool {
+    static CLAIMED: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    CLAIMED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(port)
 }
 
-/// A port on 127.0.0.1 that is free for both UDP and TCP (for DNS servers).
-pub fn free_udp_tcp_port() -> u16 {
-    for _ in 0..50 {
-        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
-        let port = udp.local_addr().expect("udp addr").port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+/// A free TCP port on 127.0.0.1 (bound, then released), never returned twice.
+pub fn free_port() -> u16 {
+    for _ in 0..200 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        if claim(port) {
             return port;
         }
     }
-    panic!("no loopback port free for both UDP and TCP after 50 tries");
+    panic!("no unclaimed loopback port after 200 tries");
+}
+
+/// A port on 127.0.0.1 that is free for both UDP and TCP (for DNS servers), never returned
+/// twice.
+pub fn free_udp_tcp_port() -> u16 {
+    for _ in 0..200 {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let port = udp.local_addr().expect("udp addr").port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() && claim(port) {
+            return port;
+        }
+    }
+    panic!("no loopback port free for both UDP and TCP after 200 tries");
 }
 
 /// Fails the test, with the install command, when `path` is not an executable file.

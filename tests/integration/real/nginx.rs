@@ -138,10 +138,14 @@ http {{
             .arg(format!("{d}/nginx.conf"));
         let mut server = Server::spawn("nginx", cmd, dir.path().join("nginx.log"), INSTALL);
         let ports = [h2, mtls, expired, wrong_host, cn_only, self_signed, plain];
+        // nginx writes its pid file only once every listening socket is bound: until then a
+        // port could still be answered by some other process.
+        let pid_file = dir.path().join("nginx.pid");
         server.wait_ready(|| {
-            ports
-                .iter()
-                .all(|p| tcp_ready(SocketAddr::from(([127, 0, 0, 1], *p))))
+            pid_file.exists()
+                && ports
+                    .iter()
+                    .all(|p| tcp_ready(SocketAddr::from(([127, 0, 0, 1], *p))))
         })?;
         Ok(Nginx {
             h2,
