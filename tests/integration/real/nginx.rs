@@ -115,6 +115,8 @@ http {{
     uwsgi_temp_path {d}/uwsgi;
     scgi_temp_path {d}/scgi;
     absolute_redirect off;
+    # As Debian's stock nginx.conf: nginx before 1.23.4 leaves TLSv1.3 out by default.
+    ssl_protocols TLSv1.2 TLSv1.3;
 {servers}
     server {{
         listen 127.0.0.1:{plain};

@@ -26,7 +26,7 @@ cases:
     request: {{ url: "https://api.tminus.test:{p}/health" }}
     expect:
       status: 200
-      tls: {{ http_version: HTTP/2, covers_host: true }}
+      tls: {{ http_version: HTTP/2, covers_host: true, protocol: TLSv1.3, min_days_valid: 21 }}
       jsonpath: [{{ path: $.data.worker, equals: tminus-api }}]
   - name: app
     request: {{ url: "https://app.tminus.test:{p}/health" }}
@@ -208,4 +208,35 @@ cases:
     let r = run_suite(&suite, &a).await;
     assert_eq!(r.code, 0, "{}", r.all_output());
     assert_eq!(step(&r, "big")["response"]["body_bytes"], 45);
+}
+
+#[tokio::test]
+async fn connect_to_reaches_the_vhost_and_http1_servers_fail_an_h2_expectation() {
+    let ngx = Nginx::start();
+    let suite = format!(
+        r#"name: real-connect-to
+cases:
+  - name: via connect-to
+    request: {{ url: "https://app.tminus.test/health" }}
+    expect: {{ status: 200, jsonpath: [{{ path: $.data.worker, equals: tminus-app-gateway }}] }}
+  - name: http1 only
+    request: {{ url: "https://api.tminus.test:{m}/health" }}
+    expect: {{ status: 200, tls: {{ http_version: HTTP/2 }} }}
+"#,
+        m = ngx.wrong_host,
+    );
+    let mut a = args(&["--cacert", &pki().cacert(), "--insecure", "--connect-to"]);
+    a.push(format!("app.tminus.test:443:127.0.0.1:{}", ngx.h2));
+    a.extend(resolve("api.tminus.test", ngx.wrong_host));
+    let r = run_suite(&suite, &a).await;
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    let s = step(&r, "via connect-to");
+    assert_eq!(s["status"], "passed", "{}", r.all_output());
+    assert_eq!(s["request"]["connect_to"], format!("127.0.0.1:{}", ngx.h2));
+    assert_eq!(s["response"]["http_version"], "HTTP/2.0");
+    let s = step(&r, "http1 only");
+    assert_eq!(s["status"], "failed", "{s}");
+    assert_eq!(s["response"]["http_version"], "HTTP/1.1", "{s}");
+    let m = s["message"].as_str().unwrap_or("");
+    assert!(m.contains("HTTP/2") && m.contains("HTTP/1.1"), "{m}");
 }
