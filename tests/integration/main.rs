@@ -8,6 +8,7 @@ mod dns_failures;
 mod dns_tls;
 mod features;
 mod golden;
+mod real;
 mod reports;
 mod robustness;
 mod scenarios;
