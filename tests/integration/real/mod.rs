@@ -43,6 +43,7 @@ pub mod nginx;
 #[allow(dead_code)]
 pub mod pki;
 
+mod defects;
 mod dns_tests;
 mod httpbin_tests;
 mod tls_tests;
