@@ -129,6 +129,8 @@ pub struct Core {
     sensitive: bool,
     /// `path predicate, …`, as reports show it.
     described: Arc<str>,
+    /// The path or a compared value is a template: the description is made per evaluation.
+    templated: bool,
 }
 
 const TYPES: &[&str] = &[
@@ -303,8 +305,10 @@ impl Core {
             message: def.message.clone(),
             sensitive: is_sensitive_key(last_key),
             described: Arc::from(""),
+            templated: false,
         };
         core.described = core.describe().into();
+        core.templated = !core.templates().is_empty();
         Ok(core)
     }
 
@@ -362,7 +366,6 @@ impl Core {
                 show(v)
             }
         };
-        // The actual value is formatted only for a failure (the hot path is a pass).
         let actual = || match nodes.as_slice() {
             [] => "no match".to_string(),
             [one] => show_val(one),
@@ -374,6 +377,14 @@ impl Core {
                     .join(", ")
             ),
         };
+        if self.templated {
+            // The values compared, not the templates that named them.
+            let shown_path = match &self.path {
+                PathSpec::Templated(t) => t.render(scope).unwrap_or_else(|_| self.source.clone()),
+                PathSpec::Fixed(_) => self.source.clone(),
+            };
+            o.check = self.describe_with(Some(scope), &shown_path).into();
+        }
         for p in &self.preds {
             if let Err((expected, why)) = self.check(p, &nodes, scope) {
                 let msg = self.wrap(format!("{}: {why}", self.source));
@@ -381,6 +392,8 @@ impl Core {
                 return o;
             }
         }
+        // A passed check says what it found, as the report format promises.
+        o.actual = Some(actual());
         o
     }
 
@@ -392,26 +405,39 @@ impl Core {
     }
 
     fn describe(&self) -> String {
+        self.describe_with(None, &self.source)
+    }
+
+    /// The check as reports show it; with a scope, templates show the values compared.
+    fn describe_with(&self, scope: Option<&Scope>, path: &str) -> String {
+        let value = |e: &Expected| match scope.map(|s| e.value.eval(s)) {
+            Some(Ok(_)) if self.sensitive => Value::String("[REDACTED]".into()),
+            Some(Ok(v)) => v,
+            _ => e.written.clone(),
+        };
         let preds: Vec<String> = self
             .preds
             .iter()
             .map(|p| match p {
-                Pred::Equals(v) => format!("== {}", show(&v.written)),
-                Pred::NotEquals(v) => format!("!= {}", show(&v.written)),
+                Pred::Equals(v) => format!("== {}", show(&value(v))),
+                Pred::NotEquals(v) => format!("!= {}", show(&value(v))),
                 Pred::OneOf(v) => format!(
                     "one of {}",
-                    show(&Value::Array(v.iter().map(|x| x.written.clone()).collect()))
+                    show(&Value::Array(v.iter().map(value).collect()))
                 ),
+                Pred::Cmp(op, v) => match scope.map(|s| v.value(s)) {
+                    Some(Ok(n)) => format!("{op} {n}"),
+                    _ => format!("{op} {v}"),
+                },
                 Pred::Matches(r) => format!("matches /{}/", r.as_str()),
                 Pred::Exists(true) => "exists".into(),
                 Pred::Exists(false) => "does not exist".into(),
                 Pred::Type(t) => format!("is {t}"),
-                Pred::Cmp(op, v) => format!("{op} {v}"),
                 Pred::Count(c) => format!("count == {c}"),
                 Pred::MinCount(c) => format!("count ≥ {c}"),
             })
             .collect();
-        format!("{} {}", self.source, preds.join(", "))
+        format!("{path} {}", preds.join(", "))
     }
 
     /// Ok, or (expected, reason).
