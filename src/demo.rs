@@ -93,6 +93,9 @@ pub async fn demo(args: DemoArgs) -> i32 {
         insecure: false,
         connect_to: Vec::new(),
         dns_servers: Vec::new(),
+        // The sample runs on loopback here: never through a proxy of the environment.
+        proxy: None,
+        noproxy: Some("*".into()),
         cert: None,
         key: None,
         jobs: 16,

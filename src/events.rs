@@ -60,6 +60,10 @@ pub struct RequestSummary {
     /// When a `--connect-to` rule applied: the `HOST2:PORT2` connected to instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connect_to: Option<String>,
+    /// The forward proxy the request went through (`--proxy`, `HTTP_PROXY`, …), without
+    /// credentials; `connected_to` is then the proxy's address.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub proxy: Option<String>,
     /// Addresses the name resolved to (set when no connection was made, to show what was tried).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub resolved_addrs: Vec<String>,

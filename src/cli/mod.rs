@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::http::proxy::ProxyRules;
 use crate::http::{parse_dns_server, ConnectRule, NetConfig, ResolveRule, RuleError};
 use crate::plan::PlanOptions;
 use crate::report::console::Console;
@@ -107,6 +108,14 @@ pub struct RunArgs {
     /// (repeatable; port 53 by default).
     #[arg(long = "dns-server", value_name = "ADDR[:PORT]")]
     pub dns_servers: Vec<String>,
+    /// Send requests through this proxy (http:// or https://; `host:port` means http), for
+    /// every scheme; replaces the http_proxy, https_proxy and all_proxy variables.
+    #[arg(short = 'x', long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Hosts reached directly, not through a proxy: comma-separated names (with their
+    /// subdomains), addresses or CIDR ranges, or `*` for all; replaces NO_PROXY.
+    #[arg(long, value_name = "LIST")]
+    pub noproxy: Option<String>,
     /// Client certificate for mTLS (PEM; may also hold the private key).
     #[arg(long, value_name = "FILE")]
     pub cert: Option<PathBuf>,
@@ -294,6 +303,9 @@ impl RunArgs {
                 max_body_bytes: self.max_body,
                 insecure: self.insecure,
                 cacert: self.cacert.clone(),
+                proxy: ProxyRules::new(self.proxy.as_deref(), self.noproxy.as_deref(), |k| {
+                    std::env::var(k).ok()
+                })?,
                 client_cert: self.cert.clone(),
                 client_key: self.key.clone(),
             },

@@ -43,6 +43,8 @@ pub struct NetConfig {
     pub insecure: bool,
     /// Extra trusted root certificates, PEM (`--cacert`).
     pub cacert: Option<PathBuf>,
+    /// Forward proxies (`--proxy`, `--noproxy`, the `*_proxy` variables).
+    pub proxy: super::proxy::ProxyRules,
     /// Client certificate (PEM; may also hold the key) for mTLS.
     pub client_cert: Option<PathBuf>,
     /// Private key (PEM) of the client certificate.
@@ -61,6 +63,7 @@ impl Default for NetConfig {
             max_body_bytes: 4 * 1024 * 1024,
             insecure: false,
             cacert: None,
+            proxy: Default::default(),
             client_cert: None,
             client_key: None,
         }
@@ -96,6 +99,8 @@ pub struct Sent {
     pub remote: Option<SocketAddr>,
     /// How the address of the last connection (or the last attempt) was chosen.
     pub resolution: Option<Resolution>,
+    /// The proxy the last hop went through (credentials removed).
+    pub proxy: Option<String>,
     /// The TLS server name of the last hop when it is not the URL's host (a `Host`
     /// override, sent as the request's authority).
     pub server_name: Option<String>,
@@ -180,10 +185,14 @@ impl HttpClient {
             Some(a) => self.resolver.for_alias(port, a.clone()),
             None => self.resolver.for_port(port),
         };
-        let c = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder().no_proxy();
+        if !self.config.proxy.is_empty() {
+            let rules = self.config.proxy.clone();
+            builder = builder.proxy(reqwest::Proxy::custom(move |u| rules.for_url(u).cloned()));
+        }
+        let c = builder
             .user_agent(concat!("smokegate/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
             .pool_max_idle_per_host(64)
             .pool_idle_timeout(Duration::from_secs(30))
             .tcp_nodelay(true)
@@ -340,7 +349,9 @@ impl HttpClient {
         let mut seen = vec![url.to_string()];
         loop {
             let port = url.port_or_known_default().unwrap_or(0);
-            let route = route::route(&self.resolver, &url, &headers);
+            let proxy = self.config.proxy.for_url(&url);
+            sent.proxy = proxy.map(super::proxy::shown);
+            let route = route::route(&self.resolver, &url, &headers, proxy.is_some());
             sent.server_name = route.server_name();
             let mut rb = self
                 .client_for(port, route.alias.as_ref())?

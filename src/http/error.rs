@@ -171,6 +171,14 @@ pub enum RuleError {
         "invalid DNS server `{0}`, expected ADDR[:PORT] (an IP address, e.g. 10.0.0.2:53 or [::1]:5353)"
     )]
     DnsServer(String),
+    /// A proxy (`--proxy`, `HTTP_PROXY`, …) is not usable.
+    #[error("invalid proxy in {from}: {reason}")]
+    Proxy {
+        /// Where the proxy was given (`--proxy`, `HTTPS_PROXY`, …).
+        from: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// Why the network side of a run (TLS, DNS, the HTTP client) could not be set up: a

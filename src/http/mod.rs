@@ -5,6 +5,7 @@
 pub mod client;
 pub mod dns;
 pub mod error;
+pub mod proxy;
 pub(crate) mod record;
 pub mod resolve;
 pub mod response;

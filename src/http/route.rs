@@ -50,8 +50,9 @@ impl Route {
 }
 
 /// The wire form of a request for `url` with `headers`.
-pub fn route(resolver: &SmartResolver, url: &Url, headers: &HeaderMap) -> Route {
-    if let Some(r) = host_alias(resolver, url, headers) {
+/// Through a proxy the proxy reaches the URL's host, so a `Host` override stays a header.
+pub fn route(resolver: &SmartResolver, url: &Url, headers: &HeaderMap, proxied: bool) -> Route {
+    if let Some(r) = host_alias(resolver, url, headers).filter(|_| !proxied) {
         return r;
     }
     let (wire, host_header) = connect_to_port(resolver, url);
@@ -135,6 +136,7 @@ mod tests {
             &SmartResolver::default(),
             &url("https://gw.test:8443/health?x=1"),
             &headers("API.test"),
+            false,
         );
         assert_eq!(r.wire.as_str(), "https://api.test/health?x=1");
         assert!(r.headers.get(HOST).is_none(), "sent once, as the authority");
@@ -148,6 +150,7 @@ mod tests {
             &SmartResolver::default(),
             &url("http://127.0.0.1:8080/"),
             &headers("api.test:8080"),
+            false,
         );
         assert_eq!(r.wire.as_str(), "http://api.test:8080/");
     }
@@ -159,6 +162,7 @@ mod tests {
                 &SmartResolver::default(),
                 &url("https://gw.test:8443/"),
                 &headers(h),
+                false,
             );
             assert!(r.alias.is_none(), "{h}");
             assert_eq!(r.headers.get(HOST).unwrap(), h);
@@ -173,7 +177,12 @@ mod tests {
             ..Default::default()
         };
         let resolver = SmartResolver::with_rules(rules, None);
-        let r = route(&resolver, &url("https://gw.test:8443/"), &HeaderMap::new());
+        let r = route(
+            &resolver,
+            &url("https://gw.test:8443/"),
+            &HeaderMap::new(),
+            false,
+        );
         assert_eq!(r.wire.as_str(), "https://gw.test:9443/");
         assert_eq!(r.host_header.as_deref(), Some("gw.test:8443"));
         // A Host override with the connect-to target's port, or none, is an alias.
@@ -181,8 +190,17 @@ mod tests {
             &resolver,
             &url("https://gw.test:8443/"),
             &headers("api.test"),
+            false,
         );
         assert_eq!(r.wire.as_str(), "https://api.test/");
         assert_eq!(r.alias.unwrap().port, 8443);
+        // Through a proxy the Host override stays a header.
+        let r = route(
+            &resolver,
+            &url("https://gw.test:8443/"),
+            &headers("api.test"),
+            true,
+        );
+        assert!(r.alias.is_none());
     }
 }

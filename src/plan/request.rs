@@ -15,6 +15,9 @@ use crate::interp::{JsonTemplate, Template};
 use crate::suite::model::{Redirects, RequestDef};
 use crate::suite::Pos;
 
+/// Why a step cannot send `CONNECT`.
+pub const CONNECT: &str = "CONNECT opens a tunnel (it names only host:port, never the URL's path): it is not a request smokegate can check; to reach a server through a proxy, use --proxy";
+
 /// The method: checked at plan time, or a template checked when rendered.
 #[derive(Debug, Clone)]
 pub enum MethodSpec {
@@ -99,7 +102,11 @@ impl RequestTemplate {
             None => Some(MethodSpec::Fixed(Method::GET)),
             Some(m) => tpl(cache, "method", m, errors).and_then(|t| match t.as_literal() {
                 Some(text) => match text.to_ascii_uppercase().parse::<Method>() {
-                    Ok(m) if !text.is_empty() => Some(MethodSpec::Fixed(m)),
+                    Ok(method) if method == Method::CONNECT => {
+                        errors.push((Pos::from_loc(&m.referenced), CONNECT.into()));
+                        None
+                    }
+                    Ok(method) if !text.is_empty() => Some(MethodSpec::Fixed(method)),
                     _ => {
                         let p = Pos::from_loc(&m.referenced);
                         errors.push((p, format!("invalid HTTP method `{}`", m.value)));

@@ -41,6 +41,9 @@ fn explain_step(out: &mut String, s: &StepResult, named: bool) {
         if let Some(c) = &req.connect_to {
             let _ = write!(place, " (connect-to {c})");
         }
+        if let Some(p) = &req.proxy {
+            let _ = write!(place, " (through proxy {p})");
+        }
         if req.connected_to.is_none() && !req.resolved_addrs.is_empty() {
             let _ = write!(place, " → resolved to {}", req.resolved_addrs.join(", "));
         }

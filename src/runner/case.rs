@@ -307,6 +307,7 @@ async fn http_attempt(
             .as_ref()
             .and_then(|r| r.fallback_cause.clone()),
         connect_to: sent.resolution.as_ref().and_then(|r| r.connect_to.clone()),
+        proxy: sent.proxy.clone(),
         resolved_addrs: match (&sent.remote, &sent.resolution) {
             (None, Some(r)) => r.addrs.iter().map(ToString::to_string).collect(),
             _ => Vec::new(),
@@ -430,6 +431,7 @@ async fn dns_attempt(
         resolved_by: None,
         fallback_cause: None,
         connect_to: None,
+        proxy: None,
         resolved_addrs: Vec::new(),
         redirects: Vec::new(),
     });

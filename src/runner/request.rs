@@ -19,6 +19,9 @@ pub enum PrepareError {
     /// The rendered method is not a valid HTTP method.
     #[error("invalid HTTP method `{0}`")]
     Method(String),
+    /// The rendered method is CONNECT.
+    #[error("{}", crate::plan::request::CONNECT)]
+    Connect,
     /// The rendered URL cannot be requested.
     #[error(transparent)]
     Url(#[from] UrlError),
@@ -50,6 +53,9 @@ pub fn prepare(
                 .ok_or(PrepareError::Method(text))?
         }
     };
+    if method == Method::CONNECT {
+        return Err(PrepareError::Connect);
+    }
     let mut url = parse_url(&def.url.render(scope)?)?;
     if !def.query.is_empty() {
         let pairs = def

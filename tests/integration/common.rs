@@ -58,7 +58,8 @@ impl Run {
 }
 
 /// Run `smokegate` with `args`, plus reports into a temp dir. `env` is added to the
-/// process environment; NO_COLOR is set.
+/// process environment; NO_COLOR is set, and the machine's proxy variables are removed (every
+/// test server is on loopback; proxy tests pass their own).
 pub async fn smokegate(args: &[String], env: &[(String, String)]) -> Run {
     let dir = tempfile::tempdir().expect("tempdir");
     let json = dir.path().join("report.json");
@@ -70,6 +71,9 @@ pub async fn smokegate(args: &[String], env: &[(String, String)]) -> Run {
             .arg(&json)
             .arg("--report-junit")
             .arg(&junit);
+    }
+    for var in ["http_proxy", "https_proxy", "all_proxy", "no_proxy"] {
+        cmd.env_remove(var).env_remove(var.to_ascii_uppercase());
     }
     cmd.env("NO_COLOR", "1")
         .envs(env.iter().cloned())

@@ -42,10 +42,12 @@ pub mod httpbin;
 pub mod nginx;
 #[allow(dead_code)]
 pub mod pki;
+pub mod tinyproxy;
 
 mod defects;
 mod dns_tests;
 mod httpbin_tests;
+mod proxy_tests;
 mod tls_tests;
 
 use std::collections::BTreeSet;
