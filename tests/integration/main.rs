@@ -11,3 +11,4 @@ mod reports;
 mod robustness;
 mod scenarios;
 mod schemas;
+mod workerd;
