@@ -44,7 +44,20 @@ fn pinned(name: &str) -> String {
 fn check_prerequisites() {
     let node = Command::new("node").arg("--version").output();
     match node {
-        Ok(out) if out.status.success() => {}
+        Ok(out) if out.status.success() => {
+            let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            let major: u32 = version
+                .trim_start_matches('v')
+                .split('.')
+                .next()
+                .and_then(|m| m.parse().ok())
+                .unwrap_or(0);
+            assert!(
+                major >= 18,
+                "node {version} is too old: Miniflare {} needs Node.js >= 18",
+                pinned("miniflare")
+            );
+        }
         _ => panic!(
             "`node` is not installed or does not run: the workerd tests need Node.js >= 18 and \
              npm (Debian: `apt-get install -y nodejs npm`; `.ci/run` does it), then `{INSTALL}`"
