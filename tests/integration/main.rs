@@ -13,3 +13,4 @@ mod reports;
 mod robustness;
 mod scenarios;
 mod schemas;
+mod workerd;
