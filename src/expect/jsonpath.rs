@@ -476,7 +476,14 @@ impl Core {
             }
             Pred::Count(_) | Pred::MinCount(_) => {}
             Pred::Equals(_) | Pred::NotEquals(_) | Pred::OneOf(_) => {
-                need_nodes()?;
+                if nodes.is_empty() {
+                    // Say what was expected there, not just "a match".
+                    let wanted = self.describe_with(Some(scope), "");
+                    return Err((
+                        wanted.trim().to_string(),
+                        "no value at this path".to_string(),
+                    ));
+                }
                 self.check_expected(p, nodes, scope)?;
             }
             Pred::Matches(r) => {

@@ -39,6 +39,8 @@ struct StepParts<'a> {
 /// Compiles the steps of one case.
 pub struct StepCompiler<'a> {
     pub suite: &'a LoadedSuite,
+    /// The case's name, matrix values rendered: the step name of a single-request case.
+    pub case_name: &'a str,
     /// The case's variables (and the environment) as a template sees them.
     pub scope: &'a Scope,
     /// Variables whose value is not known before the run (see `vars::Resolved`).
@@ -108,7 +110,7 @@ impl<'a> StepCompiler<'a> {
         let defaults = self.suite.file.defaults.retry.as_ref();
         Some(match &def.request {
             Some(request) => vec![StepParts {
-                name,
+                name: self.case_name,
                 request,
                 expect: def.expect.as_ref(),
                 captures: &def.capture,
@@ -412,7 +414,7 @@ impl<'a> StepCompiler<'a> {
             return None;
         }
         Some(vec![PlannedStep {
-            name: def.name.clone(),
+            name: self.case_name.to_string(),
             pos,
             action: Action::Dns(Box::new(check)),
             retry,

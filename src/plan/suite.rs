@@ -190,6 +190,55 @@ impl SuitePlanner<'_> {
         resolved
     }
 
+    /// A case's matrix as texts; `None` (reported) when a value is not a text or a map of
+    /// texts.
+    fn matrix(
+        &mut self,
+        m: &BTreeMap<String, Vec<serde_saphyr::Spanned<Value>>>,
+    ) -> Option<BTreeMap<String, Vec<vars::MatrixValue>>> {
+        let mut out = BTreeMap::new();
+        let mut ok = true;
+        for (key, values) in m {
+            let mut texts = Vec::with_capacity(values.len());
+            for v in values {
+                let pos = Some(Pos::from_loc(&v.referenced));
+                let scalar = |x: &Value| match x {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(_) | Value::Bool(_) => Some(x.to_string()),
+                    _ => None,
+                };
+                let entry = match &v.value {
+                    Value::Object(fields) => fields
+                        .iter()
+                        .map(|(f, x)| scalar(x).map(|t| (f.clone(), t)))
+                        .collect::<Option<Vec<_>>>()
+                        .filter(|f| !f.is_empty())
+                        .map(vars::MatrixValue::Fields),
+                    Value::Null | Value::Array(_) => None,
+                    x => self
+                        .suite
+                        .scalar_text(&v.referenced, x)
+                        .or_else(|| scalar(x))
+                        .map(vars::MatrixValue::Text),
+                };
+                match entry {
+                    Some(e) => texts.push(e),
+                    None => {
+                        ok = false;
+                        self.diag(
+                            pos,
+                            format!(
+                                "matrix `{key}`: a value must be a text, a number, a boolean, or a non-empty map of those (`{{host: api, name: tminus-api}}`)"
+                            ),
+                        );
+                    }
+                }
+            }
+            out.insert(key.clone(), texts);
+        }
+        ok.then_some(out)
+    }
+
     /// Plan every case; returns how many were planned.
     fn plan_cases(&mut self, si: usize, resolved: &Resolved, scope_env: &Scope) -> usize {
         let f = &self.suite.file;
@@ -205,7 +254,11 @@ impl SuitePlanner<'_> {
         for case in &f.cases {
             let pos = Pos::from_loc(&case.referenced);
             let def = &case.value;
-            for combo in vars::expand_matrix(&def.matrix) {
+            let Some(matrix) = self.matrix(&def.matrix) else {
+                broken.insert(def.name.clone());
+                continue;
+            };
+            for combo in vars::expand_matrix(&matrix) {
                 let scope = if combo.is_empty() {
                     Scope {
                         vars: shared.clone(),
@@ -231,6 +284,7 @@ impl SuitePlanner<'_> {
                 let needs = self.needs(def, &name, pos, &by_name, &broken);
                 let steps = StepCompiler {
                     suite: self.suite,
+                    case_name: &name,
                     scope: &scope,
                     opaque: &resolved.opaque,
                     require_env: !self.opts.allow_missing_env,

@@ -228,21 +228,41 @@ fn reads_unknown(t: &JsonTemplate, env: &Scope) -> bool {
     })
 }
 
-/// Every combination of a matrix (one empty combination without a matrix).
-pub fn expand_matrix(m: &BTreeMap<String, Vec<String>>) -> Vec<Vec<(String, String)>> {
+/// One value of a matrix key: a text, or named texts (`key.field` variables).
+#[derive(Debug, Clone, PartialEq)]
+pub enum MatrixValue {
+    /// `worker: [api, oauth]`: the variable `worker`.
+    Text(String),
+    /// `worker: [{host: api, name: tminus-api}]`: the variables `worker.host`, `worker.name`.
+    Fields(Vec<(String, String)>),
+}
+
+/// Every combination of a matrix (one empty combination without a matrix), as the
+/// variables each one sets.
+pub fn expand_matrix(m: &BTreeMap<String, Vec<MatrixValue>>) -> Vec<Vec<(String, String)>> {
     let mut combos: Vec<Vec<(String, String)>> = vec![Vec::new()];
     for (k, values) in m {
         let mut next = Vec::new();
         for c in &combos {
             for v in values {
                 let mut c2 = c.clone();
-                c2.push((k.clone(), v.clone()));
+                match v {
+                    MatrixValue::Text(t) => c2.push((k.clone(), t.clone())),
+                    MatrixValue::Fields(fields) => {
+                        c2.extend(fields.iter().map(|(f, t)| (format!("{k}.{f}"), t.clone())))
+                    }
+                }
                 next.push(c2);
             }
         }
         combos = next;
     }
     combos
+}
+
+/// The matrix key a matrix variable belongs to (`worker.host` → `worker`).
+fn matrix_key(var: &str) -> &str {
+    var.split('.').next().unwrap_or(var)
 }
 
 /// The name of one matrix expansion: the name rendered with its values, followed by the
@@ -258,9 +278,10 @@ pub fn case_name(name: &str, combo: &[(String, String)], scope: &Scope) -> Strin
         .as_ref()
         .and_then(|t| t.render(scope).ok())
         .unwrap_or_else(|| name.to_string());
+    // A key is used when the name reads it, or any field of it.
     let unused: Vec<String> = combo
         .iter()
-        .filter(|(k, _)| !used.contains(&k.as_str()))
+        .filter(|(k, _)| !used.iter().any(|u| matrix_key(u) == matrix_key(k)))
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     if unused.is_empty() {
@@ -396,6 +417,45 @@ mod tests {
         assert_eq!(
             case_name("${service} ${region}", &combo, &scope),
             "users eu"
+        );
+    }
+
+    #[test]
+    fn matrix_values_may_be_maps_read_field_by_field() {
+        let m = BTreeMap::from([
+            (
+                "worker".to_string(),
+                vec![
+                    MatrixValue::Fields(vec![
+                        ("host".into(), "api".into()),
+                        ("name".into(), "tminus-api".into()),
+                    ]),
+                    MatrixValue::Fields(vec![
+                        ("host".into(), "webhooks".into()),
+                        ("name".into(), "tminus-webhook".into()),
+                    ]),
+                ],
+            ),
+            ("zone".to_string(), vec![MatrixValue::Text("eu".into())]),
+        ]);
+        let combos = expand_matrix(&m);
+        assert_eq!(combos.len(), 2);
+        assert_eq!(
+            combos[1],
+            vec![
+                ("worker.host".to_string(), "webhooks".to_string()),
+                ("worker.name".to_string(), "tminus-webhook".to_string()),
+                ("zone".to_string(), "eu".to_string()),
+            ]
+        );
+        let mut scope = Scope::default();
+        for (k, v) in &combos[1] {
+            scope.set(k, json!(v));
+        }
+        // Reading one field uses the key: its other fields are not appended.
+        assert_eq!(
+            case_name("health [worker=${worker.host}]", &combos[1], &scope),
+            "health [worker=webhooks] [zone=eu]"
         );
     }
 }

@@ -118,9 +118,11 @@ pub struct CaseDef {
     /// Names of cases (in the same suite) that must pass before this one runs.
     #[serde(default)]
     pub needs: Vec<String>,
-    /// Expand this case once per combination of values: `{service: [api, oauth]}`.
+    /// Expand this case once per combination of values: `{service: [api, oauth]}`. A value
+    /// may be a map of texts (`{host: webhooks, name: tminus-webhook}`), read as
+    /// `${service.host}`, `${service.name}`.
     #[serde(default)]
-    pub matrix: BTreeMap<String, Vec<String>>,
+    pub matrix: BTreeMap<String, Vec<Spanned<Value>>>,
     /// Single-request form.
     #[serde(default)]
     pub request: Option<Spanned<RequestDef>>,

@@ -59,6 +59,18 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "invalid status `2xy`",
     ),
     (
+        "bad-matrix-value.yaml",
+        "name: s\ncases:\n  - name: a ${w.x}\n    matrix:\n      w:\n        - { x: 1 }\n        - { x: [1, 2] }\n    request:\n      url: http://ADDR/\n",
+        ":7:11",
+        "matrix `w`: a value must be a text",
+    ),
+    (
+        "connect-method.yaml",
+        "name: s\ncases:\n  - name: a\n    request:\n      method: CONNECT\n      url: http://ADDR/path\n",
+        ":5:15",
+        "CONNECT opens a tunnel",
+    ),
+    (
         "yaml-syntax.yaml",
         "name: s\ncases:\n  - name: [a\n    request:\n      url: http://ADDR/\n",
         ":3:11",

@@ -183,6 +183,13 @@ const BROKEN: &[Broken] = &[
         &["legacy format, expected enriched"],
     ),
     (
+        Fault::DWorkerMisrouted,
+        "d-staged-promotion.yaml",
+        &[],
+        "health [worker=oauth]",
+        &["expected \"tminus-oauth\", got \"tminus-api\""],
+    ),
+    (
         Fault::EHealthOpen,
         "e-platform-auth.yaml",
         &[],

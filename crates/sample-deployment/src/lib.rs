@@ -55,6 +55,9 @@ pub enum Fault {
     DWorkerDown,
     /// Every D worker answers /health with the legacy body {"status":"ok"}.
     DLegacyHealth,
+    /// The edge routes the oauth hosts (both environments) to the api worker, which answers
+    /// a healthy envelope of its own.
+    DWorkerMisrouted,
     // Scenario E
     /// Deploy service /health answers 200 {"ok":true} without any API key.
     EHealthOpen,
@@ -76,6 +79,7 @@ const ALL_FAULTS: &[Fault] = &[
     Fault::DAuthBypass,
     Fault::DWorkerDown,
     Fault::DLegacyHealth,
+    Fault::DWorkerMisrouted,
     Fault::EHealthOpen,
     Fault::EForbiddenInsteadOf401,
     Fault::EDispatcherMisroute,
@@ -95,9 +99,11 @@ impl Fault {
             }
             Fault::BServiceDown => 'B',
             Fault::CDatabaseError | Fault::CStorefrontDown | Fault::CWrongEnvironment => 'C',
-            Fault::DLoginFails | Fault::DAuthBypass | Fault::DWorkerDown | Fault::DLegacyHealth => {
-                'D'
-            }
+            Fault::DLoginFails
+            | Fault::DAuthBypass
+            | Fault::DWorkerDown
+            | Fault::DLegacyHealth
+            | Fault::DWorkerMisrouted => 'D',
             Fault::EHealthOpen | Fault::EForbiddenInsteadOf401 | Fault::EDispatcherMisroute => 'E',
         }
     }
@@ -116,6 +122,7 @@ impl Fault {
             Fault::DAuthBypass => "d-auth-bypass",
             Fault::DWorkerDown => "d-worker-down",
             Fault::DLegacyHealth => "d-legacy-health",
+            Fault::DWorkerMisrouted => "d-worker-misrouted",
             Fault::EHealthOpen => "e-health-open",
             Fault::EForbiddenInsteadOf401 => "e-forbidden-instead-of-401",
             Fault::EDispatcherMisroute => "e-dispatcher-misroute",

@@ -145,7 +145,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some((label, worker, env)) = route(&request_host(&headers, &uri)) else {
+    let Some((mut label, mut worker, env)) = route(&request_host(&headers, &uri)) else {
         return json(
             StatusCode::NOT_FOUND,
             json!({"ok": false, "error": "no such worker"}),
@@ -153,6 +153,9 @@ async fn handle(
     };
     if label == "webhooks" && d.faults.has(Fault::DWorkerDown) {
         return text(StatusCode::SERVICE_UNAVAILABLE, "no healthy upstream");
+    }
+    if label == "oauth" && d.faults.has(Fault::DWorkerMisrouted) {
+        (label, worker) = WORKERS[0];
     }
     let store = if env == "staging" {
         &d.staging

@@ -92,7 +92,7 @@ impl Resp {
 
 #[test]
 fn fault_names_round_trip() {
-    assert_eq!(Fault::all().len(), 14);
+    assert_eq!(Fault::all().len(), 15);
     for &f in Fault::all() {
         assert_eq!(Fault::from_name(f.name()), Some(f));
         assert_eq!(
