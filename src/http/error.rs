@@ -84,8 +84,12 @@ impl HttpError {
         let mut tls_error = None;
         let mut dns_error = false;
         let mut connect_timeout = None;
+        let mut io_kind = None;
         let mut cur: Option<&(dyn std::error::Error + 'static)> = e.source();
         while let Some(c) = cur {
+            if let Some(io) = c.downcast_ref::<std::io::Error>() {
+                io_kind = io_kind.or(Some(io.kind()));
+            }
             if let Some(t) = c.downcast_ref::<super::record::ConnectTimeout>() {
                 connect_timeout = Some(*t);
             }
@@ -125,13 +129,30 @@ impl HttpError {
         } else {
             HttpErrorKind::Protocol
         };
+        let words = io_kind.and_then(connect_words);
         let message = match kind {
             HttpErrorKind::Timeout => format!("no complete response within {timeout_ms} ms"),
+            HttpErrorKind::Connect if words.is_some() => words.unwrap_or_default().to_string(),
             _ if detail.is_empty() => e.to_string(),
             _ => detail,
         };
         HttpError::new(kind, message)
     }
+}
+
+/// A connection failure in words (the OS's own text adds nothing a user can act on).
+fn connect_words(kind: std::io::ErrorKind) -> Option<&'static str> {
+    use std::io::ErrorKind as K;
+    Some(match kind {
+        K::ConnectionRefused => {
+            "connection refused: nothing listens on that address and port (is the service up, is the port right?)"
+        }
+        K::ConnectionReset => "the server reset the connection while it was being opened",
+        K::HostUnreachable => "host unreachable: no route to the address",
+        K::NetworkUnreachable => "network unreachable: no route to the address",
+        K::AddrNotAvailable => "the address cannot be used from this machine",
+        _ => return None,
+    })
 }
 
 /// The rustls error inside an error, if it is one (directly or wrapped in an `io::Error`,
