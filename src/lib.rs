@@ -19,6 +19,7 @@ pub mod report;
 pub mod runner;
 pub mod suite;
 pub mod testing;
+pub mod text;
 
 use std::path::{Path, PathBuf};
 

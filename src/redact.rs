@@ -39,27 +39,49 @@ pub fn is_sensitive_key(key: &str) -> bool {
     .any(|s| k.contains(s))
 }
 
+/// The shortest secret that can be masked safely: masking a shorter one would hide every
+/// occurrence of a few common characters, and leave the secret guessable from the gaps.
+pub const MIN_SECRET_LEN: usize = 4;
+
+/// A secret too short to mask safely ([`MIN_SECRET_LEN`]): an error, never printed in clear.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "a secret of {len} character(s) is too short to be masked safely (at least {MIN_SECRET_LEN}); use a longer value, or do not mark it secret"
+)]
+pub struct TooShort {
+    /// Its length in characters.
+    pub len: usize,
+}
+
 /// Secret values known to the run, shared by the runner (which adds captures) and reporters.
+/// Each secret is kept with the forms it takes on its way through a server and into a
+/// report: URL-encoded, JSON-escaped (also as Python and PHP escape), HTML-escaped,
+/// Markdown-escaped and base64.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
     secrets: Arc<RwLock<Vec<String>>>,
 }
 
 impl Redactor {
-    /// Add a secret value (empty and very short values are ignored to avoid masking noise).
-    pub fn add(&self, value: &str) {
-        if value.len() < 4 {
-            return;
+    /// Add a secret value and its derived forms; a value shorter than [`MIN_SECRET_LEN`]
+    /// characters (the empty one included) is refused.
+    pub fn add(&self, value: &str) -> Result<(), TooShort> {
+        let len = value.chars().count();
+        if len < MIN_SECRET_LEN {
+            return Err(TooShort { len });
         }
         let mut s = self.secrets.write().unwrap_or_else(|e| e.into_inner());
-        if !s.iter().any(|x| x == value) {
-            s.push(value.to_string());
-            // Longest first, so a secret containing another is masked whole.
-            s.sort_by_key(|x| std::cmp::Reverse(x.len()));
+        for form in derived_forms(value) {
+            if form.len() >= MIN_SECRET_LEN && !s.contains(&form) {
+                s.push(form);
+            }
         }
+        // Longest first, so a secret containing another is masked whole.
+        s.sort_by_key(|x| std::cmp::Reverse(x.len()));
+        Ok(())
     }
 
-    /// Mask every known secret in `text`.
+    /// Mask every known secret (in every derived form) in `text`.
     pub fn redact(&self, text: &str) -> String {
         let s = self.secrets.read().unwrap_or_else(|e| e.into_inner());
         if !s.iter().any(|secret| text.contains(secret.as_str())) {
@@ -99,6 +121,114 @@ impl Redactor {
             _ => {}
         }
     }
+}
+
+/// The forms a secret takes through a server and into a report.
+fn derived_forms(v: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let mut forms = vec![v.to_string()];
+    // URL-encoded, as a query or form value (space as `+`) and as a path (`%20`), upper and
+    // lower case hex.
+    let form: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
+    let pct = percent_all(v);
+    forms.push(form);
+    forms.push(pct.to_ascii_lowercase_hex());
+    forms.push(pct.0);
+    // JSON-escaped: as serde and JavaScript write it, as Python writes it (non-ASCII as
+    // `\uXXXX`), and with PHP's `\/`.
+    let json = Value::String(v.to_string()).to_string();
+    let json = json[1..json.len() - 1].to_string();
+    forms.push(json.replace('/', "\\/"));
+    forms.push(ascii_json(&json));
+    forms.push(json);
+    // HTML- and Markdown-escaped.
+    forms.push(html_escape(v));
+    forms.push(html_escape(v).replace("&#39;", "&#x27;"));
+    forms.push(markdown_escape(v));
+    // base64, standard and URL-safe, with and without padding.
+    let b = v.as_bytes();
+    for engine in [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::STANDARD_NO_PAD,
+        &base64::engine::general_purpose::URL_SAFE,
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ] {
+        forms.push(engine.encode(b));
+    }
+    forms.dedup();
+    forms
+}
+
+/// Every byte but the unreserved ones percent-encoded, upper-case hex.
+struct Pct(String);
+
+impl Pct {
+    fn to_ascii_lowercase_hex(&self) -> String {
+        let mut out = String::with_capacity(self.0.len());
+        let mut after_pct = 0;
+        for c in self.0.chars() {
+            if c == '%' {
+                after_pct = 2;
+                out.push(c);
+            } else if after_pct > 0 {
+                after_pct -= 1;
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+}
+
+fn percent_all(v: &str) -> Pct {
+    let mut out = String::with_capacity(v.len() * 3);
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Pct(out)
+}
+
+/// JSON string content with every non-ASCII character as `\uXXXX` (surrogate pairs beyond
+/// the BMP), as Python's `json.dumps` writes it.
+fn ascii_json(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
+}
+
+/// HTML-escaped text (`&`, `<`, `>`, `"`, `'`).
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// Markdown-escaped text: ASCII punctuation backslash-escaped.
+pub fn markdown_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii_punctuation() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Mask the values of sensitive keys (tokens, passwords, …) anywhere in a JSON value.

@@ -230,6 +230,15 @@ pub enum UsageError {
         /// The value as given.
         value: String,
     },
+    /// A `--secret` value too short to be masked safely.
+    #[error("--secret {name}: {source}")]
+    Secret {
+        /// The secret's name.
+        name: String,
+        /// Why it cannot be masked.
+        #[source]
+        source: crate::redact::TooShort,
+    },
     /// A malformed `--resolve`, `--fallback-resolve`, `--connect-to` or `--dns-server` value.
     #[error(transparent)]
     Rule(#[from] RuleError),
@@ -250,11 +259,19 @@ impl RunArgs {
             .iter()
             .map(|v| parse_kv(v, "--var"))
             .collect::<Result<_, _>>()?;
-        let secrets = self
+        let secrets: Vec<(String, String)> = self
             .secrets
             .iter()
             .map(|v| parse_kv(v, "--secret"))
             .collect::<Result<_, _>>()?;
+        for (name, value) in &secrets {
+            crate::redact::Redactor::default()
+                .add(value)
+                .map_err(|source| UsageError::Secret {
+                    name: name.clone(),
+                    source,
+                })?;
+        }
         Ok(PlanOptions {
             profile: self.env.clone(),
             vars,

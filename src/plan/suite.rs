@@ -178,10 +178,13 @@ impl SuitePlanner<'_> {
             match resolved.values.get(name) {
                 Some(Value::Null) if resolved.opaque.contains(name) => {}
                 Some(v) => {
-                    self.plan.redactor.add(&value_text(v));
+                    if let Err(e) = self.plan.redactor.add(&value_text(v)) {
+                        let pos = self.var_pos(name);
+                        self.diag(pos, format!("secret `{name}`: {e}"));
+                    }
                     // A YAML number is interpolated as written (`pin: 0042`): mask that too.
                     if let Some(text) = resolved.texts.get(name) {
-                        self.plan.redactor.add(text);
+                        let _ = self.plan.redactor.add(text);
                     }
                 }
                 None => self.diag(None, format!("secret `{name}` is not a defined variable")),
@@ -237,6 +240,15 @@ impl SuitePlanner<'_> {
             out.insert(key.clone(), texts);
         }
         ok.then_some(out)
+    }
+
+    /// Where variable `name` is defined (the suite's, else a profile's).
+    fn var_pos(&self, name: &str) -> Option<Pos> {
+        let f = &self.suite.file;
+        f.vars
+            .get(name)
+            .or_else(|| f.profiles.values().find_map(|p| p.vars.get(name)))
+            .map(|v| Pos::from_loc(&v.referenced))
     }
 
     /// Plan every case; returns how many were planned.

@@ -500,7 +500,10 @@ fn capture(
             }
         };
         if c.secret {
-            redactor.add(&value_text(&value));
+            // A value too short to mask is an error of the step, never shown.
+            redactor
+                .add(&value_text(&value))
+                .map_err(|e| format!("secret capture `{}`: {e}", c.name))?;
         }
         scope.set(&c.name, value);
         names.push(c.name.clone());

@@ -1,0 +1,97 @@
+//! Text from outside — a server's body, headers and `Location`, DNS answers, certificate
+//! fields — on its way into a report: made visible and inert before any reporter sees it.
+//!
+//! [`visible`] escapes everything a terminal, a CI log parser, an XML file or a reader could
+//! act on or be fooled by: control characters (C0, DEL, C1: colour, clear-screen, OSC titles,
+//! NUL, BEL, and line breaks, so server text never starts a line of its own), Unicode line
+//! separators and bidirectional overrides, the noncharacters XML 1.0 forbids (U+FFFE, U+FFFF,
+//! …), and the `##[` marker GitHub Actions honours anywhere in a line. [`outside`] is the one
+//! order every such text goes through: secrets masked first (in every derived form), then
+//! escaped, then bounded — so a cut never leaves half a secret.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use crate::redact::Redactor;
+
+/// The characters [`visible`] escapes.
+fn needs_escape(c: char) -> bool {
+    let u = c as u32;
+    c.is_control()
+        || matches!(u, 0x2028 | 0x2029 | 0x200E | 0x200F | 0x061C)
+        || (0x202A..=0x202E).contains(&u)
+        || (0x2066..=0x2069).contains(&u)
+        || (0xFDD0..=0xFDEF).contains(&u)
+        || (u & 0xFFFE) == 0xFFFE
+}
+
+/// `s` with every character a terminal, log parser or XML reader could act on written as an
+/// escape (`\n`, `\x1b`, `\u{202e}`), and GitHub's `##[` command marker broken (`#\x23[`).
+pub fn visible(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(needs_escape) && !s.contains("##[") {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if needs_escape(c) && (c as u32) < 0x100 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if needs_escape(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out.replace("##[", "#\\x23["))
+}
+
+/// Truncate text to `max` characters, marking the cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_string(),
+        Some((at, _)) => format!("{}…", &s[..at]),
+    }
+}
+
+/// Text from outside, ready for a report: secrets masked, then made [`visible`], then cut to
+/// `max` characters.
+pub fn outside(s: &str, max: usize, redactor: &Redactor) -> String {
+    let masked = redactor.redact(s);
+    truncate(&visible(&masked), max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_and_markers_are_made_visible() {
+        assert_eq!(visible("plain text"), "plain text");
+        assert_eq!(
+            visible("a\x1b[2J\x07\0b\r\n::error::x"),
+            "a\\x1b[2J\\x07\\x00b\\r\\n::error::x"
+        );
+        assert_eq!(visible("x ##[error]forged"), "x #\\x23[error]forged");
+        assert_eq!(
+            visible("\u{202e}evil\u{fffe}\u{ffff}"),
+            "\\u{202e}evil\\u{fffe}\\u{ffff}"
+        );
+        assert_eq!(visible("\u{85}\u{9b}31m"), "\\x85\\x9b31m");
+        assert_eq!(visible("Grüße, 日本"), "Grüße, 日本");
+    }
+
+    #[test]
+    fn secrets_are_masked_before_the_cut() {
+        let r = Redactor::default();
+        r.add("s3cret-token-value");
+        // The cut falls inside the secret: it is masked first, so no part of it survives.
+        let text = format!("{}s3cret-token-value tail", "x".repeat(10));
+        let out = outside(&text, 15, &r);
+        assert!(!out.contains("s3cr"), "{out}");
+        assert_eq!(out, "xxxxxxxxxx[REDA…");
+    }
+}
