@@ -131,7 +131,7 @@ mod tests {
     #[test]
     fn non_json_is_shown_as_text_and_bounded() {
         let r = Redactor::default();
-        r.add("hunter2-secret");
+        r.add("hunter2-secret").unwrap();
         let e = body_excerpt(b"oops hunter2-secret trailing", 10, &r);
         assert_eq!(e, "oops [REDA… (28 bytes in all)");
     }

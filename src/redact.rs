@@ -256,7 +256,7 @@ mod tests {
     #[test]
     fn masks_known_values_and_keys() {
         let r = Redactor::default();
-        r.add("hunter2-secret");
+        r.add("hunter2-secret").unwrap();
         assert_eq!(r.redact("pw=hunter2-secret!"), "pw=[REDACTED]!");
         let ex = body_excerpt(
             br#"{"data":{"access_token":"abc.def.ghi","id":1}}"#,

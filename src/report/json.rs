@@ -322,7 +322,7 @@ mod tests {
         for c in &cases {
             rep.event(&Event::CaseFinished(c.clone()));
         }
-        redactor.add("hunter2-token");
+        redactor.add("hunter2-token").unwrap();
         let summary = RunSummary {
             counts: Counts::of(cases.iter().map(|c| c.as_ref())),
             passed: false,
