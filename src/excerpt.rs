@@ -16,7 +16,9 @@ pub fn body_excerpt(body: &[u8], max: usize, redactor: &Redactor) -> String {
     } else {
         text.into_owned()
     };
+    // Secrets first, then what a terminal or log parser would act on, then the cut.
     let text = redactor.redact(&text);
+    let text = crate::text::visible(&text);
     let mut cut: String = text.chars().take(max).collect();
     if cut.len() < text.len() || head.len() < body.len() {
         cut.push_str(&format!("… ({} bytes in all)", body.len()));

@@ -145,7 +145,9 @@ fn derived_forms(v: &str) -> Vec<String> {
     forms.push(html_escape(v));
     forms.push(html_escape(v).replace("&#39;", "&#x27;"));
     forms.push(markdown_escape(v));
-    // base64, standard and URL-safe, with and without padding.
+    // base64, standard and URL-safe, with and without padding; and the part of the
+    // encoding that only the secret's bytes decide, at each of the three alignments it can
+    // have inside a longer encoded text (`Basic base64(user:secret)`, an echoed header).
     let b = v.as_bytes();
     for engine in [
         &base64::engine::general_purpose::STANDARD,
@@ -154,6 +156,22 @@ fn derived_forms(v: &str) -> Vec<String> {
         &base64::engine::general_purpose::URL_SAFE_NO_PAD,
     ] {
         forms.push(engine.encode(b));
+    }
+    for engine in [
+        &base64::engine::general_purpose::STANDARD_NO_PAD,
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ] {
+        for k in 0..3usize {
+            let mut bytes = vec![0u8; k];
+            bytes.extend_from_slice(b);
+            let enc = engine.encode(&bytes);
+            // Characters mixing the unknown bytes before (k of them) or after the secret.
+            let front = [0, 2, 3][k];
+            let back = 4 * (bytes.len() / 3);
+            if back >= front + 8 {
+                forms.push(enc[front..back].to_string());
+            }
+        }
     }
     forms.dedup();
     forms
@@ -251,6 +269,21 @@ pub fn mask_keys(v: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_inside_a_longer_base64_text_is_masked_at_any_alignment() {
+        use base64::Engine as _;
+        let r = Redactor::default();
+        r.add("hunter2-secret-value").unwrap();
+        for prefix in ["", "a", "ab", "user:", "Bearer x "] {
+            for suffix in ["", "!", " tail"] {
+                let text = format!("{prefix}hunter2-secret-value{suffix}");
+                let enc = base64::engine::general_purpose::STANDARD.encode(&text);
+                let out = r.redact(&enc);
+                assert!(out.contains(MASK), "{prefix:?}/{suffix:?}: {enc} -> {out}");
+            }
+        }
+    }
     use crate::excerpt::body_excerpt;
 
     #[test]

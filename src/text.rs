@@ -49,6 +49,28 @@ pub fn visible(s: &str) -> Cow<'_, str> {
     Cow::Owned(out.replace("##[", "#\\x23["))
 }
 
+/// `s` with every character XML 1.0 forbids (control characters other than tab and line
+/// breaks, U+FFFE, U+FFFF) written as an escape, so an XML file stays well-formed whatever a
+/// name or message holds.
+pub fn xml_safe(s: &str) -> Cow<'_, str> {
+    let forbidden = |c: char| {
+        let u = c as u32;
+        (u < 0x20 && !matches!(c, '\t' | '\n' | '\r')) || u == 0xFFFE || u == 0xFFFF
+    };
+    if !s.chars().any(forbidden) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if forbidden(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Truncate text to `max` characters, marking the cut.
 pub fn truncate(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
@@ -82,6 +104,12 @@ mod tests {
         );
         assert_eq!(visible("\u{85}\u{9b}31m"), "\\x85\\x9b31m");
         assert_eq!(visible("Grüße, 日本"), "Grüße, 日本");
+    }
+
+    #[test]
+    fn xml_forbidden_characters_are_escaped_and_line_breaks_kept() {
+        assert_eq!(xml_safe("a\nb\tc"), "a\nb\tc");
+        assert_eq!(xml_safe("x\u{fffe}\u{1}y"), "x\\u{fffe}\\u{1}y");
     }
 
     #[test]

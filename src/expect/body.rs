@@ -72,7 +72,7 @@ impl BodyCheck {
     /// Judge the body.
     pub fn evaluate(&self, resp: &Response, scope: &Scope, pos: Option<Pos>) -> Vec<Outcome> {
         let text = resp.text();
-        let excerpt = truncate(&text, 120);
+        let excerpt = truncate(&text, super::MEMORY_BOUND);
         let mut out = Vec::new();
         for t in &self.contains {
             let o = match t.render(scope) {

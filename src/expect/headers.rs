@@ -107,7 +107,7 @@ impl HeaderCheck {
         } else if is_sensitive_header(&self.name) {
             "[REDACTED]".to_string()
         } else {
-            truncate(&values.join(", "), 200)
+            truncate(&values.join(", "), super::MEMORY_BOUND)
         };
         let n = &self.name;
         for rule in &self.rules {

@@ -283,8 +283,13 @@ pub fn show(v: &Value) -> String {
     } else {
         v.to_string()
     };
-    truncate(&s, 200)
+    truncate(&s, MEMORY_BOUND)
 }
+
+/// Most characters an evaluator keeps of a value it reports: a bound on memory only. What a
+/// report shows is cut later, after secrets are masked (see `runner::sanitize`), so that a cut
+/// never leaves part of a secret.
+pub const MEMORY_BOUND: usize = 4096;
 
 /// Truncate text to `max` characters, marking the cut.
 pub fn truncate(s: &str, max: usize) -> String {

@@ -86,6 +86,9 @@ pub struct Prepared {
     pub timeout: Duration,
     /// Maximum redirects to follow; 0 = do not follow.
     pub max_redirects: u32,
+    /// Headers that carry a credential or a secret (besides `Authorization`, `Cookie` and
+    /// `Proxy-Authorization`): never sent on a redirect to another origin.
+    pub private_headers: Vec<String>,
 }
 
 /// What one exchange produced besides the response.
@@ -396,6 +399,9 @@ impl HttpClient {
                 if !same_origin {
                     // Credentials and the explicit Host are for the original server only.
                     headers.remove(reqwest::header::HOST);
+                    for name in &req.private_headers {
+                        headers.remove(name.as_str());
+                    }
                     headers.remove(reqwest::header::AUTHORIZATION);
                     headers.remove(reqwest::header::COOKIE);
                     headers.remove(reqwest::header::PROXY_AUTHORIZATION);

@@ -86,7 +86,9 @@ impl JunitReporter {
     }
 
     fn render(&self, info: &RunInfo, total: Duration) -> Result<String, String> {
-        let r = |s: &str| self.redactor.redact(s);
+        // Secrets masked, and nothing XML 1.0 forbids (names and metadata come from suites and
+        // the command line; server text is escaped before it becomes an event).
+        let r = |s: &str| crate::text::xml_safe(&self.redactor.redact(s)).into_owned();
         let mut report = Report::new("smokegate");
         report.set_time(total);
         let timestamp = chrono::DateTime::parse_from_rfc3339(&info.started_at).ok();
@@ -109,7 +111,7 @@ impl JunitReporter {
             for p in &info.profiles {
                 if let Some((s, prof)) = p.split_once(": ") {
                     if s == suite_name {
-                        props.push(Property::new("profile", prof));
+                        props.push(Property::new("profile", r(prof)));
                     }
                 }
             }

@@ -232,6 +232,8 @@ async fn run_step(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepResul
     loop {
         attempt += 1;
         let mut result = attempt_once(ctx, step, scope).await;
+        // What reports may show of it: secrets masked, server text made inert, bounded.
+        super::sanitize::step(&mut result, ctx.redactor());
         result.attempts = attempt;
         let more = match wait_deadline {
             Some(d) => Instant::now() + interval < d,
@@ -295,6 +297,13 @@ async fn http_attempt(
             return out;
         }
     };
+    // Whatever it sends as a credential is a secret from now on (a server may echo it).
+    let mut prepared = prepared;
+    if let Err(e) = super::credentials::register(&mut prepared, ctx.redactor()) {
+        out.status = Status::Error;
+        out.message = Some(format!("cannot send the request: {e}"));
+        return out;
+    }
     let mut sent = Sent::default();
     let result = ctx.client.send(&prepared, &mut sent).await;
     out.request = Some(RequestSummary {
@@ -381,18 +390,8 @@ fn unfollowed_location(resp: &Response, redactor: &Redactor) -> Option<String> {
         return None;
     }
     let raw = resp.headers.get(reqwest::header::LOCATION)?;
-    let text = redactor.redact(&String::from_utf8_lossy(raw.as_bytes()));
-    let escaped: String = text
-        .chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_unicode().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect();
-    Some(crate::expect::truncate(&escaped, 300))
+    let text = String::from_utf8_lossy(raw.as_bytes());
+    Some(crate::text::outside(&text, 300, redactor))
 }
 
 /// Handshake again with the server the request reached, to judge TLS expectations.

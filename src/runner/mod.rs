@@ -4,7 +4,9 @@
 //! the pure [`state::RunState`]; the loop only waits and does what it answers.
 
 pub(crate) mod case;
+pub(crate) mod credentials;
 pub(crate) mod request;
+pub(crate) mod sanitize;
 pub(crate) mod schedule;
 mod signal;
 pub(crate) mod state;

@@ -104,5 +104,6 @@ pub fn prepare(
         body,
         timeout: def.timeout.unwrap_or(default_timeout),
         max_redirects: def.max_redirects,
+        private_headers: Vec::new(),
     })
 }

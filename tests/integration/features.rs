@@ -566,7 +566,7 @@ cases:
     let run = run_suite(addr, suite, &[]).await;
     assert_eq!(run.code, 1, "{}", run.all_output());
     assert!(
-        run.stdout.contains("location: /login?next=%2Fadmin\\u{9}x"),
+        run.stdout.contains("location: /login?next=%2Fadmin\\tx"),
         "{}",
         run.stdout
     );
@@ -575,7 +575,7 @@ cases:
         "no raw control character reaches the console"
     );
     let step = &run.case("protected route")["steps"][0];
-    assert_eq!(step["response"]["location"], "/login?next=%2Fadmin\\u{9}x");
+    assert_eq!(step["response"]["location"], "/login?next=%2Fadmin\\tx");
     let reached = format!("reached:  http://{addr}/echo → {addr} (address via literal)");
     assert!(run.stdout.contains(&reached), "{}", run.stdout);
     assert!(

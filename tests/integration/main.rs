@@ -8,6 +8,7 @@ mod dns_failures;
 mod dns_tls;
 mod features;
 mod golden;
+mod hostile_text;
 mod real;
 mod reports;
 mod robustness;

@@ -24,8 +24,8 @@ cases:
   - name: too few hops allowed
     request: {{ url: "{r3}", follow_redirects: 2 }}
   - name: basic auth
-    request: {{ url: "{auth}", headers: {{ Authorization: "Basic dTpw" }} }}
-    expect: {{ status: 200, jsonpath: [{{ path: $.authenticated, equals: true }}, {{ path: $.user, equals: u }}] }}
+    request: {{ url: "{auth}", headers: {{ Authorization: "Basic c21va2U6czNjcmV0LXBhc3M=" }} }}
+    expect: {{ status: 200, jsonpath: [{{ path: $.authenticated, equals: true }}, {{ path: $.user, equals: smoke }}] }}
   - name: basic auth missing
     request: {{ url: "{auth}" }}
     expect: {{ status: 401 }}
@@ -46,7 +46,7 @@ cases:
 "#,
         s503 = u("/status/503"),
         r3 = u("/redirect/3"),
-        auth = u("/basic-auth/u/p"),
+        auth = u("/basic-auth/smoke/s3cret-pass"),
         headers = u("/headers"),
         json = u("/json"),
         port = bin.port,

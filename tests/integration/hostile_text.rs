@@ -1,0 +1,189 @@
+//! Issue 11: nothing a server sends can leak a secret, forge a CI command or break a report.
+//! A hostile server echoes every credential smokegate sends — raw, URL-encoded, JSON-escaped
+//! (as serde and as Python write it), HTML-escaped, base64 — in its body, its headers and a
+//! redirect's `Location`, and fills its body with terminal escapes, forged GitHub workflow
+//! commands and characters XML forbids. Every output format is then searched for the planted
+//! secrets in each of those forms: there must be none.
+
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use base64::Engine as _;
+
+use crate::common::{smokegate, write_suite};
+
+const TOKEN: &str = "tok-Planted/Secret+é\"42";
+const PASSWORD: &str = "pw-Planted-Secret-7";
+const API_KEY: &str = "key-Planted-Secret-9";
+const VAR_SECRET: &str = "var-Planted-Secret-3";
+
+/// Every form a secret is searched for in the outputs.
+fn forms(s: &str) -> Vec<String> {
+    let json = serde_json::Value::String(s.to_string()).to_string();
+    let json = json[1..json.len() - 1].to_string();
+    let python: String = json
+        .chars()
+        .map(|c| {
+            if c.is_ascii() {
+                c.to_string()
+            } else {
+                format!("\\u{:04x}", c as u32)
+            }
+        })
+        .collect();
+    vec![
+        s.to_string(),
+        url::form_urlencoded::byte_serialize(s.as_bytes()).collect(),
+        json,
+        python,
+        s.replace('&', "&amp;")
+            .replace('"', "&quot;")
+            .replace('<', "&lt;"),
+        base64::engine::general_purpose::STANDARD.encode(s),
+    ]
+}
+
+/// Echo what came in, in every form, with hostile text around it.
+async fn echo(headers: HeaderMap, uri: Uri) -> impl IntoResponse {
+    let all: Vec<String> = headers
+        .iter()
+        .map(|(k, v)| format!("{k}={}", String::from_utf8_lossy(v.as_bytes())))
+        .chain(std::iter::once(uri.to_string()))
+        .collect();
+    let joined = all.join(" ");
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&joined);
+    let body = serde_json::json!({
+        "echo": joined,
+        "b64": b64,
+        "hostile": "\x1b[2J\x1b]0;pwned\x07\n::add-mask::x\n::error file=a,line=1::forged\n ##[error]forged\u{fffe}\u{ffff}\0",
+    });
+    let body = format!(
+        "{}\n::stop-commands::pwned\n{}\n",
+        body,
+        forms(VAR_SECRET).join(" | ")
+    );
+    let auth = headers
+        .get("authorization")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    let location = format!(
+        "/login?next={}",
+        url::form_urlencoded::byte_serialize(auth.as_bytes()).collect::<String>()
+    );
+    (
+        StatusCode::FOUND,
+        [
+            ("x-echo", auth.replace(['\r', '\n'], " ")),
+            ("location", location),
+            ("content-type", "application/json".to_string()),
+        ],
+        body,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_planted_secret_and_no_server_command_reaches_any_output() {
+    let app = axum::Router::new().fallback(get(echo));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    let dir = tempfile::tempdir().unwrap();
+    let suite = write_suite(
+        dir.path(),
+        "hostile.yaml",
+        &format!(
+            r#"name: hostile
+vars:
+  token: '{TOKEN}'
+secrets: [token]
+cases:
+  - name: echo
+    request:
+      url: "http://smoke:{PASSWORD}@{addr}/echo"
+      headers:
+        Authorization: "Bearer ${{token}}"
+        X-Api-Key: "{API_KEY}"
+      query: {{ api_key: "{API_KEY}", v: "${{var}}" }}
+    expect:
+      status: 200
+      body: {{ contains: ["${{token}}"] }}
+      headers: {{ x-echo: "Bearer ${{token}}" }}
+"#
+        ),
+    );
+    let html = dir.path().join("report.html");
+    let summary = dir.path().join("summary.md");
+    let args: Vec<String> = [
+        "run",
+        &suite,
+        "--secret",
+        &format!("var={VAR_SECRET}"),
+        "--report-html",
+        &html.display().to_string(),
+        "--verbose",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let env = vec![
+        ("GITHUB_ACTIONS".to_string(), "true".to_string()),
+        (
+            "GITHUB_STEP_SUMMARY".to_string(),
+            summary.display().to_string(),
+        ),
+    ];
+    let run = smokegate(&args, &env).await;
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    let outputs = [
+        ("console", run.stdout.clone() + &run.stderr),
+        (
+            "json",
+            run.json.as_ref().map(|j| j.to_string()).unwrap_or_default(),
+        ),
+        ("junit", run.junit.clone().unwrap_or_default()),
+        ("html", std::fs::read_to_string(&html).unwrap_or_default()),
+        (
+            "summary",
+            std::fs::read_to_string(&summary).unwrap_or_default(),
+        ),
+    ];
+    let mut leaks = Vec::new();
+    for (name, text) in &outputs {
+        assert!(!text.is_empty(), "{name} was written");
+        for secret in [TOKEN, PASSWORD, API_KEY, VAR_SECRET] {
+            for form in forms(secret) {
+                if text.contains(&form) {
+                    leaks.push(format!("{name}: {form}"));
+                }
+            }
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "secret bytes in outputs: {leaks:#?}\n{}",
+        run.stdout
+    );
+    // Server text cannot act on a terminal or a CI log, and is shown, escaped, not dropped.
+    let console = &outputs[0].1;
+    assert!(console.contains("[REDACTED]"), "{console}");
+    assert!(
+        console.contains("\\x1b[2J") || console.contains("\\u001b[2J"),
+        "{console}"
+    );
+    assert!(!console.contains('\x1b') && !console.contains('\x07') && !console.contains('\0'));
+    for line in console.lines() {
+        let t = line.trim_start();
+        assert!(
+            !t.starts_with("::add-mask") && !t.starts_with("::stop-commands") && !t.contains("##["),
+            "a server line reached the log as a command: {line:?}"
+        );
+        assert!(
+            !t.starts_with("::error file=a"),
+            "forged annotation: {line:?}"
+        );
+    }
+    // The JUnit file is well-formed XML whatever the server sent.
+    let junit = run.junit.clone().unwrap();
+    assert!(!junit.contains('\u{fffe}') && !junit.contains('\u{ffff}') && !junit.contains('\0'));
+    crate::common::xmllint(&run.junit_path);
+}
