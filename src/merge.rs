@@ -16,6 +16,9 @@ use crate::redact::Redactor;
 use crate::report::json::{case_key, JsonReport, Verdict, REPORT_SCHEMA_VERSION};
 use crate::report::Reporter;
 
+/// Most shards a run may be split into (`--shard K/N`, and what `merge` accepts).
+pub const MAX_SHARDS: usize = 1000;
+
 /// Why shard reports cannot be merged.
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
@@ -78,7 +81,9 @@ pub enum MergeError {
         count: usize,
     },
     /// A report's `shard` metadata is not `K/N`.
-    #[error("{path}: metadata `shard` is `{value}`, expected K/N")]
+    #[error(
+        "{path}: metadata `shard` is `{value}`, expected K/N with 1 <= K <= N <= {MAX_SHARDS}"
+    )]
     BadShard {
         /// The report file.
         path: PathBuf,
@@ -184,7 +189,8 @@ impl Gathered {
             if k == "shard" {
                 let parsed = text
                     .split_once('/')
-                    .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
+                    .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+                    .filter(|(k, n): &(usize, usize)| *k >= 1 && k <= n && *n <= MAX_SHARDS);
                 let Some((index, count)) = parsed else {
                     return Err(MergeError::BadShard { path, value: text });
                 };

@@ -28,11 +28,12 @@ pub struct Shard {
 impl Shard {
     /// Parse `K/N` with 1 ≤ K ≤ N.
     pub fn parse(s: &str) -> Result<Shard, String> {
-        let bad = || format!("--shard expects K/N with 1 <= K <= N (e.g. 2/4), got `{s}`");
+        let max = crate::merge::MAX_SHARDS;
+        let bad = || format!("--shard expects K/N with 1 <= K <= N <= {max} (e.g. 2/4), got `{s}`");
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let index: usize = k.trim().parse().map_err(|_| bad())?;
         let count: usize = n.trim().parse().map_err(|_| bad())?;
-        if index == 0 || count == 0 || index > count {
+        if index == 0 || count == 0 || index > count || count > max {
             return Err(bad());
         }
         Ok(Shard { index, count })

@@ -137,12 +137,60 @@ const TYPES: &[&str] = &[
     "string", "number", "integer", "boolean", "object", "array", "null",
 ];
 
+/// Deepest nesting of brackets and parentheses a JSONPath may have (the parser's time grows
+/// exponentially with nested filters, and its stack with any nesting).
+pub const MAX_PATH_NESTING: usize = 8;
+/// Longest JSONPath, in bytes.
+pub const MAX_PATH_LEN: usize = 4096;
+
 /// Parse a JSONPath, with an error that says what is wrong.
 pub fn parse_path(src: &str) -> Result<JsonPath, ExpectError> {
-    JsonPath::parse(src).map_err(|e| ExpectError::JsonPath {
-        path: src.to_string(),
-        reason: e.to_string(),
-    })
+    let invalid = |reason: String| ExpectError::JsonPath {
+        path: crate::text::truncate(src, 120),
+        reason,
+    };
+    if src.len() > MAX_PATH_LEN {
+        return Err(invalid(format!(
+            "{} bytes long; the limit is {MAX_PATH_LEN}",
+            src.len()
+        )));
+    }
+    let depth = nesting(src);
+    if depth > MAX_PATH_NESTING {
+        return Err(invalid(format!(
+            "brackets and filters nest {depth} deep; the limit is {MAX_PATH_NESTING}"
+        )));
+    }
+    JsonPath::parse(src).map_err(|e| invalid(e.to_string()))
+}
+
+/// The deepest nesting of `[` and `(` outside quoted strings.
+fn nesting(src: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in src.chars() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '[' | '(' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            ']' | ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 impl JsonPathCheck {

@@ -70,7 +70,13 @@ pub enum RenderError {
     /// The template reads an environment variable that is not set and has no default.
     #[error("environment variable `{0}` is not set")]
     EnvUnset(String),
+    /// The rendered text would be larger than [`MAX_RENDERED`].
+    #[error("the text would be larger than {MAX_RENDERED} bytes")]
+    TooLarge,
 }
+
+/// Most bytes one template may render to (a request line, a header, a body).
+pub const MAX_RENDERED: usize = 16 << 20;
 
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,6 +194,10 @@ impl Template {
                 },
                 Part::Env(e) => out.push_str(&env(scope, &e.name, &e.default)?),
                 Part::Gen(g) => out.push_str(&generate(*g, &scope.run_id)),
+            }
+            // Bounded as it grows: a template repeating a large value stops here.
+            if out.len() > MAX_RENDERED {
+                return Err(RenderError::TooLarge);
             }
         }
         Ok(out)

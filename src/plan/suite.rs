@@ -239,6 +239,25 @@ impl SuitePlanner<'_> {
             }
             out.insert(key.clone(), texts);
         }
+        let combinations = out
+            .values()
+            .try_fold(1usize, |n, v| n.checked_mul(v.len().max(1)));
+        if ok && combinations.is_none_or(|n| n > vars::MAX_MATRIX) {
+            let pos = m
+                .values()
+                .flat_map(|v| v.first())
+                .next()
+                .map(|v| Pos::from_loc(&v.referenced));
+            let n = combinations.map_or_else(|| "too many".to_string(), |n| n.to_string());
+            self.diag(
+                pos,
+                format!(
+                    "the matrix has {n} combinations; the limit is {} cases per matrix (split the case, or use fewer values)",
+                    vars::MAX_MATRIX
+                ),
+            );
+            return None;
+        }
         ok.then_some(out)
     }
 

@@ -128,57 +128,127 @@ pub fn resolve(
 
 type Pending = BTreeMap<String, (JsonTemplate, Option<Pos>)>;
 
-/// Evaluate every pending variable whose references are all resolved, until none is.
+/// Most bytes one variable may expand to (a "billion laughs" of variables doubling each other
+/// is stopped here, not by the machine's memory).
+pub const MAX_VAR_BYTES: usize = 1 << 20;
+
+/// Evaluate every pending variable whose references are all resolved, in dependency order
+/// (Kahn's algorithm: linear in the variables and references, however long a chain is).
 fn resolve_ready(
     pending: &mut Pending,
     out: &mut Resolved,
     errors: &mut Vec<VarError>,
     env: &Scope,
 ) {
-    loop {
-        let ready: Vec<String> = pending
-            .iter()
-            .filter(|(k, (t, _))| refs(t).all(|r| r != k.as_str() && out.values.contains_key(r)))
-            .map(|(k, _)| k.clone())
-            .collect();
-        if ready.is_empty() {
-            return;
-        }
-        let scope = Scope {
-            vars: std::sync::Arc::new(out.values.clone()),
-            texts: std::sync::Arc::new(out.texts.clone()),
-            ..env.clone()
-        };
-        for k in ready {
-            let Some((t, pos)) = pending.remove(&k) else {
+    // For each pending variable: how many pending variables it still waits for; for each
+    // name, who waits for it. A reference to an unknown name keeps it waiting (reported by
+    // the caller).
+    let mut waiting: BTreeMap<String, usize> = BTreeMap::new();
+    let mut waiters: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (k, (t, _)) in pending.iter() {
+        let mut n = 0;
+        let mut seen = std::collections::BTreeSet::new();
+        for r in refs(t) {
+            if !seen.insert(r) || out.values.contains_key(r) {
                 continue;
-            };
-            // A whole reference to a variable written as a YAML scalar keeps its text too.
-            if let JsonTemplate::Str(Template { parts }) = &t {
-                if let [Part::Var(r)] = parts.as_slice() {
-                    if let Some(text) = out.texts.get(r).cloned() {
-                        out.texts.insert(k.clone(), text);
-                    }
-                }
             }
-            let opaque = refs(&t).any(|r| out.opaque.contains(r)) || reads_unknown(&t, env);
-            match t.eval(&scope) {
-                Ok(v) => {
-                    out.values.insert(k.clone(), v);
-                    if opaque {
-                        out.opaque.insert(k);
-                    }
-                }
-                Err(e) => {
-                    errors.push(VarError {
-                        pos,
-                        message: format!("in variable `{k}`: {e}"),
-                    });
-                    poison(out, &k);
+            n += 1;
+            if r != k.as_str() {
+                waiters.entry(r.to_string()).or_default().push(k.clone());
+            }
+        }
+        waiting.insert(k.clone(), n);
+    }
+    let mut ready: Vec<String> = waiting
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(k, _)| k.clone())
+        .collect();
+    let mut scope = Scope {
+        vars: std::sync::Arc::new(out.values.clone()),
+        texts: std::sync::Arc::new(out.texts.clone()),
+        ..env.clone()
+    };
+    while let Some(k) = ready.pop() {
+        let Some((t, pos)) = pending.remove(&k) else {
+            continue;
+        };
+        evaluate(&k, &t, pos, out, errors, &scope, env);
+        if let Some(v) = out.values.get(&k) {
+            std::sync::Arc::make_mut(&mut scope.vars).insert(k.clone(), v.clone());
+        }
+        if let Some(text) = out.texts.get(&k) {
+            std::sync::Arc::make_mut(&mut scope.texts).insert(k.clone(), text.clone());
+        }
+        for w in waiters.remove(&k).unwrap_or_default() {
+            if let Some(n) = waiting.get_mut(&w) {
+                *n -= 1;
+                if *n == 0 {
+                    ready.push(w);
                 }
             }
         }
     }
+}
+
+/// Evaluate one variable whose references are all resolved.
+fn evaluate(
+    k: &str,
+    t: &JsonTemplate,
+    pos: Option<Pos>,
+    out: &mut Resolved,
+    errors: &mut Vec<VarError>,
+    scope: &Scope,
+    env: &Scope,
+) {
+    // A whole reference to a variable written as a YAML scalar keeps its text too.
+    if let JsonTemplate::Str(Template { parts }) = t {
+        if let [Part::Var(r)] = parts.as_slice() {
+            if let Some(text) = out.texts.get(r).cloned() {
+                out.texts.insert(k.to_string(), text);
+            }
+        }
+    }
+    let opaque = refs(t).any(|r| out.opaque.contains(r)) || reads_unknown(t, env);
+    let fail = |errors: &mut Vec<VarError>, out: &mut Resolved, message: String| {
+        errors.push(VarError { pos, message });
+        poison(out, k);
+    };
+    if let Some(n) = expanded_size(t, scope).filter(|n| *n > MAX_VAR_BYTES) {
+        let message = format!(
+            "in variable `{k}`: it would expand to {n} bytes, more than the limit of {MAX_VAR_BYTES} (variables that repeat each other grow exponentially)"
+        );
+        return fail(errors, out, message);
+    }
+    match t.eval(scope) {
+        Ok(v) => {
+            out.values.insert(k.to_string(), v);
+            if opaque {
+                out.opaque.insert(k.to_string());
+            }
+        }
+        Err(e) => fail(errors, out, format!("in variable `{k}`: {e}")),
+    }
+}
+
+/// How many bytes a value's templates would expand to, counted without expanding them
+/// (`None` when a referenced value is not known).
+fn expanded_size(t: &JsonTemplate, scope: &Scope) -> Option<usize> {
+    let mut total = 0usize;
+    for tpl in t.templates() {
+        for p in &tpl.parts {
+            let n = match p {
+                Part::Lit(l) => l.len(),
+                Part::Var(r) => match scope.vars.get(r.as_str())? {
+                    Value::String(s) => s.len(),
+                    other => other.to_string().len(),
+                },
+                _ => 64,
+            };
+            total = total.saturating_add(n);
+        }
+    }
+    Some(total)
 }
 
 /// A cycle among pending variables that each reference only pending ones.
@@ -227,6 +297,9 @@ fn reads_unknown(t: &JsonTemplate, env: &Scope) -> bool {
         })
     })
 }
+
+/// Most cases one matrix may expand to.
+pub const MAX_MATRIX: usize = 10_000;
 
 /// One value of a matrix key: a text, or named texts (`key.field` variables).
 #[derive(Debug, Clone, PartialEq)]

@@ -53,6 +53,21 @@ impl Diagnostic {
         }
     }
 
+    /// A diagnostic at `pos` in `file`, whose line there is `line`.
+    pub fn with_line(
+        file: &Path,
+        line: Option<&str>,
+        pos: Option<Pos>,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            file: file.to_path_buf(),
+            pos,
+            message: message.into(),
+            source_line: line.map(str::to_string),
+        }
+    }
+
     /// A diagnostic about a whole file (e.g. it cannot be read).
     pub fn file(file: &Path, message: impl Into<String>) -> Self {
         Diagnostic {
@@ -79,15 +94,44 @@ impl fmt::Display for Diagnostic {
         if let (Some(p), Some(line)) = (self.pos, &self.source_line) {
             let num = p.line.to_string();
             let pad = " ".repeat(num.len());
+            let (shown, caret) = window(line, p.column.saturating_sub(1) as usize);
             writeln!(f)?;
             writeln!(f, "{pad} |")?;
-            writeln!(f, "{num} | {line}")?;
-            let caret_pad = " ".repeat(p.column.saturating_sub(1) as usize);
+            writeln!(f, "{num} | {shown}")?;
+            let caret_pad = " ".repeat(caret);
             write!(f, "{pad} | {caret_pad}^ {}", self.message)?;
         }
         Ok(())
     }
 }
+
+/// Characters of a source line shown on each side of the column.
+const CONTEXT: usize = 60;
+
+/// The part of `line` around character `col` (all of it when short), and the caret's column
+/// in what is shown.
+fn window(line: &str, col: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= 2 * CONTEXT + 20 {
+        return (line.to_string(), col);
+    }
+    let start = col.saturating_sub(CONTEXT).min(chars.len());
+    let end = (col + CONTEXT).min(chars.len());
+    let mut shown = String::new();
+    let mut caret = col - start;
+    if start > 0 {
+        shown.push('…');
+        caret += 1;
+    }
+    shown.extend(&chars[start..end]);
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, caret)
+}
+
+/// Most diagnostics shown at once (the rest are counted).
+pub const MAX_SHOWN: usize = 100;
 
 /// Several diagnostics, reported together.
 #[derive(Debug, Clone, Default)]
@@ -95,11 +139,18 @@ pub struct Diagnostics(pub Vec<Diagnostic>);
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, d) in self.0.iter().enumerate() {
+        for (i, d) in self.0.iter().take(MAX_SHOWN).enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
             writeln!(f, "{d}")?;
+        }
+        if self.0.len() > MAX_SHOWN {
+            writeln!(
+                f,
+                "\n… and {} more error(s) not shown (fix these first)",
+                self.0.len() - MAX_SHOWN
+            )?;
         }
         Ok(())
     }
@@ -110,6 +161,22 @@ impl std::error::Error for Diagnostics {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lines_are_shown_around_the_column() {
+        let line = format!("{}X{}", "a".repeat(500), "b".repeat(500));
+        let (shown, caret) = window(&line, 500);
+        assert!(shown.chars().count() <= 2 * CONTEXT + 2, "{shown}");
+        assert_eq!(shown.chars().nth(caret), Some('X'));
+        let many = Diagnostics(
+            (0..250)
+                .map(|i| Diagnostic::file(Path::new("s.yaml"), format!("e{i}")))
+                .collect(),
+        );
+        let text = many.to_string();
+        assert!(text.contains("e99") && !text.contains("e100\n"), "{text}");
+        assert!(text.contains("150 more error(s)"), "{text}");
+    }
 
     #[test]
     fn renders_caret_under_column() {

@@ -16,12 +16,32 @@ pub struct LoadedSuite {
     pub source: String,
     /// The parsed suite.
     pub file: SuiteFile,
+    /// Where each line of `source` starts, built at the first diagnostic.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 impl LoadedSuite {
     /// A diagnostic located in this suite.
     pub fn diag(&self, pos: Option<Pos>, message: impl Into<String>) -> Diagnostic {
-        Diagnostic::at(&self.path, &self.source, pos, message)
+        let line = pos.and_then(|p| self.line(p.line));
+        Diagnostic::with_line(&self.path, line, pos, message)
+    }
+
+    /// Line `n` (from 1) of the source, found through an index of line starts built once (a
+    /// suite with thousands of errors must not rescan the file for each).
+    pub fn line(&self, n: u64) -> Option<&str> {
+        let starts = self.line_starts.get_or_init(|| {
+            let mut v = vec![0];
+            v.extend(self.source.match_indices('\n').map(|(i, _)| i + 1));
+            v
+        });
+        let i = usize::try_from(n.checked_sub(1)?).ok()?;
+        let start = *starts.get(i)?;
+        if start >= self.source.len() && i > 0 {
+            return None;
+        }
+        let end = starts.get(i + 1).map_or(self.source.len(), |e| e - 1);
+        Some(self.source[start..end].trim_end_matches('\r'))
     }
 
     /// The text a plain YAML scalar was written as (`1.10`, `007`, `yes`, `~`), found at `loc`
@@ -31,10 +51,7 @@ impl LoadedSuite {
         if !matches!(value, Value::Number(_) | Value::Bool(_) | Value::Null) {
             return None;
         }
-        let line = self
-            .source
-            .lines()
-            .nth(loc.line().checked_sub(1)? as usize)?;
+        let line = self.line(loc.line())?;
         let start = line
             .char_indices()
             .nth(loc.column().checked_sub(1)? as usize)
@@ -141,6 +158,7 @@ pub fn parse_suite(path: &Path, source: String) -> Result<LoadedSuite, Diagnosti
                     path: path.to_path_buf(),
                     source,
                     file,
+                    line_starts: Default::default(),
                 });
             }
         }
@@ -150,6 +168,7 @@ pub fn parse_suite(path: &Path, source: String) -> Result<LoadedSuite, Diagnosti
             path: path.to_path_buf(),
             source,
             file,
+            line_starts: Default::default(),
         }),
         Err(e) => {
             let pos = e.location().map(|l| Pos::from_loc(&l));

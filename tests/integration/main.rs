@@ -9,6 +9,7 @@ mod dns_tls;
 mod features;
 mod golden;
 mod hostile_text;
+mod limits;
 mod real;
 mod reports;
 mod robustness;
