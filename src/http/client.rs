@@ -126,8 +126,9 @@ pub struct HttpClient {
     config: Arc<NetConfig>,
 }
 
-/// One pool: the destination port, and the `Host` alias its requests carry.
-type ClientKey = (u16, Option<Alias>);
+/// One pool: the destination port, the `Host` alias its requests carry, and whether it speaks
+/// HTTP/1.1 only.
+type ClientKey = (u16, Option<Alias>, bool);
 
 /// Most clients kept for `Host` aliases (a suite names few; beyond this each request to a
 /// new alias builds a client of its own).
@@ -163,7 +164,9 @@ impl HttpClient {
             config: Arc::new(config),
         };
         // Surface configuration errors now rather than at the first request.
-        client.client_for(443, None).map_err(SetupError::Client)?;
+        client
+            .client_for(443, None, false)
+            .map_err(SetupError::Client)?;
         Ok(client)
     }
 
@@ -178,8 +181,13 @@ impl HttpClient {
         &self.resolver
     }
 
-    fn client_for(&self, port: u16, alias: Option<&Alias>) -> Result<reqwest::Client, HttpError> {
-        let key: ClientKey = (port, alias.cloned());
+    fn client_for(
+        &self,
+        port: u16,
+        alias: Option<&Alias>,
+        http1_only: bool,
+    ) -> Result<reqwest::Client, HttpError> {
+        let key: ClientKey = (port, alias.cloned(), http1_only);
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(c) = clients.get(&key) {
             return Ok(c.clone());
@@ -189,7 +197,11 @@ impl HttpClient {
             None => self.resolver.for_port(port),
         };
         let mut builder = reqwest::Client::builder().no_proxy();
-        if !self.config.proxy.is_empty() {
+        if http1_only {
+            builder = builder.http1_only();
+        }
+        // An alias is only used for a request that goes direct (see `route`).
+        if !self.config.proxy.is_empty() && alias.is_none() {
             let rules = self.config.proxy.clone();
             builder = builder.proxy(reqwest::Proxy::custom(move |u| rules.for_url(u).cloned()));
         }
@@ -205,7 +217,14 @@ impl HttpClient {
                 self.connections.clone(),
                 self.config.connect_timeout,
             ))
-            .tls_backend_preconfigured((*self.tls).clone())
+            .tls_backend_preconfigured({
+                let mut tls = (*self.tls).clone();
+                if http1_only {
+                    // Offer only HTTP/1.1, or the server may pick HTTP/2 anyway.
+                    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+                }
+                tls
+            })
             .build()
             .map_err(|e| {
                 HttpError::new(
@@ -357,7 +376,7 @@ impl HttpClient {
             let route = route::route(&self.resolver, &url, &headers, proxy.is_some());
             sent.server_name = route.server_name();
             let mut rb = self
-                .client_for(port, route.alias.as_ref())?
+                .client_for(port, route.alias.as_ref(), route.http1_only)?
                 .request(method.clone(), route.wire)
                 .headers(route.headers.clone());
             if let Some(h) = route.host_header {

@@ -10,8 +10,10 @@
 //! rule applies to the URL's host), through a client of its own ([`Alias`]), so its pooled
 //! connections are never handed to a request for the real `Host` name.
 //!
-//! A `Host` value that cannot be an alias (an IP address, or a port other than the one the
-//! request connects to) is sent as a plain header, as before.
+//! A `Host` value that cannot be an alias (an IP address, a port other than the one the
+//! request connects to, a request through a proxy), and the `Host` a `--connect-to` port
+//! change needs, are sent as a header over HTTP/1.1: HTTP/2 cannot carry a `Host` that
+//! differs from the connection's authority (nginx answers 400 to both fields).
 
 use reqwest::header::{HeaderMap, HOST};
 use reqwest::Url;
@@ -40,6 +42,8 @@ pub struct Route {
     pub host_header: Option<String>,
     /// Set when the wire URL names the `Host` override.
     pub alias: Option<Alias>,
+    /// A `Host` header is sent that differs from the wire authority: HTTP/1.1 only.
+    pub http1_only: bool,
 }
 
 impl Route {
@@ -58,6 +62,7 @@ pub fn route(resolver: &SmartResolver, url: &Url, headers: &HeaderMap, proxied: 
     let (wire, host_header) = connect_to_port(resolver, url);
     Route {
         wire,
+        http1_only: host_header.is_some() || headers.contains_key(HOST),
         headers: headers.clone(),
         host_header,
         alias: None,
@@ -93,6 +98,7 @@ fn host_alias(resolver: &SmartResolver, url: &Url, headers: &HeaderMap) -> Optio
         headers,
         host_header: None,
         alias: Some(Alias { name, host, port }),
+        http1_only: false,
     })
 }
 
@@ -165,6 +171,10 @@ mod tests {
                 false,
             );
             assert!(r.alias.is_none(), "{h}");
+            assert!(
+                r.http1_only,
+                "a Host header beside another authority needs HTTP/1.1"
+            );
             assert_eq!(r.headers.get(HOST).unwrap(), h);
             assert_eq!(r.wire.as_str(), "https://gw.test:8443/");
         }

@@ -28,10 +28,18 @@ cases:
     expect:
       status: 200
       jsonpath: [{{ path: $.data.worker, equals: tminus-app-gateway }}]
+  - name: host naming another port
+    request: {{ url: "https://api.tminus.test:{p}/health", headers: {{ Host: "api.tminus.test:443" }} }}
+    expect:
+      status: 200
+      tls: {{ http_version: HTTP/1.1 }}
+      jsonpath: [{{ path: $.data.worker, equals: tminus-api }}]
 "#
     );
     let mut a = args(&["--cacert", &pki().cacert(), "--resolve"]);
     a.push(format!("gw.tminus.test:{p}:127.0.0.1"));
+    a.push("--resolve".into());
+    a.push(format!("api.tminus.test:{p}:127.0.0.1"));
     let r = run_suite(&suite, &a).await;
     assert_eq!(r.code, 0, "{}\nnginx:\n{}", r.all_output(), ngx.log());
     let s = step(&r, "api by subdomain");

@@ -105,7 +105,7 @@ async fn https_tunnels_through_the_proxy_and_is_verified_end_to_end() {
     .await;
     assert_eq!(r.code, 0, "{}\nproxy log:\n{}", r.all_output(), proxy.log());
     assert_eq!(step(&r, "get")["request"]["proxy"], proxy.url);
-    assert!(proxy.log().contains("CONNECT"), "{}", proxy.log());
+    assert!(proxy.log().contains("): CONNECT localhost:"), "{}", proxy.log());
     // Without the CA the tunnel still carries a verified handshake: it fails.
     let r = run_env(&suite, &[], &[("HTTPS_PROXY", &proxy.url)]).await;
     assert_eq!(
@@ -114,6 +114,34 @@ async fn https_tunnels_through_the_proxy_and_is_verified_end_to_end() {
         "{}",
         r.all_output()
     );
+}
+
+/// A `Host` override on a request that goes direct (NO_PROXY) stays direct: the alias it is
+/// sent under is never judged by the proxy rules (it once was, and tunnelled to the wrong
+/// host through the proxy).
+#[tokio::test]
+async fn a_host_override_that_goes_direct_never_reaches_the_proxy() {
+    let ngx = Nginx::start();
+    let proxy = Tinyproxy::start();
+    let p = ngx.h2;
+    let suite = format!(
+        "name: direct\ncases:\n  - name: get\n    request: {{ url: \"https://gw.tminus.test:{p}/health\", headers: {{ Host: api.tminus.test }} }}\n    expect: {{ status: 200, jsonpath: [{{ path: $.data.worker, equals: tminus-api }}] }}\n"
+    );
+    let resolve = format!("gw.tminus.test:{p}:127.0.0.1");
+    let r = run_env(
+        &suite,
+        &[
+            "--cacert",
+            &super::pki::pki().cacert(),
+            "--resolve",
+            &resolve,
+        ],
+        &[("HTTPS_PROXY", &proxy.url), ("NO_PROXY", "gw.tminus.test")],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}\nproxy log:\n{}", r.all_output(), proxy.log());
+    assert!(step(&r, "get")["request"].get("proxy").is_none());
+    assert!(!proxy.log().contains("): CONNECT "), "{}", proxy.log());
 }
 
 /// Item 11: a step cannot send CONNECT (it would name only host:port, not the URL the report
