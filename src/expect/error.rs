@@ -27,6 +27,16 @@ pub enum ExpectError {
         /// The regex crate's reason, on one line.
         reason: String,
     },
+    /// A number written in the suite that YAML cannot keep exactly (an integer beyond 2^53).
+    #[error(
+        "{field}: the number `{number}` cannot be compared exactly (YAML reads integers beyond 2^53 as floats); quote the integer, e.g. '1000000000000000000001'"
+    )]
+    Inexact {
+        /// Where it is written (`equals`, `gt`, …).
+        field: String,
+        /// The number as read.
+        number: String,
+    },
     /// A JSONPath (RFC 9535) that does not parse.
     #[error("invalid JSONPath `{path}`: {reason}")]
     JsonPath {

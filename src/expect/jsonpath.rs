@@ -37,6 +37,7 @@ struct Expected {
 
 impl Expected {
     fn compile(v: &Value) -> Result<Self, ExpectError> {
+        check_exact(v, "expected value")?;
         Ok(Expected {
             value: JsonTemplate::compile(v).map_err(|source| ExpectError::Template {
                 field: "expected value".into(),
@@ -50,24 +51,56 @@ impl Expected {
 /// A numeric bound: a number, or a template that yields one.
 #[derive(Debug)]
 enum Operand {
-    Num(f64),
+    Num(Bound),
     Tpl(Template, String),
+}
+
+/// A bound's value: as a float, and as exact integer text when it is an integer (so integers
+/// beyond 2^53 compare exactly).
+#[derive(Debug, Clone)]
+struct Bound {
+    f: f64,
+    int: Option<String>,
+}
+
+impl std::fmt::Display for Bound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.int {
+            Some(i) => f.write_str(i),
+            None => write!(f, "{}", self.f),
+        }
+    }
+}
+
+impl Bound {
+    fn of_number(n: &serde_json::Number) -> Option<Bound> {
+        Some(Bound {
+            f: n.as_f64()?,
+            int: is_integer(n).then(|| canonical_integer(n)),
+        })
+    }
+
+    fn of_text(s: &str) -> Option<Bound> {
+        let t = s.trim();
+        Some(Bound {
+            f: t.parse().ok()?,
+            int: is_integer_text(t).then(|| t.trim_start_matches('+').to_string()),
+        })
+    }
 }
 
 impl Operand {
     fn compile(op: &'static str, v: &Value) -> Result<Self, ExpectError> {
         let bad = |got: String| ExpectError::Bound { op, got };
+        check_exact(v, op)?;
         match v {
-            Value::Number(n) => n
-                .as_f64()
+            Value::Number(n) => Bound::of_number(n)
                 .map(Operand::Num)
                 .ok_or_else(|| bad(n.to_string())),
             Value::String(s) => match Template::parse(s) {
-                Ok(t) if t.is_literal() => s
-                    .trim()
-                    .parse()
+                Ok(t) if t.is_literal() => Bound::of_text(s)
                     .map(Operand::Num)
-                    .map_err(|_| bad(format!("\"{s}\""))),
+                    .ok_or_else(|| bad(format!("\"{s}\""))),
                 Ok(t) => Ok(Operand::Tpl(t, s.clone())),
                 Err(source) => Err(ExpectError::Template {
                     field: op.to_string(),
@@ -79,15 +112,16 @@ impl Operand {
     }
 
     /// The bound's value: a number, or a numeric string.
-    fn value(&self, scope: &Scope) -> Result<f64, String> {
+    fn value(&self, scope: &Scope) -> Result<Bound, String> {
         match self {
-            Operand::Num(n) => Ok(*n),
+            Operand::Num(n) => Ok(n.clone()),
             Operand::Tpl(t, src) => match t.eval(scope).map_err(|e| e.to_string())? {
-                Value::Number(n) => n.as_f64().ok_or_else(|| format!("{src} is not a number")),
-                Value::String(s) => s
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("{src} is \"{s}\", not a number")),
+                Value::Number(n) => {
+                    Bound::of_number(&n).ok_or_else(|| format!("{src} is not a number"))
+                }
+                Value::String(s) => {
+                    Bound::of_text(&s).ok_or_else(|| format!("{src} is \"{s}\", not a number"))
+                }
                 other => Err(format!("{src} is {other}, not a number")),
             },
         }
@@ -100,6 +134,50 @@ impl std::fmt::Display for Operand {
             Operand::Num(n) => write!(f, "{n}"),
             Operand::Tpl(_, src) => f.write_str(src),
         }
+    }
+}
+
+/// Integers beyond 2^53 written in a suite lose digits when YAML reads them as numbers:
+/// such a number cannot be compared exactly, and saying so beats a wrong verdict.
+fn check_exact(v: &Value, field: &str) -> Result<(), ExpectError> {
+    match v {
+        Value::Number(n) if !is_integer(n) => {
+            let f = n.as_f64().unwrap_or_default();
+            if f.fract() == 0.0 && f.abs() >= 9_007_199_254_740_992.0 {
+                return Err(ExpectError::Inexact {
+                    field: field.to_string(),
+                    number: n.to_string(),
+                });
+            }
+            Ok(())
+        }
+        Value::Array(a) => a.iter().try_for_each(|x| check_exact(x, field)),
+        Value::Object(o) => o.values().try_for_each(|x| check_exact(x, field)),
+        _ => Ok(()),
+    }
+}
+
+/// True when `t` is an integer literal (`-12`, `42`, `+7`).
+fn is_integer_text(t: &str) -> bool {
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Compare two integer literals exactly, whatever their size.
+fn cmp_integers(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let norm = |s: &str| -> (bool, String) {
+        let neg = s.starts_with('-');
+        let d = s.trim_start_matches(['-', '+']).trim_start_matches('0');
+        (neg && !d.is_empty(), d.to_string())
+    };
+    let ((na, da), (nb, db)) = (norm(a), norm(b));
+    let mag = da.len().cmp(&db.len()).then_with(|| da.cmp(&db));
+    match (na, nb) {
+        (false, false) => mag,
+        (true, true) => mag.reverse(),
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
     }
 }
 
@@ -621,24 +699,30 @@ impl Core {
         nodes: &[&Value],
         scope: &Scope,
     ) -> Result<(), (String, String)> {
+        use std::cmp::Ordering;
         let v = &bound
             .value(scope)
             .map_err(|e| (format!("{op} {bound}"), e))?;
         for n in nodes {
-            let Some(x) = n.as_f64() else {
+            let (Value::Number(num), Some(x)) = (n, n.as_f64()) else {
                 return Err((
                     format!("number {op} {v}"),
                     format!("expected a number, got {}", self.shown(n)),
                 ));
             };
+            // Integers compare exactly; anything else as floats.
+            let order = match (&v.int, is_integer(num)) {
+                (Some(b), true) => cmp_integers(&canonical_integer(num), b),
+                _ => x.partial_cmp(&v.f).unwrap_or(Ordering::Equal),
+            };
             let ok = match op {
-                "gt" => x > *v,
-                "gte" => x >= *v,
-                "lt" => x < *v,
-                _ => x <= *v,
+                "gt" => order == Ordering::Greater,
+                "gte" => order != Ordering::Less,
+                "lt" => order == Ordering::Less,
+                _ => order != Ordering::Greater,
             };
             if !ok {
-                return Err((format!("{op} {v}"), format!("{x} is not {op} {v}")));
+                return Err((format!("{op} {v}"), format!("{num} is not {op} {v}")));
             }
         }
         Ok(())
@@ -653,13 +737,28 @@ impl Core {
     }
 }
 
-/// JSON equality where 1 == 1.0, and integers of any size are compared exactly.
+/// JSON equality where 1 == 1.0 (at any depth), integers of any size compare exactly, and
+/// an integer equals a string holding the same integer literal (how a suite writes one
+/// beyond 2^53).
 fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) if is_integer(x) && is_integer(y) => {
             canonical_integer(x) == canonical_integer(y)
         }
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Number(x), Value::String(s)) | (Value::String(s), Value::Number(x))
+            if is_integer(x) && is_integer_text(s.trim()) && s.trim().len() > 15 =>
+        {
+            cmp_integers(&canonical_integer(x), s.trim()) == std::cmp::Ordering::Equal
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, p)| y.get(k).is_some_and(|q| json_eq(p, q)))
+        }
         _ => a == b,
     }
 }
@@ -717,6 +816,27 @@ mod cache_tests {
             !json_eq(&v[4], &near),
             "integers compared exactly, not as floats"
         );
+        // A big integer written as a string in the suite.
+        assert!(json_eq(&v[0], &serde_json::json!("1000000000000000000000")));
+        assert!(!json_eq(
+            &v[0],
+            &serde_json::json!("1000000000000000000001")
+        ));
+        // Nested numbers compare by value too.
+        let a: Value = serde_json::from_str(r#"{"a": 1.50, "b": [2]}"#).unwrap();
+        assert!(json_eq(&a, &serde_json::json!({"a": 1.5, "b": [2.0]})));
+        // Integers of any size are ordered exactly.
+        use std::cmp::Ordering::*;
+        assert_eq!(
+            cmp_integers("1000000000000000000000", "999999999999999999999"),
+            Greater
+        );
+        assert_eq!(cmp_integers("-5", "-12"), Greater);
+        assert_eq!(cmp_integers("-0", "0"), Equal);
+        // A YAML number that lost digits is refused at plan time.
+        let lossy: Value = serde_json::from_str("1e21").unwrap();
+        assert!(check_exact(&lossy, "equals").is_err());
+        assert!(check_exact(&serde_json::json!(1.5), "equals").is_ok());
     }
 
     fn def(yaml: &str) -> JsonPathDef {

@@ -194,7 +194,9 @@ impl HttpClient {
         }
         let resolver = match alias {
             Some(a) => self.resolver.for_alias(port, a.clone()),
-            None => self.resolver.for_port(port),
+            None => self
+                .resolver
+                .for_port_via(port, self.config.proxy.endpoints()),
         };
         let mut builder = reqwest::Client::builder().no_proxy();
         if http1_only {
@@ -328,9 +330,12 @@ impl HttpClient {
     /// Send one request (following redirects if asked) and read the whole body.
     pub async fn send(&self, req: &Prepared, sent: &mut Sent) -> Result<Response, HttpError> {
         let timeout = req.timeout;
-        let (result, attempt) =
-            record::with_request_slot(tokio::time::timeout(timeout, self.exchange(req, sent)))
-                .await;
+        let deadline = std::time::Instant::now() + timeout;
+        let (result, attempt) = record::with_request_slot(
+            tokio::time::timeout(timeout, self.exchange(req, sent)),
+            Some(deadline),
+        )
+        .await;
         if result.is_err() {
             // Timed out: what the request learnt of the connection it was opening.
             let url = sent.final_url.as_ref().unwrap_or(&req.url);
@@ -394,6 +399,9 @@ impl HttpClient {
             }
             let timeout_ms = req.timeout.as_millis();
             sent.final_url = Some(url.clone());
+            // What is learnt from here on is this hop's (a timeout keeps only it).
+            sent.remote = None;
+            sent.resolution = None;
             let literal = || url.host_str().and_then(|h| self.resolver.literal(h, port));
             record::reset();
             let mut resp = match rb.send().await {

@@ -76,6 +76,22 @@ impl ProxyRules {
         })
     }
 
+    /// The proxies' hosts and ports (names are resolved with the proxy's port).
+    pub fn endpoints(&self) -> Vec<(String, u16)> {
+        let mut out: Vec<(String, u16)> = [&self.http, &self.https]
+            .into_iter()
+            .flatten()
+            .filter_map(|u| {
+                Some((
+                    u.host_str()?.to_ascii_lowercase(),
+                    u.port_or_known_default()?,
+                ))
+            })
+            .collect();
+        out.dedup();
+        out
+    }
+
     /// True when no request can go through a proxy.
     pub fn is_empty(&self) -> bool {
         (self.http.is_none() && self.https.is_none()) || self.bypass.contains(&Bypass::All)
@@ -118,7 +134,7 @@ fn parse_proxy(value: &str, from: &'static str) -> Result<Url, RuleError> {
         from,
         reason: reason.to_string(),
     };
-    let url = Url::parse(&with_scheme).map_err(|e| bad(&format!("not a URL ({e})")))?;
+    let mut url = Url::parse(&with_scheme).map_err(|e| bad(&format!("not a URL ({e})")))?;
     match url.scheme() {
         "http" | "https" => {}
         s => {
@@ -129,6 +145,12 @@ fn parse_proxy(value: &str, from: &'static str) -> Result<Url, RuleError> {
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(bad("no host"));
+    }
+    // curl's default proxy ports: 1080 for an http:// proxy, 443 for https://. The port is
+    // made explicit, or the connection would go to the requested URL's port.
+    if url.port().is_none() {
+        let port = if url.scheme() == "https" { 443 } else { 1080 };
+        let _ = url.set_port(Some(port));
     }
     Ok(url)
 }
@@ -287,5 +309,7 @@ mod tests {
         );
         let u = parse_proxy("http://user:s3cret@p.test:3128", "--proxy").unwrap();
         assert_eq!(shown(&u), "http://p.test:3128");
+        let u = parse_proxy("http://localhost", "--proxy").unwrap();
+        assert_eq!(u.port(), Some(1080), "curl's default port, made explicit");
     }
 }

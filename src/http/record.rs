@@ -77,6 +77,8 @@ pub struct Attempt {
     pub resolution: Option<Resolution>,
     /// The address connected to, once the connection is open.
     pub remote: Option<SocketAddr>,
+    /// When the request must be complete (its timeout).
+    pub deadline: Option<Instant>,
 }
 
 tokio::task_local! {
@@ -105,9 +107,29 @@ pub fn note(res: &Resolution) {
     let _ = REQUEST.try_with(|r| r.borrow_mut().resolution = Some(res.clone()));
 }
 
-/// Forget what the request in progress learnt (a redirect starts a new hop).
+/// Forget what the request in progress learnt (a redirect starts a new hop); its deadline
+/// stays.
 pub fn reset() {
-    let _ = REQUEST.try_with(|r| *r.borrow_mut() = Attempt::default());
+    let _ = REQUEST.try_with(|r| {
+        let mut r = r.borrow_mut();
+        let deadline = r.deadline;
+        *r = Attempt {
+            deadline,
+            ..Attempt::default()
+        };
+    });
+}
+
+/// The time a name lookup may take now: `budget`, but no more than half of what is left of
+/// the request in progress (so a pinned fallback still leaves time to connect and answer).
+pub fn lookup_budget(budget: Duration) -> Duration {
+    REQUEST
+        .try_with(|r| r.borrow().deadline)
+        .ok()
+        .flatten()
+        .map_or(budget, |d| {
+            budget.min(d.saturating_duration_since(Instant::now()) / 2)
+        })
 }
 
 /// What the request in progress has learnt so far (empty outside [`with_request_slot`]).
@@ -117,12 +139,21 @@ pub fn current() -> Attempt {
 
 /// Run one request's future with a slot of its own; returns its output and the decision of
 /// the connection attempt it made, if it made one.
-pub async fn with_request_slot<F: Future>(fut: F) -> (F::Output, Attempt) {
+pub async fn with_request_slot<F: Future>(
+    fut: F,
+    deadline: Option<Instant>,
+) -> (F::Output, Attempt) {
     let with_slot = async {
         let out = fut.await;
         (out, REQUEST.with(|s| std::mem::take(&mut *s.borrow_mut())))
     };
-    REQUEST.scope(Default::default(), with_slot).await
+    let slot = Attempt {
+        deadline,
+        ..Attempt::default()
+    };
+    REQUEST
+        .scope(std::cell::RefCell::new(slot), with_slot)
+        .await
 }
 
 /// Most connections remembered (the oldest records go first; a run holds far fewer open
@@ -352,7 +383,7 @@ mod tests {
             .unwrap();
         let url = format!("http://record.test:{}/", addr.port());
         let cause = |r: &reqwest::Response| log.for_response(r).and_then(|x| x.fallback_cause);
-        let (first, attempted) = with_request_slot(client.get(&url).send()).await;
+        let (first, attempted) = with_request_slot(client.get(&url).send(), None).await;
         let first = first.unwrap();
         assert_eq!(cause(&first).as_deref(), Some("lookup 0"));
         assert_eq!(
@@ -364,7 +395,7 @@ mod tests {
         );
         drop(first.text().await);
         // The pooled connection is reused: no lookup, and the record is still lookup 0.
-        let (second, attempted) = with_request_slot(client.get(&url).send()).await;
+        let (second, attempted) = with_request_slot(client.get(&url).send(), None).await;
         assert!(attempted.resolution.is_none(), "no connection was opened");
         assert!(attempted.remote.is_none());
         assert_eq!(cause(&second.unwrap()).as_deref(), Some("lookup 0"));

@@ -259,6 +259,15 @@ impl SmartResolver {
             inner: self.clone(),
             port,
             alias: None,
+            proxies: Vec::new(),
+        }
+    }
+
+    /// [`SmartResolver::for_port`], resolving the names of `proxies` with their own port.
+    pub fn for_port_via(&self, port: u16, proxies: Vec<(String, u16)>) -> PortResolver {
+        PortResolver {
+            proxies,
+            ..self.for_port(port)
         }
     }
 
@@ -269,6 +278,7 @@ impl SmartResolver {
             inner: self.clone(),
             port,
             alias: Some(alias),
+            proxies: Vec::new(),
         }
     }
 
@@ -339,7 +349,8 @@ impl SmartResolver {
             let (by, found) = match &self.dns {
                 Some(dns) => (
                     ResolvedBy::DnsServer,
-                    dns.lookup_ip(&thost)
+                    dns.with_budget(super::record::lookup_budget(dns.budget()))
+                        .lookup_ip(&thost)
                         .await
                         .map_err(|failure| ResolveError::DnsServer {
                             host: thost.clone(),
@@ -347,7 +358,10 @@ impl SmartResolver {
                             failure,
                         }),
                 ),
-                None => (ResolvedBy::System, system_lookup(&thost, self.budget).await),
+                None => (
+                    ResolvedBy::System,
+                    system_lookup(&thost, super::record::lookup_budget(self.budget)).await,
+                ),
             };
             match found {
                 Ok(addrs) => Resolution {
@@ -434,6 +448,8 @@ pub struct PortResolver {
     inner: SmartResolver,
     port: u16,
     alias: Option<super::route::Alias>,
+    /// Proxy hosts and their ports.
+    proxies: Vec<(String, u16)>,
 }
 
 impl Resolve for PortResolver {
@@ -446,6 +462,9 @@ impl Resolve for PortResolver {
                 host.clone_from(&alias.host);
                 port = alias.port;
             }
+        }
+        if let Some((_, p)) = this.proxies.iter().find(|(h, _)| *h == normalize(&host)) {
+            port = *p;
         }
         Box::pin(async move {
             let target_port = this

@@ -405,6 +405,16 @@ async fn observe_tls(ctx: &Ctx, sent: &Sent, requested: &reqwest::Url) -> TlsObs
             result: Err(format!("{url} is plain http: there is no TLS to check")),
         };
     }
+    if let Some(p) = &sent.proxy {
+        // The handshake went through the proxy's tunnel: a second one to the address
+        // connected to would reach the proxy itself.
+        return TlsObservation {
+            host,
+            result: Err(format!(
+                "the request went through proxy {p}: smokegate cannot observe the server's TLS through it (use --noproxy for this host to check TLS)"
+            )),
+        };
+    }
     let result = ctx
         .client
         .tls_probe(url, sent.remote, sent.server_name.as_deref())

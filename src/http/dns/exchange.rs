@@ -34,13 +34,14 @@ pub(super) async fn ask(
         .to_vec()
         .map_err(|e| DnsFailure::Other(format!("cannot encode the DNS question: {e}")))?;
     let timed_out = || DnsFailure::Timeout(budget.as_millis() as u64);
-    let answer = timeout_at(deadline, udp(server, &bytes, id))
+    let q = Asked { id, name, rtype };
+    let answer = timeout_at(deadline, udp(server, &bytes, &q))
         .await
         .map_err(|_| timed_out())??;
     if !answer.metadata.truncation {
         return Ok(answer);
     }
-    timeout_at(deadline, tcp(server, &bytes, id))
+    timeout_at(deadline, tcp(server, &bytes, &q))
         .await
         .map_err(|_| timed_out())?
 }
@@ -59,14 +60,26 @@ fn io_failure(e: std::io::Error, proto: &str, server: SocketAddr) -> DnsFailure 
     }
 }
 
-/// The answer to `id` when `buf` holds it.
-fn answer_to(id: u16, buf: &[u8]) -> Option<Message> {
-    Message::from_vec(buf)
-        .ok()
-        .filter(|m| m.metadata.id == id && m.metadata.message_type == MessageType::Response)
+/// The answer to question `q` (id, name and type) when `buf` holds it.
+fn answer_to(q: &Asked<'_>, buf: &[u8]) -> Option<Message> {
+    Message::from_vec(buf).ok().filter(|m| {
+        m.metadata.id == q.id
+            && m.metadata.message_type == MessageType::Response
+            && m.queries.iter().any(|x| {
+                x.query_type() == q.rtype
+                    && x.name().to_ascii().eq_ignore_ascii_case(&q.name.to_ascii())
+            })
+    })
 }
 
-async fn udp(server: SocketAddr, question: &[u8], id: u16) -> Result<Message, DnsFailure> {
+/// The question an answer must echo.
+struct Asked<'a> {
+    id: u16,
+    name: &'a Name,
+    rtype: RecordType,
+}
+
+async fn udp(server: SocketAddr, question: &[u8], q: &Asked<'_>) -> Result<Message, DnsFailure> {
     let local: SocketAddr = if server.is_ipv4() {
         (Ipv4Addr::UNSPECIFIED, 0).into()
     } else {
@@ -79,13 +92,13 @@ async fn udp(server: SocketAddr, question: &[u8], id: u16) -> Result<Message, Dn
     let mut buf = vec![0u8; MAX_UDP];
     loop {
         let n = sock.recv(&mut buf).await.map_err(fail)?;
-        if let Some(m) = answer_to(id, &buf[..n]) {
+        if let Some(m) = answer_to(q, &buf[..n]) {
             return Ok(m);
         }
     }
 }
 
-async fn tcp(server: SocketAddr, question: &[u8], id: u16) -> Result<Message, DnsFailure> {
+async fn tcp(server: SocketAddr, question: &[u8], q: &Asked<'_>) -> Result<Message, DnsFailure> {
     let fail = |e| io_failure(e, "TCP", server);
     let mut stream = TcpStream::connect(server).await.map_err(fail)?;
     let len = u16::try_from(question.len())
@@ -96,7 +109,7 @@ async fn tcp(server: SocketAddr, question: &[u8], id: u16) -> Result<Message, Dn
     let len = stream.read_u16().await.map_err(fail)?;
     let mut buf = vec![0u8; usize::from(len)];
     stream.read_exact(&mut buf).await.map_err(fail)?;
-    answer_to(id, &buf)
+    answer_to(q, &buf)
         .ok_or_else(|| DnsFailure::Other(format!("TCP {server}: the answer is not valid DNS")))
 }
 

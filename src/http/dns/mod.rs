@@ -169,6 +169,14 @@ impl DnsClient {
         self.budget
     }
 
+    /// The same servers with another budget.
+    pub fn with_budget(&self, budget: Duration) -> DnsClient {
+        DnsClient {
+            budget,
+            ..self.clone()
+        }
+    }
+
     /// A and AAAA addresses of `host` (asked together).
     pub async fn lookup_ip(&self, host: &str) -> Result<Vec<IpAddr>, DnsFailure> {
         let (v4, v6) = tokio::join!(
@@ -178,6 +186,7 @@ impl DnsClient {
         let addrs: Vec<IpAddr> = [&v4, &v6]
             .into_iter()
             .flat_map(|r| r.iter().flatten())
+            .filter(|rec| rec.rtype == "A" || rec.rtype == "AAAA")
             .filter_map(|rec| rec.value.parse().ok())
             .collect();
         if !addrs.is_empty() {
@@ -209,7 +218,7 @@ impl DnsClient {
             let left = end.saturating_duration_since(Instant::now());
             let share = left / (self.servers.len() - i) as u32;
             match exchange::ask(*server, &name, rtype, Instant::now() + share, share).await {
-                Ok(answer) => match records(answer) {
+                Ok(answer) => match records(answer, &name, rtype) {
                     Err(e) if !e.is_answer() => failure = e,
                     done => return done,
                 },
@@ -224,14 +233,35 @@ impl DnsClient {
     }
 }
 
-/// The records of an answer, or why it holds none.
-fn records(answer: Message) -> Result<Vec<DnsRecord>, DnsFailure> {
+/// The records of an answer that answer the question — of the type asked, for the name asked
+/// or a name its CNAME chain leads to (anything else a server adds is ignored) — or why
+/// there are none.
+fn records(answer: Message, name: &Name, rtype: RecordType) -> Result<Vec<DnsRecord>, DnsFailure> {
     if let Some(f) = DnsFailure::from_code(answer.metadata.response_code) {
         return Err(f);
+    }
+    let key = |n: &Name| n.to_ascii().trim_end_matches('.').to_ascii_lowercase();
+    let mut chain = vec![key(name)];
+    // Follow the chain (bounded by the number of records, so a loop ends).
+    for _ in 0..answer.answers.len() {
+        let next = answer.answers.iter().find_map(|r| match &r.data {
+            RData::CNAME(c) if chain.contains(&key(&r.name)) && !chain.contains(&key(&c.0)) => {
+                Some(key(&c.0))
+            }
+            _ => None,
+        });
+        match next {
+            Some(n) => chain.push(n),
+            None => break,
+        }
     }
     let records: Vec<DnsRecord> = answer
         .answers
         .iter()
+        .filter(|r| {
+            chain.contains(&key(&r.name))
+                && (r.record_type() == rtype || r.record_type() == RecordType::CNAME)
+        })
         .map(|r| DnsRecord {
             name: r.name.to_string(),
             rtype: r.record_type().to_string(),

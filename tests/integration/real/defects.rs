@@ -250,7 +250,12 @@ cases:
     expect:
       jsonpath:
         - {{ path: $.n, type: integer }}
-        - {{ path: $.n, equals: 1000000000000000000000 }}
+        - {{ path: $.n, equals: "1000000000000000000000" }}
+        - {{ path: $.n, gt: "999999999999999999999", lt: "1000000000000000000001" }}
+  - name: off by one
+    request: {{ url: "http://127.0.0.1:{p}/big" }}
+    expect:
+      jsonpath: [{{ path: $.n, equals: "1000000000000000000001" }}]
   - name: excerpt
     request: {{ url: "http://127.0.0.1:{p}/big" }}
     expect: {{ status: 201 }}
@@ -258,6 +263,16 @@ cases:
     );
     let r = run_suite(&suite, &[]).await;
     assert_eq!(r.case("big")["status"], "passed", "{}", r.all_output());
+    assert_eq!(r.case("off by one")["status"], "failed", "no false pass");
+    // Unquoted, YAML would read it as a float that lost digits: refused, with the fix.
+    let lossy = suite.replace("\"1000000000000000000001\"", "1000000000000000000001");
+    let r2 = run_suite(&lossy, &[]).await;
+    assert_eq!(r2.code, 2, "{}", r2.all_output());
+    assert!(
+        r2.stderr.contains("cannot be compared exactly"),
+        "{}",
+        r2.stderr
+    );
     let s = step(&r, "excerpt");
     assert_eq!(s["response"]["body_excerpt"], BIG_JSON, "{s}");
     assert!(r.stdout.contains(BIG_JSON), "{}", r.stdout);

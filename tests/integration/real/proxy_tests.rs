@@ -105,7 +105,11 @@ async fn https_tunnels_through_the_proxy_and_is_verified_end_to_end() {
     .await;
     assert_eq!(r.code, 0, "{}\nproxy log:\n{}", r.all_output(), proxy.log());
     assert_eq!(step(&r, "get")["request"]["proxy"], proxy.url);
-    assert!(proxy.log().contains("): CONNECT localhost:"), "{}", proxy.log());
+    assert!(
+        proxy.log().contains("): CONNECT localhost:"),
+        "{}",
+        proxy.log()
+    );
     // Without the CA the tunnel still carries a verified handshake: it fails.
     let r = run_env(&suite, &[], &[("HTTPS_PROXY", &proxy.url)]).await;
     assert_eq!(
