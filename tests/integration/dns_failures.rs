@@ -140,3 +140,81 @@ async fn dns_checks_name_a_closed_port_at_once_and_bound_a_silent_server() {
     assert!(m.contains("no answer within 1000 ms"), "{m}");
     assert!(took < Duration::from_secs(3), "took {took:?}");
 }
+
+/// Review fix: a request whose timeout is at or below the lookup budget still reaches its
+/// pin — the lookup takes at most half of what is left of the request.
+#[tokio::test]
+async fn a_short_request_timeout_still_leaves_time_for_the_pin() {
+    let s = silent();
+    let tls = Tls::new();
+    let (addr, _t) = tls
+        .serve(&["api.tminus.test"], Validity::Days(90), None, lo())
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let suite = write_suite(
+        dir.path(),
+        "s.yaml",
+        &format!(
+            "name: short\ncases:\n  - name: get\n    request:\n      url: https://api.tminus.test:{}/\n      timeout: 3s\n",
+            addr.port()
+        ),
+    );
+    let r = crate::common::smokegate(
+        &args(&[
+            "run",
+            &suite,
+            "--dns-server",
+            &s.addr.to_string(),
+            "--fallback-resolve",
+            &format!("api.tminus.test:{}:127.0.0.1", addr.port()),
+            "--cacert",
+            &tls.cacert(),
+        ]),
+        &[],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    let req = &step(&r)["request"];
+    assert_eq!(req["resolved_by"], "fallback");
+    assert!(cause(req).contains("no answer within 1"), "{req}");
+}
+
+/// Review fix: a DNS server's answer counts only for what was asked — records of another
+/// type, or for a name outside the question's CNAME chain, are ignored (a hostile server
+/// cannot steer a connection with them).
+#[tokio::test]
+async fn answers_for_other_names_or_types_are_ignored() {
+    use hickory_server::proto::op::{Message, MessageType};
+    use hickory_server::proto::rr::rdata::{A, TXT};
+    use hickory_server::proto::rr::{Name, RData, Record};
+    use std::str::FromStr;
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = sock.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 4096];
+        for _ in 0..32 {
+            let Ok((n, peer)) = sock.recv_from(&mut buf).await else {
+                return;
+            };
+            let Ok(q) = Message::from_vec(&buf[..n]) else {
+                continue;
+            };
+            let mut m = Message::new(q.metadata.id, MessageType::Response, q.metadata.op_code);
+            m.queries = q.queries.clone();
+            let qname = q.queries[0].name().clone();
+            m.answers.push(Record::from_rdata(
+                qname,
+                60,
+                RData::TXT(TXT::new(vec!["127.0.0.8".into()])),
+            ));
+            m.answers.push(Record::from_rdata(
+                Name::from_str("unrelated.evil.").unwrap(),
+                60,
+                RData::A(A(std::net::Ipv4Addr::new(127, 0, 0, 7))),
+            ));
+            let _ = sock.send_to(&m.to_vec().unwrap(), peer).await;
+        }
+    });
+    let (req, _) = with_fallback("api.tminus.test", &addr.to_string(), &[]).await;
+    assert!(cause(&req).contains("no records"), "{req}");
+}

@@ -274,3 +274,40 @@ async fn a_deadline_mid_case_keeps_finished_steps_and_names_the_running_one() {
         run.stdout
     );
 }
+
+/// Review fix: a redirect followed to a server that never answers reports the address of
+/// that last hop, not the first one's.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timeout_after_a_redirect_reports_the_hop_that_timed_out() {
+    use axum::routing::get;
+    let hang = hostile(Behaviour::Hang).await;
+    let target = format!("http://hang.test:{}/x", hang.port());
+    let app = axum::Router::new().route(
+        "/go",
+        get(move || {
+            let target = target.clone();
+            async move { axum::response::Redirect::to(&target) }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let first = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    let run = run_one(
+        first,
+        "  - name: hop\n    request:\n      url: http://ADDR/go\n      follow_redirects: true\n      timeout: 800ms\n",
+        &["--resolve", &format!("hang.test:{}:127.0.0.1", hang.port())],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    let req = &run.case("hop")["steps"][0]["request"];
+    assert_eq!(req["connected_to"], hang.to_string(), "{req}");
+    assert_eq!(req["resolved_by"], "override", "{req}");
+    assert!(
+        run.stdout.contains(&format!(
+            "reached:  http://hang.test:{}/x → {hang}",
+            hang.port()
+        )),
+        "{}",
+        run.stdout
+    );
+}

@@ -174,3 +174,33 @@ async fn connect_is_refused_with_a_reason() {
         .unwrap()
         .contains("CONNECT opens a tunnel"));
 }
+
+/// Review fixes: a proxy given without a port uses curl's default (1080), never the
+/// requested URL's port; and TLS expectations through a proxy are an error that says why
+/// (a second handshake would reach the proxy), not a hang or a verdict on the proxy.
+#[tokio::test]
+async fn proxy_defaults_and_tls_through_a_proxy_are_honest() {
+    let ngx = Nginx::start();
+    let r = run_env(&health(ngx.plain), &["--proxy", "127.0.0.1"], &[]).await;
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    let req = &step(&r, "get")["request"];
+    assert_eq!(req["proxy"], "http://127.0.0.1:1080", "{req}");
+    assert_ne!(
+        req["connected_to"],
+        format!("127.0.0.1:{}", ngx.plain),
+        "never direct"
+    );
+    let proxy = Tinyproxy::start();
+    let p = ngx.h2;
+    let suite = format!(
+        "name: t\ncases:\n  - name: get\n    request: {{ url: \"https://localhost:{p}/health\" }}\n    expect: {{ tls: {{ min_days_valid: 1 }} }}\n"
+    );
+    let started = std::time::Instant::now();
+    let r = run_env(&suite, &["--insecure"], &[("HTTPS_PROXY", &proxy.url)]).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let out = r.all_output();
+    assert!(
+        out.contains("cannot observe the server's TLS through it"),
+        "{out}"
+    );
+}
