@@ -150,12 +150,19 @@ pub fn merge_command(args: &MergeArgs) -> i32 {
     let redactor = crate::merge::redactor();
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::stdout().is_terminal();
-    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(Console::new(
-        Box::new(std::io::stdout()),
-        color,
-        false,
-        redactor.clone(),
-    ))];
+    let sink = match crate::report::console_sink(&[
+        args.report_json.as_deref(),
+        args.report_junit.as_deref(),
+        args.report_html.as_deref(),
+    ]) {
+        Ok(s) => s,
+        Err(e) => {
+            super::print_err(&e);
+            return exit_codes::CONFIG_ERROR;
+        }
+    };
+    let mut reporters: Vec<Box<dyn Reporter>> =
+        vec![Box::new(Console::new(sink, color, false, redactor.clone()))];
     if let Some(p) = &args.report_junit {
         reporters.push(Box::new(JunitReporter::new(p.clone(), redactor.clone())));
     }

@@ -379,8 +379,16 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
         crate::plan::shard(&mut plan, s.index, s.count);
     }
     let redactor = plan.redactor.clone();
+    let sink = match crate::report::console_sink(&[
+        args.report_json.as_deref(),
+        args.report_junit.as_deref(),
+        args.ci.report_html.as_deref(),
+    ]) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
     let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(Console::new(
-        Box::new(std::io::stdout()),
+        sink,
         args.use_color(),
         args.verbose,
         redactor.clone(),

@@ -20,9 +20,104 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_atomic_with(path, |w| w.write_all(bytes))
 }
 
+/// Where the console goes: standard output, or standard error when a report is written to
+/// standard output (`-`) — at most one may be.
+pub fn console_sink(reports: &[Option<&Path>]) -> Result<Box<dyn Write + Send>, String> {
+    match reports.iter().flatten().filter(|p| is_stdout(p)).count() {
+        0 => Ok(Box::new(std::io::stdout())),
+        1 => Ok(Box::new(std::io::stderr())),
+        _ => Err("error: only one report can be written to standard output (-)".into()),
+    }
+}
+
+/// True when `path` means standard output (`-`).
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
 /// [`write_atomic`], with the content written by `fill` (buffered), so a large report need
-/// not be held in memory whole.
+/// not be held in memory whole. What is at `path` decides how:
+/// - `-`: standard output;
+/// - nothing, or a regular file: a temporary file, then a rename (a reader never sees half a
+///   report), with the usual permissions (0666 less the umask, like any new file);
+/// - a symbolic link to a regular file: the same, to the link's target (the link stays);
+/// - a character device (`/dev/stdout`, `/dev/null`, a terminal): written through, never
+///   replaced by a file;
+/// - anything else (a directory, a FIFO, a socket, a dangling link): an error that says so.
 pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    if is_stdout(path) {
+        let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+        fill(&mut w)?;
+        return w.flush();
+    }
+    let link = std::fs::symlink_metadata(path).ok();
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => {
+            if link.is_some_and(|l| l.file_type().is_symlink()) {
+                return replace(&std::fs::canonicalize(path)?, fill);
+            }
+            replace(path, fill)
+        }
+        Ok(m) if is_char_device(&m) => {
+            let f = std::fs::OpenOptions::new().write(true).open(path)?;
+            let mut w = std::io::BufWriter::new(f);
+            fill(&mut w)?;
+            w.flush()
+        }
+        Ok(m) => Err(std::io::Error::other(format!(
+            "{} is {}, not a regular file: write reports to a file, or to - for standard output",
+            path.display(),
+            kind(&m)
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && link.is_some() => {
+            Err(std::io::Error::other(format!(
+                "{} is a symbolic link to nothing: write reports to a file, or to - for standard output",
+                path.display()
+            )))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => replace(path, fill),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(unix)]
+fn is_char_device(m: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    m.file_type().is_char_device()
+}
+
+#[cfg(not(unix))]
+fn is_char_device(_: &std::fs::Metadata) -> bool {
+    false
+}
+
+fn kind(m: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = m.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+    }
+    if m.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Write a regular file by a temporary file in its directory and a rename.
+fn replace(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
@@ -31,10 +126,15 @@ pub fn write_atomic_with(
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".smokegate-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".smokegate-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        // Like any new file: 0666 less the umask (a temporary file would be 0600).
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
     {
         let mut w = std::io::BufWriter::with_capacity(256 * 1024, tmp.as_file_mut());
         fill(&mut w)?;

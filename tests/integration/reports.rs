@@ -171,3 +171,88 @@ async fn reports_are_replaced_atomically() {
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     assert_eq!(run.json.as_ref().unwrap()["schema_version"], "1.0");
 }
+
+/// Issue 11: a report path is written the way its target needs — `-` is standard output (the
+/// console then goes to standard error), a symbolic link's target is updated and the link
+/// kept, a character device is written through, a FIFO is refused with a reason (never
+/// replaced, never waited on), and a new file gets the umask's permissions, not 0600.
+#[tokio::test(flavor = "multi_thread")]
+async fn report_paths_are_written_as_their_targets_need() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let suite = crate::common::write_suite(
+        dir.path(),
+        "s.yaml",
+        "name: s\ncases:\n  - name: x\n    request: { url: 'http://127.0.0.1:9/' }\n",
+    );
+    let run = |extra: Vec<String>| {
+        let mut a = vec!["run".to_string(), suite.clone()];
+        a.extend(extra);
+        async move {
+            let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_smokegate"));
+            cmd.args(&a).env("NO_COLOR", "1").kill_on_drop(true);
+            tokio::time::timeout(std::time::Duration::from_secs(30), cmd.output())
+                .await
+                .expect("no hang")
+                .unwrap()
+        }
+    };
+    let p = |x: &std::path::Path| x.display().to_string();
+    // `-`: the JSON report alone on stdout.
+    let out = run(vec!["--report-json".into(), "-".into()]).await;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is the report");
+    assert_eq!(v["verdict"], "failed");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("verdict: FAILED"));
+    // A symbolic link: its target is written, the link stays.
+    let target = dir.path().join("target.json");
+    std::fs::write(&target, "old").unwrap();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    run(vec!["--report-json".into(), p(&link)]).await;
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&target)
+        .unwrap()
+        .contains("\"verdict\""));
+    // A character device is written through, not replaced.
+    let out = run(vec!["--report-json".into(), "/dev/null".into()]).await;
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!std::fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_file());
+    // A FIFO is refused at once.
+    let fifo = dir.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let out = run(vec!["--report-json".into(), p(&fifo)]).await;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a FIFO, not a regular file"));
+    // A new file: 0666 less the umask.
+    let umask = std::process::Command::new("sh")
+        .args(["-c", "umask"])
+        .output()
+        .unwrap();
+    let umask = u32::from_str_radix(String::from_utf8_lossy(&umask.stdout).trim(), 8).unwrap();
+    let fresh = dir.path().join("new.json");
+    run(vec!["--report-json".into(), p(&fresh)]).await;
+    let mode = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o666 & !umask, "{mode:o}");
+    // Two reports on stdout would interleave: refused.
+    let out = run(vec![
+        "--report-json".into(),
+        "-".into(),
+        "--report-junit".into(),
+        "-".into(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+}
