@@ -10,6 +10,8 @@ pub mod cli;
 pub mod events;
 pub mod excerpt;
 pub mod expect;
+#[cfg(test)]
+mod fuzz;
 pub mod http;
 pub mod interp;
 pub mod merge;

@@ -49,11 +49,14 @@ impl Console {
             Status::Error => ("ERROR", "31;1"),
             Status::Skipped => ("SKIP ", "33"),
         };
+        // Everything but our own colours is made visible: a report given to `merge` may have
+        // been written by anyone.
+        let v = |s: &str| crate::text::visible(s).into_owned();
         let mut line = format!(
             "{} {} › {}  ({} ms)",
             self.paint(label, code),
-            c.suite,
-            c.name,
+            v(&c.suite),
+            v(&c.name),
             c.duration_ms
         );
         if c.flaky {
@@ -65,14 +68,14 @@ impl Console {
         line.push('\n');
         if c.status == Status::Skipped {
             if let Some(m) = &c.message {
-                line.push_str(&format!("      {m}\n"));
+                line.push_str(&format!("      {}\n", v(m)));
             }
             return line;
         }
         let details = explain(c, self.verbose);
         for l in details.lines() {
             line.push_str("      ");
-            line.push_str(l);
+            line.push_str(&v(l));
             line.push('\n');
         }
         line

@@ -187,3 +187,42 @@ cases:
     assert!(!junit.contains('\u{fffe}') && !junit.contains('\u{ffff}') && !junit.contains('\0'));
     crate::common::xmllint(&run.junit_path);
 }
+
+/// Issue 11: `merge` of shard reports whose names hold characters XML 1.0 forbids still
+/// writes a well-formed JUnit file.
+#[tokio::test(flavor = "multi_thread")]
+async fn merged_junit_is_well_formed_whatever_the_names_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = serde_json::json!({
+        "schema_version": "1.0", "smokegate_version": "0.1.0", "run_id": "r1",
+        "started_at": "2026-01-01T00:00:00Z", "duration_ms": 5, "verdict": "failed",
+        "insecure": false, "cancelled": null, "suites": ["s\u{fffe}"], "profiles": [],
+        "metadata": {"shard": "1/1", "note": "a\u{1}b"},
+        "counts": {"total": 1, "passed": 0, "failed": 1, "errors": 0, "skipped": 0, "flaky": 0, "warnings": 0},
+        "cases": [{"id": "s/a", "suite": "s\u{fffe}", "suite_file": "s.yaml", "name": "a\u{ffff}\u{0}", "tags": [],
+            "severity": "critical", "status": "failed", "flaky": false, "message": "bad \u{1b}[2J",
+            "started_at": "2026-01-01T00:00:00Z", "duration_ms": 5, "line": 3, "steps": []}]
+    });
+    let shard = dir.path().join("shard.json");
+    std::fs::write(&shard, report.to_string()).unwrap();
+    let junit = dir.path().join("merged.xml");
+    let run = smokegate(
+        &[
+            "merge".into(),
+            shard.display().to_string(),
+            "--report-junit".into(),
+            junit.display().to_string(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        !run.stdout.contains('\x1b') && !run.stdout.contains('\0'),
+        "{:?}",
+        run.stdout
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(!xml.contains('\u{fffe}') && !xml.contains('\u{ffff}') && !xml.contains('\0'));
+    crate::common::xmllint(&junit);
+}
