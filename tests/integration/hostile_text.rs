@@ -226,3 +226,79 @@ async fn merged_junit_is_well_formed_whatever_the_names_hold() {
     assert!(!xml.contains('\u{fffe}') && !xml.contains('\u{ffff}') && !xml.contains('\0'));
     crate::common::xmllint(&junit);
 }
+
+/// Issue 11: a redirect to another origin carries no credential — not `Authorization`,
+/// `Cookie` or `X-Api-Key`, not a custom header holding a secret, not an explicit `Host`.
+#[tokio::test(flavor = "multi_thread")]
+async fn cross_origin_redirects_carry_no_credentials() {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let record = seen.clone();
+    let other = axum::Router::new().fallback(get(move |headers: HeaderMap| {
+        let record = record.clone();
+        async move {
+            let mut names: Vec<String> = headers.keys().map(|k| k.to_string()).collect();
+            if let Some(h) = headers.get("host").and_then(|v| v.to_str().ok()) {
+                names.push(format!("host={h}"));
+            }
+            names.sort();
+            record.lock().unwrap().extend(names);
+            "landed"
+        }
+    }));
+    let l2 = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let b = l2.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l2, other).await.ok() });
+    let to = format!("http://{b}/landing");
+    let first = axum::Router::new().fallback(get(move || {
+        let to = to.clone();
+        async move { axum::response::Redirect::to(&to) }
+    }));
+    let l1 = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let a = l1.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l1, first).await.ok() });
+    let dir = tempfile::tempdir().unwrap();
+    let suite = write_suite(
+        dir.path(),
+        "r.yaml",
+        &format!(
+            r#"name: r
+vars: {{ sig: "sig-{VAR_SECRET}" }}
+secrets: [sig]
+cases:
+  - name: hop
+    request:
+      url: "http://{a}/start"
+      follow_redirects: true
+      headers:
+        Authorization: "Bearer {API_KEY}"
+        Cookie: "session={PASSWORD}"
+        X-Api-Key: "{API_KEY}"
+        X-Auth-Token: "{PASSWORD}"
+        X-Signature: "${{sig}}"
+        Host: "{a}"
+        X-Plain: "kept"
+"#
+        ),
+    );
+    let run = smokegate(&["run".into(), suite], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    let names = seen.lock().unwrap().clone();
+    for gone in [
+        "authorization",
+        "cookie",
+        "x-api-key",
+        "x-auth-token",
+        "x-signature",
+    ] {
+        assert!(
+            !names.contains(&gone.to_string()),
+            "{gone} reached the other origin: {names:?}"
+        );
+    }
+    assert!(names.contains(&"x-plain".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"host".to_string()),
+        "its own Host, not the explicit one"
+    );
+}
