@@ -59,7 +59,16 @@ pub struct TooShort {
 /// Markdown-escaped and base64.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
-    secrets: Arc<RwLock<Vec<String>>>,
+    secrets: Arc<RwLock<Secrets>>,
+}
+
+/// Every form of every secret, and one matcher over all of them (built again after an
+/// addition): masking is one pass over a text, however many secrets a run holds.
+#[derive(Debug, Default)]
+struct Secrets {
+    forms: Vec<String>,
+    known: std::collections::HashSet<String>,
+    matcher: Option<aho_corasick::AhoCorasick>,
 }
 
 impl Redactor {
@@ -71,45 +80,64 @@ impl Redactor {
             return Err(TooShort { len });
         }
         let mut s = self.secrets.write().unwrap_or_else(|e| e.into_inner());
+        if s.known.contains(value) {
+            return Ok(());
+        }
         for form in derived_forms(value) {
-            if form.len() >= MIN_SECRET_LEN && !s.contains(&form) {
-                s.push(form);
+            if form.len() >= MIN_SECRET_LEN && s.known.insert(form.clone()) {
+                s.forms.push(form);
+                s.matcher = None;
             }
         }
-        // Longest first, so a secret containing another is masked whole.
-        s.sort_by_key(|x| std::cmp::Reverse(x.len()));
         Ok(())
+    }
+
+    /// Run `f` with the matcher of every secret form (`None` when there is no secret).
+    fn with_matcher<R>(&self, f: impl FnOnce(Option<&aho_corasick::AhoCorasick>) -> R) -> R {
+        {
+            let s = self.secrets.read().unwrap_or_else(|e| e.into_inner());
+            if s.forms.is_empty() {
+                return f(None);
+            }
+            if let Some(m) = &s.matcher {
+                return f(Some(m));
+            }
+        }
+        let mut s = self.secrets.write().unwrap_or_else(|e| e.into_inner());
+        if s.matcher.is_none() {
+            // Leftmost-longest: a secret containing another is masked whole.
+            s.matcher = aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                .build(&s.forms)
+                .ok();
+        }
+        f(s.matcher.as_ref())
     }
 
     /// Mask every known secret (in every derived form) in `text`.
     pub fn redact(&self, text: &str) -> String {
-        let s = self.secrets.read().unwrap_or_else(|e| e.into_inner());
-        if !s.iter().any(|secret| text.contains(secret.as_str())) {
-            return text.to_string();
-        }
-        let mut out = text.to_string();
-        for secret in s.iter() {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), MASK);
+        self.with_matcher(|m| match m {
+            Some(m) if m.is_match(text) => {
+                let mut out = String::with_capacity(text.len());
+                m.replace_all_with(text, &mut out, |_, _, dst| {
+                    dst.push_str(MASK);
+                    true
+                });
+                out
             }
-        }
-        out
-    }
-
-    /// True when JSON text may hold a known secret inside one of its strings (JSON escapes
-    /// character by character, so a secret inside a string appears escaped in the text).
-    pub fn maybe_in_json(&self, json: &str) -> bool {
-        let s = self.secrets.read().unwrap_or_else(|e| e.into_inner());
-        s.iter().any(|secret| {
-            let quoted = Value::String(secret.clone()).to_string();
-            json.contains(&quoted[1..quoted.len() - 1])
+            _ => text.to_string(),
         })
     }
 
-    /// True when `text` contains a known secret.
+    /// True when JSON text may hold a known secret inside one of its strings (the
+    /// JSON-escaped form of every secret is one of its forms).
+    pub fn maybe_in_json(&self, json: &str) -> bool {
+        self.contains_secret(json)
+    }
+
+    /// True when `text` contains a known secret (in any form).
     pub fn contains_secret(&self, text: &str) -> bool {
-        let s = self.secrets.read().unwrap_or_else(|e| e.into_inner());
-        s.iter().any(|secret| text.contains(secret.as_str()))
+        self.with_matcher(|m| m.is_some_and(|m| m.is_match(text)))
     }
 
     /// Redact every string of a JSON value in place.
