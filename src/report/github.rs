@@ -165,7 +165,7 @@ impl GithubReporter {
             let mut facts: Vec<String> = info
                 .metadata
                 .iter()
-                .map(|(k, v)| format!("{}: `{}`", cell(k), cell(v).replace('`', "'")))
+                .map(|(k, v)| format!("{}: `{}`", cell(k), code_cell(v)))
                 .collect();
             facts.extend(info.profiles.iter().map(|p| format!("profile {}", cell(p))));
             if info.insecure {
@@ -189,7 +189,7 @@ impl GithubReporter {
                     cell(&c.name),
                     c.status.label(),
                     if c.blocks() { "yes" } else { "no (warning)" },
-                    cell(&self.relative(&c.suite_file)).replace('`', "'"),
+                    code_cell(&self.relative(&c.suite_file)),
                     c.line,
                     cell(c.message.as_deref().unwrap_or("")),
                     c.duration_ms
@@ -227,14 +227,36 @@ impl GithubReporter {
     }
 }
 
-/// A Markdown table cell: one line, no pipes, no HTML.
+/// Text inside a code span of a table cell: literal there, so only what would end the span
+/// (a backtick) or the cell (a pipe) is changed.
+fn code_cell(s: &str) -> String {
+    let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    crate::text::visible(&crate::expect::truncate(&one_line, 200))
+        .replace('`', "'")
+        .replace('|', "\\|")
+}
+
+/// A Markdown table cell: one line, inert — no HTML, and no Markdown a server's text could
+/// use (a link, an image that loads from its host, emphasis, code), every such character
+/// escaped.
 fn cell(s: &str) -> String {
     let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    crate::expect::truncate(&one_line, 200)
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
+    let cut = crate::expect::truncate(&one_line, 200);
+    let mut out = String::with_capacity(cut.len() + 16);
+    for c in crate::text::visible(&cut).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '!' | '|'
+            | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Escape the message of a workflow command.

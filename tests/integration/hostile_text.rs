@@ -56,12 +56,17 @@ async fn echo(headers: HeaderMap, uri: Uri) -> impl IntoResponse {
         "echo": joined,
         "b64": b64,
         "hostile": "\x1b[2J\x1b]0;pwned\x07\n::add-mask::x\n::error file=a,line=1::forged\n ##[error]forged\u{fffe}\u{ffff}\0",
+        "md": "![p](http://evil.example/p.png) [c](http://evil.example) <img src=x>",
     });
-    let body = format!(
-        "{}\n::stop-commands::pwned\n{}\n",
-        body,
-        forms(VAR_SECRET).join(" | ")
-    );
+    let body = if uri.path() == "/md" {
+        body.to_string()
+    } else {
+        format!(
+            "{}\n::stop-commands::pwned\n{}\n",
+            body,
+            forms(VAR_SECRET).join(" | ")
+        )
+    };
     let auth = headers
         .get("authorization")
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
@@ -108,6 +113,12 @@ cases:
       status: 200
       body: {{ contains: ["${{token}}"] }}
       headers: {{ x-echo: "Bearer ${{token}}" }}
+  - name: markdown
+    request:
+      url: "http://{addr}/md"
+    expect:
+      status: 302
+      jsonpath: [{{ path: $.md, equals: "x" }}]
 "#
         ),
     );
@@ -181,6 +192,12 @@ cases:
             !t.starts_with("::error file=a"),
             "forged annotation: {line:?}"
         );
+    }
+    // The job summary renders no link, image or HTML a server wrote.
+    let summary_md = &outputs[4].1;
+    assert!(summary_md.contains("evil.example"), "{summary_md}");
+    for raw in ["![p](http", "[c](http", "<img"] {
+        assert!(!summary_md.contains(raw), "{raw} in summary:\n{summary_md}");
     }
     // The JUnit file is well-formed XML whatever the server sent.
     let junit = run.junit.clone().unwrap();
