@@ -304,7 +304,16 @@ impl<'a> Planner<'a> {
     /// The plan, or every problem found (sorted by file, then position).
     pub fn finish(mut self) -> Result<Plan, Diagnostics> {
         if !self.diags.is_empty() {
-            return Err(Diagnostics(ordered(self.diags)));
+            // A message may quote a rendered value (a URL built from a secret variable).
+            let redactor = &self.plan.redactor;
+            let diags = ordered(self.diags)
+                .into_iter()
+                .map(|mut d| {
+                    d.message = redactor.redact(&d.message);
+                    d
+                })
+                .collect();
+            return Err(Diagnostics(diags));
         }
         select::apply_filters(&mut self.plan, self.opts);
         Ok(self.plan)

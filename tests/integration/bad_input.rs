@@ -65,6 +65,12 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "matrix `w`: a value must be a text",
     ),
     (
+        "secret-in-bad-url.yaml",
+        "name: s\nvars: { t: s3cret-v4lue }\nsecrets: [t]\ncases:\n  - name: a\n    request:\n      url: ftp://x/${t}\n",
+        ":7:12",
+        "`ftp://x/[REDACTED]`",
+    ),
+    (
         "connect-method.yaml",
         "name: s\ncases:\n  - name: a\n    request:\n      method: CONNECT\n      url: http://ADDR/path\n",
         ":5:15",
