@@ -20,6 +20,69 @@ pub fn is_sensitive_header(name: &str) -> bool {
     )
 }
 
+/// True when a header carries a credential: by name.
+pub fn is_credential_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    is_sensitive_header(&n)
+        || [
+            "key",
+            "token",
+            "secret",
+            "password",
+            "passwd",
+            "signature",
+            "auth",
+            "session",
+            "credential",
+            "jwt",
+        ]
+        .iter()
+        .any(|w| n.contains(w))
+}
+
+/// True when a query, JSON or form field carries a credential: by its name, compared without
+/// case or separators (`access_token`, `accessToken`, `Access-Token`).
+pub fn is_credential_field(name: &str) -> bool {
+    let n: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    const NAMES: &[&str] = &[
+        "token",
+        "accesstoken",
+        "refreshtoken",
+        "idtoken",
+        "authtoken",
+        "bearertoken",
+        "sessiontoken",
+        "csrftoken",
+        "apitoken",
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "secret",
+        "clientsecret",
+        "apikey",
+        "key",
+        "privatekey",
+        "secretkey",
+        "accesskey",
+        "signature",
+        "sig",
+        "jwt",
+        "credential",
+        "credentials",
+        "authorization",
+        "auth",
+        "sessionid",
+        "session",
+        "otp",
+    ];
+    NAMES.contains(&n.as_str())
+}
+
 /// JSON keys whose values are masked in body excerpts.
 pub fn is_sensitive_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
@@ -158,10 +221,26 @@ fn derived_forms(v: &str) -> Vec<String> {
     // URL-encoded, as a query or form value (space as `+`) and as a path (`%20`), upper and
     // lower case hex.
     let form: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
-    let pct = percent_all(v);
     forms.push(form);
-    forms.push(pct.to_ascii_lowercase_hex());
-    forms.push(pct.0);
+    // As each common encoder writes it: everything but unreserved, Python's `quote` (keeps
+    // `/`), JavaScript's `encodeURIComponent` (keeps `!'()*`) and `encodeURI`, and the URL
+    // parser's own query, path and userinfo sets (how a redirect's URL is shown again).
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+    let query_set = |b: u8| b > 0x20 && b < 0x7f && !matches!(b, b'"' | b'#' | b'<' | b'>' | b'\'');
+    let keeps: [&dyn Fn(u8) -> bool; 7] = [
+        &unreserved,
+        &|b| unreserved(b) || b == b'/',
+        &|b| unreserved(b) || matches!(b, b'!' | b'\'' | b'(' | b')' | b'*'),
+        &|b| unreserved(b) || b"!'()*;,/?:@&=+$#".contains(&b),
+        &query_set,
+        &|b| query_set(b) && !matches!(b, b'?' | b'`' | b'{' | b'}'),
+        &|b| query_set(b) && !b"?`{}/:;=@[\\]^|".contains(&b),
+    ];
+    for keep in keeps {
+        let pct = percent_except(v, keep);
+        forms.push(pct.to_ascii_lowercase_hex());
+        forms.push(pct.0);
+    }
     // JSON-escaped: as serde and JavaScript write it, as Python writes it (non-ASCII as
     // `\uXXXX`), and with PHP's `\/`.
     let json = Value::String(v.to_string()).to_string();
@@ -227,10 +306,11 @@ impl Pct {
     }
 }
 
-fn percent_all(v: &str) -> Pct {
+/// Every byte `keep` does not keep percent-encoded, upper-case hex.
+fn percent_except(v: &str, keep: &dyn Fn(u8) -> bool) -> Pct {
     let mut out = String::with_capacity(v.len() * 3);
     for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+        if keep(b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));

@@ -79,11 +79,45 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
 }
 
-/// Text from outside, ready for a report: secrets masked, then made [`visible`], then cut to
-/// `max` characters.
+/// Text from outside, ready for a report: secrets masked (known ones, and credentials any
+/// URL in it carries), then made [`visible`], then cut to `max` characters.
 pub fn outside(s: &str, max: usize, redactor: &Redactor) -> String {
     let masked = redactor.redact(s);
+    let masked = mask_url_credentials(&masked);
     truncate(&visible(&masked), max)
+}
+
+/// Credentials a URL carries, masked wherever a URL appears in text: a userinfo password
+/// (`://user:[REDACTED]@`) and the values of query parameters named like a credential
+/// (`?token=[REDACTED]`) — also in a URL smokegate could not send (an error message quotes
+/// it before its credentials could be known).
+pub fn mask_url_credentials(s: &str) -> Cow<'_, str> {
+    use std::sync::OnceLock;
+    static USERINFO: OnceLock<regex::Regex> = OnceLock::new();
+    static QUERY: OnceLock<regex::Regex> = OnceLock::new();
+    if !s.contains("://") && !s.contains('=') {
+        return Cow::Borrowed(s);
+    }
+    let userinfo = USERINFO.get_or_init(|| {
+        regex::Regex::new(r#"(://[^/\s:@"'<>]*:)[^@\s/"'<>]+@"#).expect("valid regex")
+    });
+    let query = QUERY.get_or_init(|| {
+        regex::Regex::new(r#"([?&;])([A-Za-z0-9_.\-]+)=([^&;\s#"'<>]+)"#).expect("valid regex")
+    });
+    let once = userinfo.replace_all(s, "${1}[REDACTED]@");
+    let twice = query.replace_all(&once, |c: &regex::Captures<'_>| {
+        if crate::redact::is_credential_field(&c[2]) {
+            format!("{}{}=[REDACTED]", &c[1], &c[2])
+        } else {
+            c[0].to_string()
+        }
+    });
+    let unchanged = matches!(once, Cow::Borrowed(_)) && matches!(twice, Cow::Borrowed(_));
+    if unchanged {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(twice.into_owned())
+    }
 }
 
 #[cfg(test)]
@@ -110,6 +144,19 @@ mod tests {
     fn xml_forbidden_characters_are_escaped_and_line_breaks_kept() {
         assert_eq!(xml_safe("a\nb\tc"), "a\nb\tc");
         assert_eq!(xml_safe("x\u{fffe}\u{1}y"), "x\\u{fffe}\\u{1}y");
+    }
+
+    #[test]
+    fn url_credentials_are_masked_in_any_text() {
+        assert_eq!(
+            mask_url_credentials("invalid URL `http://ann:Pw-42@h.test:x/p?token=T0k&v=1`"),
+            "invalid URL `http://ann:[REDACTED]@h.test:x/p?token=[REDACTED]&v=1`"
+        );
+        assert_eq!(mask_url_credentials("a=b c"), "a=b c");
+        assert_eq!(
+            mask_url_credentials("http://h.test/?max_tokens=5"),
+            "http://h.test/?max_tokens=5"
+        );
     }
 
     #[test]

@@ -220,6 +220,9 @@ const TYPES: &[&str] = &[
 pub const MAX_PATH_NESTING: usize = 8;
 /// Longest JSONPath, in bytes.
 pub const MAX_PATH_LEN: usize = 4096;
+/// Deepest nesting of filters (`[?…]` inside `[?…]`): evaluating nested filters with
+/// descendant segments over a deep body grows about 25-fold per level.
+pub const MAX_FILTER_NESTING: usize = 3;
 
 /// Parse a JSONPath, with an error that says what is wrong.
 pub fn parse_path(src: &str) -> Result<JsonPath, ExpectError> {
@@ -233,21 +236,30 @@ pub fn parse_path(src: &str) -> Result<JsonPath, ExpectError> {
             src.len()
         )));
     }
-    let depth = nesting(src);
+    let (depth, filters) = nesting(src);
     if depth > MAX_PATH_NESTING {
         return Err(invalid(format!(
             "brackets and filters nest {depth} deep; the limit is {MAX_PATH_NESTING}"
         )));
     }
+    if filters > MAX_FILTER_NESTING {
+        return Err(invalid(format!(
+            "filters nest {filters} deep; the limit is {MAX_FILTER_NESTING}"
+        )));
+    }
     JsonPath::parse(src).map_err(|e| invalid(e.to_string()))
 }
 
-/// The deepest nesting of `[` and `(` outside quoted strings.
-fn nesting(src: &str) -> usize {
+/// The deepest nesting of `[` and `(` outside quoted strings, and of filters (`[?`).
+fn nesting(src: &str) -> (usize, usize) {
     let (mut depth, mut max) = (0usize, 0usize);
+    // For each open bracket: whether it opened a filter.
+    let mut open: Vec<bool> = Vec::new();
+    let mut max_filters = 0usize;
     let mut quote: Option<char> = None;
     let mut escaped = false;
-    for c in src.chars() {
+    let chars: Vec<char> = src.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
         if let Some(q) = quote {
             if escaped {
                 escaped = false;
@@ -263,12 +275,19 @@ fn nesting(src: &str) -> usize {
             '[' | '(' => {
                 depth += 1;
                 max = max.max(depth);
+                let filter =
+                    c == '[' && chars[i + 1..].iter().find(|x| !x.is_whitespace()) == Some(&'?');
+                open.push(filter);
+                max_filters = max_filters.max(open.iter().filter(|f| **f).count());
             }
-            ']' | ')' => depth = depth.saturating_sub(1),
+            ']' | ')' => {
+                depth = depth.saturating_sub(1);
+                open.pop();
+            }
             _ => {}
         }
     }
-    max
+    (max, max_filters)
 }
 
 impl JsonPathCheck {

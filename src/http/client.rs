@@ -369,10 +369,7 @@ impl HttpClient {
         let mut method = req.method.clone();
         let mut body = req.body.clone();
         let mut headers = build_headers(&req.headers)?;
-        let origin = (
-            url.host_str().map(str::to_string),
-            url.port_or_known_default(),
-        );
+        let first = url.clone();
         let mut seen = vec![url.to_string()];
         loop {
             let port = url.port_or_known_default().unwrap_or(0);
@@ -419,11 +416,7 @@ impl HttpClient {
             sent.remote = resp.remote_addr();
             let status = resp.status();
             if let Some(next) = self.redirect(req, &resp, &url, &mut seen, sent)? {
-                let same_origin = (
-                    next.host_str().map(str::to_string),
-                    next.port_or_known_default(),
-                ) == origin;
-                if !same_origin {
+                if !same_origin(&first, &next) {
                     // Credentials and the explicit Host are for the original server only.
                     headers.remove(reqwest::header::HOST);
                     for name in &req.private_headers {
@@ -523,6 +516,14 @@ impl HttpClient {
     }
 }
 
+/// An origin is scheme, host and port: an https → http redirect to the same host and port
+/// is another origin too (credentials would travel in clear).
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
 fn build_headers(list: &[(String, String)]) -> Result<HeaderMap, HttpError> {
     let mut h = HeaderMap::new();
     for (k, v) in list {
@@ -541,4 +542,25 @@ fn build_headers(list: &[(String, String)]) -> Result<HeaderMap, HttpError> {
         h.append(name, value);
     }
     Ok(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin;
+    use reqwest::Url;
+
+    #[test]
+    fn a_scheme_change_is_another_origin() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(same_origin(
+            &u("https://a.test/x"),
+            &u("https://a.test:443/y")
+        ));
+        assert!(!same_origin(
+            &u("https://a.test:8443/"),
+            &u("http://a.test:8443/")
+        ));
+        assert!(!same_origin(&u("https://a.test/"), &u("https://b.test/")));
+        assert!(!same_origin(&u("http://a.test/"), &u("http://a.test:81/")));
+    }
 }

@@ -44,18 +44,51 @@ impl JsonTemplate {
         })
     }
 
-    /// The value with every template evaluated.
+    /// About how many bytes the value would take once evaluated, counted without
+    /// evaluating it (unknown variables count nothing): what [`JsonTemplate::eval`] is
+    /// bounded by.
+    pub fn size_hint(&self, scope: &Scope) -> usize {
+        use super::template::Part;
+        let mut total = 0usize;
+        for tpl in self.templates() {
+            for p in &tpl.parts {
+                let n = match p {
+                    Part::Lit(l) => l.len(),
+                    Part::Var(r) => match scope.vars.get(r.as_str()) {
+                        Some(Value::String(s)) => s.len(),
+                        Some(other) => other.to_string().len(),
+                        None => 0,
+                    },
+                    _ => 64,
+                };
+                total = total.saturating_add(n);
+            }
+        }
+        total
+    }
+
+    /// Evaluate, refusing a value larger than [`super::template::MAX_RENDERED`] before
+    /// building it.
     pub fn eval(&self, scope: &Scope) -> Result<Value, RenderError> {
+        if self.size_hint(scope) > super::template::MAX_RENDERED {
+            return Err(RenderError::TooLarge);
+        }
+        self.eval_unbounded(scope)
+    }
+
+    fn eval_unbounded(&self, scope: &Scope) -> Result<Value, RenderError> {
         Ok(match self {
             JsonTemplate::Lit(v) => v.clone(),
             JsonTemplate::Str(t) => t.eval(scope)?,
-            JsonTemplate::Array(a) => {
-                Value::Array(a.iter().map(|x| x.eval(scope)).collect::<Result<_, _>>()?)
-            }
+            JsonTemplate::Array(a) => Value::Array(
+                a.iter()
+                    .map(|x| x.eval_unbounded(scope))
+                    .collect::<Result<_, _>>()?,
+            ),
             JsonTemplate::Object(o) => {
                 let mut m = Map::new();
                 for (k, v) in o {
-                    m.insert(k.clone(), v.eval(scope)?);
+                    m.insert(k.clone(), v.eval_unbounded(scope)?);
                 }
                 Value::Object(m)
             }

@@ -282,6 +282,14 @@ impl SuitePlanner<'_> {
         // second error.
         let mut broken: HashSet<String> = HashSet::new();
         let mut seen_names = HashSet::new();
+        let shared_bytes: usize = resolved
+            .values
+            .values()
+            .map(|v| match v {
+                Value::String(s) => s.len(),
+                other => other.to_string().len(),
+            })
+            .sum();
         for case in &f.cases {
             let pos = Pos::from_loc(&case.referenced);
             let def = &case.value;
@@ -289,6 +297,29 @@ impl SuitePlanner<'_> {
                 broken.insert(def.name.clone());
                 continue;
             };
+            // Each expansion keeps its own copy of the variables: bound what they add up to.
+            let combos = vars::combinations(&matrix);
+            if combos > 1 && combos.saturating_mul(shared_bytes) > vars::MAX_EXPANDED_BYTES {
+                self.diag(
+                    Some(pos),
+                    format!(
+                        "the matrix's {combos} cases would each hold {shared_bytes} bytes of variables, more than {} bytes in all (use fewer values or smaller variables)",
+                        vars::MAX_EXPANDED_BYTES
+                    ),
+                );
+                broken.insert(def.name.clone());
+                continue;
+            }
+            if self.plan.cases.len().saturating_add(combos) > vars::MAX_CASES {
+                self.diag(
+                    Some(pos),
+                    format!(
+                        "more than {} cases in one run (split the suites, or select with --filter/--tag)",
+                        vars::MAX_CASES
+                    ),
+                );
+                return planned;
+            }
             for combo in vars::expand_matrix(&matrix) {
                 let scope = if combo.is_empty() {
                     Scope {
@@ -308,6 +339,18 @@ impl SuitePlanner<'_> {
                     scope
                 };
                 let name = vars::case_name(&def.name, &combo, &scope);
+                if name.len() > vars::MAX_NAME_BYTES {
+                    self.diag(
+                        Some(pos),
+                        format!(
+                            "the case name would be {} bytes long; the limit is {} (does it render a large variable?)",
+                            name.len(),
+                            vars::MAX_NAME_BYTES
+                        ),
+                    );
+                    broken.insert(def.name.clone());
+                    break;
+                }
                 if !seen_names.insert(name.clone()) {
                     self.diag(Some(pos), format!("duplicate case name `{name}`"));
                     continue;

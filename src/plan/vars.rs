@@ -300,6 +300,18 @@ fn reads_unknown(t: &JsonTemplate, env: &Scope) -> bool {
 
 /// Most cases one matrix may expand to.
 pub const MAX_MATRIX: usize = 10_000;
+/// Most cases in one run.
+pub const MAX_CASES: usize = 100_000;
+/// Longest case name, in bytes.
+pub const MAX_NAME_BYTES: usize = 1024;
+/// Most bytes of variables all the expansions of one matrix may hold together.
+pub const MAX_EXPANDED_BYTES: usize = 256 << 20;
+
+/// How many cases a matrix expands to (saturating).
+pub fn combinations(m: &BTreeMap<String, Vec<MatrixValue>>) -> usize {
+    m.values()
+        .fold(1usize, |n, v| n.saturating_mul(v.len().max(1)))
+}
 
 /// One value of a matrix key: a text, or named texts (`key.field` variables).
 #[derive(Debug, Clone, PartialEq)]

@@ -30,9 +30,36 @@ pub fn console_sink(reports: &[Option<&Path>]) -> Result<Box<dyn Write + Send>, 
     }
 }
 
-/// True when `path` means standard output (`-`).
+/// True when `path` means standard output (`-`, `/dev/stdout`, `/dev/fd/1`).
 pub fn is_stdout(path: &Path) -> bool {
-    path.as_os_str() == "-"
+    matches!(
+        path.to_str(),
+        Some("-" | "/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1")
+    )
+}
+
+/// True when `path` means standard error.
+fn is_stderr(path: &Path) -> bool {
+    matches!(
+        path.to_str(),
+        Some("/dev/stderr" | "/dev/fd/2" | "/proc/self/fd/2")
+    )
+}
+
+/// True when `path` names a descriptor this process inherited (`/dev/fd/N`, a shell's
+/// `>(…)`): written through, appending, whatever it is.
+fn is_inherited(path: &Path) -> bool {
+    path.starts_with("/dev/fd/") || path.starts_with("/proc/self/fd/")
+}
+
+/// Write `fill` through an already open writer.
+fn through(
+    w: impl Write,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut w = std::io::BufWriter::new(w);
+    fill(&mut w)?;
+    w.flush()
 }
 
 /// [`write_atomic`], with the content written by `fill` (buffered), so a large report need
@@ -48,10 +75,17 @@ pub fn write_atomic_with(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
+    // Our own standard streams are written to as they are: a shell's `>> build.log` keeps
+    // its earlier content and its append mode.
     if is_stdout(path) {
-        let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-        fill(&mut w)?;
-        return w.flush();
+        return through(std::io::stdout().lock(), fill);
+    }
+    if is_stderr(path) {
+        return through(std::io::stderr().lock(), fill);
+    }
+    if is_inherited(path) {
+        let f = std::fs::OpenOptions::new().append(true).open(path)?;
+        return through(f, fill);
     }
     let link = std::fs::symlink_metadata(path).ok();
     match std::fs::metadata(path) {
@@ -135,6 +169,10 @@ fn replace(
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
     let mut tmp = builder.tempfile_in(dir)?;
+    // A report written again keeps the permissions it was given.
+    if let Ok(m) = std::fs::metadata(path) {
+        let _ = tmp.as_file().set_permissions(m.permissions());
+    }
     {
         let mut w = std::io::BufWriter::with_capacity(256 * 1024, tmp.as_file_mut());
         fill(&mut w)?;

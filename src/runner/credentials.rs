@@ -1,15 +1,22 @@
 //! Every value a request carries in a credential position is a secret, whether or not the
-//! suite marked it: the values of credential headers (`Authorization`, `Cookie`, API-key
-//! headers, any header whose name says token, secret, key or password), the scheme's
-//! credential inside `Authorization` (and, for `Basic`, the decoded `user:password` and the
-//! password), a URL's userinfo password, and query, JSON and form fields with a sensitive
-//! name. They are added to the run's redactor before the request is sent, so a server that
-//! echoes them — in a body, a header, a `Location`, an error — shows `[REDACTED]`.
+//! suite marked it: the values of credential headers (`Authorization`, `Cookie`, and any
+//! header whose name says key, token, secret, password, signature, auth, session,
+//! credential or jwt), the scheme's credential inside `Authorization` (and, for `Basic`, the
+//! decoded `user:password` and the password), a URL's userinfo password, and the string
+//! values of query, JSON and form fields named like a credential (`token`, `access_token`,
+//! `password`, `api_key`, `client_secret`, …; not `max_tokens`). They are added to the run's
+//! redactor before the request is sent, so a server that echoes them — in a body, a header,
+//! a `Location`, an error — shows `[REDACTED]`.
+//!
+//! A declared credential too short to mask (an `Authorization` credential, `X-Api-Key`, a
+//! URL password) is an error; a value found by name only (a cookie `a=1`, `?next_token=0`)
+//! that is too short is left alone.
 
 use serde_json::Value;
 
 use crate::http::Prepared;
-use crate::redact::{is_sensitive_header, is_sensitive_key, Redactor};
+use crate::redact::Redactor;
+pub use crate::redact::{is_credential_field, is_credential_header};
 
 /// A credential too short to be masked safely.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -23,20 +30,34 @@ pub struct ShortCredential {
     pub min: usize,
 }
 
-/// True when a header carries a credential: by name.
-pub fn is_credential_header(name: &str) -> bool {
-    is_sensitive_header(name) || is_sensitive_key(&name.replace('-', "_"))
+/// Headers whose credential must be long enough to mask (they are credentials by
+/// definition, not by a guess from their name).
+fn is_declared_credential_header(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "authorization" | "proxy-authorization" | "x-api-key"
+    )
 }
 
 /// Add every credential of `req` to `redactor`, and name the headers that must not follow a
 /// redirect to another origin (credential headers, and any header holding a secret).
 pub fn register(req: &mut Prepared, redactor: &Redactor) -> Result<(), ShortCredential> {
-    for (what, value) in credentials(req) {
-        redactor.add(&value).map_err(|e| ShortCredential {
-            what,
-            len: e.len,
-            min: crate::redact::MIN_SECRET_LEN,
-        })?;
+    for Credential {
+        what,
+        value,
+        declared,
+    } in credentials(req)
+    {
+        match redactor.add(&value) {
+            Err(e) if declared => {
+                return Err(ShortCredential {
+                    what,
+                    len: e.len,
+                    min: crate::redact::MIN_SECRET_LEN,
+                })
+            }
+            _ => {}
+        }
     }
     req.private_headers = req
         .headers
@@ -47,27 +68,61 @@ pub fn register(req: &mut Prepared, redactor: &Redactor) -> Result<(), ShortCred
     Ok(())
 }
 
-/// The credentials of a request: where each is sent, and its value.
-fn credentials(req: &Prepared) -> Vec<(String, String)> {
+/// A value sent in a credential position.
+struct Credential {
+    /// Where it is sent.
+    what: String,
+    /// The value.
+    value: String,
+    /// A credential by definition (too short is an error), not by a name's look.
+    declared: bool,
+}
+
+fn cred(what: String, value: String, declared: bool) -> Credential {
+    Credential {
+        what,
+        value,
+        declared,
+    }
+}
+
+/// The credentials of a request.
+fn credentials(req: &Prepared) -> Vec<Credential> {
     let mut out = Vec::new();
     for (name, value) in &req.headers {
         if !is_credential_header(name) || value.trim().is_empty() {
             continue;
         }
-        out.push((format!("header `{name}`"), value.clone()));
+        let declared = is_declared_credential_header(name);
+        out.push(cred(format!("header `{name}`"), value.clone(), declared));
         if name.eq_ignore_ascii_case("authorization")
             || name.eq_ignore_ascii_case("proxy-authorization")
         {
-            out.extend(scheme_credentials(name, value));
+            out.extend(
+                scheme_credentials(name, value)
+                    .into_iter()
+                    .map(|(w, v)| cred(w, v, true)),
+            );
         }
     }
     if let Some(p) = req.url.password() {
-        let p = percent_decode(p);
-        out.push(("the URL's password".into(), p));
+        out.push(cred("the URL's password".into(), percent_decode(p), true));
     }
-    for (k, v) in req.url.query_pairs() {
-        if is_sensitive_key(&k) && !v.is_empty() {
-            out.push((format!("query parameter `{k}`"), v.into_owned()));
+    // Query values both as sent (`a+b%2F`) and decoded.
+    for pair in req.url.query().unwrap_or("").split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = percent_decode(k);
+        if is_credential_field(&name) && !v.is_empty() {
+            out.push(cred(
+                format!("query parameter `{name}`"),
+                v.to_string(),
+                false,
+            ));
+            out.push(cred(
+                format!("query parameter `{name}`"),
+                percent_decode(v),
+                false,
+            ));
         }
     }
     if let Some((bytes, ctype)) = &req.body {
@@ -79,8 +134,8 @@ fn credentials(req: &Prepared) -> Vec<(String, String)> {
             }
             Some("application/x-www-form-urlencoded") => {
                 for (k, v) in url::form_urlencoded::parse(bytes) {
-                    if is_sensitive_key(&k) && !v.is_empty() {
-                        out.push((format!("form field `{k}`"), v.into_owned()));
+                    if is_credential_field(&k) && !v.is_empty() {
+                        out.push(cred(format!("form field `{k}`"), v.into_owned(), false));
                     }
                 }
             }
@@ -122,16 +177,14 @@ fn scheme_credentials(name: &str, value: &str) -> Vec<(String, String)> {
     out
 }
 
-fn json_credentials(v: &Value, out: &mut Vec<(String, String)>) {
+/// String values of JSON fields named like a credential (numbers are not credentials).
+fn json_credentials(v: &Value, out: &mut Vec<Credential>) {
     match v {
         Value::Object(o) => {
             for (k, x) in o {
                 match x {
-                    Value::String(s) if is_sensitive_key(k) && !s.is_empty() => {
-                        out.push((format!("JSON field `{k}`"), s.clone()));
-                    }
-                    Value::Number(n) if is_sensitive_key(k) => {
-                        out.push((format!("JSON field `{k}`"), n.to_string()));
+                    Value::String(s) if is_credential_field(k) && !s.is_empty() => {
+                        out.push(cred(format!("JSON field `{k}`"), s.clone(), false));
                     }
                     other => json_credentials(other, out),
                 }
@@ -183,7 +236,7 @@ mod tests {
                 "application/json",
             )),
         );
-        let values: Vec<String> = credentials(&r).into_iter().map(|(_, v)| v).collect();
+        let values: Vec<String> = credentials(&r).into_iter().map(|c| c.value).collect();
         for want in [
             "Basic YW5uOmh1bnRlcjItYmFzaWM=",
             "YW5uOmh1bnRlcjItYmFzaWM=",
@@ -199,6 +252,23 @@ mod tests {
         assert!(!values
             .iter()
             .any(|v| v.contains("application/json") || v == "2"));
+    }
+
+    #[test]
+    fn ordinary_fields_are_not_credentials_and_short_guesses_are_left_alone() {
+        let mut r = req(
+            "https://api.test/x?next_token=0&max_tokens=5",
+            &[("Cookie", "a=1"), ("Accept", "application/json")],
+            Some((
+                r#"{"max_tokens": 1000, "token_type_hint": "access_token", "token": 7}"#,
+                "application/json",
+            )),
+        );
+        let red = Redactor::default();
+        register(&mut r, &red).expect("nothing here is a declared credential");
+        for shown in ["1000", "access_token", "max_tokens", "5", "a=1"] {
+            assert_eq!(red.redact(shown), shown, "{shown} must stay visible");
+        }
     }
 
     #[test]

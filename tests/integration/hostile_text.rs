@@ -16,6 +16,9 @@ const TOKEN: &str = "tok-Planted/Secret+é\"42";
 const PASSWORD: &str = "pw-Planted-Secret-7";
 const API_KEY: &str = "key-Planted-Secret-9";
 const VAR_SECRET: &str = "var-Planted-Secret-3";
+const AUTH_KEY: &str = "authkey-Planted-5";
+/// A token written literally in a URL, `+` and `/` as sent.
+const LITERAL: &str = "Lit/tok+en-Planted-8";
 
 /// Every form a secret is searched for in the outputs.
 fn forms(s: &str) -> Vec<String> {
@@ -31,9 +34,24 @@ fn forms(s: &str) -> Vec<String> {
             }
         })
         .collect();
+    let pct = |keep: &dyn Fn(u8) -> bool| -> String {
+        s.bytes()
+            .map(|b| {
+                if keep(b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b);
     vec![
         s.to_string(),
         url::form_urlencoded::byte_serialize(s.as_bytes()).collect(),
+        // Python's quote, JavaScript's encodeURIComponent.
+        pct(&|b| unreserved(b) || b == b'/'),
+        pct(&|b| unreserved(b) || b"!'()*".contains(&b)),
         json,
         python,
         s.replace('&', "&amp;")
@@ -72,8 +90,9 @@ async fn echo(headers: HeaderMap, uri: Uri) -> impl IntoResponse {
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .unwrap_or_default();
     let location = format!(
-        "/login?next={}",
-        url::form_urlencoded::byte_serialize(auth.as_bytes()).collect::<String>()
+        "/login?next={}&raw={}",
+        url::form_urlencoded::byte_serialize(auth.as_bytes()).collect::<String>(),
+        VAR_SECRET
     );
     (
         StatusCode::FOUND,
@@ -104,10 +123,11 @@ secrets: [token]
 cases:
   - name: echo
     request:
-      url: "http://smoke:{PASSWORD}@{addr}/echo"
+      url: "http://smoke:{PASSWORD}@{addr}/echo?token={LITERAL}"
       headers:
         Authorization: "Bearer ${{token}}"
         X-Api-Key: "{API_KEY}"
+        X-Auth-Key: "{AUTH_KEY}"
       query: {{ api_key: "{API_KEY}", v: "${{var}}" }}
     expect:
       status: 200
@@ -161,7 +181,7 @@ cases:
     let mut leaks = Vec::new();
     for (name, text) in &outputs {
         assert!(!text.is_empty(), "{name} was written");
-        for secret in [TOKEN, PASSWORD, API_KEY, VAR_SECRET] {
+        for secret in [TOKEN, PASSWORD, API_KEY, VAR_SECRET, AUTH_KEY, LITERAL] {
             for form in forms(secret) {
                 if text.contains(&form) {
                     leaks.push(format!("{name}: {form}"));
@@ -217,7 +237,7 @@ async fn merged_junit_is_well_formed_whatever_the_names_hold() {
         "metadata": {"shard": "1/1", "note": "a\u{1}b"},
         "counts": {"total": 1, "passed": 0, "failed": 1, "errors": 0, "skipped": 0, "flaky": 0, "warnings": 0},
         "cases": [{"id": "s/a", "suite": "s\u{fffe}", "suite_file": "s.yaml", "name": "a\u{ffff}\u{0}", "tags": [],
-            "severity": "critical", "status": "failed", "flaky": false, "message": "bad \u{1b}[2J",
+            "severity": "critical", "status": "failed", "flaky": false, "message": "bad \u{1b}[2J\n::error::forged",
             "started_at": "2026-01-01T00:00:00Z", "duration_ms": 5, "line": 3, "steps": []}]
     });
     let shard = dir.path().join("shard.json");
@@ -237,6 +257,13 @@ async fn merged_junit_is_well_formed_whatever_the_names_hold() {
     assert!(
         !run.stdout.contains('\x1b') && !run.stdout.contains('\0'),
         "{:?}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("::error::forged")),
+        "{}",
         run.stdout
     );
     let xml = std::fs::read_to_string(&junit).unwrap();
@@ -293,6 +320,8 @@ cases:
         X-Api-Key: "{API_KEY}"
         X-Auth-Token: "{PASSWORD}"
         X-Signature: "${{sig}}"
+        X-Auth-Key: "{AUTH_KEY}"
+        Ocp-Apim-Subscription-Key: "{API_KEY}"
         Host: "{a}"
         X-Plain: "kept"
 "#
@@ -307,6 +336,8 @@ cases:
         "x-api-key",
         "x-auth-token",
         "x-signature",
+        "x-auth-key",
+        "ocp-apim-subscription-key",
     ] {
         assert!(
             !names.contains(&gone.to_string()),

@@ -42,7 +42,39 @@ fn cases() -> Vec<(&'static str, String, i32, &'static str)> {
             "${nope}".repeat(40)
         ));
     }
+    // v10 doubles a 1000-character value to just under 1 MiB (within the variable limit).
+    let mut doubling = String::from("vars:\n  v0: '");
+    doubling.push_str(&"x".repeat(1000));
+    doubling.push_str("'\n");
+    for i in 1..=10 {
+        doubling.push_str(&format!("  v{i}: '${{v{p}}}${{v{p}}}'\n", p = i - 1));
+    }
+    let big_name = format!(
+        "name: s\n{doubling}cases:\n  - name: '${{v10}} ${{a}}'\n    matrix: {{ a: [1, 2] }}\n    request: {{ url: 'http://127.0.0.1:9/' }}\n"
+    );
+    let values: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+    let held = format!(
+        "name: s\n{doubling}cases:\n  - name: c\n    matrix: {{ a: [{0}], b: [{0}] }}\n    request: {{ url: 'http://127.0.0.1:9/' }}\n",
+        values.join(", ")
+    );
+    let values: Vec<String> = (0..99).map(|i| i.to_string()).collect();
+    let mut many = String::from("name: s\ncases:\n");
+    for c in 0..11 {
+        many.push_str(&format!(
+            "  - name: c{c}\n    matrix: {{ a: [{0}], b: [{0}] }}\n    request: {{ url: 'http://127.0.0.1:9/' }}\n",
+            values.join(", ")
+        ));
+    }
     vec![
+        ("huge case name", big_name, 2, "the case name would be"),
+        ("matrix holding big variables", held, 2, "would each hold"),
+        ("too many cases", many, 2, "more than 100000 cases"),
+        (
+            "filters 4 deep",
+            jp("$..[?@..[?@..[?@..[?@ == 2]]]]".into()),
+            2,
+            "filters nest 4 deep",
+        ),
         (
             "filters 22 deep",
             jp(nested_filters(22)),
@@ -124,4 +156,27 @@ async fn a_report_claiming_a_hundred_million_shards_is_refused() {
     .await;
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("N <= 1000"), "{}", run.stderr);
+}
+
+/// A JSON body repeating a large variable is refused before it is built, not after
+/// gigabytes of memory.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_that_would_be_huge_is_refused_before_it_is_built() {
+    let mut suite = String::from("name: s\nvars:\n  v0: '");
+    suite.push_str(&"x".repeat(1000));
+    suite.push_str("'\n");
+    for i in 1..=10 {
+        suite.push_str(&format!("  v{i}: '${{v{p}}}${{v{p}}}'\n", p = i - 1));
+    }
+    let refs: Vec<&str> = (0..40).map(|_| "'${v10}'").collect();
+    suite.push_str(&format!(
+        "cases:\n  - name: big\n    request: {{ method: POST, url: 'http://127.0.0.1:9/', json: [{}] }}\n",
+        refs.join(", ")
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_suite(dir.path(), "s.yaml", &suite);
+    let run = smokegate(&["run".into(), path], &[]).await;
+    let shown = &run.stdout[..run.stdout.len().min(2000)];
+    assert_eq!(run.code, 1, "{shown}");
+    assert!(run.stdout.contains("larger than"), "{shown}");
 }

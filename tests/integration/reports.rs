@@ -246,6 +246,40 @@ async fn report_paths_are_written_as_their_targets_need() {
     run(vec!["--report-json".into(), p(&fresh)]).await;
     let mode = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o666 & !umask, "{mode:o}");
+    // A report written again keeps the mode it was given.
+    std::fs::set_permissions(&fresh, std::fs::Permissions::from_mode(0o600)).unwrap();
+    run(vec!["--report-json".into(), p(&fresh)]).await;
+    let mode = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+    // `/dev/stdout` redirected to a file with `>>`: appended, earlier content kept (it used
+    // to be replaced by the report).
+    let log = dir.path().join("build.log");
+    std::fs::write(&log, "PREVIOUS\n").unwrap();
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' run '{}' --report-json /dev/stdout >> '{}' 2>/dev/null",
+            env!("CARGO_BIN_EXE_smokegate"),
+            suite,
+            log.display()
+        ))
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.starts_with("PREVIOUS\n{"), "{text}");
+    // An inherited descriptor (a shell's `>(…)`, here a pipe on fd 3) is written through.
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "'{}' run '{}' --report-json /dev/fd/3 3>&1 >/dev/null 2>/dev/null | wc -c",
+            env!("CARGO_BIN_EXE_smokegate"),
+            suite
+        ))
+        .output()
+        .unwrap();
+    let bytes: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert!(bytes > 100, "{bytes} bytes through the pipe");
     // Two reports on stdout would interleave: refused.
     let out = run(vec![
         "--report-json".into(),
