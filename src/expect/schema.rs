@@ -82,7 +82,15 @@ pub struct SchemaCheck {
 /// The `file://` URI of an absolute path, percent-encoded (a folder named `my suites`
 /// becomes `my%20suites`), as `$ref` resolution expects.
 fn file_uri(path: &Path) -> Result<String, ExpectError> {
-    url::Url::from_file_path(path)
+    // A suite given by a bare file name has a relative folder.
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    url::Url::from_file_path(&absolute)
         .map(String::from)
         .map_err(|()| ExpectError::FileUri(path.to_path_buf()))
 }

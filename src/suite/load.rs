@@ -73,7 +73,10 @@ impl LoadedSuite {
 
     /// The directory relative paths in the suite are resolved against.
     pub fn dir(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new("."))
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        }
     }
 }
 

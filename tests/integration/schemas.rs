@@ -164,3 +164,24 @@ fn every_suite_snippet_in_the_docs_validates() {
     assert!(checked >= 5, "only {checked} snippets found");
     assert!(failures.is_empty(), "{}", failures.join("\n----\n"));
 }
+
+/// A suite given by a bare file name (relative folder) can use an inline schema.
+#[test]
+fn an_inline_schema_works_in_a_suite_named_without_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("inline.yaml"),
+        "name: s\ncases:\n  - name: a\n    request: { url: 'http://127.0.0.1:9/' }\n    expect: { schema: { inline: { type: object } } }\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_smokegate"))
+        .args(["validate", "inline.yaml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
