@@ -71,6 +71,15 @@ pub fn xml_safe(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A header value as text: UTF-8 when it is, else ISO-8859-1 (what HTTP headers were, and
+/// what servers such as Python's send), so no byte is lost before secrets are looked for.
+pub fn header_text(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(bytes.iter().map(|&b| b as char).collect()),
+    }
+}
+
 /// Truncate text to `max` characters, marking the cut.
 pub fn truncate(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
@@ -144,6 +153,12 @@ mod tests {
     fn xml_forbidden_characters_are_escaped_and_line_breaks_kept() {
         assert_eq!(xml_safe("a\nb\tc"), "a\nb\tc");
         assert_eq!(xml_safe("x\u{fffe}\u{1}y"), "x\\u{fffe}\\u{1}y");
+    }
+
+    #[test]
+    fn header_bytes_that_are_not_utf8_are_read_as_latin1() {
+        assert_eq!(header_text("é".as_bytes()), "é");
+        assert_eq!(header_text(&[b'a', 0xE9, b'x']), "aéx");
     }
 
     #[test]

@@ -100,7 +100,7 @@ impl HeaderCheck {
             .headers
             .get_all(&self.name)
             .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .map(|v| crate::text::header_text(v.as_bytes()).into_owned())
             .collect();
         let shown = if values.is_empty() {
             "(absent)".to_string()

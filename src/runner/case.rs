@@ -390,7 +390,7 @@ fn unfollowed_location(resp: &Response, redactor: &Redactor) -> Option<String> {
         return None;
     }
     let raw = resp.headers.get(reqwest::header::LOCATION)?;
-    let text = String::from_utf8_lossy(raw.as_bytes());
+    let text = crate::text::header_text(raw.as_bytes());
     Some(crate::text::outside(&text, 300, redactor))
 }
 
