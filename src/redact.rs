@@ -23,21 +23,28 @@ pub fn is_sensitive_header(name: &str) -> bool {
 /// True when a header carries a credential: by name.
 pub fn is_credential_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    is_sensitive_header(&n)
-        || [
-            "key",
-            "token",
-            "secret",
-            "password",
-            "passwd",
-            "signature",
-            "auth",
-            "session",
-            "credential",
-            "jwt",
-        ]
-        .iter()
-        .any(|w| n.contains(w))
+    if is_sensitive_header(&n) {
+        return true;
+    }
+    let words: Vec<&str> = n.split(['-', '_']).filter(|w| !w.is_empty()).collect();
+    // A word that names a secret wherever it stands, or a last word that does
+    // (`X-Functions-Key`, `X-Auth`; not `X-Auth-Email`, `X-Keycloak-Realm`).
+    const ANYWHERE: &[&str] = &[
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "signature",
+        "jwt",
+        "credential",
+        "credentials",
+        "apikey",
+    ];
+    const LAST: &[&str] = &["key", "auth", "session", "sig", "cookie", "authorization"];
+    words.iter().any(|w| ANYWHERE.contains(w))
+        || words
+            .last()
+            .is_some_and(|w| LAST.contains(w) || ANYWHERE.contains(w))
 }
 
 /// True when a query, JSON or form field carries a credential: by its name, compared without
@@ -85,21 +92,23 @@ pub fn is_credential_field(name: &str) -> bool {
 
 /// JSON keys whose values are masked in body excerpts.
 pub fn is_sensitive_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    [
-        "token",
-        "secret",
-        "password",
-        "passwd",
-        "api_key",
-        "apikey",
-        "authorization",
-        "cookie",
-        "jwt",
-        "credential",
-    ]
-    .iter()
-    .any(|s| k.contains(s))
+    let n: String = key
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    // `access_token`, `refreshToken`, `client_secret`, `password`; not `max_tokens`,
+    // `total_tokens` or `token_type` (counts and kinds, not credentials).
+    is_credential_field(key)
+        || n.ends_with("token")
+        || n.ends_with("secret")
+        || n.ends_with("apikey")
+        || n.ends_with("jwt")
+        || n.ends_with("cookie")
+        || n.contains("password")
+        || n.contains("passwd")
+        || n.contains("credential")
+        || n == "authorization"
 }
 
 /// The shortest secret that can be masked safely: masking a shorter one would hide every
@@ -377,6 +386,47 @@ pub fn mask_keys(v: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credential_names_are_told_from_ordinary_ones() {
+        for k in [
+            "access_token",
+            "refreshToken",
+            "client_secret",
+            "password",
+            "apiKey",
+            "jwt",
+        ] {
+            assert!(is_sensitive_key(k), "{k}");
+        }
+        for k in [
+            "max_tokens",
+            "total_tokens",
+            "token_type",
+            "prompt_tokens",
+            "status",
+        ] {
+            assert!(!is_sensitive_key(k), "{k}");
+        }
+        for h in [
+            "X-Auth-Key",
+            "Ocp-Apim-Subscription-Key",
+            "X-Functions-Key",
+            "X-Signature",
+            "X-Auth-Token",
+            "X-Auth",
+        ] {
+            assert!(is_credential_header(h), "{h}");
+        }
+        for h in [
+            "X-Auth-Email",
+            "X-Keycloak-Realm",
+            "X-Request-Key-Id",
+            "Accept",
+        ] {
+            assert!(!is_credential_header(h), "{h}");
+        }
+    }
 
     #[test]
     fn a_secret_inside_a_longer_base64_text_is_masked_at_any_alignment() {

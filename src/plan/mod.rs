@@ -249,6 +249,8 @@ pub struct Planner<'a> {
     plan: Plan,
     schemas: SchemaCache,
     diags: Vec<Diagnostic>,
+    /// Bytes of variables held by matrix expansions (see `suite::SuitePlanner::held`).
+    held: usize,
 }
 
 impl<'a> Planner<'a> {
@@ -275,6 +277,7 @@ impl<'a> Planner<'a> {
             },
             schemas: SchemaCache::default(),
             diags: Vec::new(),
+            held: 0,
         }
     }
 
@@ -296,6 +299,7 @@ impl<'a> Planner<'a> {
                 plan: &mut self.plan,
                 schemas: &mut self.schemas,
                 diags: &mut self.diags,
+                held: &mut self.held,
             };
             ctx.plan_suite(profile, several);
         }

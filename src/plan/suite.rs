@@ -72,6 +72,8 @@ pub struct SuitePlanner<'p> {
     pub plan: &'p mut Plan,
     pub schemas: &'p mut SchemaCache,
     pub diags: &'p mut Vec<Diagnostic>,
+    /// Bytes of variables held by the matrix expansions planned so far, in the whole run.
+    pub held: &'p mut usize,
 }
 
 impl SuitePlanner<'_> {
@@ -297,19 +299,26 @@ impl SuitePlanner<'_> {
                 broken.insert(def.name.clone());
                 continue;
             };
-            // Each expansion keeps its own copy of the variables: bound what they add up to.
+            // Each expansion keeps its own copy of the variables: bound what they add up to,
+            // over the whole run.
             let combos = vars::combinations(&matrix);
-            if combos > 1 && combos.saturating_mul(shared_bytes) > vars::MAX_EXPANDED_BYTES {
+            let adds = if combos > 1 {
+                combos.saturating_mul(shared_bytes)
+            } else {
+                0
+            };
+            if self.held.saturating_add(adds) > vars::MAX_EXPANDED_BYTES {
                 self.diag(
                     Some(pos),
                     format!(
-                        "the matrix's {combos} cases would each hold {shared_bytes} bytes of variables, more than {} bytes in all (use fewer values or smaller variables)",
+                        "matrix cases would hold more than {} bytes of variables in all ({combos} cases × {shared_bytes} bytes here); use fewer values or smaller variables",
                         vars::MAX_EXPANDED_BYTES
                     ),
                 );
                 broken.insert(def.name.clone());
                 continue;
             }
+            *self.held += adds;
             if self.plan.cases.len().saturating_add(combos) > vars::MAX_CASES {
                 self.diag(
                     Some(pos),

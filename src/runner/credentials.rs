@@ -113,16 +113,16 @@ fn credentials(req: &Prepared) -> Vec<Credential> {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let name = percent_decode(k);
         if is_credential_field(&name) && !v.is_empty() {
-            out.push(cred(
-                format!("query parameter `{name}`"),
-                v.to_string(),
-                false,
-            ));
-            out.push(cred(
-                format!("query parameter `{name}`"),
-                percent_decode(v),
-                false,
-            ));
+            // As sent, decoded as a form value (`+` is a space, as servers read it), and
+            // decoded keeping `+`.
+            let form = url::form_urlencoded::parse(format!("v={v}").as_bytes())
+                .next()
+                .map(|(_, x)| x.into_owned())
+                .unwrap_or_default();
+            let what = format!("query parameter `{name}`");
+            out.push(cred(what.clone(), v.to_string(), false));
+            out.push(cred(what.clone(), form, false));
+            out.push(cred(what, percent_decode(v), false));
         }
     }
     if let Some((bytes, ctype)) = &req.body {

@@ -19,6 +19,8 @@ const VAR_SECRET: &str = "var-Planted-Secret-3";
 const AUTH_KEY: &str = "authkey-Planted-5";
 /// A token written literally in a URL, `+` and `/` as sent.
 const LITERAL: &str = "Lit/tok+en-Planted-8";
+/// A query token with a space, a slash and a `!`.
+const SPACED: &str = "Qt2 x/y!z-Planted";
 
 /// Every form a secret is searched for in the outputs.
 fn forms(s: &str) -> Vec<String> {
@@ -67,6 +69,11 @@ async fn echo(headers: HeaderMap, uri: Uri) -> impl IntoResponse {
         .iter()
         .map(|(k, v)| format!("{k}={}", String::from_utf8_lossy(v.as_bytes())))
         .chain(std::iter::once(uri.to_string()))
+        // The query decoded, as a server reads it (`+` is a space).
+        .chain(
+            url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+                .map(|(k, v)| format!("{k}={v}")),
+        )
         .collect();
     let joined = all.join(" ");
     let b64 = base64::engine::general_purpose::STANDARD.encode(&joined);
@@ -128,7 +135,7 @@ cases:
         Authorization: "Bearer ${{token}}"
         X-Api-Key: "{API_KEY}"
         X-Auth-Key: "{AUTH_KEY}"
-      query: {{ api_key: "{API_KEY}", v: "${{var}}" }}
+      query: {{ api_key: "{API_KEY}", v: "${{var}}", access_token: "{SPACED}" }}
     expect:
       status: 200
       body: {{ contains: ["${{token}}"] }}
@@ -181,7 +188,9 @@ cases:
     let mut leaks = Vec::new();
     for (name, text) in &outputs {
         assert!(!text.is_empty(), "{name} was written");
-        for secret in [TOKEN, PASSWORD, API_KEY, VAR_SECRET, AUTH_KEY, LITERAL] {
+        for secret in [
+            TOKEN, PASSWORD, API_KEY, VAR_SECRET, AUTH_KEY, LITERAL, SPACED,
+        ] {
             for form in forms(secret) {
                 if text.contains(&form) {
                     leaks.push(format!("{name}: {form}"));

@@ -57,6 +57,15 @@ fn cases() -> Vec<(&'static str, String, i32, &'static str)> {
         "name: s\n{doubling}cases:\n  - name: c\n    matrix: {{ a: [{0}], b: [{0}] }}\n    request: {{ url: 'http://127.0.0.1:9/' }}\n",
         values.join(", ")
     );
+    // Two matrices of 100 cases holding ~2 MB each: each under the budget, together over it.
+    let values: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+    let mut held_twice = format!("name: s\n{doubling}cases:\n");
+    for c in 0..2 {
+        held_twice.push_str(&format!(
+            "  - name: c{c}\n    matrix: {{ a: [{}] }}\n    request: {{ url: 'http://127.0.0.1:9/' }}\n",
+            values.join(", ")
+        ));
+    }
     let values: Vec<String> = (0..99).map(|i| i.to_string()).collect();
     let mut many = String::from("name: s\ncases:\n");
     for c in 0..11 {
@@ -67,7 +76,18 @@ fn cases() -> Vec<(&'static str, String, i32, &'static str)> {
     }
     vec![
         ("huge case name", big_name, 2, "the case name would be"),
-        ("matrix holding big variables", held, 2, "would each hold"),
+        (
+            "matrix holding big variables",
+            held,
+            2,
+            "would hold more than",
+        ),
+        (
+            "matrices holding big variables together",
+            held_twice,
+            2,
+            "would hold more than",
+        ),
         ("too many cases", many, 2, "more than 100000 cases"),
         (
             "filters 4 deep",
