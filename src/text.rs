@@ -108,10 +108,11 @@ pub fn mask_url_credentials(s: &str) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     let userinfo = USERINFO.get_or_init(|| {
-        regex::Regex::new(r#"(://[^/\s:@"'<>]*:)[^@\s/"'<>]+@"#).expect("valid regex")
+        // Greedy up to the last `@` before the path: a password may hold a raw `@`.
+        regex::Regex::new(r#"(://[^/\s:@"'<>`]*:)[^\s/"'<>`]*@"#).expect("valid regex")
     });
     let query = QUERY.get_or_init(|| {
-        regex::Regex::new(r#"([?&;])([A-Za-z0-9_.\-]+)=([^&;\s#"'<>]+)"#).expect("valid regex")
+        regex::Regex::new(r#"([?&;])([A-Za-z0-9_.\-]+)=([^&;\s#"'<>`]+)"#).expect("valid regex")
     });
     let once = userinfo.replace_all(s, "${1}[REDACTED]@");
     let twice = query.replace_all(&once, |c: &regex::Captures<'_>| {
@@ -168,6 +169,10 @@ mod tests {
             "invalid URL `http://ann:[REDACTED]@h.test:x/p?token=[REDACTED]&v=1`"
         );
         assert_eq!(mask_url_credentials("a=b c"), "a=b c");
+        assert_eq!(
+            mask_url_credentials("`http://ann:Pw@With-46@h.test/x?token=T`: bad"),
+            "`http://ann:[REDACTED]@h.test/x?token=[REDACTED]`: bad"
+        );
         assert_eq!(
             mask_url_credentials("http://h.test/?max_tokens=5"),
             "http://h.test/?max_tokens=5"
