@@ -35,6 +35,8 @@ fn main() {
             exit_codes::CONFIG_ERROR
         }
         Command::Merge(a) => cli::ci::merge_command(&a),
+        Command::Completions { shell } => cli::docs::completions(shell),
+        Command::Man => cli::docs::man(),
     };
     std::process::exit(code);
 }

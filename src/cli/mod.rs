@@ -1,6 +1,7 @@
 //! The command line: clap definitions, then the commands, each mapped to an exit code.
 
 pub mod ci;
+pub mod docs;
 pub mod exit_codes;
 
 use std::collections::HashMap;
@@ -42,6 +43,14 @@ pub enum Command {
     Demo(DemoArgs),
     /// Combine the JSON reports of `run --shard K/N` into one verdict (and JSON/JUnit/HTML).
     Merge(ci::MergeArgs),
+    /// Print a shell completion script (e.g. `smokegate completions bash > /etc/bash_completion.d/smokegate`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `smokegate man | man -l -`.
+    Man,
 }
 
 /// `validate` arguments.

@@ -185,3 +185,52 @@ fn an_inline_schema_works_in_a_suite_named_without_a_folder() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Shell completions and the manual page come from the clap definitions: every subcommand
+/// and option is in them, and the bash script parses.
+#[test]
+fn completions_and_man_page_cover_every_subcommand() {
+    let bin = env!("CARGO_BIN_EXE_smokegate");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(bin).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let script = run(&["completions", shell]);
+        for word in ["run", "validate", "merge", "report-json", "dns-server"] {
+            assert!(script.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    let bash = run(&["completions", "bash"]);
+    let mut check = std::process::Command::new("bash")
+        .arg("-n")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    check
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(bash.as_bytes())
+        .unwrap();
+    assert!(
+        check.wait().unwrap().success(),
+        "bash cannot parse its completions"
+    );
+    let man = run(&["man"]);
+    for page in [
+        "smokegate 1",
+        "smokegate-run 1",
+        "smokegate-validate 1",
+        "smokegate-merge 1",
+    ] {
+        assert!(man.contains(&format!(".TH {page}")), "no page {page}");
+    }
+    assert!(man.contains("connect\\-timeout"), "options are documented");
+}
