@@ -103,10 +103,10 @@ fi
 if [ -n "${SMOKEGATE_BIN:-}" ]; then
   cp "$SMOKEGATE_BIN" "$WORK/smokegate"
 else
-  log "cargo build --release"
-  (cd "$REPO" && cargo build --release --bin smokegate)
+  log "cargo build --profile dist"
+  (cd "$REPO" && cargo build --profile dist --bin smokegate)
   # A private copy: the binary under target/ may be rebuilt by someone else mid-run.
-  cp "$REPO/target/release/smokegate" "$WORK/smokegate"
+  cp "$REPO/target/dist/smokegate" "$WORK/smokegate"
 fi
 
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
