@@ -88,6 +88,17 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// True when [`outside`] would return `s` unchanged (no secret, no URL credential, nothing to
+/// escape, short enough): the common case, answered without allocating.
+pub fn is_inert(s: &str, max: usize, redactor: &Redactor) -> bool {
+    s.len() <= max
+        && !s.contains('@')
+        && !s.contains('=')
+        && !s.chars().any(needs_escape)
+        && !s.contains("##[")
+        && !redactor.contains_secret(s)
+}
+
 /// Text from outside, ready for a report: secrets masked (known ones, and credentials any
 /// URL in it carries), then made [`visible`], then cut to `max` characters.
 pub fn outside(s: &str, max: usize, redactor: &Redactor) -> String {
@@ -104,7 +115,8 @@ pub fn mask_url_credentials(s: &str) -> Cow<'_, str> {
     use std::sync::OnceLock;
     static USERINFO: OnceLock<regex::Regex> = OnceLock::new();
     static QUERY: OnceLock<regex::Regex> = OnceLock::new();
-    if !s.contains("://") && !s.contains('=') {
+    let (has_userinfo, has_query) = (s.contains('@'), s.contains('='));
+    if !has_userinfo && !has_query {
         return Cow::Borrowed(s);
     }
     let userinfo = USERINFO.get_or_init(|| {
@@ -114,7 +126,17 @@ pub fn mask_url_credentials(s: &str) -> Cow<'_, str> {
     let query = QUERY.get_or_init(|| {
         regex::Regex::new(r#"([?&;])([A-Za-z0-9_.\-]+)=([^&;\s#"'<>`]+)"#).expect("valid regex")
     });
-    let once = userinfo.replace_all(s, "${1}[REDACTED]@");
+    let once = if has_userinfo {
+        userinfo.replace_all(s, "${1}[REDACTED]@")
+    } else {
+        Cow::Borrowed(s)
+    };
+    if !has_query {
+        return match once {
+            Cow::Borrowed(_) => Cow::Borrowed(s),
+            Cow::Owned(o) => Cow::Owned(o),
+        };
+    }
     let twice = query.replace_all(&once, |c: &regex::Captures<'_>| {
         if crate::redact::is_credential_field(&c[2]) {
             format!("{}{}=[REDACTED]", &c[1], &c[2])
