@@ -101,6 +101,8 @@ pub struct DnsCheck {
     pub cname: Option<Template>,
     /// Where the `dns:` block is written.
     pub pos: Option<Pos>,
+    /// TXT and MX values, and reachability of every address.
+    pub answer: super::dns_answer::AnswerRules,
 }
 
 /// What running a DNS check produced.
@@ -167,7 +169,14 @@ impl DnsCheck {
         {
             return Err(ExpectError::AddressType(rtype.to_string()));
         }
+        let answer = super::dns_answer::AnswerRules::compile(
+            rtype,
+            expect.txt.as_ref(),
+            expect.mx.as_ref(),
+            expect.reachable.as_ref(),
+        )?;
         Ok(DnsCheck {
+            answer,
             name: parse("dns.name", &def.name)?,
             rtype,
             server,
@@ -189,6 +198,7 @@ impl DnsCheck {
             .chain(self.addresses_in.iter())
             .chain(self.cidr.iter())
             .chain(self.cname.iter())
+            .chain(self.answer.templates())
     }
 
     /// Ask DNS and judge the answer. `run_dns` is the run's `--dns-server` client, used when
@@ -260,6 +270,16 @@ impl DnsCheck {
         if !answer.own.is_empty() {
             run.outcomes
                 .extend(self.judge_addresses(&want, via, &answer));
+            let at = super::dns_answer::At {
+                name,
+                via,
+                pos: self.pos,
+            };
+            run.outcomes.extend(want.rules.judge_txt(&at, &answer.own));
+            run.outcomes.extend(want.rules.judge_mx(&at, &answer.own));
+            if let Some(r) = &self.answer.reachable {
+                run.outcomes.push(r.judge(&at, &answer.ips, timeout).await);
+            }
         }
         if let Some(target) = &want.cname {
             let targets: Vec<String> = if self.rtype == RecordType::CNAME {
@@ -285,7 +305,7 @@ impl DnsCheck {
     }
 
     /// Every template of the check, rendered and parsed.
-    fn render(&self, scope: &Scope) -> Result<Wanted, String> {
+    fn render(&self, scope: &Scope) -> Result<Wanted<'_>, String> {
         let r = |t: &Template| t.render(scope).map_err(|e| e.to_string());
         let addrs = self
             .addresses_in
@@ -308,6 +328,7 @@ impl DnsCheck {
             addrs,
             cidrs,
             cname: self.cname.as_ref().map(r).transpose()?,
+            rules: self.answer.render(scope)?,
         })
     }
 
@@ -406,12 +427,13 @@ impl DnsCheck {
 }
 
 /// A DNS check with its templates rendered.
-struct Wanted {
+struct Wanted<'a> {
     name: String,
     server: Option<String>,
     addrs: Vec<IpAddr>,
     cidrs: Vec<Cidr>,
     cname: Option<String>,
+    rules: super::dns_answer::RenderedRules<'a>,
 }
 
 /// What the server answered, with the records of the asked type picked out.

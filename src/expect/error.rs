@@ -144,4 +144,65 @@ pub enum ExpectError {
     /// Address expectations on a record type that has no addresses.
     #[error("dns.expect.addresses_in and dns.expect.cidr need type A or AAAA, not {0}")]
     AddressType(String),
+    /// A text rule with none of `equals`, `contains`, `matches`.
+    #[error("{0} has no rule, expected equals, contains or matches")]
+    NoTextRule(String),
+    /// A rule block with nothing to check.
+    #[error("{field} has nothing to check, expected {expected}")]
+    EmptyRule {
+        /// Where it is written (`tls.san`, `dns.expect.mx`, …).
+        field: &'static str,
+        /// The keys it may have.
+        expected: &'static str,
+    },
+    /// An error inside a named field.
+    #[error("{field}: {source}")]
+    InField {
+        /// The field (`tls.subject.cn`, …).
+        field: String,
+        /// The error.
+        #[source]
+        source: Box<ExpectError>,
+    },
+    /// A `tls.fingerprint_sha256` that is not 32 bytes of hex.
+    #[error(
+        "tls.fingerprint_sha256 `{0}` is not a SHA-256 fingerprint: expected 64 hex digits, colons allowed (AB:CD:…, as `openssl x509 -noout -fingerprint -sha256` prints it)"
+    )]
+    Fingerprint(String),
+    /// A `tls.serial` that is not hex.
+    #[error("tls.serial `{0}` is not a serial number in hex (e.g. 1000 or 0a:1b:2c)")]
+    Serial(String),
+    /// A date bound that is not a date.
+    #[error(
+        "{field} `{value}` is not a date: expected YYYY-MM-DD (midnight UTC) or an RFC 3339 date-time such as 2027-01-01T00:00:00Z"
+    )]
+    CertDate {
+        /// `tls.not_after.before`, …
+        field: String,
+        /// What was written.
+        value: String,
+    },
+    /// An IP address of a rule that is not one.
+    #[error("{field}: `{value}` is not an IP address")]
+    IpAddress {
+        /// `connection.ip`, …
+        field: &'static str,
+        /// What was written.
+        value: String,
+    },
+    /// `connection.http_version` that is not an HTTP version.
+    #[error(
+        "connection.http_version `{0}` is not an HTTP version: use \"HTTP/1.0\", \"HTTP/1.1\" or \"HTTP/2\""
+    )]
+    ConnectionHttpVersion(String),
+    /// A DNS answer rule on a record type that cannot have it.
+    #[error("dns.expect.{key} needs type {need}, not {got}")]
+    DnsRuleType {
+        /// The rule (`txt`, `mx`, `reachable`).
+        key: &'static str,
+        /// The type(s) it needs.
+        need: &'static str,
+        /// The check's type.
+        got: String,
+    },
 }

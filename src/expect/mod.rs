@@ -4,13 +4,17 @@
 //! came back, so a failure explains itself without re-reading the suite.
 
 pub(crate) mod body;
+pub mod connection;
 pub mod dns;
+pub mod dns_answer;
 pub mod error;
 pub(crate) mod headers;
 pub(crate) mod jsonpath;
 pub mod schema;
 pub(crate) mod status;
+pub mod text_rule;
 pub mod tls;
+pub mod tls_cert;
 
 use std::time::Duration;
 
@@ -46,6 +50,8 @@ pub enum OutcomeKind {
     Tls,
     /// A DNS answer (a DNS check case).
     Dns,
+    /// The connection a response came over: address, HTTP version (`expect.connection`).
+    Connection,
 }
 
 impl std::fmt::Display for OutcomeKind {
@@ -59,6 +65,7 @@ impl std::fmt::Display for OutcomeKind {
             OutcomeKind::Latency => "latency",
             OutcomeKind::Tls => "tls",
             OutcomeKind::Dns => "dns",
+            OutcomeKind::Connection => "connection",
         })
     }
 }
@@ -130,6 +137,8 @@ pub struct CompiledExpect {
     pub(crate) message: Option<String>,
     /// Where the `expect` block is written.
     pub(crate) pos: Option<Pos>,
+    /// Address and HTTP-version expectations.
+    pub(crate) connection: Option<Box<connection::ConnectionCheck>>,
 }
 
 /// A compile error with its position.
@@ -192,10 +201,18 @@ impl CompiledExpect {
                 .map_err(|e| errors.push((at(&t.referenced), e)))
                 .ok()
         });
+        let connection = def.connection.as_ref().and_then(|c| {
+            let p = at(&c.referenced);
+            connection::ConnectionCheck::compile(&c.value, p)
+                .map(Box::new)
+                .map_err(|e| errors.push((p, e)))
+                .ok()
+        });
         if !errors.is_empty() {
             return Err(errors);
         }
         Ok(CompiledExpect {
+            connection,
             tls,
             status,
             headers,
@@ -221,6 +238,12 @@ impl CompiledExpect {
         for j in &self.jsonpath {
             out.extend(j.templates().into_iter().map(|t| (j.pos, t)));
         }
+        if let Some(t) = &self.tls {
+            out.extend(t.templates().into_iter().map(|t| (self.pos, t)));
+        }
+        if let Some(c) = &self.connection {
+            out.extend(c.templates().map(|t| (c.pos, t)));
+        }
         out
     }
 
@@ -243,7 +266,10 @@ impl CompiledExpect {
             out.push(s.evaluate(resp));
         }
         if let Some(t) = &self.tls {
-            out.extend(t.evaluate(resp, self.pos));
+            out.extend(t.evaluate(resp, scope, self.pos));
+        }
+        if let Some(c) = &self.connection {
+            out.extend(c.evaluate(resp, scope));
         }
         if let Some(max) = self.max_latency {
             let o = Outcome::new(

@@ -5,6 +5,7 @@
 //! [`crate::http::HttpClient::tls_probe`]) and attaches what it saw to the response.
 
 use super::{ExpectError, Outcome, OutcomeKind, Response};
+use crate::interp::Scope;
 use crate::suite::model::TlsExpectDef;
 use crate::suite::Pos;
 
@@ -21,6 +22,8 @@ pub struct TlsCheck {
     pub protocol: Option<String>,
     /// `HTTP/1.1` or `HTTP/2`.
     pub http_version: Option<String>,
+    /// Certificate details: subject, issuer, SAN, serial, fingerprint, validity bounds.
+    pub cert: Option<Box<super::tls_cert::CertCheck>>,
 }
 
 fn normalize_protocol(s: &str) -> Option<String> {
@@ -36,7 +39,7 @@ fn normalize_protocol(s: &str) -> Option<String> {
     }
 }
 
-fn normalize_http(s: &str) -> Option<String> {
+pub(crate) fn normalize_http(s: &str) -> Option<String> {
     match s.trim().to_ascii_lowercase().as_str() {
         "http/2" | "http/2.0" | "h2" | "2" => Some("HTTP/2".into()),
         "http/1.1" | "1.1" => Some("HTTP/1.1".into()),
@@ -63,11 +66,12 @@ impl TlsCheck {
             covers_host: def.covers_host,
             protocol,
             http_version,
+            cert: super::tls_cert::CertCheck::compile(def)?.map(Box::new),
         })
     }
 
-    /// Judge the TLS facts of a response.
-    pub fn evaluate(&self, resp: &Response, pos: Option<Pos>) -> Vec<Outcome> {
+    /// Judge the TLS facts of a response (`scope` renders the templates of the rules).
+    pub fn evaluate(&self, resp: &Response, scope: &Scope, pos: Option<Pos>) -> Vec<Outcome> {
         let mut out = Vec::new();
         if let Some(want) = &self.http_version {
             let got = normalize_http(&resp.http_version).unwrap_or(resp.http_version.clone());
@@ -86,9 +90,7 @@ impl TlsCheck {
                 o.fail(want.clone(), got, msg)
             });
         }
-        let needs_handshake =
-            self.min_days_valid.is_some() || self.covers_host.is_some() || self.protocol.is_some();
-        if !needs_handshake {
+        if !self.needs_handshake() {
             return out;
         }
         let details = match resp.tls.as_ref().map(|t| (&t.host, &t.result)) {
@@ -132,12 +134,26 @@ impl TlsCheck {
                 )
             });
         }
+        if let Some(c) = &self.cert {
+            out.extend(c.evaluate(cert, host, scope, pos));
+        }
         out
     }
 
     /// True when a handshake must be observed to judge these expectations.
     pub fn needs_handshake(&self) -> bool {
-        self.min_days_valid.is_some() || self.covers_host.is_some() || self.protocol.is_some()
+        self.min_days_valid.is_some()
+            || self.covers_host.is_some()
+            || self.protocol.is_some()
+            || self.cert.is_some()
+    }
+
+    /// Every template of the expectations.
+    pub fn templates(&self) -> Vec<&crate::interp::Template> {
+        self.cert
+            .as_ref()
+            .map(|c| c.templates())
+            .unwrap_or_default()
     }
 }
 

@@ -13,7 +13,7 @@ pub(crate) mod route;
 pub mod tls;
 
 pub use client::{HttpClient, NetConfig, Prepared, Sent};
-pub use dns::{parse_dns_server, DnsClient, DnsFailure, DnsRecord};
+pub use dns::{parse_dns_server, DnsClient, DnsFailure, DnsRecord, Mx};
 pub use error::{HttpError, HttpErrorKind, RuleError, SetupError};
 pub use resolve::{ConnectRule, Resolution, ResolveError, ResolveRule, ResolvedBy, SmartResolver};
 pub use response::{Response, TlsObservation};

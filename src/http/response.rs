@@ -35,6 +35,8 @@ pub struct Response {
     pub remote: Option<SocketAddr>,
     /// TLS facts, when a step's TLS expectations asked the runner to observe a handshake.
     pub tls: Option<TlsObservation>,
+    /// The proxy the final request went through (then `remote` is the proxy's address).
+    pub proxy: Option<String>,
     json: OnceLock<Result<Value, String>>,
 }
 
@@ -56,6 +58,7 @@ impl Response {
             elapsed,
             remote,
             tls: None,
+            proxy: None,
             json: OnceLock::new(),
         }
     }

@@ -333,6 +333,7 @@ async fn http_attempt(
             return out;
         }
     };
+    resp.proxy = sent.proxy.clone();
     if step
         .expect
         .tls

@@ -2,6 +2,7 @@
 
 pub mod diag;
 pub mod duration;
+pub mod facts;
 pub mod load;
 pub mod model;
 mod split;

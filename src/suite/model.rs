@@ -179,6 +179,15 @@ pub struct DnsExpectDef {
     /// The name is a CNAME to this target.
     #[serde(default)]
     pub cname: Option<String>,
+    /// TXT values the answer must have: each rule is met by one TXT record (type TXT).
+    #[serde(default)]
+    pub txt: Option<super::facts::OneOrList<super::facts::TextRuleDef>>,
+    /// MX records the answer must have: each rule is met by one MX record (type MX).
+    #[serde(default)]
+    pub mx: Option<super::facts::OneOrList<super::facts::MxRuleDef>>,
+    /// Every returned address accepts a TCP connection on a port (type A or AAAA).
+    #[serde(default)]
+    pub reachable: Option<super::facts::ReachableDef>,
 }
 
 /// A string or a list of strings.
@@ -217,6 +226,27 @@ pub struct TlsExpectDef {
     /// Negotiated HTTP version: `HTTP/1.1` or `HTTP/2` (via ALPN).
     #[serde(default)]
     pub http_version: Option<String>,
+    /// The certificate's subject DN.
+    #[serde(default)]
+    pub subject: Option<super::facts::NameRuleDef>,
+    /// The certificate's issuer DN.
+    #[serde(default)]
+    pub issuer: Option<super::facts::NameRuleDef>,
+    /// The certificate's subjectAltName entries.
+    #[serde(default)]
+    pub san: Option<super::facts::SanRuleDef>,
+    /// The certificate's serial number, in hex (case, colons and leading zeros ignored).
+    #[serde(default)]
+    pub serial: Option<String>,
+    /// SHA-256 fingerprint of the leaf certificate, or a list of accepted ones (pinning).
+    #[serde(default)]
+    pub fingerprint_sha256: Option<super::facts::OneOrList<String>>,
+    /// Bounds on the start of validity.
+    #[serde(default)]
+    pub not_before: Option<super::facts::DateBoundsDef>,
+    /// Bounds on the end of validity.
+    #[serde(default)]
+    pub not_after: Option<super::facts::DateBoundsDef>,
 }
 
 /// One step of a multi-step case.
@@ -319,6 +349,9 @@ pub struct ExpectDef {
     /// Certificate and negotiated-protocol expectations (https only).
     #[serde(default)]
     pub tls: Option<Spanned<TlsExpectDef>>,
+    /// Facts about the connection: the address connected to, the HTTP version.
+    #[serde(default)]
+    pub connection: Option<Spanned<super::facts::ConnectionExpectDef>>,
 }
 
 /// `200`, `[200, 204]` or `"2xx"`.

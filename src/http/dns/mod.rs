@@ -111,6 +111,18 @@ pub struct DnsRecord {
     pub value: String,
     /// Time to live, in seconds.
     pub ttl: u32,
+    /// Preference and exchange of an MX record (for expectations; `value` shows both).
+    #[serde(skip)]
+    pub mx: Option<Mx>,
+}
+
+/// The data of an MX record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mx {
+    /// Lower is preferred.
+    pub preference: u16,
+    /// The mail exchanger's host name, as sent (with its trailing dot).
+    pub exchange: String,
 }
 
 impl std::fmt::Display for DnsRecord {
@@ -267,6 +279,13 @@ fn records(answer: Message, name: &Name, rtype: RecordType) -> Result<Vec<DnsRec
             rtype: r.record_type().to_string(),
             value: rdata_text(&r.data),
             ttl: r.ttl,
+            mx: match &r.data {
+                RData::MX(m) => Some(Mx {
+                    preference: m.preference,
+                    exchange: m.exchange.to_string(),
+                }),
+                _ => None,
+            },
         })
         .collect();
     if records.is_empty() {

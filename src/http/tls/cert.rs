@@ -19,6 +19,33 @@ pub struct CertInfo {
     pub not_after: String,
     /// Whole days from now until `not_after` (negative once expired).
     pub days_left: i64,
+    /// Serial number in upper-case hex, as `openssl x509 -serial` prints it (`1000`).
+    #[serde(default)]
+    pub serial: String,
+    /// SHA-256 fingerprint of the certificate (DER), as `openssl x509 -fingerprint -sha256`
+    /// prints it (`AB:CD:…`).
+    #[serde(default)]
+    pub sha256: String,
+    /// The parts of the DNs and the validity as numbers, for expectations.
+    #[serde(skip)]
+    pub parts: CertParts,
+}
+
+/// What expectations read of a certificate besides its text fields.
+#[derive(Debug, Clone, Default)]
+pub struct CertParts {
+    /// Common names (CN) of the subject.
+    pub subject_cn: Vec<String>,
+    /// Organizations (O) of the subject.
+    pub subject_o: Vec<String>,
+    /// Common names (CN) of the issuer.
+    pub issuer_cn: Vec<String>,
+    /// Organizations (O) of the issuer.
+    pub issuer_o: Vec<String>,
+    /// Start of validity, seconds since the epoch.
+    pub not_before: i64,
+    /// End of validity, seconds since the epoch.
+    pub not_after: i64,
 }
 
 impl CertInfo {
@@ -46,6 +73,21 @@ impl CertInfo {
         let nb = cert.validity().not_before.timestamp();
         let na = cert.validity().not_after.timestamp();
         let now = chrono::Utc::now().timestamp();
+        let texts = |it: &mut dyn Iterator<Item = &x509_parser::x509::AttributeTypeAndValue>| {
+            it.map(|a| match a.as_str() {
+                Ok(s) => s.to_string(),
+                Err(_) => String::from_utf8_lossy(a.as_slice()).into_owned(),
+            })
+            .collect::<Vec<_>>()
+        };
+        let parts = CertParts {
+            subject_cn: texts(&mut cert.subject().iter_common_name()),
+            subject_o: texts(&mut cert.subject().iter_organization()),
+            issuer_cn: texts(&mut cert.issuer().iter_common_name()),
+            issuer_o: texts(&mut cert.issuer().iter_organization()),
+            not_before: nb,
+            not_after: na,
+        };
         Ok(CertInfo {
             subject: cert.subject().to_string(),
             issuer: cert.issuer().to_string(),
@@ -53,6 +95,9 @@ impl CertInfo {
             not_before: date(nb),
             not_after: date(na),
             days_left: (na - now).div_euclid(86_400),
+            serial: serial_hex(cert.raw_serial()),
+            sha256: colon_hex(sha256(der).as_ref()),
+            parts,
         })
     }
 
@@ -94,6 +139,35 @@ fn name_covers(pattern: &str, host: &str) -> bool {
         }
     } else {
         pattern == host
+    }
+}
+
+/// A serial number as `openssl x509 -serial` prints it: upper-case hex, no separators, an
+/// even number of digits, without the sign byte DER adds to a positive number.
+fn serial_hex(raw: &[u8]) -> String {
+    let raw = match raw {
+        [0, rest @ ..] if !rest.is_empty() => rest,
+        r => r,
+    };
+    raw.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// `AB:CD:…`
+fn colon_hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// SHA-256 of `data`, with the hash of the crypto provider rustls uses (no second crypto
+/// library in the binary).
+fn sha256(data: &[u8]) -> rustls::crypto::hash::Output {
+    let suite = rustls::crypto::aws_lc_rs::cipher_suite::TLS13_AES_128_GCM_SHA256;
+    match suite.tls13() {
+        Some(s) => s.common.hash_provider.hash(data),
+        None => unreachable!("TLS13_AES_128_GCM_SHA256 is a TLS 1.3 suite"),
     }
 }
 
