@@ -19,7 +19,7 @@ use super::dns::Cidr;
 use super::tls::normalize_http;
 use super::{ExpectError, Outcome, OutcomeKind, Response};
 use crate::interp::{Scope, Template};
-use crate::suite::facts::ConnectionExpectDef;
+use crate::suite::facts::{ConnectionExpectDef, OneOrList};
 use crate::suite::Pos;
 
 /// Compiled connection expectations.
@@ -66,6 +66,14 @@ impl ConnectionCheck {
         def: &ConnectionExpectDef,
         pos: Option<Pos>,
     ) -> Result<ConnectionCheck, ExpectError> {
+        if def.ip.as_ref().is_some_and(OneOrList::is_empty_list)
+            || def.ip_in.as_ref().is_some_and(OneOrList::is_empty_list)
+        {
+            return Err(ExpectError::EmptyRule {
+                field: "connection",
+                expected: "at least one address in ip and ip_in",
+            });
+        }
         let ip = def.ip.clone().map(|v| v.into_vec()).unwrap_or_default();
         let ip = ip
             .iter()

@@ -82,6 +82,16 @@ impl AnswerRules {
         reachable: Option<&ReachableDef>,
     ) -> Result<AnswerRules, ExpectError> {
         let mut rules = AnswerRules::default();
+        let empty = |field: &'static str, expected: &'static str| ExpectError::EmptyRule {
+            field,
+            expected,
+        };
+        if txt.is_some_and(OneOrList::is_empty_list) {
+            return Err(empty("dns.expect.txt", "at least one rule"));
+        }
+        if mx.is_some_and(OneOrList::is_empty_list) {
+            return Err(empty("dns.expect.mx", "at least one rule"));
+        }
         if let Some(t) = txt {
             need("txt", "TXT", rtype, rtype == RecordType::TXT)?;
             for d in t.clone().into_vec() {

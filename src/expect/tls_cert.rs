@@ -19,7 +19,7 @@ use super::text_rule::TextRule;
 use super::{ExpectError, Outcome, OutcomeKind};
 use crate::http::CertInfo;
 use crate::interp::{Scope, Template};
-use crate::suite::facts::{DateBoundsDef, NameRuleDef, SanRuleDef};
+use crate::suite::facts::{DateBoundsDef, NameRuleDef, OneOrList, SanRuleDef};
 use crate::suite::model::TlsExpectDef;
 use crate::suite::Pos;
 
@@ -74,6 +74,16 @@ struct DateBounds {
 impl CertCheck {
     /// Compile the certificate details of a `tls:` block; `None` when it has none.
     pub fn compile(def: &TlsExpectDef) -> Result<Option<CertCheck>, ExpectError> {
+        if def
+            .fingerprint_sha256
+            .as_ref()
+            .is_some_and(OneOrList::is_empty_list)
+        {
+            return Err(ExpectError::EmptyRule {
+                field: "tls.fingerprint_sha256",
+                expected: "at least one fingerprint",
+            });
+        }
         let c = CertCheck {
             subject: def
                 .subject

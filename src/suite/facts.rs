@@ -20,6 +20,11 @@ pub enum OneOrList<T> {
 }
 
 impl<T> OneOrList<T> {
+    /// True when it is an empty list (`[]`).
+    pub fn is_empty_list(&self) -> bool {
+        matches!(self, OneOrList::Many(v) if v.is_empty())
+    }
+
     /// As a list.
     pub fn into_vec(self) -> Vec<T> {
         match self {

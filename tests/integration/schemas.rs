@@ -234,3 +234,93 @@ fn completions_and_man_page_cover_every_subcommand() {
     }
     assert!(man.contains("connect\\-timeout"), "options are documented");
 }
+
+/// Issue 13 (facts about the connection, the certificate and DNS): every new key, in each of
+/// its forms.
+const FACTS: &str = r#"
+name: every-fact
+cases:
+  - name: tls details
+    request: { url: "https://api.example.test/" }
+    expect:
+      tls:
+        subject: "CN=api.example.test"
+        issuer: { equals: "CN=CA", contains: CA, matches: "^CN=", cn: { matches: "^C" }, o: Example }
+        san: { contains: api.example.test, equals: [api.example.test, 127.0.0.1] }
+        serial: "10:00"
+        fingerprint_sha256: ["AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"]
+        not_before: { before: "2030-01-01" }
+        not_after: { after: "2020-01-01T00:00:00Z", before: "2040-01-01" }
+  - name: tls one pin
+    request: { url: "https://api.example.test/" }
+    expect:
+      tls:
+        subject: { cn: api.example.test }
+        san: { contains: [a.example.test, b.example.test] }
+        fingerprint_sha256: abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789
+  - name: connection
+    request: { url: "http://api.example.test/" }
+    expect:
+      connection: { ip: 127.0.0.1, ip_in: [127.0.0.0/8, "::1"], port: 80, http_version: HTTP/1.1 }
+  - name: connection lists
+    request: { url: "http://api.example.test/" }
+    expect:
+      connection: { ip: [127.0.0.1, "::1"], ip_in: 127.0.0.0/8 }
+  - name: txt
+    dns:
+      name: example.test
+      type: TXT
+      expect: { txt: [{ contains: "v=spf1", matches: "-all$" }, "verify=abc", { equals: x }] }
+  - name: txt one
+    dns: { name: example.test, type: TXT, expect: { txt: { contains: "v=spf1" } } }
+  - name: mx
+    dns: { name: example.test, type: MX, expect: { mx: [{ exchange: mx.example.test, preference: 10 }, { preference: 20 }] } }
+  - name: mx one
+    dns: { name: example.test, type: MX, expect: { mx: { exchange: mx.example.test } } }
+  - name: reachable
+    dns: { name: api.example.test, expect: { reachable: { port: 443, timeout: 2s } } }
+"#;
+
+#[test]
+fn schema_and_parser_agree_on_connection_certificate_and_dns_facts() {
+    let v = suite_schema();
+    let path = std::path::Path::new("facts.yaml");
+    let doc: Value = serde_saphyr::from_str(FACTS).unwrap();
+    assert!(errors(&v, &doc).is_empty(), "{:#?}", errors(&v, &doc));
+    // Parsed and compiled: some rules (an empty block) are rejected when the plan is built.
+    let accepts = |text: &str| {
+        let loaded = smokegate::suite::load::parse_suite(path, text.to_string())
+            .map_err(|e| format!("{e:?}"))?;
+        smokegate::plan::build(&[loaded], &smokegate::plan::PlanOptions::default())
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"))
+    };
+    if let Err(e) = accepts(FACTS) {
+        panic!("the parser accepts every fact the schema documents: {e}");
+    }
+    // An unknown key inside each new block, and an empty block, are rejected by both.
+    for (from, to) in [
+        ("serial: \"10:00\"", "serial: \"10:00\"\n        seriall: x"),
+        ("o: Example }", "o: Example, ou: x }"),
+        ("{ contains: [a.example.test", "{ containz: [a.example.test"),
+        ("not_before: { before:", "not_before: { befor:"),
+        ("port: 80,", "port: 80, host: x,"),
+        ("{ contains: \"v=spf1\" }", "{ contain: \"v=spf1\" }"),
+        ("{ preference: 20 }", "{ preference: 20, weight: 1 }"),
+        ("port: 443, timeout: 2s", "port: 443, timeout: 2s, tries: 2"),
+        ("{ preference: 20 }", "{}"),
+        ("ip: [127.0.0.1, \"::1\"], ip_in: 127.0.0.0/8", ""),
+    ] {
+        assert!(FACTS.contains(from), "{from}");
+        let bad = FACTS.replacen(from, to, 1);
+        let doc: Value = serde_saphyr::from_str(&bad).unwrap();
+        assert!(
+            !errors(&v, &doc).is_empty(),
+            "the schema rejects `{to}` (for `{from}`)"
+        );
+        assert!(
+            accepts(&bad).is_err(),
+            "the parser rejects `{to}` (for `{from}`)"
+        );
+    }
+}
