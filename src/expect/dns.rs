@@ -356,8 +356,9 @@ impl DnsCheck {
         let ips = &answer.ips;
         let mut out = Vec::new();
         let mut judge = |what: String, outside: Vec<String>, check: String, how: String| {
-            let o = self.outcome(check);
+            let mut o = self.outcome(check);
             out.push(if outside.is_empty() {
+                o.actual = Some(join_ips(ips));
                 o
             } else {
                 let msg = format!(
@@ -404,8 +405,9 @@ impl DnsCheck {
         shown: &str,
     ) -> Outcome {
         let norm = |s: &str| s.trim_end_matches('.').to_ascii_lowercase();
-        let o = self.outcome(format!("`{name}` is a CNAME to `{want}`"));
+        let mut o = self.outcome(format!("`{name}` is a CNAME to `{want}`"));
         if targets.iter().any(|t| norm(t) == norm(want)) {
+            o.actual = Some(targets.join(", "));
             o
         } else if targets.is_empty() {
             o.fail(

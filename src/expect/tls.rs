@@ -75,8 +75,9 @@ impl TlsCheck {
         let mut out = Vec::new();
         if let Some(want) = &self.http_version {
             let got = normalize_http(&resp.http_version).unwrap_or(resp.http_version.clone());
-            let o = Outcome::new(OutcomeKind::Tls, format!("HTTP version is {want}"), pos);
+            let mut o = Outcome::new(OutcomeKind::Tls, format!("HTTP version is {want}"), pos);
             out.push(if &got == want {
+                o.actual = Some(got);
                 o
             } else {
                 let msg = format!(

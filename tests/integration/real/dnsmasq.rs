@@ -18,6 +18,15 @@ const RECORDS: &[&str] = &[
     "--cname=www.tminus.test,api.tminus.test",
     "--txt-record=tminus.test,v=spf1 -all",
     "--mx-host=tminus.test,mail.tminus.test,10",
+    // Issue 13: a verification TXT next to SPF, a second MX, and names with two A records
+    // (both loopback; a test decides which of them has a listener).
+    "--txt-record=tminus.test,site-verification=abc123",
+    "--mx-host=tminus.test,mail2.tminus.test,20",
+    "--host-record=mail2.tminus.test,127.0.0.1",
+    "--host-record=pair.tminus.test,127.0.0.1",
+    "--host-record=pair.tminus.test,127.0.0.3",
+    "--host-record=multi.tminus.test,127.0.0.1",
+    "--host-record=multi.tminus.test,127.0.0.2",
 ];
 
 pub struct Dnsmasq {

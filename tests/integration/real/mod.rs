@@ -23,8 +23,10 @@
 //!   port)` gives the `--resolve` value; `Nginx::access_log()` what nginx saw.
 //! - [`dnsmasq::Dnsmasq::start()`]: dnsmasq on `addr` (UDP+TCP), zone `tminus.test` only:
 //!   `api` A 127.0.0.1 + AAAA ::1, `app` A 127.0.0.1 (no AAAA), `mail` A 127.0.0.1,
-//!   `www` CNAME `api`, `tminus.test` TXT `v=spf1 -all` and MX 10 `mail.tminus.test`; any
-//!   other name in the zone is NXDOMAIN, names outside it are REFUSED.
+//!   `www` CNAME `api`, `tminus.test` TXT `v=spf1 -all` and TXT `site-verification=abc123`,
+//!   MX 10 `mail.tminus.test` and MX 20 `mail2.tminus.test` (A 127.0.0.1); `pair` A 127.0.0.1
+//!   and 127.0.0.3, `multi` A 127.0.0.1 and 127.0.0.2; any other name in the zone is
+//!   NXDOMAIN, names outside it are REFUSED.
 //!   [`dnsmasq::SilentDns::bind()`]: a UDP socket and a TCP listener on one port that never
 //!   answer (alive until dropped). [`dnsmasq::refused_port()`]: a port with nothing bound.
 //! - [`httpbin::Httpbin::start()`]: httpbin (pinned in `tests/real/requirements.txt`) under
@@ -46,6 +48,7 @@ pub mod tinyproxy;
 
 mod defects;
 mod dns_tests;
+mod facts_tests;
 mod httpbin_tests;
 mod proxy_tests;
 mod tls_tests;
