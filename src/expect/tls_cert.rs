@@ -29,8 +29,8 @@ pub struct CertCheck {
     subject: Option<NameRule>,
     issuer: Option<NameRule>,
     san: Option<SanRule>,
-    serial: Option<String>,
-    fingerprints: Vec<[u8; 32]>,
+    serial: Option<Template>,
+    fingerprints: Vec<Template>,
     not_before: Option<DateBounds>,
     not_after: Option<DateBounds>,
 }
@@ -96,14 +96,18 @@ impl CertCheck {
                 .map(|d| NameRule::compile(Dn::Issuer, d))
                 .transpose()?,
             san: def.san.as_ref().map(SanRule::compile).transpose()?,
-            serial: def.serial.as_deref().map(normalize_serial).transpose()?,
+            serial: def
+                .serial
+                .as_deref()
+                .map(|s| checked_template("tls.serial", s, normalize_serial))
+                .transpose()?,
             fingerprints: def
                 .fingerprint_sha256
                 .clone()
                 .map(|f| f.into_vec())
                 .unwrap_or_default()
                 .iter()
-                .map(|f| parse_fingerprint(f))
+                .map(|f| checked_template("tls.fingerprint_sha256", f, parse_fingerprint))
                 .collect::<Result<_, _>>()?,
             not_before: def
                 .not_before
@@ -134,6 +138,7 @@ impl CertCheck {
                 out.extend(r.templates());
             }
         }
+        out.extend(self.serial.iter().chain(self.fingerprints.iter()));
         out
     }
 
@@ -152,28 +157,46 @@ impl CertCheck {
         if let Some(s) = &self.san {
             out.extend(s.evaluate(cert, host, pos));
         }
-        if let Some(want) = &self.serial {
-            let o = Outcome::new(
-                OutcomeKind::Tls,
-                format!("certificate serial is {want}"),
-                pos,
-            );
-            let got = normalize_serial(&cert.serial).unwrap_or_default();
-            out.push(if &got == want {
-                passed(o, &cert.serial)
-            } else {
+        let rendered = |t: &Template, field: &str| {
+            t.render(scope).map_err(|e| {
+                let o = Outcome::new(OutcomeKind::Tls, format!("certificate {field}"), pos);
                 o.fail(
-                    want.clone(),
-                    cert.serial.clone(),
-                    format!(
-                        "the certificate for `{host}` has serial {}, expected {want}",
-                        cert.serial
-                    ),
+                    "a value to compare",
+                    e.to_string(),
+                    format!("tls.{field}: {e}"),
                 )
-            });
+            })
+        };
+        let serial = self.serial.as_ref().map(|t| {
+            rendered(t, "serial").and_then(|s| {
+                normalize_serial(&s).map_err(|e| {
+                    let o = Outcome::new(OutcomeKind::Tls, "certificate serial", pos);
+                    o.fail("a serial number", s.clone(), e.to_string())
+                })
+            })
+        });
+        let pins = self
+            .fingerprints
+            .iter()
+            .map(|t| {
+                rendered(t, "fingerprint_sha256").and_then(|s| {
+                    parse_fingerprint(&s).map_err(|e| {
+                        let o =
+                            Outcome::new(OutcomeKind::Tls, "certificate SHA-256 fingerprint", pos);
+                        o.fail("a SHA-256 fingerprint", s.clone(), e.to_string())
+                    })
+                })
+            })
+            .collect::<Result<Vec<_>, _>>();
+        match serial {
+            Some(Err(o)) => out.push(o),
+            Some(Ok(want)) => out.push(serial_outcome(cert, host, &want, pos)),
+            None => {}
         }
-        if !self.fingerprints.is_empty() {
-            out.push(self.pin(cert, host, pos));
+        match pins {
+            Err(o) => out.push(o),
+            Ok(pins) if !pins.is_empty() => out.push(pin(&pins, cert, host, pos)),
+            Ok(_) => {}
         }
         if let Some(b) = &self.not_before {
             out.extend(b.evaluate(
@@ -195,24 +218,25 @@ impl CertCheck {
         }
         out
     }
+}
 
-    /// The leaf's SHA-256 fingerprint is one of the pinned ones.
-    fn pin(&self, cert: &CertInfo, host: &str, pos: Option<Pos>) -> Outcome {
-        let pins: Vec<String> = self.fingerprints.iter().map(|f| colon_hex(f)).collect();
-        let check = if pins.len() == 1 {
-            format!("certificate SHA-256 fingerprint is {}", pins[0])
-        } else {
-            format!(
-                "certificate SHA-256 fingerprint is one of {} pinned",
-                pins.len()
-            )
-        };
-        let o = Outcome::new(OutcomeKind::Tls, check, pos);
-        let got = parse_fingerprint(&cert.sha256).ok();
-        if got.is_some_and(|g| self.fingerprints.contains(&g)) {
-            passed(o, &cert.sha256)
-        } else {
-            o.fail(
+/// The leaf's SHA-256 fingerprint is one of the pinned ones.
+fn pin(fingerprints: &[[u8; 32]], cert: &CertInfo, host: &str, pos: Option<Pos>) -> Outcome {
+    let pins: Vec<String> = fingerprints.iter().map(|f| colon_hex(f)).collect();
+    let check = if pins.len() == 1 {
+        format!("certificate SHA-256 fingerprint is {}", pins[0])
+    } else {
+        format!(
+            "certificate SHA-256 fingerprint is one of {} pinned",
+            pins.len()
+        )
+    };
+    let o = Outcome::new(OutcomeKind::Tls, check, pos);
+    let got = parse_fingerprint(&cert.sha256).ok();
+    if got.is_some_and(|g| fingerprints.contains(&g)) {
+        passed(o, &cert.sha256)
+    } else {
+        o.fail(
                 pins.join(" or "),
                 cert.sha256.clone(),
                 format!(
@@ -224,8 +248,45 @@ impl CertCheck {
                     if pins.len() == 1 { "the pinned one".to_string() } else { format!("one of the {} pinned", pins.len()) }
                 ),
             )
-        }
     }
+}
+
+/// The certificate's serial is `want` (normalized).
+fn serial_outcome(cert: &CertInfo, host: &str, want: &str, pos: Option<Pos>) -> Outcome {
+    let o = Outcome::new(
+        OutcomeKind::Tls,
+        format!("certificate serial is {want}"),
+        pos,
+    );
+    let got = normalize_serial(&cert.serial).unwrap_or_default();
+    if got == want {
+        passed(o, &cert.serial)
+    } else {
+        o.fail(
+            want,
+            cert.serial.clone(),
+            format!(
+                "the certificate for `{host}` has serial {}, expected {want}",
+                cert.serial
+            ),
+        )
+    }
+}
+
+/// A template; when it is literal, `check` must accept it now.
+fn checked_template<T>(
+    field: &str,
+    s: &str,
+    check: impl Fn(&str) -> Result<T, ExpectError>,
+) -> Result<Template, ExpectError> {
+    let t = Template::parse(s).map_err(|source| ExpectError::Template {
+        field: field.to_string(),
+        source,
+    })?;
+    if let Some(lit) = t.as_literal() {
+        check(&lit)?;
+    }
+    Ok(t)
 }
 
 /// A passed outcome that records what was seen.

@@ -56,7 +56,8 @@ async fn certificate_details_pass_and_name_what_the_server_presented() {
     let other_pin = vec!["00"; 32].join(":");
     let p = ngx.h2;
     let url = format!("https://api.tminus.test:{p}/health");
-    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
+    // The leaf was made moments ago: its not_before is before a minute from now.
+    let now = (chrono::Utc::now() + chrono::Duration::minutes(1)).format("%Y-%m-%dT%H:%M:%SZ");
     let suite = format!(
         r#"name: real-cert-details
 cases:
@@ -68,7 +69,7 @@ cases:
         issuer: {{ cn: smokegate real-servers test CA, contains: "test CA" }}
         san: {{ contains: "*.tminus.test", equals: [TMINUS.test, "*.tminus.test"] }}
         serial: "{serial_lower}"
-        fingerprint_sha256: ["{other_pin}", "{plain_pin}"]
+        fingerprint_sha256: ["{other_pin}", "${{next_pin}}"]
         not_before: {{ before: "{now}" }}
         not_after: {{ after: 2026-01-01, before: 2099-01-01T00:00:00Z }}
   - name: fail
@@ -84,7 +85,9 @@ cases:
 "#,
         serial_lower = serial.to_ascii_lowercase(),
     );
-    let mut a = args(&["--cacert", &pki().cacert()]);
+    // The accepted pin comes from a variable (as a profile would give it), in plain hex.
+    let next_pin = format!("next_pin={plain_pin}");
+    let mut a = args(&["--cacert", &pki().cacert(), "--var", &next_pin]);
     a.extend(args(&["--resolve", &Nginx::resolve("api.tminus.test", p)]));
     let r = run_suite(&suite, &a).await;
     assert_eq!(r.code, 1, "{}\nnginx:\n{}", r.all_output(), ngx.log());
