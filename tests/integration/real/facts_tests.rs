@@ -372,3 +372,36 @@ async fn dns_rules_need_the_right_record_type() {
         r.stderr
     );
 }
+
+/// Through a proxy the address connected to is the proxy's: an address expectation cannot
+/// be judged and fails saying why, while the HTTP version is still checked.
+#[tokio::test]
+async fn connection_address_through_a_proxy_fails_naming_the_proxy() {
+    let ngx = Nginx::start();
+    let proxy = super::tinyproxy::Tinyproxy::start();
+    let suite = format!(
+        r#"name: real-connection-proxy
+cases:
+  - name: via proxy
+    request: {{ url: "http://127.0.0.1:{}/health" }}
+    expect:
+      connection: {{ ip: 127.0.0.1, http_version: HTTP/1.1 }}
+"#,
+        ngx.plain
+    );
+    let r = run_suite(&suite, &args(&["--proxy", &proxy.url])).await;
+    assert_eq!(r.code, 1, "{}\nproxy log:\n{}", r.all_output(), proxy.log());
+    assert_eq!(
+        outcome(&r, "via proxy", "HTTP version")["passed"],
+        true,
+        "{}",
+        r.all_output()
+    );
+    let m = message(outcome(&r, "via proxy", "address connected to"));
+    assert!(
+        m.contains(&format!("the request went through proxy {}", proxy.url))
+            && m.contains("not the server's")
+            && m.contains("--noproxy"),
+        "{m}"
+    );
+}
