@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
-use super::duration::Dur;
+use super::duration::{Age, Dur};
 
 /// One suite file.
 #[derive(Debug, Deserialize)]
@@ -405,10 +405,10 @@ pub struct HeaderRule {
     pub date: Option<DateFormat>,
     /// One of the values is a date at most this long ago.
     #[serde(default)]
-    pub newer_than: Option<Dur>,
+    pub newer_than: Option<Age>,
     /// One of the values is a date at least this long ago.
     #[serde(default)]
-    pub older_than: Option<Dur>,
+    pub older_than: Option<Age>,
     /// One of the values is a date before this one (a template).
     #[serde(default)]
     pub before: Option<String>,
@@ -481,10 +481,10 @@ pub struct PredicateDef {
     pub date: Option<DateFormat>,
     /// The value is a date at most this long ago.
     #[serde(default)]
-    pub newer_than: Option<Dur>,
+    pub newer_than: Option<Age>,
     /// The value is a date at least this long ago.
     #[serde(default)]
-    pub older_than: Option<Dur>,
+    pub older_than: Option<Age>,
     /// The value is a date before this one (a template).
     #[serde(default)]
     pub before: Option<String>,
@@ -603,10 +603,10 @@ pub struct JsonPathDef {
     pub date: Option<DateFormat>,
     /// Every selected value is a date at most this long ago (`10m`).
     #[serde(default)]
-    pub newer_than: Option<Dur>,
+    pub newer_than: Option<Age>,
     /// Every selected value is a date at least this long ago.
     #[serde(default)]
-    pub older_than: Option<Dur>,
+    pub older_than: Option<Age>,
     /// Every selected value is a date before this one (a template).
     #[serde(default)]
     pub before: Option<String>,
