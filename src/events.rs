@@ -131,6 +131,10 @@ pub struct StepResult {
     pub failed_attempts: Vec<String>,
     /// Line of the step's request in the suite.
     pub line: u64,
+    /// Messages of the `severity: warning` expectations that did not hold: reported, but they
+    /// do not fail the step (a step with only these passes with warnings).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Result of one case.
@@ -167,6 +171,11 @@ pub struct CaseResult {
     pub line: u64,
     /// One result per step, in order.
     pub steps: Vec<StepResult>,
+    /// Messages of the `severity: warning` expectations of its steps that did not hold
+    /// (prefixed with ``step `NAME`: `` in a multi-step case). A case whose only failures
+    /// are these passes with warnings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl CaseResult {
@@ -179,6 +188,11 @@ impl CaseResult {
                 self.status,
                 Status::Failed | Status::Error | Status::Skipped
             )
+    }
+
+    /// True when the case passed, but expectations of severity `warning` did not hold.
+    pub fn passed_with_warnings(&self) -> bool {
+        self.status == Status::Passed && !self.warnings.is_empty()
     }
 }
 
@@ -215,7 +229,8 @@ pub struct Counts {
     pub errors: usize,
     /// Cases with status `skipped`.
     pub skipped: usize,
-    /// Failed or errored cases of severity `warning` (not blocking).
+    /// Failed or errored cases of severity `warning` (not blocking), and cases that passed
+    /// with warnings (expectations of severity `warning` that did not hold).
     pub warnings: usize,
     /// Cases that passed only after failed attempts.
     pub flaky: usize,
@@ -240,7 +255,9 @@ impl Counts {
             Status::Error => self.errors += 1,
             Status::Skipped => self.skipped += 1,
         }
-        if matches!(r.status, Status::Failed | Status::Error) && !r.blocks() {
+        if matches!(r.status, Status::Failed | Status::Error) && !r.blocks()
+            || r.passed_with_warnings()
+        {
             self.warnings += 1;
         }
         if r.flaky {
@@ -376,7 +393,9 @@ pub(crate) mod test_support {
                 message: Some(format!("multi\nline \"quoted\" {message}")),
                 failed_attempts: Vec::new(),
                 line,
+                warnings: Vec::new(),
             }],
+            warnings: Vec::new(),
         })
     }
 }

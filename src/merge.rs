@@ -171,6 +171,7 @@ fn inert(c: &CaseResult) -> CaseResult {
     c.name = text(&c.name);
     c.suite = text(&c.suite);
     c.tags = c.tags.iter().map(|t| text(t)).collect();
+    c.warnings = c.warnings.iter().map(|w| text(w)).collect();
     for s in &mut c.steps {
         s.name = text(&s.name);
         crate::runner::sanitize::step(s, &none);

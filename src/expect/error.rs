@@ -205,4 +205,23 @@ pub enum ExpectError {
         /// The check's type.
         got: String,
     },
+    /// A predicate block (`not`, `any`, `all`, `none`, `length`) with no key in it.
+    #[error(
+        "`{0}` needs at least one predicate (equals, matches, gt, length, newer_than, not, …)"
+    )]
+    EmptyPredicate(&'static str),
+    /// Predicate blocks nested too deep.
+    #[error("predicates nest more than {0} deep")]
+    PredicateDepth(usize),
+    /// A date literal (`before`, `after`) that is not a date.
+    #[error("{field}: `{got}` is not a date, expected RFC 3339 (2026-12-03T10:00:00Z), YYYY-MM-DD, an HTTP date or a template")]
+    Date {
+        /// `before` or `after`.
+        field: &'static str,
+        /// What was written.
+        got: String,
+    },
+    /// `status: {}` with neither `not` nor `not_in`.
+    #[error("status rule needs `not` or `not_in`")]
+    EmptyStatusRule,
 }

@@ -1,185 +1,21 @@
-//! JSONPath (RFC 9535) assertions: equals, not_equals, one_of, regex, exists, type,
-//! numeric comparisons and counts. With several matches, every match must satisfy the
-//! predicate.
+//! JSONPath (RFC 9535) assertions: the value predicates of [`super::predicate`] on the
+//! selected nodes, plus what only a node list has: `exists`, `count`, `min_count`, `nth` and
+//! the quantifiers `any`, `all`, `none`. The predicates written at the top level of an entry
+//! must hold for every selected value (an explicit `all`).
 
 use std::sync::Arc;
 
-use regex::Regex;
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
+#[cfg(test)]
+use super::predicate::{check_exact, cmp_integers, json_eq, type_name};
+use super::predicate::{nth, Ctx, Fields, Miss, Predicate, Quantifier};
 use super::{show, ExpectError, Outcome, OutcomeKind, Response};
-use crate::interp::{JsonTemplate, Scope, Template};
+use crate::interp::{Scope, Template};
 use crate::redact::is_sensitive_key;
-use crate::suite::model::JsonPathDef;
+use crate::suite::model::{JsonPathDef, Severity, SizeDef};
 use crate::suite::Pos;
-
-#[derive(Debug)]
-enum Pred {
-    Equals(Expected),
-    NotEquals(Expected),
-    OneOf(Vec<Expected>),
-    Matches(Regex),
-    Exists(bool),
-    Type(String),
-    Cmp(&'static str, Operand),
-    Count(usize),
-    MinCount(usize),
-}
-
-/// An expected value: compiled (templates keep the referenced value's JSON type), and as
-/// written, for descriptions.
-#[derive(Debug)]
-struct Expected {
-    value: JsonTemplate,
-    written: Value,
-}
-
-impl Expected {
-    fn compile(v: &Value) -> Result<Self, ExpectError> {
-        check_exact(v, "expected value")?;
-        Ok(Expected {
-            value: JsonTemplate::compile(v).map_err(|source| ExpectError::Template {
-                field: "expected value".into(),
-                source,
-            })?,
-            written: v.clone(),
-        })
-    }
-}
-
-/// A numeric bound: a number, or a template that yields one.
-#[derive(Debug)]
-enum Operand {
-    Num(Bound),
-    Tpl(Template, String),
-}
-
-/// A bound's value: as a float, and as exact integer text when it is an integer (so integers
-/// beyond 2^53 compare exactly).
-#[derive(Debug, Clone)]
-struct Bound {
-    f: f64,
-    int: Option<String>,
-}
-
-impl std::fmt::Display for Bound {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.int {
-            Some(i) => f.write_str(i),
-            None => write!(f, "{}", self.f),
-        }
-    }
-}
-
-impl Bound {
-    fn of_number(n: &serde_json::Number) -> Option<Bound> {
-        Some(Bound {
-            f: n.as_f64()?,
-            int: is_integer(n).then(|| canonical_integer(n)),
-        })
-    }
-
-    fn of_text(s: &str) -> Option<Bound> {
-        let t = s.trim();
-        Some(Bound {
-            f: t.parse().ok()?,
-            int: is_integer_text(t).then(|| t.trim_start_matches('+').to_string()),
-        })
-    }
-}
-
-impl Operand {
-    fn compile(op: &'static str, v: &Value) -> Result<Self, ExpectError> {
-        let bad = |got: String| ExpectError::Bound { op, got };
-        check_exact(v, op)?;
-        match v {
-            Value::Number(n) => Bound::of_number(n)
-                .map(Operand::Num)
-                .ok_or_else(|| bad(n.to_string())),
-            Value::String(s) => match Template::parse(s) {
-                Ok(t) if t.is_literal() => Bound::of_text(s)
-                    .map(Operand::Num)
-                    .ok_or_else(|| bad(format!("\"{s}\""))),
-                Ok(t) => Ok(Operand::Tpl(t, s.clone())),
-                Err(source) => Err(ExpectError::Template {
-                    field: op.to_string(),
-                    source,
-                }),
-            },
-            other => Err(bad(other.to_string())),
-        }
-    }
-
-    /// The bound's value: a number, or a numeric string.
-    fn value(&self, scope: &Scope) -> Result<Bound, String> {
-        match self {
-            Operand::Num(n) => Ok(n.clone()),
-            Operand::Tpl(t, src) => match t.eval(scope).map_err(|e| e.to_string())? {
-                Value::Number(n) => {
-                    Bound::of_number(&n).ok_or_else(|| format!("{src} is not a number"))
-                }
-                Value::String(s) => {
-                    Bound::of_text(&s).ok_or_else(|| format!("{src} is \"{s}\", not a number"))
-                }
-                other => Err(format!("{src} is {other}, not a number")),
-            },
-        }
-    }
-}
-
-impl std::fmt::Display for Operand {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Operand::Num(n) => write!(f, "{n}"),
-            Operand::Tpl(_, src) => f.write_str(src),
-        }
-    }
-}
-
-/// Integers beyond 2^53 written in a suite lose digits when YAML reads them as numbers:
-/// such a number cannot be compared exactly, and saying so beats a wrong verdict.
-fn check_exact(v: &Value, field: &str) -> Result<(), ExpectError> {
-    match v {
-        Value::Number(n) if !is_integer(n) => {
-            let f = n.as_f64().unwrap_or_default();
-            if f.fract() == 0.0 && f.abs() >= 9_007_199_254_740_992.0 {
-                return Err(ExpectError::Inexact {
-                    field: field.to_string(),
-                    number: n.to_string(),
-                });
-            }
-            Ok(())
-        }
-        Value::Array(a) => a.iter().try_for_each(|x| check_exact(x, field)),
-        Value::Object(o) => o.values().try_for_each(|x| check_exact(x, field)),
-        _ => Ok(()),
-    }
-}
-
-/// True when `t` is an integer literal (`-12`, `42`, `+7`).
-fn is_integer_text(t: &str) -> bool {
-    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
-    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Compare two integer literals exactly, whatever their size.
-fn cmp_integers(a: &str, b: &str) -> std::cmp::Ordering {
-    use std::cmp::Ordering;
-    let norm = |s: &str| -> (bool, String) {
-        let neg = s.starts_with('-');
-        let d = s.trim_start_matches(['-', '+']).trim_start_matches('0');
-        (neg && !d.is_empty(), d.to_string())
-    };
-    let ((na, da), (nb, db)) = (norm(a), norm(b));
-    let mag = da.len().cmp(&db.len()).then_with(|| da.cmp(&db));
-    match (na, nb) {
-        (false, false) => mag,
-        (true, true) => mag.reverse(),
-        (true, false) => Ordering::Less,
-        (false, true) => Ordering::Greater,
-    }
-}
 
 /// The path: compiled once, or, when it holds a template, compiled after rendering.
 #[derive(Debug)]
@@ -202,7 +38,16 @@ pub struct JsonPathCheck {
 pub struct Core {
     source: String,
     path: PathSpec,
-    preds: Vec<Pred>,
+    /// Top-level value predicates: every selected value (or the `nth`) must satisfy them.
+    each: Predicate,
+    exists: Option<bool>,
+    count: Option<Count>,
+    min_count: Option<usize>,
+    /// `any`, `all`, `none` blocks, in that order.
+    quants: Vec<(Quantifier, Predicate)>,
+    /// Judge only this node with the value predicates and quantifiers.
+    nth: Option<i64>,
+    severity: Severity,
     message: Option<String>,
     sensitive: bool,
     /// `path predicate, …`, as reports show it.
@@ -211,9 +56,12 @@ pub struct Core {
     templated: bool,
 }
 
-const TYPES: &[&str] = &[
-    "string", "number", "integer", "boolean", "object", "array", "null",
-];
+/// `count`: exactly N (the message says "matches"), or a predicate on the number.
+#[derive(Debug)]
+enum Count {
+    Exact(usize),
+    Rule(Predicate),
+}
 
 /// Deepest nesting of brackets and parentheses a JSONPath may have (the parser's time grows
 /// exponentially with nested filters, and its stack with any nesting).
@@ -345,6 +193,19 @@ fn cache_key(def: &JsonPathDef) -> String {
         lte,
         count,
         min_count,
+        contains,
+        length,
+        date,
+        newer_than,
+        older_than,
+        before,
+        after,
+        not,
+        any,
+        all,
+        none,
+        nth,
+        severity,
     } = def;
     // Strings are written with `{:?}` and JSON values as JSON: both quote and escape, so
     // no value can fake a separator.
@@ -367,8 +228,28 @@ fn cache_key(def: &JsonPathDef) -> String {
     for (tag, v) in [("gt", gt), ("ge", gte), ("lt", lt), ("le", lte)] {
         put(tag, v.as_ref().map(Value::to_string));
     }
-    put("c", count.map(|c| c.to_string()));
+    put(
+        "c",
+        count.as_ref().map(|c| match c {
+            SizeDef::Exact(n) => n.to_string(),
+            rule => format!("{rule:?}"),
+        }),
+    );
     put("C", min_count.map(|c| c.to_string()));
+    // The newer keys, by their (quoting, unambiguous) debug form.
+    put("i", contains.as_ref().map(Value::to_string));
+    put("l", length.as_ref().map(|v| format!("{v:?}")));
+    put("d", date.map(|v| format!("{v:?}")));
+    put("N", newer_than.map(|v| format!("{:?}", v.0)));
+    put("O", older_than.map(|v| format!("{:?}", v.0)));
+    put("b", before.as_ref().map(|v| format!("{v:?}")));
+    put("a", after.as_ref().map(|v| format!("{v:?}")));
+    put("!", not.as_ref().map(|v| format!("{v:?}")));
+    put("A", any.as_ref().map(|v| format!("{v:?}")));
+    put("L", all.as_ref().map(|v| format!("{v:?}")));
+    put("0", none.as_ref().map(|v| format!("{v:?}")));
+    put("#", nth.map(|v| v.to_string()));
+    put("s", severity.map(|v| format!("{v:?}")));
     k
 }
 
@@ -390,53 +271,61 @@ impl Core {
                 None
             }
         };
-        let mut preds = Vec::new();
-        if let Some(v) = &def.equals {
-            preds.extend(take(Expected::compile(v), &mut errs).map(Pred::Equals));
-        }
-        if let Some(v) = &def.not_equals {
-            preds.extend(take(Expected::compile(v), &mut errs).map(Pred::NotEquals));
-        }
-        if let Some(v) = &def.one_of {
-            let values = v.iter().map(Expected::compile).collect::<Result<_, _>>();
-            preds.extend(take(values, &mut errs).map(Pred::OneOf));
-        }
-        if let Some(r) = &def.matches {
-            preds.extend(take(cache.regex(r), &mut errs).map(Pred::Matches));
-        }
-        if let Some(e) = def.exists {
-            preds.push(Pred::Exists(e));
-        }
-        if let Some(t) = &def.type_ {
-            if TYPES.contains(&t.as_str()) {
-                preds.push(Pred::Type(t.clone()));
-            } else {
-                errs.push(ExpectError::Type(t.clone()));
-            }
-        }
-        for (op, v) in [
-            ("gt", &def.gt),
-            ("gte", &def.gte),
-            ("lt", &def.lt),
-            ("lte", &def.lte),
+        let fields = Fields {
+            equals: def.equals.as_ref(),
+            not_equals: def.not_equals.as_ref(),
+            one_of: def.one_of.as_deref(),
+            matches: def.matches.as_deref(),
+            contains: def.contains.as_ref(),
+            type_: def.type_.as_deref(),
+            gt: def.gt.as_ref(),
+            gte: def.gte.as_ref(),
+            lt: def.lt.as_ref(),
+            lte: def.lte.as_ref(),
+            length: def.length.as_deref(),
+            date: def.date,
+            newer_than: def.newer_than.map(|d| d.0),
+            older_than: def.older_than.map(|d| d.0),
+            before: def.before.as_deref(),
+            after: def.after.as_deref(),
+            not: def.not.as_deref(),
+        };
+        let each = Predicate::compile(fields, cache, 0)
+            .map_err(|es| errs.extend(es))
+            .unwrap_or_default();
+        let count = match &def.count {
+            Some(SizeDef::Exact(n)) => Some(Count::Exact(*n as usize)),
+            Some(rule) => Predicate::size(rule, cache, 0)
+                .map(Count::Rule)
+                .map_err(|es| errs.extend(es))
+                .ok(),
+            None => None,
+        };
+        let mut quants = Vec::new();
+        for (q, d, key) in [
+            (Quantifier::Any, &def.any, "any"),
+            (Quantifier::All, &def.all, "all"),
+            (Quantifier::None, &def.none, "none"),
         ] {
-            if let Some(v) = v {
-                preds.extend(take(Operand::compile(op, v), &mut errs).map(|o| Pred::Cmp(op, o)));
+            if let Some(d) = d {
+                match Predicate::compile_block(key, d, cache) {
+                    Ok(p) => quants.push((q, p)),
+                    Err(es) => errs.extend(es),
+                }
             }
         }
-        if let Some(c) = def.count {
-            preds.push(Pred::Count(c));
-        }
-        if let Some(c) = def.min_count {
-            preds.push(Pred::MinCount(c));
-        }
-        if preds.is_empty() {
-            preds.push(Pred::Exists(true));
+        let mut exists = def.exists;
+        if each.is_empty()
+            && exists.is_none()
+            && def.count.is_none()
+            && def.min_count.is_none()
+            && quants.is_empty()
+        {
+            exists = Some(true);
         }
         let Some(path) = path.filter(|_| errs.is_empty()) else {
             return Err(errs);
         };
-        preds.shrink_to_fit();
         let last_key = def
             .path
             .rsplit(['.', '['])
@@ -446,7 +335,13 @@ impl Core {
         let mut core = Core {
             source: def.path.clone(),
             path,
-            preds,
+            each,
+            exists,
+            count,
+            min_count: def.min_count,
+            quants,
+            nth: def.nth,
+            severity: def.severity.unwrap_or_default(),
             message: def.message.clone(),
             sensitive: is_sensitive_key(last_key),
             described: Arc::from(""),
@@ -462,19 +357,19 @@ impl Core {
         if let PathSpec::Templated(t) = &self.path {
             out.push(t);
         }
-        for p in &self.preds {
-            match p {
-                Pred::Equals(v) | Pred::NotEquals(v) => out.extend(v.value.templates()),
-                Pred::OneOf(vs) => vs.iter().for_each(|v| out.extend(v.value.templates())),
-                Pred::Cmp(_, Operand::Tpl(t, _)) => out.push(t),
-                _ => {}
-            }
+        out.extend(self.each.templates());
+        if let Some(Count::Rule(p)) = &self.count {
+            out.extend(p.templates());
+        }
+        for (_, p) in &self.quants {
+            out.extend(p.templates());
         }
         out
     }
 
     fn evaluate(&self, resp: &Response, scope: &Scope, pos: Option<Pos>) -> Outcome {
         let mut o = Outcome::new(OutcomeKind::JsonPath, self.described.clone(), pos);
+        o.severity = self.severity;
         let json = match resp.json() {
             Ok(j) => j,
             Err(e) => {
@@ -530,12 +425,15 @@ impl Core {
             };
             o.check = self.describe_with(Some(scope), &shown_path).into();
         }
-        for p in &self.preds {
-            if let Err((expected, why)) = self.check(p, &nodes, scope) {
-                let msg = self.wrap(format!("{}: {why}", self.source));
-                o = o.fail(expected, actual(), msg);
-                return o;
-            }
+        let cx = Ctx {
+            scope,
+            sensitive: self.sensitive,
+            text: false,
+            now: chrono::Utc::now(),
+        };
+        if let Err(m) = self.check(&nodes, &cx) {
+            let msg = self.wrap(format!("{}: {}", self.source, m.reason));
+            return o.fail(m.expected, actual(), msg);
         }
         // A passed check says what it found, as the report format promises.
         o.actual = Some(actual());
@@ -555,259 +453,124 @@ impl Core {
 
     /// The check as reports show it; with a scope, templates show the values compared.
     fn describe_with(&self, scope: Option<&Scope>, path: &str) -> String {
-        let value = |e: &Expected| match scope.map(|s| e.value.eval(s)) {
-            Some(Ok(_)) if self.sensitive => Value::String("[REDACTED]".into()),
-            Some(Ok(v)) => v,
-            _ => e.written.clone(),
-        };
-        let preds: Vec<String> = self
-            .preds
-            .iter()
-            .map(|p| match p {
-                Pred::Equals(v) => format!("== {}", show(&value(v))),
-                Pred::NotEquals(v) => format!("!= {}", show(&value(v))),
-                Pred::OneOf(v) => format!(
-                    "one of {}",
-                    show(&Value::Array(v.iter().map(value).collect()))
-                ),
-                Pred::Cmp(op, v) => match scope.map(|s| v.value(s)) {
-                    Some(Ok(n)) => format!("{op} {n}"),
-                    _ => format!("{op} {v}"),
-                },
-                Pred::Matches(r) => format!("matches /{}/", r.as_str()),
-                Pred::Exists(true) => "exists".into(),
-                Pred::Exists(false) => "does not exist".into(),
-                Pred::Type(t) => format!("is {t}"),
-                Pred::Count(c) => format!("count == {c}"),
-                Pred::MinCount(c) => format!("count ≥ {c}"),
-            })
-            .collect();
-        format!("{path} {}", preds.join(", "))
+        let mut parts = Vec::new();
+        if let Some(i) = self.nth {
+            parts.push(format!("nth {i}"));
+        }
+        if !self.each.is_empty() {
+            parts.push(self.each.describe(scope, self.sensitive));
+        }
+        match self.exists {
+            Some(true) => parts.push("exists".into()),
+            Some(false) => parts.push("does not exist".into()),
+            None => {}
+        }
+        match &self.count {
+            Some(Count::Exact(c)) => parts.push(format!("count == {c}")),
+            Some(Count::Rule(p)) => parts.push(format!("count {}", p.describe(scope, false))),
+            None => {}
+        }
+        if let Some(c) = self.min_count {
+            parts.push(format!("count ≥ {c}"));
+        }
+        for (q, p) in &self.quants {
+            parts.push(format!(
+                "{} ({})",
+                q.key(),
+                p.describe(scope, self.sensitive)
+            ));
+        }
+        format!("{path} {}", parts.join(", "))
     }
 
-    /// Ok, or (expected, reason).
-    fn check(&self, p: &Pred, nodes: &[&Value], scope: &Scope) -> Result<(), (String, String)> {
-        let need_nodes = || {
-            if nodes.is_empty() {
-                Err(("a match".to_string(), "no value at this path".to_string()))
-            } else {
-                Ok(())
+    /// Ok, or what was expected and why the nodes fail.
+    fn check(&self, all: &[&Value], cx: &Ctx) -> Result<(), Miss> {
+        let picked;
+        let nodes = match self.nth {
+            Some(i) => {
+                picked = nth(all, i).into_iter().collect::<Vec<_>>();
+                if picked.is_empty() && (!self.each.is_empty() || !self.quants.is_empty()) {
+                    return Err(Miss {
+                        expected: format!("a value at index {i}"),
+                        reason: format!(
+                            "no value at index {i}: the path selects {} value(s)",
+                            all.len()
+                        ),
+                    });
+                }
+                picked.as_slice()
             }
+            None => all,
         };
-        match p {
-            Pred::Exists(want) => {
-                let has = !nodes.is_empty();
-                if has != *want {
-                    let exp = if *want { "present" } else { "absent" };
-                    let why = if *want {
-                        "missing, expected it to exist"
-                    } else {
-                        "present, expected it to be absent"
-                    };
-                    return Err((exp.into(), why.into()));
-                }
+        if !self.each.is_empty() {
+            if nodes.is_empty() {
+                // Say what was expected there, not just "a match".
+                let expected = if self.each.compares_values() {
+                    self.each.describe(Some(cx.scope), self.sensitive)
+                } else {
+                    "a match".to_string()
+                };
+                return Err(Miss {
+                    expected,
+                    reason: "no value at this path".into(),
+                });
             }
-            Pred::Count(c) if nodes.len() != *c => {
-                return Err((
-                    format!("{c} matches"),
-                    format!("expected {c} matches, got {}", nodes.len()),
-                ))
-            }
-            Pred::MinCount(c) if nodes.len() < *c => {
-                return Err((
-                    format!("at least {c} matches"),
-                    format!("expected at least {c} matches, got {}", nodes.len()),
-                ))
-            }
-            Pred::Count(_) | Pred::MinCount(_) => {}
-            Pred::Equals(_) | Pred::NotEquals(_) | Pred::OneOf(_) => {
-                if nodes.is_empty() {
-                    // Say what was expected there, not just "a match".
-                    let wanted = self.describe_with(Some(scope), "");
-                    return Err((
-                        wanted.trim().to_string(),
-                        "no value at this path".to_string(),
-                    ));
-                }
-                self.check_expected(p, nodes, scope)?;
-            }
-            Pred::Matches(r) => {
-                need_nodes()?;
-                for n in nodes {
-                    let s = match n {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    if !r.is_match(&s) {
-                        return Err((
-                            format!("/{}/", r.as_str()),
-                            format!("{} does not match /{}/", self.shown(n), r.as_str()),
-                        ));
-                    }
-                }
-            }
-            Pred::Type(t) => {
-                need_nodes()?;
-                if let Some(bad) = nodes.iter().find(|n| type_name(n, t) != t) {
-                    return Err((
-                        t.clone(),
-                        format!("expected {t}, got {}", type_name(bad, t)),
-                    ));
-                }
-            }
-            Pred::Cmp(op, bound) => {
-                need_nodes()?;
-                self.check_cmp(op, bound, nodes, scope)?;
+            self.each.test_all(nodes, cx)?;
+        }
+        if let Some(want) = self.exists {
+            let has = !all.is_empty();
+            if has != want {
+                let (exp, why) = if want {
+                    ("present", "missing, expected it to exist")
+                } else {
+                    ("absent", "present, expected it to be absent")
+                };
+                return Err(Miss {
+                    expected: exp.into(),
+                    reason: why.into(),
+                });
             }
         }
-        Ok(())
-    }
-
-    /// `equals`, `not_equals`, `one_of`: the expected values are evaluated with the scope
-    /// (templates keep their types) and compared by JSON value.
-    fn check_expected(
-        &self,
-        p: &Pred,
-        nodes: &[&Value],
-        scope: &Scope,
-    ) -> Result<(), (String, String)> {
-        let render = |v: &Expected| {
-            v.value
-                .eval(scope)
-                .map_err(|e| (String::new(), e.to_string()))
-        };
-        match p {
-            Pred::Equals(v) => {
-                let want = render(v)?;
-                if let Some(bad) = nodes.iter().find(|n| !json_eq(n, &want)) {
-                    return Err((
-                        show(&want),
-                        format!("expected {}, got {}", show(&want), self.shown(bad)),
-                    ));
-                }
+        match &self.count {
+            Some(Count::Exact(c)) if all.len() != *c => {
+                return Err(Miss {
+                    expected: format!("{c} matches"),
+                    reason: format!("expected {c} matches, got {}", all.len()),
+                })
             }
-            Pred::NotEquals(v) => {
-                let bad = render(v)?;
-                if nodes.iter().any(|n| json_eq(n, &bad)) {
-                    return Err((
-                        format!("not {}", show(&bad)),
-                        format!("must not be {}", show(&bad)),
-                    ));
-                }
-            }
-            Pred::OneOf(vs) => {
-                let want: Vec<Value> = vs.iter().map(render).collect::<Result<_, _>>()?;
-                if let Some(bad) = nodes.iter().find(|n| !want.iter().any(|w| json_eq(n, w))) {
-                    let w = show(&Value::Array(want.clone()));
-                    return Err((
-                        format!("one of {w}"),
-                        format!("expected one of {w}, got {}", self.shown(bad)),
-                    ));
+            Some(Count::Rule(p)) => {
+                let n = Value::from(all.len());
+                let plain = Ctx {
+                    scope: cx.scope,
+                    sensitive: false,
+                    text: false,
+                    now: cx.now,
+                };
+                if p.test(&n, &plain).is_err() {
+                    let d = p.describe(Some(cx.scope), false);
+                    return Err(Miss {
+                        expected: format!("count {d}"),
+                        reason: format!("expected count {d}, got {} matches", all.len()),
+                    });
                 }
             }
             _ => {}
         }
-        Ok(())
-    }
-
-    /// `gt`, `gte`, `lt`, `lte`: every node is a number on the right side of the bound.
-    fn check_cmp(
-        &self,
-        op: &str,
-        bound: &Operand,
-        nodes: &[&Value],
-        scope: &Scope,
-    ) -> Result<(), (String, String)> {
-        use std::cmp::Ordering;
-        let v = &bound
-            .value(scope)
-            .map_err(|e| (format!("{op} {bound}"), e))?;
-        for n in nodes {
-            let (Value::Number(num), Some(x)) = (n, n.as_f64()) else {
-                return Err((
-                    format!("number {op} {v}"),
-                    format!("expected a number, got {}", self.shown(n)),
-                ));
-            };
-            // Integers compare exactly; anything else as floats.
-            let order = match (&v.int, is_integer(num)) {
-                (Some(b), true) => cmp_integers(&canonical_integer(num), b),
-                _ => x.partial_cmp(&v.f).unwrap_or(Ordering::Equal),
-            };
-            let ok = match op {
-                "gt" => order == Ordering::Greater,
-                "gte" => order != Ordering::Less,
-                "lt" => order == Ordering::Less,
-                _ => order != Ordering::Greater,
-            };
-            if !ok {
-                return Err((format!("{op} {v}"), format!("{num} is not {op} {v}")));
+        if let Some(c) = self.min_count {
+            if all.len() < c {
+                return Err(Miss {
+                    expected: format!("at least {c} matches"),
+                    reason: format!("expected at least {c} matches, got {}", all.len()),
+                });
             }
         }
+        for (q, p) in &self.quants {
+            q.judge(p, nodes, cx).map_err(|m| Miss {
+                expected: m.expected,
+                reason: format!("{}: {}", q.key(), m.reason),
+            })?;
+        }
         Ok(())
-    }
-
-    fn shown(&self, v: &Value) -> String {
-        if self.sensitive {
-            "[REDACTED]".into()
-        } else {
-            show(v)
-        }
-    }
-}
-
-/// JSON equality where 1 == 1.0 (at any depth), integers of any size compare exactly, and
-/// an integer equals a string holding the same integer literal (how a suite writes one
-/// beyond 2^53).
-fn json_eq(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) if is_integer(x) && is_integer(y) => {
-            canonical_integer(x) == canonical_integer(y)
-        }
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Number(x), Value::String(s)) | (Value::String(s), Value::Number(x))
-            if is_integer(x) && is_integer_text(s.trim()) && s.trim().len() > 15 =>
-        {
-            cmp_integers(&canonical_integer(x), s.trim()) == std::cmp::Ordering::Equal
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, p)| y.get(k).is_some_and(|q| json_eq(p, q)))
-        }
-        _ => a == b,
-    }
-}
-
-/// True when the number was written as an integer (no fraction, no exponent): numbers keep
-/// the text they were received as, so an integer beyond 64 bits is still one.
-pub(crate) fn is_integer(n: &serde_json::Number) -> bool {
-    n.is_i64() || n.is_u64() || !n.to_string().contains(['.', 'e', 'E'])
-}
-
-fn canonical_integer(n: &serde_json::Number) -> String {
-    let t = n.to_string();
-    if t == "-0" {
-        "0".into()
-    } else {
-        t
-    }
-}
-
-fn type_name<'a>(v: &Value, wanted: &'a str) -> &'a str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if wanted == "integer" && is_integer(n) => "integer",
-        Value::Number(_) if wanted == "integer" => "number",
-        Value::Number(n) if wanted == "number" || !is_integer(n) => "number",
-        Value::Number(_) => "integer",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 

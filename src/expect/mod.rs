@@ -10,6 +10,7 @@ pub mod dns_answer;
 pub mod error;
 pub(crate) mod headers;
 pub(crate) mod jsonpath;
+pub mod predicate;
 pub mod schema;
 pub(crate) mod status;
 pub mod text_rule;
@@ -92,6 +93,14 @@ pub struct Outcome {
     /// Line of the expectation in the suite file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
+    /// `warning` when a failure of this expectation does not fail its step (`severity:
+    /// warning` on the expectation); absent for the default, `critical`.
+    #[serde(default, skip_serializing_if = "is_critical")]
+    pub severity: crate::suite::model::Severity,
+}
+
+fn is_critical(s: &crate::suite::model::Severity) -> bool {
+    *s == crate::suite::model::Severity::Critical
 }
 
 impl Outcome {
@@ -104,6 +113,7 @@ impl Outcome {
             actual: None,
             message: None,
             line: pos.map(|p| p.line),
+            severity: Default::default(),
         }
     }
 

@@ -77,6 +77,7 @@ pub struct SchemaCheck {
     schema: Arc<CompiledSchema>,
     message: Option<String>,
     pos: Option<Pos>,
+    severity: crate::suite::model::Severity,
 }
 
 /// The `file://` URI of an absolute path, percent-encoded (a folder named `my suites`
@@ -119,8 +120,75 @@ impl jsonschema::Retrieve for FileRetriever {
     }
 }
 
+/// `format` values JSON Schema defines (jsonschema validates each of them).
+const FORMATS: &[&str] = &[
+    "date",
+    "date-time",
+    "time",
+    "duration",
+    "email",
+    "idn-email",
+    "hostname",
+    "idn-hostname",
+    "ipv4",
+    "ipv6",
+    "iri",
+    "iri-reference",
+    "uri",
+    "uri-reference",
+    "uri-template",
+    "json-pointer",
+    "relative-json-pointer",
+    "regex",
+    "uuid",
+];
+
+/// OpenAPI's format names: accepted and not checked (they describe numbers or opaque text).
+const OPENAPI_FORMATS: &[&str] = &[
+    "int32", "int64", "float", "double", "byte", "binary", "password",
+];
+
+/// The first `format` of a schema that no validator knows: a typo (`datetime`) would otherwise
+/// be ignored silently, and the check it names would never run.
+fn unknown_format(v: &Value) -> Option<String> {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(f)) = o.get("format") {
+                if !FORMATS.contains(&f.as_str()) && !OPENAPI_FORMATS.contains(&f.as_str()) {
+                    return Some(f.clone());
+                }
+            }
+            o.iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "enum" | "const" | "examples" | "default"))
+                .find_map(|(_, v)| unknown_format(v))
+        }
+        Value::Array(a) => a.iter().find_map(unknown_format),
+        _ => None,
+    }
+}
+
 fn compile(schema: &Value, base: &Path, label: String) -> Result<CompiledSchema, ExpectError> {
-    let validator = jsonschema::options()
+    if let Some(f) = unknown_format(schema) {
+        return Err(ExpectError::SchemaInvalid {
+            label,
+            reason: format!(
+                "unknown format `{f}`: smokegate checks {} (and accepts OpenAPI's {} unchecked)",
+                FORMATS.join(", "),
+                OPENAPI_FORMATS.join(", ")
+            ),
+        });
+    }
+    let mut options = jsonschema::options()
+        // `format` is an assertion, whatever the draft: a gate that ignored
+        // `"format": "date-time"` would pass a body it was written to refuse.
+        .should_validate_formats(true)
+        .with_format("uuid", |s: &str| {
+            s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
+        });
+    for f in OPENAPI_FORMATS {
+        options = options.with_format(*f, |_: &str| true);
+    }
+    let validator = options
         .with_retriever(FileRetriever)
         .with_base_uri(file_uri(base)?)
         .build(schema)
@@ -172,9 +240,14 @@ impl SchemaCache {
         suite_dir: &Path,
         pos: Option<Pos>,
     ) -> Result<SchemaCheck, ExpectError> {
-        let (file, inline, message) = match def {
-            SchemaDef::File(f) => (Some(f.as_str()), None, None),
-            SchemaDef::Detailed(d) => (d.file.as_deref(), d.inline.as_ref(), d.message.clone()),
+        let (file, inline, message, severity) = match def {
+            SchemaDef::File(f) => (Some(f.as_str()), None, None, None),
+            SchemaDef::Detailed(d) => (
+                d.file.as_deref(),
+                d.inline.as_ref(),
+                d.message.clone(),
+                d.severity,
+            ),
         };
         let schema = match (file, inline) {
             (Some(f), None) => self.file(&suite_dir.join(f), f)?,
@@ -190,6 +263,7 @@ impl SchemaCache {
             schema,
             message,
             pos,
+            severity: severity.unwrap_or_default(),
         })
     }
 
@@ -228,6 +302,12 @@ impl SchemaCache {
 impl SchemaCheck {
     /// Validate the body against the schema; report up to five violations.
     pub fn evaluate(&self, resp: &Response) -> Outcome {
+        let mut o = self.judge(resp);
+        o.severity = self.severity;
+        o
+    }
+
+    fn judge(&self, resp: &Response) -> Outcome {
         let label = &self.schema.label;
         let o = Outcome::new(
             OutcomeKind::Schema,

@@ -15,6 +15,8 @@ enum One {
 #[derive(Debug, Clone)]
 pub struct StatusCheck {
     accepted: Vec<One>,
+    /// `{not: …}` / `{not_in: […]}`: statuses refused (then any other is accepted).
+    rejected: Vec<One>,
 }
 
 impl StatusCheck {
@@ -22,38 +24,67 @@ impl StatusCheck {
     pub fn success() -> Self {
         StatusCheck {
             accepted: vec![One::Class(2)],
+            rejected: Vec::new(),
         }
     }
 
     /// Compile from the suite form.
     pub fn compile(def: &StatusDef) -> Result<Self, ExpectError> {
+        if let StatusDef::Rule(r) = def {
+            let mut rejected = Vec::new();
+            if let Some(n) = &r.not {
+                collect(n, &mut rejected)?;
+            }
+            for d in r.not_in.iter().flatten() {
+                collect(d, &mut rejected)?;
+            }
+            if r.not.is_none() && r.not_in.is_none() {
+                return Err(ExpectError::EmptyStatusRule);
+            }
+            if rejected.is_empty() {
+                return Err(ExpectError::EmptyStatusList);
+            }
+            return Ok(StatusCheck {
+                accepted: Vec::new(),
+                rejected,
+            });
+        }
         let mut accepted = Vec::new();
         collect(def, &mut accepted)?;
         if accepted.is_empty() {
             return Err(ExpectError::EmptyStatusList);
         }
-        Ok(StatusCheck { accepted })
+        Ok(StatusCheck {
+            accepted,
+            rejected: Vec::new(),
+        })
     }
 
     fn describe(&self) -> String {
-        let parts: Vec<String> = self
-            .accepted
-            .iter()
-            .map(|o| match o {
-                One::Code(c) => c.to_string(),
-                One::Class(c) => format!("{c}xx"),
-            })
-            .collect();
-        parts.join(" or ")
+        let list = |l: &[One]| {
+            l.iter()
+                .map(|o| match o {
+                    One::Code(c) => c.to_string(),
+                    One::Class(c) => format!("{c}xx"),
+                })
+                .collect::<Vec<_>>()
+        };
+        if self.accepted.is_empty() {
+            format!("not {}", list(&self.rejected).join(" nor "))
+        } else {
+            list(&self.accepted).join(" or ")
+        }
     }
 
     /// Judge the response status.
     pub fn evaluate(&self, resp: &Response, pos: Option<Pos>) -> Outcome {
         let expected = self.describe();
-        let ok = self.accepted.iter().any(|o| match o {
+        let is = |o: &One| match o {
             One::Code(c) => *c == resp.status,
             One::Class(c) => resp.status / 100 == *c,
-        });
+        };
+        let ok = (self.accepted.is_empty() || self.accepted.iter().any(is))
+            && !self.rejected.iter().any(is);
         let o = Outcome::new(OutcomeKind::Status, format!("status {expected}"), pos);
         if ok {
             o
@@ -79,6 +110,11 @@ fn collect(def: &StatusDef, out: &mut Vec<One>) -> Result<(), ExpectError> {
             for d in l {
                 collect(d, out)?;
             }
+        }
+        StatusDef::Rule(_) => {
+            return Err(ExpectError::Status(
+                "{not: …} inside a list or a negation".into(),
+            ))
         }
         StatusDef::Text(t) => {
             let t = t.trim();

@@ -76,6 +76,9 @@ pub enum CaptureSource {
     Header(String),
     /// A regex over the body: the first group, else the whole match (text).
     Regex(regex::Regex),
+    /// A regex over the values of a response header, in order: from the first value that
+    /// matches, the first group, else the whole match (one cookie out of `Set-Cookie`).
+    HeaderRegex(String, regex::Regex),
 }
 
 /// A capture of a step.

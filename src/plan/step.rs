@@ -304,11 +304,14 @@ impl<'a> StepCompiler<'a> {
                     .map(|path| CaptureSource::JsonPath(path, p.clone()))
                     .map_err(|e| e.to_string()),
                 (None, Some(h), None) => Ok(CaptureSource::Header(h.to_ascii_lowercase())),
+                (None, Some(h), Some(r)) => compile_regex(r)
+                    .map(|re| CaptureSource::HeaderRegex(h.to_ascii_lowercase(), re))
+                    .map_err(|e| e.to_string()),
                 (None, None, Some(r)) => compile_regex(r)
                     .map(CaptureSource::Regex)
                     .map_err(|e| e.to_string()),
                 _ => Err(format!(
-                    "capture `{name}` needs exactly one of `jsonpath`, `header` or `regex`"
+                    "capture `{name}` needs exactly one of `jsonpath`, `header` or `regex` (or `header` with `regex`)"
                 )),
             };
             match source {

@@ -65,6 +65,15 @@ impl Console {
         if matches!(c.status, Status::Failed | Status::Error) && !c.blocks() {
             line.push_str(&self.paint("  [warning: does not block]", "33"));
         }
+        if c.passed_with_warnings() {
+            line.push_str(&self.paint(
+                &format!(
+                    "  [passed with {} warning(s): does not block]",
+                    c.warnings.len()
+                ),
+                "33",
+            ));
+        }
         line.push('\n');
         if c.status == Status::Skipped {
             if let Some(m) = &c.message {

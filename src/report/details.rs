@@ -9,11 +9,11 @@ use crate::events::{CaseResult, Status, StepResult};
 /// Multi-line explanation of a case (empty for a pass).
 pub fn explain(case: &CaseResult, verbose: bool) -> String {
     let mut out = String::new();
-    if case.status == Status::Passed && !verbose {
+    if case.status == Status::Passed && !verbose && case.warnings.is_empty() {
         return out;
     }
     for step in &case.steps {
-        if step.status == Status::Passed && !verbose {
+        if step.status == Status::Passed && !verbose && step.warnings.is_empty() {
             continue;
         }
         explain_step(&mut out, step, case.steps.len() > 1);
@@ -87,7 +87,12 @@ fn explain_step(out: &mut String, s: &StepResult, named: bool) {
         let _ = writeln!(out, "  error:    {} — {}", e.kind, e.message);
     }
     for o in s.expectations.iter().filter(|o| !o.passed) {
-        let _ = writeln!(out, "  ✗ {}", o.message.as_deref().unwrap_or(&o.check));
+        // A `severity: warning` expectation is marked apart: it does not fail the step.
+        let mark = match o.severity {
+            crate::suite::model::Severity::Warning => "⚠ warning (does not block):",
+            crate::suite::model::Severity::Critical => "✗",
+        };
+        let _ = writeln!(out, "  {mark} {}", o.message.as_deref().unwrap_or(&o.check));
         let said = o.message.as_deref().is_some_and(|m| m.contains("expected"));
         if let (false, Some(e), Some(a)) = (said, &o.expected, &o.actual) {
             let _ = writeln!(out, "      expected: {e}");

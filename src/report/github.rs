@@ -88,6 +88,10 @@ impl GithubReporter {
     pub fn annotations(&self) -> String {
         let mut out = String::new();
         for c in &self.cases {
+            if c.passed_with_warnings() {
+                self.warning_annotations(c, &mut out);
+                continue;
+            }
             if !matches!(c.status, Status::Failed | Status::Error) {
                 continue;
             }
@@ -137,6 +141,28 @@ impl GithubReporter {
             }
         }
         out
+    }
+
+    /// `::warning` commands for the `severity: warning` expectations of a case that passed.
+    fn warning_annotations(&self, c: &CaseResult, out: &mut String) {
+        let title = format!("smokegate: {} › {}", c.suite, c.name);
+        let file = escape_property(&self.relative(&c.suite_file));
+        for s in &c.steps {
+            let warned = s
+                .expectations
+                .iter()
+                .filter(|o| !o.passed && o.severity == crate::suite::model::Severity::Warning);
+            for o in warned {
+                let msg = o.message.clone().unwrap_or_else(|| o.check.to_string());
+                let _ = writeln!(
+                    out,
+                    "::warning file={file},line={},title={}::{}",
+                    o.line.unwrap_or(s.line).max(1),
+                    escape_property(&self.redactor.redact(&title)),
+                    escape_data(&self.redactor.redact(&msg)),
+                );
+            }
+        }
     }
 
     /// The Markdown job summary.
@@ -194,6 +220,28 @@ impl GithubReporter {
                     cell(c.message.as_deref().unwrap_or("")),
                     c.duration_ms
                 );
+            }
+            md.push('\n');
+        }
+        let warned: Vec<_> = self
+            .cases
+            .iter()
+            .filter(|c| c.passed_with_warnings())
+            .collect();
+        if !warned.is_empty() {
+            md.push_str("### Passed with warnings\n\n| check | where | warning |\n|---|---|---|\n");
+            for c in warned {
+                for w in &c.warnings {
+                    let _ = writeln!(
+                        md,
+                        "| {} › {} | `{}:{}` | {} |",
+                        cell(&c.suite),
+                        cell(&c.name),
+                        code_cell(&self.relative(&c.suite_file)),
+                        c.line,
+                        cell(w),
+                    );
+                }
             }
             md.push('\n');
         }

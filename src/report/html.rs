@@ -251,7 +251,7 @@ fn checks_table(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> S
     );
     for (i, case) in cases.iter().enumerate() {
         let s = status_word(case.status);
-        let has_details = case.status != Status::Passed;
+        let has_details = case.status != Status::Passed || case.passed_with_warnings();
         let details = if has_details {
             format!(" data-details=\"case-{i}\"")
         } else {
@@ -267,6 +267,13 @@ fn checks_table(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> S
         }
         if matches!(case.status, Status::Failed | Status::Error) && !case.blocks() {
             note.push_str(" <span class=\"note\">does not block</span>");
+        }
+        if case.passed_with_warnings() {
+            let _ = write!(
+                note,
+                " <span class=\"note\">passed with {} warning(s): does not block</span>",
+                case.warnings.len()
+            );
         }
         let _ = writeln!(
             *h,
@@ -294,7 +301,7 @@ fn failure_details(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -
     let problems: Vec<(usize, &Arc<CaseResult>)> = cases
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.status != Status::Passed)
+        .filter(|(_, c)| c.status != Status::Passed || c.passed_with_warnings())
         .collect();
     if !problems.is_empty() {
         h.push_str("<h2>Details</h2>\n");

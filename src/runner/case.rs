@@ -17,6 +17,7 @@ use crate::plan::{
     Action, CaptureSource, HttpStep, Plan, PlannedCapture, PlannedCase, PlannedStep,
 };
 use crate::redact::Redactor;
+use crate::suite::model::Severity;
 
 use super::request::prepare;
 
@@ -177,6 +178,18 @@ pub fn finish_case(
     flaky: bool,
 ) -> CaseResult {
     let suite = &plan.suites[case.suite];
+    let warnings = steps
+        .iter()
+        .flat_map(|s| {
+            s.warnings.iter().map(move |w| {
+                if case.steps.len() > 1 {
+                    format!("step `{}`: {w}", s.name)
+                } else {
+                    w.clone()
+                }
+            })
+        })
+        .collect();
     CaseResult {
         id: format!("{}/{}", suite.name, case.name),
         suite: suite.name.clone(),
@@ -191,6 +204,7 @@ pub fn finish_case(
         duration_ms: elapsed.as_millis() as u64,
         line: case.pos.line,
         steps,
+        warnings,
     }
 }
 
@@ -209,6 +223,7 @@ pub fn skipped_step(step: &PlannedStep, why: &str) -> StepResult {
         message: Some(why.to_string()),
         failed_attempts: Vec::new(),
         line: step.pos.line,
+        warnings: Vec::new(),
     }
 }
 
@@ -343,9 +358,16 @@ async fn http_attempt(
         resp.tls = Some(observe_tls(ctx, &sent, &prepared.url).await);
     }
     let outcomes = step.expect.evaluate(&resp, scope);
+    // One response, judged once: failures of `severity: warning` expectations are reported
+    // but do not fail the step.
     let failed: Vec<String> = outcomes
         .iter()
-        .filter(|o| !o.passed)
+        .filter(|o| !o.passed && o.severity == Severity::Critical)
+        .filter_map(|o| o.message.clone())
+        .collect();
+    out.warnings = outcomes
+        .iter()
+        .filter(|o| !o.passed && o.severity == Severity::Warning)
         .filter_map(|o| o.message.clone())
         .collect();
     out.expectations = outcomes;
@@ -500,6 +522,27 @@ fn capture(
                 .and_then(|v| v.to_str().ok())
                 .map(|v| Value::String(v.to_string()))
                 .ok_or_else(|| format!("capture `{}`: no header `{h}`", c.name))?,
+            CaptureSource::HeaderRegex(h, r) => {
+                let values: Vec<String> = resp
+                    .headers
+                    .get_all(h.as_str())
+                    .iter()
+                    .map(|v| crate::text::header_text(v.as_bytes()).into_owned())
+                    .collect();
+                if values.is_empty() {
+                    return Err(format!("capture `{}`: no header `{h}`", c.name));
+                }
+                let caps = values.iter().find_map(|v| r.captures(v)).ok_or_else(|| {
+                    format!(
+                        "capture `{}`: none of the {} value(s) of header `{h}` matches /{}/",
+                        c.name,
+                        values.len(),
+                        r.as_str()
+                    )
+                })?;
+                let m = caps.get(1).or_else(|| caps.get(0));
+                Value::String(m.map(|m| m.as_str().to_string()).unwrap_or_default())
+            }
             CaptureSource::Regex(r) => {
                 let text = resp.text();
                 let caps = r.captures(&text).ok_or_else(|| {

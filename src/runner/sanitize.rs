@@ -35,6 +35,7 @@ pub fn step(step: &mut StepResult, redactor: &Redactor) {
     step.failed_attempts
         .iter_mut()
         .for_each(|m| text(m, MESSAGE));
+    step.warnings.iter_mut().for_each(|m| text(m, MESSAGE));
     if let Some(e) = &mut step.error {
         text(&mut e.message, MESSAGE);
     }

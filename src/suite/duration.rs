@@ -37,6 +37,9 @@ pub enum DurationError {
     /// Negative, not finite, or longer than [`MAX_DURATION`].
     #[error("duration `{0}` is out of range (0 to 7 days)")]
     OutOfRange(String),
+    /// An age (`newer_than`, `older_than`) that is negative or longer than [`MAX_AGE`].
+    #[error("age `{0}` is out of range (0 to 36500d)")]
+    AgeOutOfRange(String),
 }
 
 /// What a number without a unit means.
@@ -115,9 +118,91 @@ impl<'de> Deserialize<'de> for Dur {
     }
 }
 
+/// The longest age a freshness check accepts (`newer_than`, `older_than`): 100 years.
+pub const MAX_AGE: Duration = Duration::from_secs(36_500 * 86_400);
+
+/// An age for freshness checks (`newer_than: 10m`, `older_than: 30d`): the units of a
+/// duration plus `d` (days) and `w` (weeks), up to [`MAX_AGE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Age(pub Duration);
+
+/// Parse an age: a number and a unit (`ms`, `s`, `m`, `min`, `h`, `d`, `w`).
+pub fn parse_age(s: &str) -> Result<Duration, DurationError> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let days = match unit.trim() {
+        "d" => 1.0,
+        "w" => 7.0,
+        "" => return Err(DurationError::NoUnit(t.to_string())),
+        _ => {
+            // Same units as a duration, without its 7-day cap.
+            let n: f64 = num
+                .parse()
+                .map_err(|_| DurationError::Invalid(t.to_string()))?;
+            let one =
+                parse_with(&format!("1{}", unit.trim()), BareNumber::Error).map_err(|_| {
+                    DurationError::Unit {
+                        unit: unit.trim().to_string(),
+                        text: t.to_string(),
+                    }
+                })?;
+            return age_of(n * one.as_secs_f64(), t);
+        }
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| DurationError::Invalid(t.to_string()))?;
+    age_of(n * days * 86_400.0, t)
+}
+
+fn age_of(secs: f64, text: &str) -> Result<Duration, DurationError> {
+    if !secs.is_finite() || !(0.0..=MAX_AGE.as_secs_f64()).contains(&secs) {
+        return Err(DurationError::AgeOutOfRange(text.to_string()));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+impl<'de> Deserialize<'de> for Age {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Age;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an age with a unit, such as 10m, 6h, 30d or 2w")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Age, E> {
+                Err(E::custom(DurationError::NoUnit(v.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Age, E> {
+                Err(E::custom(DurationError::NoUnit(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Age, E> {
+                Err(E::custom(DurationError::NoUnit(v.to_string())))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Age, E> {
+                parse_age(v).map(Age).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ages_take_days_and_weeks() {
+        assert_eq!(parse_age("30d").unwrap(), Duration::from_secs(30 * 86_400));
+        assert_eq!(parse_age("2w").unwrap(), Duration::from_secs(14 * 86_400));
+        assert_eq!(parse_age("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_age("200h").unwrap(), Duration::from_secs(200 * 3600));
+        assert!(parse_age("10").is_err());
+        assert!(parse_age("5y").is_err());
+    }
 
     #[test]
     fn parses_units() {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
-use super::duration::Dur;
+use super::duration::{Age, Dur};
 
 /// One suite file.
 #[derive(Debug, Deserialize)]
@@ -364,11 +364,27 @@ pub enum StatusDef {
     List(Vec<StatusDef>),
     /// A class such as `"2xx"`, or a code written as text (`"204"`).
     Text(String),
+    /// A negation: `{not: 500}`, `{not_in: [500, "5xx"]}`.
+    Rule(StatusRule),
+}
+
+/// `status: {not: …}` / `{not_in: […]}`: any status except these (codes or classes).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRule {
+    /// The status must not be this code, class or list.
+    #[serde(default)]
+    pub not: Option<Box<StatusDef>>,
+    /// The status must not be any of these codes or classes.
+    #[serde(default)]
+    pub not_in: Option<Vec<StatusDef>>,
 }
 
 /// A header expectation: a plain string means "equals".
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
+// The model lives only while a suite is planned: the rule's size costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum HeaderDef {
     /// One of the header's values must equal this text (a template).
     Equals(String),
@@ -395,6 +411,150 @@ pub struct HeaderRule {
     /// `true`: the header must be absent; `false`: it must be present.
     #[serde(default)]
     pub absent: Option<bool>,
+    /// One of the values differs from this text (like every top-level rule, it holds when one
+    /// value satisfies it; `none: {equals: …}` says that no value may be it).
+    #[serde(default)]
+    pub not_equals: Option<String>,
+    /// One of the values equals one of these texts.
+    #[serde(default)]
+    pub one_of: Option<Vec<String>>,
+    /// One of the values, read as a number, is greater than this.
+    #[serde(default)]
+    pub gt: Option<Value>,
+    /// One of the values, read as a number, is at least this.
+    #[serde(default)]
+    pub gte: Option<Value>,
+    /// One of the values, read as a number, is less than this.
+    #[serde(default)]
+    pub lt: Option<Value>,
+    /// One of the values, read as a number, is at most this.
+    #[serde(default)]
+    pub lte: Option<Value>,
+    /// One of the values has this length in characters (a number or bounds).
+    #[serde(default)]
+    pub length: Option<Box<SizeDef>>,
+    /// One of the values is a date in this form (`rfc3339`, `date`, `http`, `unix`, `any`).
+    #[serde(default)]
+    pub date: Option<DateFormat>,
+    /// One of the values is a date at most this long ago.
+    #[serde(default)]
+    pub newer_than: Option<Age>,
+    /// One of the values is a date at least this long ago.
+    #[serde(default)]
+    pub older_than: Option<Age>,
+    /// One of the values is a date before this one (a template).
+    #[serde(default)]
+    pub before: Option<String>,
+    /// One of the values is a date after this one (a template).
+    #[serde(default)]
+    pub after: Option<String>,
+    /// One of the values does not satisfy this predicate.
+    #[serde(default)]
+    pub not: Option<Box<PredicateDef>>,
+    /// At least one value satisfies this predicate.
+    #[serde(default)]
+    pub any: Option<Box<PredicateDef>>,
+    /// Every value satisfies this predicate (the header must be present).
+    #[serde(default)]
+    pub all: Option<Box<PredicateDef>>,
+    /// No value satisfies this predicate (an absent header passes).
+    #[serde(default)]
+    pub none: Option<Box<PredicateDef>>,
+    /// The header has this many values (a number or bounds).
+    #[serde(default)]
+    pub count: Option<Box<SizeDef>>,
+    /// Judge only this value (0 = first, -1 = last) with the value predicates.
+    #[serde(default)]
+    pub nth: Option<i64>,
+    /// `warning`: a failure of this rule is reported but does not fail the step.
+    #[serde(default)]
+    pub severity: Option<Severity>,
+}
+
+/// A predicate on one value: the vocabulary shared by JSONPath and header expectations,
+/// nested under `not`, `any`, `all`, `none`, `length` and `count`. Every key given must hold.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PredicateDef {
+    /// The value equals this JSON value (strings are templates).
+    #[serde(default, deserialize_with = "present")]
+    pub equals: Option<Value>,
+    /// The value does not equal this JSON value.
+    #[serde(default, deserialize_with = "present")]
+    pub not_equals: Option<Value>,
+    /// The value equals one of these.
+    #[serde(default)]
+    pub one_of: Option<Vec<Value>>,
+    /// The value (a non-string as its JSON text) matches this regex (unanchored).
+    #[serde(default)]
+    pub matches: Option<String>,
+    /// A string value contains this text; an array value has an element equal to this.
+    #[serde(default, deserialize_with = "present")]
+    pub contains: Option<Value>,
+    /// The value has this JSON type.
+    #[serde(rename = "type", default)]
+    pub type_: Option<String>,
+    /// The value is a number greater than this (a number or a template).
+    #[serde(default)]
+    pub gt: Option<Value>,
+    /// The value is a number at least this.
+    #[serde(default)]
+    pub gte: Option<Value>,
+    /// The value is a number less than this.
+    #[serde(default)]
+    pub lt: Option<Value>,
+    /// The value is a number at most this.
+    #[serde(default)]
+    pub lte: Option<Value>,
+    /// The length of a string (characters), array or object (a number or bounds).
+    #[serde(default)]
+    pub length: Option<Box<SizeDef>>,
+    /// The value is a date in this form.
+    #[serde(default)]
+    pub date: Option<DateFormat>,
+    /// The value is a date at most this long ago.
+    #[serde(default)]
+    pub newer_than: Option<Age>,
+    /// The value is a date at least this long ago.
+    #[serde(default)]
+    pub older_than: Option<Age>,
+    /// The value is a date before this one (a template).
+    #[serde(default)]
+    pub before: Option<String>,
+    /// The value is a date after this one (a template).
+    #[serde(default)]
+    pub after: Option<String>,
+    /// The value does not satisfy this predicate.
+    #[serde(default)]
+    pub not: Option<Box<PredicateDef>>,
+}
+
+/// A size: exactly `N`, or bounds (`{gte: 1, lte: 10}`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SizeDef {
+    /// Exactly this many.
+    Exact(u64),
+    /// A predicate on the number (`gt`, `gte`, `lt`, `lte`, `equals`, `not`, …).
+    Rule(Box<PredicateDef>),
+}
+
+/// How a date is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateFormat {
+    /// RFC 3339 date-time with an offset (`2026-12-03T10:00:00Z`), the ISO 8601 profile.
+    Rfc3339,
+    /// A calendar date `YYYY-MM-DD` (midnight UTC).
+    Date,
+    /// An HTTP date (`Thu, 03 Dec 2026 10:00:00 GMT`, RFC 9110 / RFC 2822).
+    Http,
+    /// Unix time in seconds (a number or digits).
+    Unix,
+    /// Unix time in milliseconds.
+    UnixMs,
+    /// Any of the forms above (a number is Unix seconds).
+    Any,
 }
 
 /// Body text expectations.
@@ -457,12 +617,53 @@ pub struct JsonPathDef {
     /// Every selected value is a number less than or equal to this bound.
     #[serde(default)]
     pub lte: Option<Value>,
-    /// The path selects exactly this many values.
+    /// The path selects exactly this many values, or a number of values within bounds
+    /// (`{gte: 1, lte: 5}`).
     #[serde(default)]
-    pub count: Option<usize>,
+    pub count: Option<SizeDef>,
     /// The path selects at least this many values.
     #[serde(default)]
     pub min_count: Option<usize>,
+    /// Every selected string contains this text / array has an element equal to this.
+    #[serde(default, deserialize_with = "present")]
+    pub contains: Option<Value>,
+    /// Every selected value has this length: characters of a string, elements of an array,
+    /// entries of an object (a number or bounds).
+    #[serde(default)]
+    pub length: Option<Box<SizeDef>>,
+    /// Every selected value is a date in this form.
+    #[serde(default)]
+    pub date: Option<DateFormat>,
+    /// Every selected value is a date at most this long ago (`10m`).
+    #[serde(default)]
+    pub newer_than: Option<Age>,
+    /// Every selected value is a date at least this long ago.
+    #[serde(default)]
+    pub older_than: Option<Age>,
+    /// Every selected value is a date before this one (a template).
+    #[serde(default)]
+    pub before: Option<String>,
+    /// Every selected value is a date after this one (a template).
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Every selected value fails this predicate.
+    #[serde(default)]
+    pub not: Option<Box<PredicateDef>>,
+    /// At least one selected value satisfies this predicate.
+    #[serde(default)]
+    pub any: Option<Box<PredicateDef>>,
+    /// Every selected value satisfies this predicate (at least one must be selected).
+    #[serde(default)]
+    pub all: Option<Box<PredicateDef>>,
+    /// No selected value satisfies this predicate (nothing selected passes).
+    #[serde(default)]
+    pub none: Option<Box<PredicateDef>>,
+    /// Judge only this selected value (0 = first, -1 = last) with the value predicates.
+    #[serde(default)]
+    pub nth: Option<i64>,
+    /// `warning`: a failure is reported but does not fail the step.
+    #[serde(default)]
+    pub severity: Option<Severity>,
 }
 
 /// A JSON Schema: a path to a file (relative to the suite) or an inline schema.
@@ -489,6 +690,9 @@ pub struct SchemaDetailed {
     /// Prefixed to the failure message when the body does not match.
     #[serde(default)]
     pub message: Option<String>,
+    /// `warning`: a body that does not match is reported but does not fail the step.
+    #[serde(default)]
+    pub severity: Option<Severity>,
 }
 
 /// Where a captured value comes from.
@@ -501,7 +705,8 @@ pub struct CaptureDef {
     /// Take the (first) value of this response header.
     #[serde(default)]
     pub header: Option<String>,
-    /// A regex over the body; the first capture group (or the whole match) is taken.
+    /// A regex over the body (or, with `header`, over the header's values: the first value
+    /// that matches); the first capture group (or the whole match) is taken.
     #[serde(default)]
     pub regex: Option<String>,
     /// Redact the captured value everywhere.

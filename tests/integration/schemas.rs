@@ -72,6 +72,37 @@ cases:
         expect: { status: 200 }
         capture: { h: { header: x-h }, r: { regex: "id=(\\d+)" } }
         retry: { attempts: 3 }
+  - name: assertions
+    request: { url: "${base}/a" }
+    expect:
+      status: { not: [500, "5xx"], not_in: [404] }
+      headers:
+        set-cookie: { count: { gte: 1 }, nth: 0, any: { matches: "^a=" }, all: { length: { lte: 4096 } }, none: { contains: secret }, severity: warning }
+        x-n: { not_equals: "0", one_of: ["1", "2"], gt: 0, gte: 1, lt: 10, lte: "${base}", length: 1, date: any, newer_than: 1h, older_than: 1s, before: "2100-01-01", after: "2000-01-01", not: { equals: "3" } }
+        x-m: { equals: a, contains: a, matches: a, present: true, absent: false }
+      jsonpath:
+        - path: "$.items[*]"
+          contains: 1
+          length: { gte: 1 }
+          date: rfc3339
+          newer_than: 10m
+          older_than: 30d
+          before: "${gen.timestamp}"
+          after: "2020-01-01T00:00:00Z"
+          not: { equals: 2, not_equals: 3, one_of: [1], matches: x, contains: y, type: string, gt: 1, gte: 1, lt: 1, lte: 1, length: 2, date: unix, newer_than: 1d, older_than: 1w, before: "2030-01-01", after: "2020-01-01", not: { equals: 1 } }
+          any: { equals: 1 }
+          all: { type: integer }
+          none: { equals: null }
+          nth: -1
+          count: { gte: 1, lte: 5 }
+          severity: warning
+        - { path: $.n, date: unix_ms }
+        - { path: $.n, date: date }
+        - { path: $.n, date: http }
+        - { path: $.n, date: unix }
+      schema: { inline: { type: object }, severity: warning }
+    capture:
+      sid: { header: set-cookie, regex: "sid=([^;]+)" }
   - name: dns
     dns:
       name: api.example.test
@@ -106,6 +137,31 @@ fn schema_and_parser_agree_on_every_field() {
         "schema rejects unknown fields"
     );
     assert!(smokegate::suite::load::parse_suite(std::path::Path::new("every.yaml"), bad).is_err());
+    // Every new assertion key is known to both, and a misspelt one is refused by both.
+    for (good, typo) in [
+        ("newer_than: 10m", "newer_thn: 10m"),
+        ("not_in: [404]", "not_inn: [404]"),
+        ("nth: -1", "nht: -1"),
+        ("any: { equals: 1 }", "any: { equal: 1 }"),
+        ("none: { contains: secret }", "none: { contain: secret }"),
+        ("older_than: 1w", "older_than: 1y"),
+        ("date: rfc3339", "date: iso"),
+        ("count: { gte: 1, lte: 5 }", "count: { atleast: 1 }"),
+        ("severity: warning }", "severity: warn }"),
+        (
+            "{ inline: { type: object }, severity: warning }",
+            "{ inline: { type: object }, severity: low }",
+        ),
+    ] {
+        assert!(EVERYTHING.contains(good), "{good}");
+        let bad = EVERYTHING.replacen(good, typo, 1);
+        let doc: Value = serde_saphyr::from_str(&bad).unwrap();
+        assert!(!errors(&v, &doc).is_empty(), "schema accepts `{typo}`");
+        assert!(
+            smokegate::suite::load::parse_suite(std::path::Path::new("every.yaml"), bad).is_err(),
+            "parser accepts `{typo}`"
+        );
+    }
 }
 
 /// Every suite snippet of README.md and docs/ validates (issue 10, item 12): whole suites
