@@ -274,6 +274,10 @@ pub struct RequestDef {
     /// Redirects are not followed unless set (`true` = up to 10, or a number).
     #[serde(default)]
     pub follow_redirects: Option<Redirects>,
+    /// Decode the response body from its `Content-Encoding` before the checks (default
+    /// `true`); `false` keeps the wire bytes as the body (curl without `--compressed`).
+    #[serde(default)]
+    pub decompress: Option<bool>,
 }
 
 /// A present value, `null` included (absent stays `None` through `default`).

@@ -6,6 +6,7 @@ mod ci_reports;
 mod common;
 mod dns_failures;
 mod dns_tls;
+mod encoding;
 mod features;
 mod golden;
 mod hostile_text;

@@ -234,3 +234,32 @@ fn completions_and_man_page_cover_every_subcommand() {
     }
     assert!(man.contains("connect\\-timeout"), "options are documented");
 }
+
+/// Request and body keys of issue 12/13 (decoding, whole-body checks, request bodies): the
+/// schema and the parser accept them, and both reject a misspelt one.
+const BYTES: &str = r#"
+name: bytes
+cases:
+  - name: raw
+    request:
+      url: http://127.0.0.1:9/
+      decompress: false
+"#;
+
+#[test]
+fn schema_and_parser_agree_on_request_and_body_bytes_keys() {
+    let v = suite_schema();
+    let doc: Value = serde_saphyr::from_str(BYTES).unwrap();
+    assert!(errors(&v, &doc).is_empty(), "{:#?}", errors(&v, &doc));
+    smokegate::suite::load::parse_suite(std::path::Path::new("bytes.yaml"), BYTES.into())
+        .expect("the parser accepts every field the schema documents");
+    for (good, bad) in [("decompress:", "decompres:"), ("url:", "urll:")] {
+        let text = BYTES.replacen(good, bad, 1);
+        let doc: Value = serde_saphyr::from_str(&text).unwrap();
+        assert!(!errors(&v, &doc).is_empty(), "schema rejects `{bad}`");
+        assert!(
+            smokegate::suite::load::parse_suite(std::path::Path::new("bytes.yaml"), text).is_err(),
+            "parser rejects `{bad}`"
+        );
+    }
+}
