@@ -7,6 +7,7 @@ pub(crate) mod body;
 pub mod dns;
 pub mod error;
 pub(crate) mod headers;
+pub(crate) mod json_diff;
 pub(crate) mod jsonpath;
 pub mod schema;
 pub(crate) mod status;
@@ -166,7 +167,7 @@ impl CompiledExpect {
         }
         let body = def.body.as_ref().and_then(|b| {
             let p = at(&b.referenced);
-            body::BodyCheck::compile(&b.value, p, schemas)
+            body::BodyCheck::compile(&b.value, p, schemas, suite_dir)
                 .map(Box::new)
                 .map_err(|es| errors.extend(es.into_iter().map(|e| (p, e))))
                 .ok()

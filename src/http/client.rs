@@ -522,6 +522,14 @@ impl HttpClient {
         if codings.is_empty() {
             return Ok((buf, None));
         }
+        // HEAD, 204 and 304 responses carry the coding of a body they do not send.
+        if buf.is_empty() {
+            let wire = WireBody {
+                codings,
+                bytes: Some(Vec::new()),
+            };
+            return Ok((buf, Some(wire)));
+        }
         if !decompress {
             let wire = WireBody {
                 codings,
