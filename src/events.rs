@@ -93,6 +93,17 @@ pub struct ResponseSummary {
     /// control characters escaped): where a 302 that should have been a 401 points.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// The response's content codings, in the order applied (`gzip`, `gzip, br`); absent when
+    /// the body was not encoded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_encoding: Option<String>,
+    /// Size of the body on the wire, before decoding (present with `content_encoding`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire_bytes: Option<usize>,
+    /// Whether smokegate decoded the body (present with `content_encoding`; `false` when the
+    /// request set `decompress: false`, and `body_bytes` is then the wire size).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<bool>,
 }
 
 /// Result of one step.

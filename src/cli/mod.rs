@@ -145,7 +145,8 @@ pub struct RunArgs {
     /// Connect timeout (a bare number is seconds, as in curl).
     #[arg(long = "connect-timeout", value_parser = parse_dur, default_value = "10s")]
     pub connect_timeout: Duration,
-    /// Largest response body read, in bytes; larger bodies are an error.
+    /// Largest response body, in bytes, both as received and once decoded from its
+    /// Content-Encoding; a larger body (or a compression bomb) is an error.
     #[arg(long = "max-body", default_value_t = 4 * 1024 * 1024)]
     pub max_body: usize,
     /// Only cases whose `suite/case` name contains this text (repeatable).

@@ -141,6 +141,9 @@ pub enum ExpectError {
     /// A range of `dns.expect.cidr` that is not a CIDR range.
     #[error("invalid CIDR range `{0}`, expected e.g. 192.0.2.0/24")]
     Cidr(String),
+    /// A whole-body expectation that cannot be compiled (a file, a digest, a size).
+    #[error(transparent)]
+    Body(#[from] BodyError),
     /// Address expectations on a record type that has no addresses.
     #[error("dns.expect.addresses_in and dns.expect.cidr need type A or AAAA, not {0}")]
     AddressType(String),
@@ -224,4 +227,55 @@ pub enum ExpectError {
     /// `status: {}` with neither `not` nor `not_in`.
     #[error("status rule needs `not` or `not_in`")]
     EmptyStatusRule,
+}
+
+/// Why a whole-body expectation (`expect.body`) cannot be compiled.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BodyError {
+    /// A file the body is compared with cannot be read.
+    #[error("body.{field}: file `{path}` cannot be read: {source}")]
+    Read {
+        /// `equals_file` or `json_equals_file`.
+        field: &'static str,
+        /// The file, joined to the suite's folder.
+        path: PathBuf,
+        /// The read error.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// A file the body is compared with is larger than smokegate reads.
+    #[error("body.{field}: file `{path}` is larger than {limit} bytes")]
+    TooLarge {
+        /// `equals_file` or `json_equals_file`.
+        field: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The bound.
+        limit: u64,
+    },
+    /// The document of `json_equals_file` is not JSON.
+    #[error("body.json_equals_file: `{path}` is not valid JSON: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The parse error.
+        #[source]
+        source: Arc<serde_json::Error>,
+    },
+    /// A digest that is not hex of the right length.
+    #[error("body.{field}: `{got}` is not a {field} digest: expected {len} hex digits")]
+    Digest {
+        /// `sha256` or `md5`.
+        field: &'static str,
+        /// What was written.
+        got: String,
+        /// Hex digits of the digest.
+        len: usize,
+    },
+    /// `size: { min, max }` with neither bound, or min above max.
+    #[error("body.size: {0}")]
+    Size(String),
+    /// `equals` and `equals_file` (or `json_equals` and `json_equals_file`) together.
+    #[error("body: give one of `{0}` and `{1}`, not both")]
+    Both(&'static str, &'static str),
 }

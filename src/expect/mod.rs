@@ -9,6 +9,7 @@ pub mod dns;
 pub mod dns_answer;
 pub mod error;
 pub(crate) mod headers;
+pub(crate) mod json_diff;
 pub(crate) mod jsonpath;
 pub mod predicate;
 pub mod schema;
@@ -185,7 +186,7 @@ impl CompiledExpect {
         }
         let body = def.body.as_ref().and_then(|b| {
             let p = at(&b.referenced);
-            body::BodyCheck::compile(&b.value, p, schemas)
+            body::BodyCheck::compile(&b.value, p, schemas, suite_dir)
                 .map(Box::new)
                 .map_err(|es| errors.extend(es.into_iter().map(|e| (p, e))))
                 .ok()

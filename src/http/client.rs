@@ -14,13 +14,14 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 
+use super::decode;
 use super::dns::DnsClient;
 use super::error::{HttpError, HttpErrorKind, SetupError};
 use super::record;
 use super::resolve::{ConnectRule, Resolution, ResolveRule, ResolveRules, SmartResolver};
 use super::route::{self, Alias};
 use super::tls::{self, TlsDetails};
-use super::Response;
+use super::{Response, WireBody};
 
 /// Network settings of a run.
 #[derive(Debug, Clone)]
@@ -89,6 +90,9 @@ pub struct Prepared {
     /// Headers that carry a credential or a secret (besides `Authorization`, `Cookie` and
     /// `Proxy-Authorization`): never sent on a redirect to another origin.
     pub private_headers: Vec<String>,
+    /// Decode the body from its `Content-Encoding` (the default); `false` leaves the wire
+    /// bytes as the body (`decompress: false`).
+    pub decompress: bool,
 }
 
 /// What one exchange produced besides the response.
@@ -369,6 +373,12 @@ impl HttpClient {
         let mut method = req.method.clone();
         let mut body = req.body.clone();
         let mut headers = build_headers(&req.headers)?;
+        if !headers.contains_key(reqwest::header::ACCEPT_ENCODING) {
+            headers.insert(
+                reqwest::header::ACCEPT_ENCODING,
+                HeaderValue::from_static(super::decode::ACCEPT_ENCODING),
+            );
+        }
         let first = url.clone();
         let mut seen = vec![url.to_string()];
         loop {
@@ -437,15 +447,24 @@ impl HttpClient {
             }
             let version = format!("{:?}", resp.version());
             let resp_headers = resp.headers().clone();
-            let buf = self.read_body(&mut resp, timeout_ms).await?;
-            return Ok(Response::new(
+            let codings = decode::codings(
+                resp_headers
+                    .get_all(reqwest::header::CONTENT_ENCODING)
+                    .iter()
+                    .map(HeaderValue::as_bytes),
+            );
+            let buf = self.read_body(&mut resp, timeout_ms, &codings).await?;
+            let (body, wire) = self.decode(buf, codings, req.decompress).await?;
+            let mut response = Response::new(
                 status.as_u16(),
                 version,
                 resp_headers,
-                buf,
+                body,
                 start.elapsed(),
                 sent.remote,
-            ));
+            );
+            response.wire = wire;
+            return Ok(response);
         }
     }
 
@@ -491,11 +510,62 @@ impl HttpClient {
         Ok(Some(next))
     }
 
-    /// The whole body, bounded by `--max-body`.
+    /// The body and its wire form: decoded from `codings` (off the async threads: a large
+    /// body takes a while) unless `decompress` is off. The decoded size is bounded by
+    /// `--max-body` too.
+    async fn decode(
+        &self,
+        buf: Vec<u8>,
+        codings: Vec<String>,
+        decompress: bool,
+    ) -> Result<(Vec<u8>, Option<WireBody>), HttpError> {
+        if codings.is_empty() {
+            return Ok((buf, None));
+        }
+        // HEAD, 204 and 304 responses carry the coding of a body they do not send.
+        if buf.is_empty() {
+            let wire = WireBody {
+                codings,
+                bytes: Some(Vec::new()),
+            };
+            return Ok((buf, Some(wire)));
+        }
+        if !decompress {
+            let wire = WireBody {
+                codings,
+                bytes: None,
+            };
+            return Ok((buf, Some(wire)));
+        }
+        let limit = self.config.max_body_bytes;
+        let job = tokio::task::spawn_blocking(move || {
+            let decoded = decode::decode(&buf, &codings, limit);
+            (decoded, buf, codings)
+        });
+        let (decoded, buf, codings) = job
+            .await
+            .map_err(|e| HttpError::new(HttpErrorKind::Decode, format!("decoding stopped: {e}")))?;
+        match decoded {
+            Ok(body) => Ok((
+                body,
+                Some(WireBody {
+                    codings,
+                    bytes: Some(buf),
+                }),
+            )),
+            Err(e @ decode::DecodeError::TooLarge { .. }) => {
+                Err(HttpError::new(HttpErrorKind::BodyTooLarge, e.to_string()))
+            }
+            Err(e) => Err(HttpError::new(HttpErrorKind::Decode, e.to_string())),
+        }
+    }
+
+    /// The whole body as received (before decoding), bounded by `--max-body`.
     async fn read_body(
         &self,
         resp: &mut reqwest::Response,
         timeout_ms: u128,
+        codings: &[String],
     ) -> Result<Vec<u8>, HttpError> {
         let mut buf: Vec<u8> = Vec::new();
         let limit = self.config.max_body_bytes;
@@ -505,9 +575,14 @@ impl HttpClient {
             .map_err(|e| HttpError::from_reqwest(&e, timeout_ms))?
         {
             if buf.len() + chunk.len() > limit {
+                let encoded = if codings.is_empty() {
+                    String::new()
+                } else {
+                    format!(" on the wire, still `{}`-encoded", codings.join(", "))
+                };
                 return Err(HttpError::new(
                     HttpErrorKind::BodyTooLarge,
-                    format!("response body exceeds the {limit}-byte limit (--max-body)"),
+                    format!("response body exceeds the {limit}-byte limit (--max-body){encoded}"),
                 ));
             }
             buf.extend_from_slice(&chunk);

@@ -27,6 +27,8 @@ pub enum HttpErrorKind {
     Protocol,
     /// The request could not be built (e.g. an invalid header name or value).
     InvalidRequest,
+    /// The body could not be decoded: an unknown `Content-Encoding` or a corrupt stream.
+    Decode,
 }
 
 impl std::fmt::Display for HttpErrorKind {
@@ -40,6 +42,7 @@ impl std::fmt::Display for HttpErrorKind {
             HttpErrorKind::Redirect => "redirect",
             HttpErrorKind::Protocol => "protocol",
             HttpErrorKind::InvalidRequest => "invalid-request",
+            HttpErrorKind::Decode => "decode",
         })
     }
 }

@@ -3,6 +3,7 @@
 //! handshake probe) and error causes.
 
 pub mod client;
+pub mod decode;
 pub mod dns;
 pub mod error;
 pub mod proxy;
@@ -16,5 +17,5 @@ pub use client::{HttpClient, NetConfig, Prepared, Sent};
 pub use dns::{parse_dns_server, DnsClient, DnsFailure, DnsRecord, Mx};
 pub use error::{HttpError, HttpErrorKind, RuleError, SetupError};
 pub use resolve::{ConnectRule, Resolution, ResolveError, ResolveRule, ResolvedBy, SmartResolver};
-pub use response::{Response, TlsObservation};
+pub use response::{Response, TlsObservation, WireBody};
 pub use tls::{CertInfo, TlsDetails};

@@ -18,6 +18,16 @@ pub struct TlsObservation {
     pub result: Result<TlsDetails, String>,
 }
 
+/// The body of an encoded response (`Content-Encoding`) as it came over the wire.
+#[derive(Debug, Clone)]
+pub struct WireBody {
+    /// The content codings, in the order the server applied them (e.g. `["gzip"]`).
+    pub codings: Vec<String>,
+    /// The encoded bytes, when smokegate decoded them (the decoded ones are the body); `None`
+    /// when decoding was off (`decompress: false`): the body holds the wire bytes.
+    pub bytes: Option<Vec<u8>>,
+}
+
 /// A received response, as expectations see it.
 #[derive(Debug)]
 pub struct Response {
@@ -27,7 +37,8 @@ pub struct Response {
     pub http_version: String,
     /// Headers of the response.
     pub headers: reqwest::header::HeaderMap,
-    /// The whole body (at most `--max-body` bytes).
+    /// The whole body (at most `--max-body` bytes), decoded from its `Content-Encoding` unless
+    /// the request turned decoding off.
     pub body: Vec<u8>,
     /// Time from sending the request to the end of the body, redirects included.
     pub elapsed: Duration,
@@ -37,6 +48,8 @@ pub struct Response {
     pub tls: Option<TlsObservation>,
     /// The proxy the final request went through (then `remote` is the proxy's address).
     pub proxy: Option<String>,
+    /// The body as it came over the wire, when a `Content-Encoding` was sent.
+    pub wire: Option<WireBody>,
     json: OnceLock<Result<Value, String>>,
 }
 
@@ -59,6 +72,7 @@ impl Response {
             remote,
             tls: None,
             proxy: None,
+            wire: None,
             json: OnceLock::new(),
         }
     }
@@ -75,6 +89,20 @@ impl Response {
             })
             .as_ref()
             .map_err(String::as_str)
+    }
+
+    /// The bytes that came over the wire (the body itself when it was not encoded or not
+    /// decoded).
+    pub fn wire_body(&self) -> &[u8] {
+        match &self.wire {
+            Some(WireBody { bytes: Some(b), .. }) => b,
+            _ => &self.body,
+        }
+    }
+
+    /// Whether the body was decoded from a content coding.
+    pub fn decoded(&self) -> bool {
+        self.wire.as_ref().is_some_and(|w| w.bytes.is_some())
     }
 
     /// The body as text (invalid UTF-8 replaced).

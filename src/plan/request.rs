@@ -56,6 +56,8 @@ pub struct RequestTemplate {
     pub timeout: Option<Duration>,
     /// Redirects to follow; 0 = none.
     pub max_redirects: u32,
+    /// Decode the response body from its `Content-Encoding` (`decompress`, default true).
+    pub decompress: bool,
 }
 
 /// A problem of a request, with its position.
@@ -176,6 +178,7 @@ impl RequestTemplate {
                 body,
                 timeout: def.timeout.map(|d| d.0).or(default_timeout),
                 max_redirects,
+                decompress: def.decompress.unwrap_or(true),
             }),
             _ => None,
         };

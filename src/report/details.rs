@@ -68,10 +68,10 @@ fn explain_step(out: &mut String, s: &StepResult, named: bool) {
     if let Some(resp) = &s.response {
         let _ = writeln!(
             out,
-            "  response: {} {} ({} bytes) in {} ms{}",
+            "  response: {} {} ({}) in {} ms{}",
             resp.status,
             resp.http_version,
-            resp.body_bytes,
+            body_size(resp),
             s.duration_ms,
             if s.attempts > 1 {
                 format!(", attempt {}", s.attempts)
@@ -106,5 +106,17 @@ fn explain_step(out: &mut String, s: &StepResult, named: bool) {
     }
     if let Some(ex) = s.response.as_ref().and_then(|r| r.body_excerpt.as_ref()) {
         let _ = writeln!(out, "  body:     {ex}");
+    }
+}
+
+/// The body's size, with its wire size and coding when it came encoded:
+/// `5120 bytes, 312 on the wire as gzip`.
+fn body_size(resp: &crate::events::ResponseSummary) -> String {
+    match (&resp.content_encoding, resp.wire_bytes, resp.decoded) {
+        (Some(c), Some(w), Some(true)) => {
+            format!("{} bytes, {w} on the wire as {c}", resp.body_bytes)
+        }
+        (Some(c), _, _) => format!("{} bytes of {c}, not decoded", resp.body_bytes),
+        _ => format!("{} bytes", resp.body_bytes),
     }
 }

@@ -402,6 +402,9 @@ async fn http_attempt(
             .then(|| body_excerpt(&resp.body, EXCERPT_CHARS, ctx.redactor())),
         tls: resp.tls.as_ref().and_then(|t| t.result.clone().ok()),
         location: unfollowed_location(&resp, ctx.redactor()),
+        content_encoding: resp.wire.as_ref().map(|w| w.codings.join(", ")),
+        wire_bytes: resp.wire.as_ref().map(|_| resp.wire_body().len()),
+        decoded: resp.wire.as_ref().map(|_| resp.decoded()),
     });
     out
 }

@@ -219,6 +219,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             max_redirects: 0,
             private_headers: Vec::new(),
+            decompress: true,
         }
     }
 

@@ -105,5 +105,6 @@ pub fn prepare(
         timeout: def.timeout.unwrap_or(default_timeout),
         max_redirects: def.max_redirects,
         private_headers: Vec::new(),
+        decompress: def.decompress,
     })
 }

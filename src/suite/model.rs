@@ -304,6 +304,10 @@ pub struct RequestDef {
     /// Redirects are not followed unless set (`true` = up to 10, or a number).
     #[serde(default)]
     pub follow_redirects: Option<Redirects>,
+    /// Decode the response body from its `Content-Encoding` before the checks (default
+    /// `true`); `false` keeps the wire bytes as the body (curl without `--compressed`).
+    #[serde(default)]
+    pub decompress: Option<bool>,
 }
 
 /// A present value, `null` included (absent stays `None` through `default`).
@@ -567,12 +571,60 @@ pub struct BodyDef {
     /// Texts (templates) the body must not contain.
     #[serde(default)]
     pub not_contains: Vec<String>,
-    /// A regex (unanchored) the body text must match.
+    /// A regex (unanchored) the body text must match, or a list of them (each must match).
     #[serde(default)]
-    pub matches: Option<String>,
+    pub matches: Option<OneOrMany>,
     /// The body must parse as JSON.
     #[serde(default)]
     pub json: Option<bool>,
+    /// The body is exactly this text (a template).
+    #[serde(default)]
+    pub equals: Option<String>,
+    /// The body is exactly the bytes of this file (relative to the suite file).
+    #[serde(default)]
+    pub equals_file: Option<String>,
+    /// The body is JSON equal to this document (key order ignored, numbers compared by value;
+    /// strings inside are templates).
+    #[serde(default, deserialize_with = "present")]
+    pub json_equals: Option<Value>,
+    /// The body is JSON equal to the document in this file (relative to the suite file).
+    #[serde(default)]
+    pub json_equals_file: Option<String>,
+    /// The body's size in bytes: a number, or `{ min, max }` bounds.
+    #[serde(default)]
+    pub size: Option<BodySizeDef>,
+    /// The SHA-256 of the body, in hex (a template).
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// The MD5 of the body, in hex (a template).
+    #[serde(default)]
+    pub md5: Option<String>,
+    /// `true`: every check of this block sees the bytes as received (still encoded) instead
+    /// of the decoded body.
+    #[serde(default)]
+    pub raw: Option<bool>,
+}
+
+/// A body size: exact, or bounds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum BodySizeDef {
+    /// Exactly this many bytes.
+    Exact(u64),
+    /// Within these bounds (inclusive).
+    Range(SizeRange),
+}
+
+/// Inclusive bounds of a body size, in bytes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SizeRange {
+    /// At least this many bytes.
+    #[serde(default)]
+    pub min: Option<u64>,
+    /// At most this many bytes.
+    #[serde(default)]
+    pub max: Option<u64>,
 }
 
 /// A JSONPath (RFC 9535) assertion: every predicate given must hold (none = `exists`).

@@ -2,10 +2,12 @@
 //! the built binary, and the reports it writes.
 
 mod bad_input;
+mod body_checks;
 mod ci_reports;
 mod common;
 mod dns_failures;
 mod dns_tls;
+mod encoding;
 mod features;
 mod golden;
 mod hostile_text;

@@ -380,3 +380,57 @@ fn schema_and_parser_agree_on_connection_certificate_and_dns_facts() {
         );
     }
 }
+
+/// Request and body keys of issue 12/13 (decoding, whole-body checks, request bodies): the
+/// schema and the parser accept them, and both reject a misspelt one.
+const BYTES: &str = r#"
+name: bytes
+cases:
+  - name: raw
+    request:
+      url: http://127.0.0.1:9/
+      decompress: false
+    expect:
+      body:
+        matches: ["^a", "b$"]
+        equals: "text ${x}"
+        json_equals: { a: [1, 2.0], b: null }
+        size: { min: 1, max: 10 }
+        sha256: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+        md5: 900150983cd24fb0d6963f7d28e17f72
+        raw: true
+  - name: files
+    request: { url: http://127.0.0.1:9/ }
+    expect:
+      body: { equals_file: bytes.yaml, json_equals_file: doc.json, size: 3, matches: one }
+"#;
+
+#[test]
+fn schema_and_parser_agree_on_request_and_body_bytes_keys() {
+    let v = suite_schema();
+    let doc: Value = serde_saphyr::from_str(BYTES).unwrap();
+    assert!(errors(&v, &doc).is_empty(), "{:#?}", errors(&v, &doc));
+    smokegate::suite::load::parse_suite(std::path::Path::new("bytes.yaml"), BYTES.into())
+        .expect("the parser accepts every field the schema documents");
+    for (good, bad) in [
+        ("decompress:", "decompres:"),
+        ("equals:", "equal:"),
+        ("json_equals:", "json_equal:"),
+        ("json_equals_file:", "json_file:"),
+        ("equals_file:", "file:"),
+        ("max: 10", "most: 10"),
+        ("size: 3", "size: -3"),
+        ("sha256:", "sha265:"),
+        ("md5:", "md4:"),
+        ("raw:", "raws:"),
+        ("matches: one", "matches: { a: 1 }"),
+    ] {
+        let text = BYTES.replacen(good, bad, 1);
+        let doc: Value = serde_saphyr::from_str(&text).unwrap();
+        assert!(!errors(&v, &doc).is_empty(), "schema rejects `{bad}`");
+        assert!(
+            smokegate::suite::load::parse_suite(std::path::Path::new("bytes.yaml"), text).is_err(),
+            "parser rejects `{bad}`"
+        );
+    }
+}

@@ -49,6 +49,7 @@ pub mod tinyproxy;
 mod defects;
 mod dns_tests;
 mod facts_tests;
+mod httpbin_bytes;
 mod httpbin_tests;
 mod proxy_tests;
 mod tls_tests;
