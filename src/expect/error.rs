@@ -144,4 +144,15 @@ pub enum ExpectError {
     /// Address expectations on a record type that has no addresses.
     #[error("dns.expect.addresses_in and dns.expect.cidr need type A or AAAA, not {0}")]
     AddressType(String),
+    /// A cookie expectation that cannot be checked as written.
+    #[error("cookie `{name}`: {reason}")]
+    Cookie {
+        /// The cookie's name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A redirect expectation that cannot be checked as written.
+    #[error("redirects: {0}")]
+    Redirects(String),
 }

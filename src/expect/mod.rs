@@ -4,10 +4,12 @@
 //! came back, so a failure explains itself without re-reading the suite.
 
 pub(crate) mod body;
+pub(crate) mod cookies;
 pub mod dns;
 pub mod error;
 pub(crate) mod headers;
 pub(crate) mod jsonpath;
+pub(crate) mod redirects;
 pub mod schema;
 pub(crate) mod status;
 pub mod tls;
@@ -46,6 +48,10 @@ pub enum OutcomeKind {
     Tls,
     /// A DNS answer (a DNS check case).
     Dns,
+    /// A cookie the response set (`expect.cookies`).
+    Cookie,
+    /// The redirects followed (`expect.redirects`).
+    Redirect,
 }
 
 impl std::fmt::Display for OutcomeKind {
@@ -59,6 +65,8 @@ impl std::fmt::Display for OutcomeKind {
             OutcomeKind::Latency => "latency",
             OutcomeKind::Tls => "tls",
             OutcomeKind::Dns => "dns",
+            OutcomeKind::Cookie => "cookie",
+            OutcomeKind::Redirect => "redirect",
         })
     }
 }
@@ -130,6 +138,10 @@ pub struct CompiledExpect {
     pub(crate) message: Option<String>,
     /// Where the `expect` block is written.
     pub(crate) pos: Option<Pos>,
+    /// Cookie expectations, one per `expect.cookies` entry.
+    pub(crate) cookies: Vec<cookies::CookieCheck>,
+    /// The redirect chain expectation.
+    pub(crate) redirects: Option<Box<redirects::RedirectsCheck>>,
 }
 
 /// A compile error with its position.
@@ -192,10 +204,27 @@ impl CompiledExpect {
                 .map_err(|e| errors.push((at(&t.referenced), e)))
                 .ok()
         });
+        let mut cookie_checks = Vec::with_capacity(def.cookies.len());
+        for (n, c) in &def.cookies {
+            let p = at(&c.referenced);
+            match cookies::CookieCheck::compile(n, &c.value, p, schemas) {
+                Ok(c) => cookie_checks.push(c),
+                Err(es) => errors.extend(es.into_iter().map(|e| (p, e))),
+            }
+        }
+        let redirect_check = def.redirects.as_ref().and_then(|r| {
+            let p = at(&r.referenced);
+            redirects::RedirectsCheck::compile(&r.value, p)
+                .map(Box::new)
+                .map_err(|es| errors.extend(es.into_iter().map(|e| (p, e))))
+                .ok()
+        });
         if !errors.is_empty() {
             return Err(errors);
         }
         Ok(CompiledExpect {
+            cookies: cookie_checks,
+            redirects: redirect_check,
             tls,
             status,
             headers,
@@ -221,6 +250,12 @@ impl CompiledExpect {
         for j in &self.jsonpath {
             out.extend(j.templates().into_iter().map(|t| (j.pos, t)));
         }
+        for c in &self.cookies {
+            out.extend(c.templates().map(|t| (c.pos, t)));
+        }
+        if let Some(r) = &self.redirects {
+            out.extend(r.templates().map(|t| (r.pos, t)));
+        }
         out
     }
 
@@ -244,6 +279,12 @@ impl CompiledExpect {
         }
         if let Some(t) = &self.tls {
             out.extend(t.evaluate(resp, self.pos));
+        }
+        for c in &self.cookies {
+            out.extend(c.evaluate(resp, scope));
+        }
+        if let Some(r) = &self.redirects {
+            out.extend(r.evaluate(resp, scope));
         }
         if let Some(max) = self.max_latency {
             let o = Outcome::new(

@@ -35,6 +35,12 @@ pub struct Response {
     pub remote: Option<SocketAddr>,
     /// TLS facts, when a step's TLS expectations asked the runner to observe a handshake.
     pub tls: Option<TlsObservation>,
+    /// The redirects followed before this response.
+    pub hops: Vec<super::client::Hop>,
+    /// The URL this response answered (after redirects), when known.
+    pub final_url: Option<reqwest::Url>,
+    /// Every `Set-Cookie` received during the exchange, hops included, in order.
+    pub set_cookies: Vec<super::cookies::SeenCookie>,
     json: OnceLock<Result<Value, String>>,
 }
 
@@ -56,6 +62,9 @@ impl Response {
             elapsed,
             remote,
             tls: None,
+            hops: Vec::new(),
+            final_url: None,
+            set_cookies: Vec::new(),
             json: OnceLock::new(),
         }
     }

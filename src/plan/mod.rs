@@ -76,6 +76,8 @@ pub enum CaptureSource {
     Header(String),
     /// A regex over the body: the first group, else the whole match (text).
     Regex(regex::Regex),
+    /// The value of the cookie of this name the exchange set (text).
+    Cookie(String),
 }
 
 /// A capture of a step.

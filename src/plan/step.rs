@@ -297,18 +297,19 @@ impl<'a> StepCompiler<'a> {
         for (name, c) in defs {
             let at = Some(Pos::from_loc(&c.referenced));
             let c = &c.value;
-            let source = match (&c.jsonpath, &c.header, &c.regex) {
-                (Some(p), None, None) => self
+            let source = match (&c.jsonpath, &c.header, &c.regex, &c.cookie) {
+                (None, None, None, Some(k)) => Ok(CaptureSource::Cookie(k.clone())),
+                (Some(p), None, None, None) => self
                     .schemas
                     .path(p)
                     .map(|path| CaptureSource::JsonPath(path, p.clone()))
                     .map_err(|e| e.to_string()),
-                (None, Some(h), None) => Ok(CaptureSource::Header(h.to_ascii_lowercase())),
-                (None, None, Some(r)) => compile_regex(r)
+                (None, Some(h), None, None) => Ok(CaptureSource::Header(h.to_ascii_lowercase())),
+                (None, None, Some(r), None) => compile_regex(r)
                     .map(CaptureSource::Regex)
                     .map_err(|e| e.to_string()),
                 _ => Err(format!(
-                    "capture `{name}` needs exactly one of `jsonpath`, `header` or `regex`"
+                    "capture `{name}` needs exactly one of `jsonpath`, `header`, `regex` or `cookie`"
                 )),
             };
             match source {

@@ -11,7 +11,7 @@ use crate::excerpt::body_excerpt;
 use crate::expect::dns::DnsCheck;
 use crate::expect::tls::TlsObservation;
 use crate::expect::Response;
-use crate::http::{HttpClient, HttpError, Sent};
+use crate::http::{CookieJar, HttpClient, HttpError, Sent};
 use crate::interp::{value_text, Scope};
 use crate::plan::{
     Action, CaptureSource, HttpStep, Plan, PlannedCapture, PlannedCase, PlannedStep,
@@ -128,6 +128,8 @@ pub async fn run_case(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>
     };
     let mut status = Status::Passed;
     let mut message = None;
+    // One cookie jar per case, shared by its steps.
+    let jar = CookieJar::new();
     for (k, step) in case.steps.iter().enumerate() {
         if status != Status::Passed {
             let skipped = skipped_step(step, "not run: an earlier step did not pass");
@@ -135,7 +137,7 @@ pub async fn run_case(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>
             continue;
         }
         lock(&progress).running = Some((k, Instant::now()));
-        let r = run_step(&ctx, step, &mut scope).await;
+        let r = run_step(&ctx, step, &mut scope, &jar).await;
         if r.status != Status::Passed {
             status = r.status;
             message = r.message.as_ref().map(|m| {
@@ -212,7 +214,7 @@ pub fn skipped_step(step: &PlannedStep, why: &str) -> StepResult {
     }
 }
 
-async fn run_step(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepResult {
+async fn run_step(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope, jar: &CookieJar) -> StepResult {
     let start = Instant::now();
     let (max_attempts, mut interval, backoff) = match &step.retry {
         Some(r) => (r.attempts, r.interval, r.backoff),
@@ -231,7 +233,7 @@ async fn run_step(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepResul
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        let mut result = attempt_once(ctx, step, scope).await;
+        let mut result = attempt_once(ctx, step, scope, jar).await;
         // What reports may show of it: secrets masked, server text made inert, bounded.
         super::sanitize::step(&mut result, ctx.redactor());
         result.attempts = attempt;
@@ -270,7 +272,12 @@ async fn run_step(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepResul
     }
 }
 
-async fn attempt_once(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepResult {
+async fn attempt_once(
+    ctx: &Ctx,
+    step: &PlannedStep,
+    scope: &mut Scope,
+    jar: &CookieJar,
+) -> StepResult {
     let start = Instant::now();
     let mut out = skipped_step(step, "");
     out.message = None;
@@ -279,13 +286,14 @@ async fn attempt_once(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepR
         Action::Dns(check) => return dns_attempt(ctx, check, scope, out, start).await,
         Action::Http(h) => h,
     };
-    http_attempt(ctx, step, scope, out, start).await
+    http_attempt(ctx, step, scope, jar, out, start).await
 }
 
 async fn http_attempt(
     ctx: &Ctx,
     step: &HttpStep,
     scope: &mut Scope,
+    jar: &CookieJar,
     mut out: StepResult,
     start: Instant,
 ) -> StepResult {
@@ -305,7 +313,11 @@ async fn http_attempt(
         return out;
     }
     let mut sent = Sent::default();
-    let result = ctx.client.send(&prepared, &mut sent).await;
+    let result = ctx
+        .client
+        .send_with_jar(&prepared, &mut sent, Some(jar))
+        .await;
+    super::cookies::register(&sent, jar, ctx.redactor());
     out.request = Some(RequestSummary {
         method: prepared.method.to_string(),
         url: prepared.url.to_string(),
@@ -322,6 +334,7 @@ async fn http_attempt(
             _ => Vec::new(),
         },
         redirects: sent.redirects.clone(),
+        hops: sent.hops.clone(),
     });
     out.duration_ms = start.elapsed().as_millis() as u64;
     let mut resp = match result {
@@ -443,6 +456,7 @@ async fn dns_attempt(
         proxy: None,
         resolved_addrs: Vec::new(),
         redirects: Vec::new(),
+        hops: Vec::new(),
     });
     out.duration_ms = start.elapsed().as_millis() as u64;
     if let Some(e) = run.error {
@@ -507,6 +521,15 @@ fn capture(
                 let m = caps.get(1).or_else(|| caps.get(0));
                 Value::String(m.map(|m| m.as_str().to_string()).unwrap_or_default())
             }
+            CaptureSource::Cookie(name) => crate::expect::cookies::last_set_cookie(resp, name)
+                .map(|(c, _)| Value::String(c.value().to_string()))
+                .ok_or_else(|| {
+                    format!(
+                        "capture `{}`: the response set no cookie `{name}` ({})",
+                        c.name,
+                        crate::expect::cookies::names_set(resp)
+                    )
+                })?,
         };
         if c.secret {
             // A value too short to mask is an error of the step, never shown.

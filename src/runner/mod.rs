@@ -4,6 +4,7 @@
 //! the pure [`state::RunState`]; the loop only waits and does what it answers.
 
 pub(crate) mod case;
+pub(crate) mod cookies;
 pub(crate) mod credentials;
 pub(crate) mod request;
 pub(crate) mod sanitize;

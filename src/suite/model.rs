@@ -319,6 +319,86 @@ pub struct ExpectDef {
     /// Certificate and negotiated-protocol expectations (https only).
     #[serde(default)]
     pub tls: Option<Spanned<TlsExpectDef>>,
+    /// Cookie name → what its `Set-Cookie` (the last one of that name received during the
+    /// exchange, redirect hops included) must say.
+    #[serde(default)]
+    pub cookies: BTreeMap<String, Spanned<CookieExpectDef>>,
+    /// The redirects followed: how many, each hop's status and `Location`, the final URL.
+    #[serde(default)]
+    pub redirects: Option<Spanned<RedirectsExpectDef>>,
+}
+
+/// What one cookie's `Set-Cookie` must say (every key given must hold).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CookieExpectDef {
+    /// `true` (the default when nothing else is given): the response sets the cookie;
+    /// `false`: it does not.
+    #[serde(default)]
+    pub present: Option<bool>,
+    /// The cookie's value equals this text (a template).
+    #[serde(default)]
+    pub value: Option<String>,
+    /// The cookie's value matches this regex (unanchored).
+    #[serde(default)]
+    pub matches: Option<String>,
+    /// The `Secure` attribute is set (`true`) or not (`false`).
+    #[serde(default)]
+    pub secure: Option<bool>,
+    /// The `HttpOnly` attribute is set (`true`) or not (`false`).
+    #[serde(default)]
+    pub http_only: Option<bool>,
+    /// The `SameSite` attribute: `Strict`, `Lax` or `None`.
+    #[serde(default)]
+    pub same_site: Option<String>,
+    /// The `Path` attribute equals this.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The `Domain` attribute equals this (a leading dot ignored); `""`: host-only (no
+    /// `Domain`).
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// The `Max-Age` attribute equals this many seconds.
+    #[serde(default)]
+    pub max_age: Option<i64>,
+    /// The cookie lives at most this many seconds (from `Max-Age`, else `Expires`; a session
+    /// cookie passes).
+    #[serde(default)]
+    pub max_age_lte: Option<i64>,
+    /// `true`: the cookie has `Max-Age` or `Expires` (it outlives the browser session);
+    /// `false`: it is a session cookie.
+    #[serde(default)]
+    pub persistent: Option<bool>,
+}
+
+/// The redirect chain of an exchange (the step must set `follow_redirects`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectsExpectDef {
+    /// Exactly this many redirects were followed.
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// The URL of the final response equals this (a template).
+    #[serde(default)]
+    pub final_url: Option<String>,
+    /// The hops, in order: there must be as many as listed, each matching its entry.
+    #[serde(default)]
+    pub hops: Option<Vec<HopExpectDef>>,
+}
+
+/// One expected redirect hop (every key given must hold).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HopExpectDef {
+    /// The redirect status: `301`, `[301, 308]` or `"3xx"`.
+    #[serde(default)]
+    pub status: Option<StatusDef>,
+    /// The `Location` header, as received, equals this (a template).
+    #[serde(default)]
+    pub location: Option<String>,
+    /// The URL requested on this hop equals this (a template).
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 /// `200`, `[200, 204]` or `"2xx"`.
@@ -474,6 +554,10 @@ pub struct CaptureDef {
     /// Redact the captured value everywhere.
     #[serde(default)]
     pub secret: bool,
+    /// The value of the cookie of this name the response set (the last `Set-Cookie` of that
+    /// name received during the exchange, redirect hops included).
+    #[serde(default)]
+    pub cookie: Option<String>,
 }
 
 /// Retry a step that fails.

@@ -48,6 +48,7 @@ mod defects;
 mod dns_tests;
 mod httpbin_tests;
 mod proxy_tests;
+mod session_tests;
 mod tls_tests;
 
 use std::collections::BTreeSet;
