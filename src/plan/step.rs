@@ -49,6 +49,8 @@ pub struct StepCompiler<'a> {
     pub require_env: bool,
     pub schemas: &'a mut SchemaCache,
     pub diags: &'a mut Vec<Diagnostic>,
+    /// The selected profile's `auth`, if any.
+    pub profile_auth: Option<&'a Spanned<crate::suite::model::AuthDef>>,
 }
 
 impl<'a> StepCompiler<'a> {
@@ -183,6 +185,7 @@ impl<'a> StepCompiler<'a> {
             }
         }
         let captures = self.captures(p.captures);
+        let auth = self.auth(r, captured);
         let retry = p.retry.and_then(|r| self.retry(r));
         let wait = p.wait.and_then(|w| self.wait(w, pos));
         if self.diags.len() > before {
@@ -195,6 +198,7 @@ impl<'a> StepCompiler<'a> {
                 request: compiled?,
                 expect: expect?,
                 captures,
+                auth,
             }),
             retry,
             wait,
@@ -322,6 +326,58 @@ impl<'a> StepCompiler<'a> {
             }
         }
         out
+    }
+
+    /// The `auth` that applies to request `r`: its own, else the profile's, else the suite's
+    /// `defaults.auth` (`none: true` gives none). Compiled where it is written (a block shared
+    /// by many steps is reported at each step that uses it only once per position).
+    fn auth(
+        &mut self,
+        r: &RequestDef,
+        captured: &HashSet<String>,
+    ) -> Option<Arc<super::auth::AuthTemplate>> {
+        let def =
+            r.auth
+                .as_ref()
+                .or(self.profile_auth)
+                .or(self.suite.file.defaults.auth.as_ref())?;
+        let pos = Pos::from_loc(&def.referenced);
+        if let Some(own) = &r.auth {
+            let sets = own.value.basic.is_some()
+                || own.value.bearer.is_some()
+                || own.value.oauth2.is_some();
+            if sets
+                && r.headers
+                    .keys()
+                    .any(|k| k.eq_ignore_ascii_case("authorization"))
+            {
+                self.diag(
+                    Some(pos),
+                    "the request has both `auth` and an `Authorization` header: keep one",
+                );
+                return None;
+            }
+        }
+        let compiled = match super::auth::compile(def) {
+            Ok(a) => a,
+            Err((at, e)) => {
+                if !self
+                    .diags
+                    .iter()
+                    .any(|d| d.message == e && d.pos == Some(at) && d.file == self.suite.path)
+                {
+                    self.diag(Some(at), e);
+                }
+                return None;
+            }
+        };
+        if matches!(compiled, super::auth::AuthTemplate::None) {
+            return None;
+        }
+        for (what, t) in compiled.templates() {
+            self.check_template(t, what, pos, captured);
+        }
+        Some(Arc::new(compiled))
     }
 
     fn retry(&mut self, r: &Spanned<Box<RetryDef>>) -> Option<RetryPolicy> {

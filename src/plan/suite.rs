@@ -373,6 +373,9 @@ impl SuitePlanner<'_> {
                     require_env: !self.opts.allow_missing_env,
                     schemas: self.schemas,
                     diags: self.diags,
+                    profile_auth: (self.plan.suites[si].profile.as_ref())
+                        .and_then(|p| f.profiles.get(p))
+                        .and_then(|p| p.auth.as_ref()),
                 }
                 .compile_case(def, pos);
                 let Some(steps) = steps else {

@@ -33,6 +33,8 @@ pub struct Ctx {
     pub plan: Arc<Plan>,
     /// The run's one HTTP client.
     pub client: HttpClient,
+    /// OAuth2 tokens of the run, by credentials.
+    pub tokens: super::oauth2::TokenCache,
 }
 
 impl Ctx {
@@ -307,6 +309,22 @@ async fn http_attempt(
     };
     // Whatever it sends as a credential is a secret from now on (a server may echo it).
     let mut prepared = prepared;
+    if let Some(auth) = &step.auth {
+        let applied = super::auth::apply(
+            auth,
+            &mut prepared,
+            scope,
+            ctx.redactor(),
+            &ctx.tokens,
+            &ctx.client,
+        )
+        .await;
+        if let Err(e) = applied {
+            out.status = Status::Error;
+            out.message = Some(e.to_string());
+            return out;
+        }
+    }
     if let Err(e) = super::credentials::register(&mut prepared, ctx.redactor()) {
         out.status = Status::Error;
         out.message = Some(format!("cannot send the request: {e}"));

@@ -3,9 +3,11 @@
 //! signals, and turns everything into [`Event`]s for the reporters. Every decision is made by
 //! the pure [`state::RunState`]; the loop only waits and does what it answers.
 
+pub(crate) mod auth;
 pub(crate) mod case;
 pub(crate) mod cookies;
 pub(crate) mod credentials;
+pub(crate) mod oauth2;
 pub(crate) mod request;
 pub(crate) mod sanitize;
 pub(crate) mod schedule;
@@ -110,6 +112,7 @@ pub async fn run(
     let ctx = Arc::new(Ctx {
         plan: plan.clone(),
         client,
+        tokens: Default::default(),
     });
     let info = RunInfo {
         run_id: plan.run_id.to_string(),

@@ -68,6 +68,10 @@ pub struct Profile {
     /// Resolve names by asking these DNS servers (`ADDR[:PORT]`) instead of the system.
     #[serde(default)]
     pub dns_servers: Vec<String>,
+    /// Authentication of every request of the suite with this profile (overrides
+    /// `defaults.auth`; a request's own `auth` overrides it).
+    #[serde(default)]
+    pub auth: Option<Spanned<AuthDef>>,
 }
 
 /// Defaults for every request of a suite.
@@ -84,6 +88,78 @@ pub struct Defaults {
     /// Retry policy of every step (and DNS check) without a `retry` of its own.
     #[serde(default)]
     pub retry: Option<Spanned<Box<RetryDef>>>,
+    /// Authentication of every request without an `auth` of its own (a profile's `auth`
+    /// overrides it).
+    #[serde(default)]
+    pub auth: Option<Spanned<AuthDef>>,
+}
+
+/// How a request authenticates: exactly one scheme (or `none: true`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthDef {
+    /// HTTP Basic: `Authorization: Basic base64(user:password)`.
+    #[serde(default)]
+    pub basic: Option<BasicAuthDef>,
+    /// `Authorization: Bearer TOKEN` (a template).
+    #[serde(default)]
+    pub bearer: Option<String>,
+    /// An API key in a header or a query parameter.
+    #[serde(default)]
+    pub api_key: Option<ApiKeyDef>,
+    /// OAuth2 client credentials: a token fetched (once per run and credentials) and sent
+    /// as Bearer.
+    #[serde(default)]
+    pub oauth2: Option<OAuth2Def>,
+    /// `true`: no authentication (turns off an inherited `auth`).
+    #[serde(default)]
+    pub none: Option<bool>,
+}
+
+/// HTTP Basic credentials (templates).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuthDef {
+    /// The user name.
+    pub user: String,
+    /// The password.
+    pub password: String,
+}
+
+/// An API key: exactly one of `header` and `query` names where it goes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyDef {
+    /// The header that carries the key (e.g. `X-Api-Key`).
+    #[serde(default)]
+    pub header: Option<String>,
+    /// The query parameter that carries the key (e.g. `api_key`).
+    #[serde(default)]
+    pub query: Option<String>,
+    /// The key (a template).
+    pub value: String,
+}
+
+/// OAuth2 client credentials grant (RFC 6749 4.4); every value is a template.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth2Def {
+    /// The token endpoint.
+    pub token_url: String,
+    /// The client id.
+    pub client_id: String,
+    /// The client secret.
+    pub client_secret: String,
+    /// Scopes requested (space-separated).
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// The `audience` parameter some servers require (Auth0, …).
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// How the client authenticates to the token endpoint: `basic` (the default,
+    /// `client_secret_basic`) or `post` (`client_secret_post`, in the form body).
+    #[serde(default)]
+    pub client_auth: Option<String>,
 }
 
 /// Severity of a case: whether its failure blocks the gate.
@@ -274,6 +350,9 @@ pub struct RequestDef {
     /// Redirects are not followed unless set (`true` = up to 10, or a number).
     #[serde(default)]
     pub follow_redirects: Option<Redirects>,
+    /// Authentication of this request (overrides the profile's and `defaults.auth`).
+    #[serde(default)]
+    pub auth: Option<Spanned<AuthDef>>,
 }
 
 /// A present value, `null` included (absent stays `None` through `default`).

@@ -29,7 +29,23 @@ fn parser_ok(text: &str) -> Result<(), String> {
 
 pub const SESSIONS: &str = r#"
 name: sessions
+defaults:
+  auth: { basic: { user: smoke, password: "${env.PW:-secret-pw}" } }
+profiles:
+  prod:
+    auth: { oauth2: { token_url: "https://id.test/token", client_id: c, client_secret: s3cr3t, scope: read, audience: api, client_auth: post } }
+default_profile: prod
 cases:
+  - name: keys
+    steps:
+      - name: header
+        request: { url: "http://a.test/", auth: { api_key: { header: X-Api-Key, value: k3y-value } } }
+      - name: query
+        request: { url: "http://a.test/", auth: { api_key: { query: api_key, value: k3y-value } } }
+      - name: bearer
+        request: { url: "http://a.test/", auth: { bearer: t0ken-value } }
+      - name: none
+        request: { url: "http://a.test/", auth: { none: true } }
   - name: login
     steps:
       - name: login
@@ -57,15 +73,50 @@ fn schema_and_parser_agree_on_the_session_keys() {
         ("max_age: 60", "max_age: sixty"),
         ("count: 1", "counts: 1"),
         ("location: /home", "locations: /home"),
-        ("{ cookie: sid, secret: true }", "{ cookie: sid, header: x }"),
+        (
+            "{ cookie: sid, secret: true }",
+            "{ cookie: sid, header: x }",
+        ),
         ("{ cookie: sid, secret: true }", "{ cookie: [sid] }"),
+        ("client_auth: post", "client_auths: post"),
+        ("{ bearer: t0ken-value }", "{ bearer: [t0ken-value] }"),
+        (
+            "{ query: api_key, value: k3y-value }",
+            "{ query: api_key, values: k3y-value }",
+        ),
+        ("{ user: smoke, password", "{ usr: smoke, password"),
     ] {
         assert!(SESSIONS.contains(from), "{from}");
         let bad = SESSIONS.replace(from, to);
         assert!(schema_ok(&v, &bad).is_err(), "schema rejects `{to}`");
         // A capture with two sources parses (the plan rejects it, at its position).
+        // Likewise two auth schemes, `none: false` or an API key without a place.
         if to != "{ cookie: sid, header: x }" {
             assert!(parser_ok(&bad).is_err(), "parser rejects `{to}`");
         }
+    }
+}
+
+#[test]
+fn the_schema_rejects_what_the_plan_rejects_in_auth_blocks() {
+    let v = schema();
+    for (from, to) in [
+        (
+            "{ bearer: t0ken-value }",
+            "{ bearer: t0ken-value, none: true }",
+        ),
+        ("{ none: true }", "{ none: false }"),
+        (
+            "{ query: api_key, value: k3y-value }",
+            "{ value: k3y-value }",
+        ),
+        (
+            "{ query: api_key, value: k3y-value }",
+            "{ query: api_key, header: X-Key, value: k3y-value }",
+        ),
+        ("client_auth: post", "client_auth: jwt"),
+    ] {
+        let bad = SESSIONS.replace(from, to);
+        assert!(schema_ok(&v, &bad).is_err(), "schema rejects `{to}`");
     }
 }

@@ -41,9 +41,12 @@ pub mod httpbin;
 #[allow(dead_code)]
 pub mod nginx;
 #[allow(dead_code)]
+pub mod oauth2;
+#[allow(dead_code)]
 pub mod pki;
 pub mod tinyproxy;
 
+mod auth_tests;
 mod defects;
 mod dns_tests;
 mod httpbin_tests;
