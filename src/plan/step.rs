@@ -212,7 +212,7 @@ impl<'a> StepCompiler<'a> {
         let knowable = url
             .vars()
             .all(|v| !captured.contains(v) && !self.opaque.contains(v))
-            && url.parts.iter().all(|p| match p {
+            && url.parts.iter().all(|p| match p.source() {
                 // Unset with a default: the default is what the run uses, unless this plan
                 // tolerates unset variables (validate, list): the deployment's environment may
                 // well set it.

@@ -109,6 +109,8 @@ pub async fn run(
     let client = client_for(&plan, &opts)?;
     let insecure = client.config().insecure;
     let plan = Arc::new(plan);
+    // Values a template filter derives from a secret become secrets.
+    crate::interp::filters::set_secret_sink(plan.redactor.clone());
     let ctx = Arc::new(Ctx {
         plan: plan.clone(),
         client,

@@ -45,6 +45,9 @@ cases:
   - name: not sent to another origin
     request: {{ url: "${{a}}/redirect-to?url=${{b}}/headers", follow_redirects: true, auth: {{ bearer: "${{token}}" }} }}
     expect: {{ jsonpath: [{{ path: $.headers.Authorization, exists: false }}] }}
+  - name: api key not sent to another origin
+    request: {{ url: "${{a}}/redirect-to?url=${{b}}/headers", follow_redirects: true, auth: {{ api_key: {{ header: X-Custom-Thing, value: "${{key}}" }} }} }}
+    expect: {{ jsonpath: [{{ path: "$.headers['X-Custom-Thing']", exists: false }}] }}
   - name: kept on the same origin
     request: {{ url: "${{a}}/redirect-to?url=/headers", follow_redirects: true, auth: {{ bearer: "${{token}}" }} }}
     expect: {{ jsonpath: [{{ path: $.headers.Authorization, equals: "Bearer ${{token}}" }}] }}
@@ -63,6 +66,7 @@ cases:
         "api key query",
         "none turns it off",
         "not sent to another origin",
+        "api key not sent to another origin",
         "kept on the same origin",
     ] {
         assert_eq!(r.case(ok)["status"], "passed", "{ok}: {}", r.all_output());

@@ -49,6 +49,7 @@ pub mod tinyproxy;
 mod auth_tests;
 mod defects;
 mod dns_tests;
+mod filter_tests;
 mod httpbin_tests;
 mod proxy_tests;
 mod session_tests;
