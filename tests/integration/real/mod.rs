@@ -52,6 +52,7 @@ mod dns_tests;
 mod filter_tests;
 mod httpbin_tests;
 mod proxy_tests;
+mod session_nginx;
 mod session_tests;
 mod tls_tests;
 
