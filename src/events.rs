@@ -70,6 +70,9 @@ pub struct RequestSummary {
     /// URLs followed by redirects, in order (absent when no redirect was followed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redirects: Vec<String>,
+    /// Every redirect followed: the URL requested, its status and `Location`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hops: Vec<crate::http::Hop>,
 }
 
 /// Summary of the response a step received.

@@ -227,6 +227,17 @@ pub enum ExpectError {
     /// `status: {}` with neither `not` nor `not_in`.
     #[error("status rule needs `not` or `not_in`")]
     EmptyStatusRule,
+    /// A cookie expectation that cannot be checked as written.
+    #[error("cookie `{name}`: {reason}")]
+    Cookie {
+        /// The cookie's name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A redirect expectation that cannot be checked as written.
+    #[error("redirects: {0}")]
+    Redirects(String),
 }
 
 /// Why a whole-body expectation (`expect.body`) cannot be compiled.

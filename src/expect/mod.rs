@@ -5,6 +5,7 @@
 
 pub(crate) mod body;
 pub mod connection;
+pub(crate) mod cookies;
 pub mod dns;
 pub mod dns_answer;
 pub mod error;
@@ -12,6 +13,7 @@ pub(crate) mod headers;
 pub(crate) mod json_diff;
 pub(crate) mod jsonpath;
 pub mod predicate;
+pub(crate) mod redirects;
 pub mod schema;
 pub(crate) mod status;
 pub mod text_rule;
@@ -54,6 +56,10 @@ pub enum OutcomeKind {
     Dns,
     /// The connection a response came over: address, HTTP version (`expect.connection`).
     Connection,
+    /// A cookie the response set (`expect.cookies`).
+    Cookie,
+    /// The redirects followed (`expect.redirects`).
+    Redirect,
 }
 
 impl std::fmt::Display for OutcomeKind {
@@ -68,6 +74,8 @@ impl std::fmt::Display for OutcomeKind {
             OutcomeKind::Tls => "tls",
             OutcomeKind::Dns => "dns",
             OutcomeKind::Connection => "connection",
+            OutcomeKind::Cookie => "cookie",
+            OutcomeKind::Redirect => "redirect",
         })
     }
 }
@@ -150,6 +158,10 @@ pub struct CompiledExpect {
     pub(crate) pos: Option<Pos>,
     /// Address and HTTP-version expectations.
     pub(crate) connection: Option<Box<connection::ConnectionCheck>>,
+    /// Cookie expectations, one per `expect.cookies` entry.
+    pub(crate) cookies: Vec<cookies::CookieCheck>,
+    /// The redirect chain expectation.
+    pub(crate) redirects: Option<Box<redirects::RedirectsCheck>>,
 }
 
 /// A compile error with its position.
@@ -219,11 +231,28 @@ impl CompiledExpect {
                 .map_err(|e| errors.push((p, e)))
                 .ok()
         });
+        let mut cookie_checks = Vec::with_capacity(def.cookies.len());
+        for (n, c) in &def.cookies {
+            let p = at(&c.referenced);
+            match cookies::CookieCheck::compile(n, &c.value, p, schemas) {
+                Ok(c) => cookie_checks.push(c),
+                Err(es) => errors.extend(es.into_iter().map(|e| (p, e))),
+            }
+        }
+        let redirect_check = def.redirects.as_ref().and_then(|r| {
+            let p = at(&r.referenced);
+            redirects::RedirectsCheck::compile(&r.value, p)
+                .map(Box::new)
+                .map_err(|es| errors.extend(es.into_iter().map(|e| (p, e))))
+                .ok()
+        });
         if !errors.is_empty() {
             return Err(errors);
         }
         Ok(CompiledExpect {
             connection,
+            cookies: cookie_checks,
+            redirects: redirect_check,
             tls,
             status,
             headers,
@@ -255,6 +284,12 @@ impl CompiledExpect {
         if let Some(c) = &self.connection {
             out.extend(c.templates().map(|t| (c.pos, t)));
         }
+        for c in &self.cookies {
+            out.extend(c.templates().map(|t| (c.pos, t)));
+        }
+        if let Some(r) = &self.redirects {
+            out.extend(r.templates().map(|t| (r.pos, t)));
+        }
         out
     }
 
@@ -281,6 +316,12 @@ impl CompiledExpect {
         }
         if let Some(c) = &self.connection {
             out.extend(c.evaluate(resp, scope));
+        }
+        for c in &self.cookies {
+            out.extend(c.evaluate(resp, scope));
+        }
+        if let Some(r) = &self.redirects {
+            out.extend(r.evaluate(resp, scope));
         }
         if let Some(max) = self.max_latency {
             let o = Outcome::new(

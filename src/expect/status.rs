@@ -60,6 +60,15 @@ impl StatusCheck {
         })
     }
 
+    /// Whether `code` is accepted, and the accepted codes in words (`301 or 308`).
+    pub fn accepts(&self, code: u16) -> (bool, String) {
+        let ok = self.accepted.iter().any(|o| match o {
+            One::Code(c) => *c == code,
+            One::Class(c) => code / 100 == *c,
+        });
+        (ok, self.describe())
+    }
+
     fn describe(&self) -> String {
         let list = |l: &[One]| {
             l.iter()

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 
+use super::cookies::{self, CookieJar};
 use super::decode;
 use super::dns::DnsClient;
 use super::error::{HttpError, HttpErrorKind, SetupError};
@@ -111,6 +112,22 @@ pub struct Sent {
     /// The TLS server name of the last hop when it is not the URL's host (a `Host`
     /// override, sent as the request's authority).
     pub server_name: Option<String>,
+    /// Every redirect followed: the URL requested, the status and `Location` it answered.
+    pub hops: Vec<Hop>,
+    /// Every `Set-Cookie` received, hops included, in order.
+    pub set_cookies: Vec<super::cookies::SeenCookie>,
+}
+
+/// One redirect followed: the URL requested, the redirect status and `Location` received.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hop {
+    /// The URL requested on this hop.
+    pub url: String,
+    /// The redirect status it answered (301, 302, 303, 307, 308, …).
+    pub status: u16,
+    /// The `Location` header as received (maybe relative).
+    pub location: String,
 }
 
 /// The one client of a run: resolver, TLS settings and connection pools are shared.
@@ -333,10 +350,20 @@ impl HttpClient {
 
     /// Send one request (following redirects if asked) and read the whole body.
     pub async fn send(&self, req: &Prepared, sent: &mut Sent) -> Result<Response, HttpError> {
+        self.send_with_jar(req, sent, None).await
+    }
+
+    /// [`Self::send`], with a cookie jar consulted and updated on every hop.
+    pub async fn send_with_jar(
+        &self,
+        req: &Prepared,
+        sent: &mut Sent,
+        jar: Option<&CookieJar>,
+    ) -> Result<Response, HttpError> {
         let timeout = req.timeout;
         let deadline = std::time::Instant::now() + timeout;
         let (result, attempt) = record::with_request_slot(
-            tokio::time::timeout(timeout, self.exchange(req, sent)),
+            tokio::time::timeout(timeout, self.exchange(req, sent, jar)),
             Some(deadline),
         )
         .await;
@@ -367,7 +394,12 @@ impl HttpClient {
         }
     }
 
-    async fn exchange(&self, req: &Prepared, sent: &mut Sent) -> Result<Response, HttpError> {
+    async fn exchange(
+        &self,
+        req: &Prepared,
+        sent: &mut Sent,
+        jar: Option<&CookieJar>,
+    ) -> Result<Response, HttpError> {
         let start = Instant::now();
         let mut url = req.url.clone();
         let mut method = req.method.clone();
@@ -379,9 +411,25 @@ impl HttpClient {
                 HeaderValue::from_static(super::decode::ACCEPT_ENCODING),
             );
         }
+        // The step's own `Cookie` header, merged with the jar's cookies on each hop (and
+        // dropped, like every credential, when a redirect leaves the origin).
+        let mut explicit_cookie = cookie_text(&headers);
         let first = url.clone();
         let mut seen = vec![url.to_string()];
         loop {
+            if let Some(jar) = jar {
+                headers.remove(reqwest::header::COOKIE);
+                let value = cookies::cookie_header(explicit_cookie.as_deref(), &jar.for_url(&url));
+                if let Some(v) = value {
+                    let v = HeaderValue::from_str(&v).map_err(|_| {
+                        HttpError::new(
+                            HttpErrorKind::InvalidRequest,
+                            "a cookie value has a character a header cannot carry",
+                        )
+                    })?;
+                    headers.insert(reqwest::header::COOKIE, v);
+                }
+            }
             let port = url.port_or_known_default().unwrap_or(0);
             let proxy = self.config.proxy.for_url(&url);
             sent.proxy = proxy.map(super::proxy::shown);
@@ -425,8 +473,18 @@ impl HttpClient {
             sent.resolution = self.connections.for_response(&resp).or_else(literal);
             sent.remote = resp.remote_addr();
             let status = resp.status();
+            let received = match jar {
+                Some(jar) => jar.store(&url, resp.headers()),
+                None => cookies::set_cookies(resp.headers()),
+            };
+            sent.set_cookies
+                .extend(received.into_iter().map(|raw| cookies::SeenCookie {
+                    url: url.clone(),
+                    raw,
+                }));
             if let Some(next) = self.redirect(req, &resp, &url, &mut seen, sent)? {
                 if !same_origin(&first, &next) {
+                    explicit_cookie = None;
                     // Credentials and the explicit Host are for the original server only.
                     headers.remove(reqwest::header::HOST);
                     for name in &req.private_headers {
@@ -464,6 +522,9 @@ impl HttpClient {
                 sent.remote,
             );
             response.wire = wire;
+            response.hops = sent.hops.clone();
+            response.final_url = Some(url.clone());
+            response.set_cookies = sent.set_cookies.clone();
             return Ok(response);
         }
     }
@@ -507,6 +568,11 @@ impl HttpClient {
         }
         seen.push(next.to_string());
         sent.redirects.push(next.to_string());
+        sent.hops.push(Hop {
+            url: url.to_string(),
+            status: resp.status().as_u16(),
+            location: loc.to_string(),
+        });
         Ok(Some(next))
     }
 
@@ -597,6 +663,16 @@ fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme()
         && a.host_str() == b.host_str()
         && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// The `Cookie` header(s) a step set itself, as one value.
+fn cookie_text(headers: &HeaderMap) -> Option<String> {
+    let all: Vec<String> = headers
+        .get_all(reqwest::header::COOKIE)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    (!all.is_empty()).then(|| all.join("; "))
 }
 
 fn build_headers(list: &[(String, String)]) -> Result<HeaderMap, HttpError> {

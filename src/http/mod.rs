@@ -3,6 +3,7 @@
 //! handshake probe) and error causes.
 
 pub mod client;
+pub mod cookies;
 pub mod decode;
 pub mod dns;
 pub mod error;
@@ -13,7 +14,8 @@ pub mod response;
 pub(crate) mod route;
 pub mod tls;
 
-pub use client::{HttpClient, NetConfig, Prepared, Sent};
+pub use client::{Hop, HttpClient, NetConfig, Prepared, Sent};
+pub use cookies::CookieJar;
 pub use dns::{parse_dns_server, DnsClient, DnsFailure, DnsRecord, Mx};
 pub use error::{HttpError, HttpErrorKind, RuleError, SetupError};
 pub use resolve::{ConnectRule, Resolution, ResolveError, ResolveRule, ResolvedBy, SmartResolver};

@@ -50,6 +50,12 @@ pub struct Response {
     pub proxy: Option<String>,
     /// The body as it came over the wire, when a `Content-Encoding` was sent.
     pub wire: Option<WireBody>,
+    /// The redirects followed before this response.
+    pub hops: Vec<super::client::Hop>,
+    /// The URL this response answered (after redirects), when known.
+    pub final_url: Option<reqwest::Url>,
+    /// Every `Set-Cookie` received during the exchange, hops included, in order.
+    pub set_cookies: Vec<super::cookies::SeenCookie>,
     json: OnceLock<Result<Value, String>>,
 }
 
@@ -73,6 +79,9 @@ impl Response {
             tls: None,
             proxy: None,
             wire: None,
+            hops: Vec::new(),
+            final_url: None,
+            set_cookies: Vec::new(),
             json: OnceLock::new(),
         }
     }

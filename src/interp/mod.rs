@@ -8,13 +8,14 @@
 //! object); inside a longer string a value is interpolated (strings as they are, anything
 //! else as its JSON text).
 
+pub mod filters;
 mod json;
 mod scope;
 mod template;
 
 pub use json::JsonTemplate;
 pub use scope::Scope;
-pub use template::{EnvRef, Generator, Part, RenderError, Template, TemplateError};
+pub use template::{EnvRef, Filtered, Generator, Part, RenderError, Template, TemplateError};
 
 /// A value as it is interpolated into text: a string as it is, anything else as JSON.
 pub fn value_text(v: &serde_json::Value) -> std::borrow::Cow<'_, str> {

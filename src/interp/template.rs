@@ -4,6 +4,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
+use super::filters::{self, Filter, FilterError};
 use super::{value_text, Scope};
 
 /// One piece of a template.
@@ -18,6 +19,28 @@ pub enum Part {
     Env(Box<EnvRef>),
     /// `${gen.KIND}`: a generated value, computed each time the template is rendered.
     Gen(Generator),
+    /// `${SOURCE | filter | …}`: a variable, `env.NAME` or `gen.KIND` passed through filters
+    /// (see [`super::filters`]).
+    Filtered(Box<Filtered>),
+}
+
+/// A reference passed through filters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filtered {
+    /// The reference (a [`Part::Var`], [`Part::Env`] or [`Part::Gen`]).
+    pub source: Part,
+    /// The filters, applied left to right.
+    pub filters: Vec<Filter>,
+}
+
+impl Part {
+    /// The reference itself: for a filtered one, what it filters.
+    pub fn source(&self) -> &Part {
+        match self {
+            Part::Filtered(f) => &f.source,
+            other => other,
+        }
+    }
 }
 
 /// `${env.NAME}` or `${env.NAME:-default}`.
@@ -59,6 +82,14 @@ pub enum TemplateError {
     /// `${…}` is not a name, `env.NAME` or `gen.KIND` (holds the expression).
     #[error("invalid variable reference `${{{0}}}`, expected a name, env.NAME or gen.KIND")]
     Reference(String),
+    /// A filter after `|` that does not parse.
+    #[error("in `${{{expr}}}`: {why}")]
+    Filter {
+        /// The whole expression.
+        expr: String,
+        /// What is wrong.
+        why: String,
+    },
 }
 
 /// A template that cannot be evaluated with the scope it was given.
@@ -73,6 +104,9 @@ pub enum RenderError {
     /// The rendered text would be larger than [`MAX_RENDERED`].
     #[error("the text would be larger than {MAX_RENDERED} bytes")]
     TooLarge,
+    /// A filter cannot be applied to its input.
+    #[error(transparent)]
+    Filter(#[from] FilterError),
 }
 
 /// Most bytes one template may render to (a request line, a header, a body).
@@ -134,7 +168,7 @@ impl Template {
 
     /// Names of plain variables the template references.
     pub fn vars(&self) -> impl Iterator<Item = &str> {
-        self.parts.iter().filter_map(|p| match p {
+        self.parts.iter().filter_map(|p| match p.source() {
             Part::Var(v) => Some(v.as_str()),
             _ => None,
         })
@@ -142,7 +176,7 @@ impl Template {
 
     /// Environment variables referenced without a default.
     pub fn required_env(&self) -> impl Iterator<Item = &str> {
-        self.parts.iter().filter_map(|p| match p {
+        self.parts.iter().filter_map(|p| match p.source() {
             Part::Env(e) if e.default.is_none() => Some(e.name.as_str()),
             _ => None,
         })
@@ -194,6 +228,7 @@ impl Template {
                 },
                 Part::Env(e) => out.push_str(&env(scope, &e.name, &e.default)?),
                 Part::Gen(g) => out.push_str(&generate(*g, &scope.run_id)),
+                Part::Filtered(f) => out.push_str(&value_text(&f.eval(scope)?)),
             }
             // Bounded as it grows: a template repeating a large value stops here.
             if out.len() > MAX_RENDERED {
@@ -208,6 +243,7 @@ impl Template {
     pub fn eval(&self, scope: &Scope) -> Result<Value, RenderError> {
         match self.parts.as_slice() {
             [Part::Var(v)] => lookup(scope, v).cloned(),
+            [Part::Filtered(f)] => f.eval(scope),
             _ => self.render(scope).map(Value::String),
         }
     }
@@ -233,7 +269,42 @@ fn env<'a>(
     }
 }
 
+impl Filtered {
+    /// The source's value passed through the filters (a JWT claim keeps its JSON type).
+    pub fn eval(&self, scope: &Scope) -> Result<Value, RenderError> {
+        let value = match &self.source {
+            Part::Var(v) => lookup(scope, v)?.clone(),
+            Part::Env(e) => Value::String(env(scope, &e.name, &e.default)?.into_owned()),
+            Part::Gen(g) => Value::String(generate(*g, &scope.run_id)),
+            Part::Lit(l) => Value::String(l.clone()),
+            Part::Filtered(f) => f.eval(scope)?,
+        };
+        Ok(filters::apply(&value, &self.filters)?)
+    }
+}
+
+/// `SOURCE | filter | …`: the source and its filters; `None` without a `|` (or when what
+/// follows an `env.NAME:-default` is not filters: the default may hold a `|`).
+fn parse_filtered(expr: &str) -> Option<Result<Part, TemplateError>> {
+    let (head, rest) = expr.split_once('|')?;
+    let source = head.trim();
+    let parsed: Result<Vec<Filter>, TemplateError> =
+        rest.split('|').map(|f| filters::parse(f, expr)).collect();
+    if parsed.is_err() && source.starts_with("env.") && source.contains(":-") {
+        return None;
+    }
+    Some(parsed.and_then(|filters| {
+        Ok(Part::Filtered(Box::new(Filtered {
+            source: parse_expr(source)?,
+            filters,
+        })))
+    }))
+}
+
 fn parse_expr(expr: &str) -> Result<Part, TemplateError> {
+    if let Some(filtered) = parse_filtered(expr) {
+        return filtered;
+    }
     if let Some(rest) = expr.strip_prefix("env.") {
         let (name, default) = match rest.split_once(":-") {
             Some((n, d)) => (n, Some(d.to_string())),

@@ -54,7 +54,12 @@ impl Plan {
                         },
                     }
                 };
-                out = out.max(this);
+                // An OAuth2 token endpoint may be https whatever the step's URL.
+                let token = match h.auth.as_deref() {
+                    Some(super::auth::AuthTemplate::OAuth2(_)) => HttpsUse::Maybe,
+                    _ => HttpsUse::No,
+                };
+                out = out.max(this).max(token);
                 if out == HttpsUse::Yes {
                     return out;
                 }

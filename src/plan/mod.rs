@@ -8,6 +8,7 @@
 //! resolves variables and matrices, [`step`] compiles the steps of a case, [`request`] the
 //! request of a step, [`select`] applies filters and shards, [`https`] foresees TLS use.
 
+pub mod auth;
 mod https;
 pub mod request;
 mod select;
@@ -79,6 +80,8 @@ pub enum CaptureSource {
     /// A regex over the values of a response header, in order: from the first value that
     /// matches, the first group, else the whole match (one cookie out of `Set-Cookie`).
     HeaderRegex(String, regex::Regex),
+    /// The value of the cookie of this name the exchange set (text).
+    Cookie(String),
 }
 
 /// A capture of a step.
@@ -121,6 +124,9 @@ pub struct HttpStep {
     pub expect: CompiledExpect,
     /// Values to take from the response once the expectations hold.
     pub captures: Vec<PlannedCapture>,
+    /// How the request authenticates (its own `auth`, else the profile's, else the suite's
+    /// `defaults.auth`).
+    pub auth: Option<Arc<auth::AuthTemplate>>,
 }
 
 /// What a step does.

@@ -49,6 +49,8 @@ pub struct StepCompiler<'a> {
     pub require_env: bool,
     pub schemas: &'a mut SchemaCache,
     pub diags: &'a mut Vec<Diagnostic>,
+    /// The selected profile's `auth`, if any.
+    pub profile_auth: Option<&'a Spanned<crate::suite::model::AuthDef>>,
 }
 
 impl<'a> StepCompiler<'a> {
@@ -183,6 +185,7 @@ impl<'a> StepCompiler<'a> {
             }
         }
         let captures = self.captures(p.captures);
+        let auth = self.auth(r, captured);
         let retry = p.retry.and_then(|r| self.retry(r));
         let wait = p.wait.and_then(|w| self.wait(w, pos));
         if self.diags.len() > before {
@@ -195,6 +198,7 @@ impl<'a> StepCompiler<'a> {
                 request: compiled?,
                 expect: expect?,
                 captures,
+                auth,
             }),
             retry,
             wait,
@@ -208,7 +212,7 @@ impl<'a> StepCompiler<'a> {
         let knowable = url
             .vars()
             .all(|v| !captured.contains(v) && !self.opaque.contains(v))
-            && url.parts.iter().all(|p| match p {
+            && url.parts.iter().all(|p| match p.source() {
                 // Unset with a default: the default is what the run uses, unless this plan
                 // tolerates unset variables (validate, list): the deployment's environment may
                 // well set it.
@@ -297,21 +301,22 @@ impl<'a> StepCompiler<'a> {
         for (name, c) in defs {
             let at = Some(Pos::from_loc(&c.referenced));
             let c = &c.value;
-            let source = match (&c.jsonpath, &c.header, &c.regex) {
-                (Some(p), None, None) => self
+            let source = match (&c.jsonpath, &c.header, &c.regex, &c.cookie) {
+                (None, None, None, Some(k)) => Ok(CaptureSource::Cookie(k.clone())),
+                (Some(p), None, None, None) => self
                     .schemas
                     .path(p)
                     .map(|path| CaptureSource::JsonPath(path, p.clone()))
                     .map_err(|e| e.to_string()),
-                (None, Some(h), None) => Ok(CaptureSource::Header(h.to_ascii_lowercase())),
-                (None, Some(h), Some(r)) => compile_regex(r)
+                (None, Some(h), None, None) => Ok(CaptureSource::Header(h.to_ascii_lowercase())),
+                (None, Some(h), Some(r), None) => compile_regex(r)
                     .map(|re| CaptureSource::HeaderRegex(h.to_ascii_lowercase(), re))
                     .map_err(|e| e.to_string()),
-                (None, None, Some(r)) => compile_regex(r)
+                (None, None, Some(r), None) => compile_regex(r)
                     .map(CaptureSource::Regex)
                     .map_err(|e| e.to_string()),
                 _ => Err(format!(
-                    "capture `{name}` needs exactly one of `jsonpath`, `header` or `regex` (or `header` with `regex`)"
+                    "capture `{name}` needs exactly one of `jsonpath`, `header`, `regex` or `cookie` (or `header` with `regex`)"
                 )),
             };
             match source {
@@ -324,6 +329,58 @@ impl<'a> StepCompiler<'a> {
             }
         }
         out
+    }
+
+    /// The `auth` that applies to request `r`: its own, else the profile's, else the suite's
+    /// `defaults.auth` (`none: true` gives none). Compiled where it is written (a block shared
+    /// by many steps is reported at each step that uses it only once per position).
+    fn auth(
+        &mut self,
+        r: &RequestDef,
+        captured: &HashSet<String>,
+    ) -> Option<Arc<super::auth::AuthTemplate>> {
+        let def =
+            r.auth
+                .as_ref()
+                .or(self.profile_auth)
+                .or(self.suite.file.defaults.auth.as_ref())?;
+        let pos = Pos::from_loc(&def.referenced);
+        if let Some(own) = &r.auth {
+            let sets = own.value.basic.is_some()
+                || own.value.bearer.is_some()
+                || own.value.oauth2.is_some();
+            if sets
+                && r.headers
+                    .keys()
+                    .any(|k| k.eq_ignore_ascii_case("authorization"))
+            {
+                self.diag(
+                    Some(pos),
+                    "the request has both `auth` and an `Authorization` header: keep one",
+                );
+                return None;
+            }
+        }
+        let compiled = match super::auth::compile(def) {
+            Ok(a) => a,
+            Err((at, e)) => {
+                if !self
+                    .diags
+                    .iter()
+                    .any(|d| d.message == e && d.pos == Some(at) && d.file == self.suite.path)
+                {
+                    self.diag(Some(at), e);
+                }
+                return None;
+            }
+        };
+        if matches!(compiled, super::auth::AuthTemplate::None) {
+            return None;
+        }
+        for (what, t) in compiled.templates() {
+            self.check_template(t, what, pos, captured);
+        }
+        Some(Arc::new(compiled))
     }
 
     fn retry(&mut self, r: &Spanned<Box<RetryDef>>) -> Option<RetryPolicy> {

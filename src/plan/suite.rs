@@ -172,6 +172,15 @@ impl SuitePlanner<'_> {
             .chain(self.opts.secrets.iter())
             .cloned()
             .collect();
+        // Variables that pass a secret through a filter (`${password | sha256}`) are secrets.
+        let derived = crate::interp::filters::derived_secrets(
+            raw.iter()
+                .filter_map(|(k, v)| v.value.as_str().map(|t| (k.as_str(), t))),
+            f.secrets
+                .iter()
+                .map(String::as_str)
+                .chain(self.opts.secrets.iter().map(|(k, _)| k.as_str())),
+        );
         let (resolved, errors) = vars::resolve(raw, &fixed, scope_env);
         for e in errors {
             self.diag(e.pos, e.message);
@@ -190,6 +199,12 @@ impl SuitePlanner<'_> {
                     }
                 }
                 None => self.diag(None, format!("secret `{name}` is not a defined variable")),
+            }
+        }
+        for name in &derived {
+            if let Some(v) = resolved.values.get(name) {
+                // Too short to mask: stays visible (documented).
+                let _ = self.plan.redactor.add(&value_text(v));
             }
         }
         resolved
@@ -373,6 +388,9 @@ impl SuitePlanner<'_> {
                     require_env: !self.opts.allow_missing_env,
                     schemas: self.schemas,
                     diags: self.diags,
+                    profile_auth: (self.plan.suites[si].profile.as_ref())
+                        .and_then(|p| f.profiles.get(p))
+                        .and_then(|p| p.auth.as_ref()),
                 }
                 .compile_case(def, pos);
                 let Some(steps) = steps else {

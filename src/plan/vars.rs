@@ -288,7 +288,7 @@ fn refs(t: &JsonTemplate) -> impl Iterator<Item = &str> {
 /// the one the run will see.
 fn reads_unknown(t: &JsonTemplate, env: &Scope) -> bool {
     t.templates().into_iter().any(|tpl| {
-        tpl.parts.iter().any(|p| match p {
+        tpl.parts.iter().any(|p| match p.source() {
             Part::Env(e) => {
                 !env.env.contains_key(&e.name) && (e.default.is_none() || env.lenient_env)
             }

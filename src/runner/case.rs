@@ -11,7 +11,7 @@ use crate::excerpt::body_excerpt;
 use crate::expect::dns::DnsCheck;
 use crate::expect::tls::TlsObservation;
 use crate::expect::Response;
-use crate::http::{HttpClient, HttpError, Sent};
+use crate::http::{CookieJar, HttpClient, HttpError, Sent};
 use crate::interp::{value_text, Scope};
 use crate::plan::{
     Action, CaptureSource, HttpStep, Plan, PlannedCapture, PlannedCase, PlannedStep,
@@ -34,6 +34,8 @@ pub struct Ctx {
     pub plan: Arc<Plan>,
     /// The run's one HTTP client.
     pub client: HttpClient,
+    /// OAuth2 tokens of the run, by credentials.
+    pub tokens: super::oauth2::TokenCache,
 }
 
 impl Ctx {
@@ -129,6 +131,8 @@ pub async fn run_case(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>
     };
     let mut status = Status::Passed;
     let mut message = None;
+    // One cookie jar per case, shared by its steps.
+    let jar = CookieJar::new();
     for (k, step) in case.steps.iter().enumerate() {
         if status != Status::Passed {
             let skipped = skipped_step(step, "not run: an earlier step did not pass");
@@ -136,7 +140,7 @@ pub async fn run_case(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>
             continue;
         }
         lock(&progress).running = Some((k, Instant::now()));
-        let r = run_step(&ctx, step, &mut scope).await;
+        let r = run_step(&ctx, step, &mut scope, &jar).await;
         if r.status != Status::Passed {
             status = r.status;
             message = r.message.as_ref().map(|m| {
@@ -227,7 +231,7 @@ pub fn skipped_step(step: &PlannedStep, why: &str) -> StepResult {
     }
 }
 
-async fn run_step(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepResult {
+async fn run_step(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope, jar: &CookieJar) -> StepResult {
     let start = Instant::now();
     let (max_attempts, mut interval, backoff) = match &step.retry {
         Some(r) => (r.attempts, r.interval, r.backoff),
@@ -246,7 +250,7 @@ async fn run_step(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepResul
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        let mut result = attempt_once(ctx, step, scope).await;
+        let mut result = attempt_once(ctx, step, scope, jar).await;
         // What reports may show of it: secrets masked, server text made inert, bounded.
         super::sanitize::step(&mut result, ctx.redactor());
         result.attempts = attempt;
@@ -285,7 +289,12 @@ async fn run_step(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepResul
     }
 }
 
-async fn attempt_once(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepResult {
+async fn attempt_once(
+    ctx: &Ctx,
+    step: &PlannedStep,
+    scope: &mut Scope,
+    jar: &CookieJar,
+) -> StepResult {
     let start = Instant::now();
     let mut out = skipped_step(step, "");
     out.message = None;
@@ -294,13 +303,14 @@ async fn attempt_once(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope) -> StepR
         Action::Dns(check) => return dns_attempt(ctx, check, scope, out, start).await,
         Action::Http(h) => h,
     };
-    http_attempt(ctx, step, scope, out, start).await
+    http_attempt(ctx, step, scope, jar, out, start).await
 }
 
 async fn http_attempt(
     ctx: &Ctx,
     step: &HttpStep,
     scope: &mut Scope,
+    jar: &CookieJar,
     mut out: StepResult,
     start: Instant,
 ) -> StepResult {
@@ -314,13 +324,33 @@ async fn http_attempt(
     };
     // Whatever it sends as a credential is a secret from now on (a server may echo it).
     let mut prepared = prepared;
+    if let Some(auth) = &step.auth {
+        let applied = super::auth::apply(
+            auth,
+            &mut prepared,
+            scope,
+            ctx.redactor(),
+            &ctx.tokens,
+            &ctx.client,
+        )
+        .await;
+        if let Err(e) = applied {
+            out.status = Status::Error;
+            out.message = Some(e.to_string());
+            return out;
+        }
+    }
     if let Err(e) = super::credentials::register(&mut prepared, ctx.redactor()) {
         out.status = Status::Error;
         out.message = Some(format!("cannot send the request: {e}"));
         return out;
     }
     let mut sent = Sent::default();
-    let result = ctx.client.send(&prepared, &mut sent).await;
+    let result = ctx
+        .client
+        .send_with_jar(&prepared, &mut sent, Some(jar))
+        .await;
+    super::cookies::register(&sent, jar, ctx.redactor());
     out.request = Some(RequestSummary {
         method: prepared.method.to_string(),
         url: prepared.url.to_string(),
@@ -337,6 +367,7 @@ async fn http_attempt(
             _ => Vec::new(),
         },
         redirects: sent.redirects.clone(),
+        hops: sent.hops.clone(),
     });
     out.duration_ms = start.elapsed().as_millis() as u64;
     let mut resp = match result {
@@ -469,6 +500,7 @@ async fn dns_attempt(
         proxy: None,
         resolved_addrs: Vec::new(),
         redirects: Vec::new(),
+        hops: Vec::new(),
     });
     out.duration_ms = start.elapsed().as_millis() as u64;
     if let Some(e) = run.error {
@@ -554,6 +586,15 @@ fn capture(
                 let m = caps.get(1).or_else(|| caps.get(0));
                 Value::String(m.map(|m| m.as_str().to_string()).unwrap_or_default())
             }
+            CaptureSource::Cookie(name) => crate::expect::cookies::last_set_cookie(resp, name)
+                .map(|(c, _)| Value::String(c.value().to_string()))
+                .ok_or_else(|| {
+                    format!(
+                        "capture `{}`: the response set no cookie `{name}` ({})",
+                        c.name,
+                        crate::expect::cookies::names_set(resp)
+                    )
+                })?,
         };
         if c.secret {
             // A value too short to mask is an error of the step, never shown.

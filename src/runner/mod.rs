@@ -3,8 +3,11 @@
 //! signals, and turns everything into [`Event`]s for the reporters. Every decision is made by
 //! the pure [`state::RunState`]; the loop only waits and does what it answers.
 
+pub(crate) mod auth;
 pub(crate) mod case;
+pub(crate) mod cookies;
 pub(crate) mod credentials;
+pub(crate) mod oauth2;
 pub(crate) mod request;
 pub(crate) mod sanitize;
 pub(crate) mod schedule;
@@ -106,9 +109,12 @@ pub async fn run(
     let client = client_for(&plan, &opts)?;
     let insecure = client.config().insecure;
     let plan = Arc::new(plan);
+    // Values a template filter derives from a secret become secrets.
+    crate::interp::filters::set_secret_sink(plan.redactor.clone());
     let ctx = Arc::new(Ctx {
         plan: plan.clone(),
         client,
+        tokens: Default::default(),
     });
     let info = RunInfo {
         run_id: plan.run_id.to_string(),

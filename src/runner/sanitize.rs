@@ -54,6 +54,10 @@ pub fn step(step: &mut StepResult, redactor: &Redactor) {
         r.redirects
             .iter_mut()
             .for_each(|u| *u = outside(&without_password(u), URL, redactor));
+        for h in &mut r.hops {
+            h.url = outside(&without_password(&h.url), URL, redactor);
+            h.location = outside(&without_password(&h.location), URL, redactor);
+        }
         opt(&mut r.fallback_cause, MESSAGE);
     }
     if let Some(resp) = &mut step.response {

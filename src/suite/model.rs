@@ -68,6 +68,10 @@ pub struct Profile {
     /// Resolve names by asking these DNS servers (`ADDR[:PORT]`) instead of the system.
     #[serde(default)]
     pub dns_servers: Vec<String>,
+    /// Authentication of every request of the suite with this profile (overrides
+    /// `defaults.auth`; a request's own `auth` overrides it).
+    #[serde(default)]
+    pub auth: Option<Spanned<AuthDef>>,
 }
 
 /// Defaults for every request of a suite.
@@ -84,6 +88,78 @@ pub struct Defaults {
     /// Retry policy of every step (and DNS check) without a `retry` of its own.
     #[serde(default)]
     pub retry: Option<Spanned<Box<RetryDef>>>,
+    /// Authentication of every request without an `auth` of its own (a profile's `auth`
+    /// overrides it).
+    #[serde(default)]
+    pub auth: Option<Spanned<AuthDef>>,
+}
+
+/// How a request authenticates: exactly one scheme (or `none: true`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthDef {
+    /// HTTP Basic: `Authorization: Basic base64(user:password)`.
+    #[serde(default)]
+    pub basic: Option<BasicAuthDef>,
+    /// `Authorization: Bearer TOKEN` (a template).
+    #[serde(default)]
+    pub bearer: Option<String>,
+    /// An API key in a header or a query parameter.
+    #[serde(default)]
+    pub api_key: Option<ApiKeyDef>,
+    /// OAuth2 client credentials: a token fetched (once per run and credentials) and sent
+    /// as Bearer.
+    #[serde(default)]
+    pub oauth2: Option<OAuth2Def>,
+    /// `true`: no authentication (turns off an inherited `auth`).
+    #[serde(default)]
+    pub none: Option<bool>,
+}
+
+/// HTTP Basic credentials (templates).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuthDef {
+    /// The user name.
+    pub user: String,
+    /// The password.
+    pub password: String,
+}
+
+/// An API key: exactly one of `header` and `query` names where it goes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyDef {
+    /// The header that carries the key (e.g. `X-Api-Key`).
+    #[serde(default)]
+    pub header: Option<String>,
+    /// The query parameter that carries the key (e.g. `api_key`).
+    #[serde(default)]
+    pub query: Option<String>,
+    /// The key (a template).
+    pub value: String,
+}
+
+/// OAuth2 client credentials grant (RFC 6749 4.4); every value is a template.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth2Def {
+    /// The token endpoint.
+    pub token_url: String,
+    /// The client id.
+    pub client_id: String,
+    /// The client secret.
+    pub client_secret: String,
+    /// Scopes requested (space-separated).
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// The `audience` parameter some servers require (Auth0, …).
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// How the client authenticates to the token endpoint: `basic` (the default,
+    /// `client_secret_basic`) or `post` (`client_secret_post`, in the form body).
+    #[serde(default)]
+    pub client_auth: Option<String>,
 }
 
 /// Severity of a case: whether its failure blocks the gate.
@@ -308,6 +384,9 @@ pub struct RequestDef {
     /// `true`); `false` keeps the wire bytes as the body (curl without `--compressed`).
     #[serde(default)]
     pub decompress: Option<bool>,
+    /// Authentication of this request (overrides the profile's and `defaults.auth`).
+    #[serde(default)]
+    pub auth: Option<Spanned<AuthDef>>,
 }
 
 /// A present value, `null` included (absent stays `None` through `default`).
@@ -356,6 +435,86 @@ pub struct ExpectDef {
     /// Facts about the connection: the address connected to, the HTTP version.
     #[serde(default)]
     pub connection: Option<Spanned<super::facts::ConnectionExpectDef>>,
+    /// Cookie name → what its `Set-Cookie` (the last one of that name received during the
+    /// exchange, redirect hops included) must say.
+    #[serde(default)]
+    pub cookies: BTreeMap<String, Spanned<CookieExpectDef>>,
+    /// The redirects followed: how many, each hop's status and `Location`, the final URL.
+    #[serde(default)]
+    pub redirects: Option<Spanned<RedirectsExpectDef>>,
+}
+
+/// What one cookie's `Set-Cookie` must say (every key given must hold).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CookieExpectDef {
+    /// `true` (the default when nothing else is given): the response sets the cookie;
+    /// `false`: it does not.
+    #[serde(default)]
+    pub present: Option<bool>,
+    /// The cookie's value equals this text (a template).
+    #[serde(default)]
+    pub value: Option<String>,
+    /// The cookie's value matches this regex (unanchored).
+    #[serde(default)]
+    pub matches: Option<String>,
+    /// The `Secure` attribute is set (`true`) or not (`false`).
+    #[serde(default)]
+    pub secure: Option<bool>,
+    /// The `HttpOnly` attribute is set (`true`) or not (`false`).
+    #[serde(default)]
+    pub http_only: Option<bool>,
+    /// The `SameSite` attribute: `Strict`, `Lax` or `None`.
+    #[serde(default)]
+    pub same_site: Option<String>,
+    /// The `Path` attribute equals this.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The `Domain` attribute equals this (a leading dot ignored); `""`: host-only (no
+    /// `Domain`).
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// The `Max-Age` attribute equals this many seconds.
+    #[serde(default)]
+    pub max_age: Option<i64>,
+    /// The cookie lives at most this many seconds (from `Max-Age`, else `Expires`; a session
+    /// cookie passes).
+    #[serde(default)]
+    pub max_age_lte: Option<i64>,
+    /// `true`: the cookie has `Max-Age` or `Expires` (it outlives the browser session);
+    /// `false`: it is a session cookie.
+    #[serde(default)]
+    pub persistent: Option<bool>,
+}
+
+/// The redirect chain of an exchange (the step must set `follow_redirects`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectsExpectDef {
+    /// Exactly this many redirects were followed.
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// The URL of the final response equals this (a template).
+    #[serde(default)]
+    pub final_url: Option<String>,
+    /// The hops, in order: there must be as many as listed, each matching its entry.
+    #[serde(default)]
+    pub hops: Option<Vec<HopExpectDef>>,
+}
+
+/// One expected redirect hop (every key given must hold).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HopExpectDef {
+    /// The redirect status: `301`, `[301, 308]` or `"3xx"`.
+    #[serde(default)]
+    pub status: Option<StatusDef>,
+    /// The `Location` header, as received, equals this (a template).
+    #[serde(default)]
+    pub location: Option<String>,
+    /// The URL requested on this hop equals this (a template).
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 /// `200`, `[200, 204]` or `"2xx"`.
@@ -764,6 +923,10 @@ pub struct CaptureDef {
     /// Redact the captured value everywhere.
     #[serde(default)]
     pub secret: bool,
+    /// The value of the cookie of this name the response set (the last `Set-Cookie` of that
+    /// name received during the exchange, redirect hops included).
+    #[serde(default)]
+    pub cookie: Option<String>,
 }
 
 /// Retry a step that fails.

@@ -17,4 +17,5 @@ mod reports;
 mod robustness;
 mod scenarios;
 mod schemas;
+mod sessions_schema;
 mod workerd;

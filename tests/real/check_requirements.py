@@ -20,6 +20,7 @@ for line in (pathlib.Path(__file__).parent / "requirements.txt").read_text().spl
 try:
     import gunicorn  # noqa: F401
     import httpbin  # noqa: F401
+    import authlib.integrations.flask_oauth2  # noqa: F401
 except Exception as e:  # an import error of any kind means the pins do not work here
     missing.append(f"import failed: {e!r}")
 if missing:

@@ -43,15 +43,21 @@ pub mod httpbin;
 #[allow(dead_code)]
 pub mod nginx;
 #[allow(dead_code)]
+pub mod oauth2;
+#[allow(dead_code)]
 pub mod pki;
 pub mod tinyproxy;
 
+mod auth_tests;
 mod defects;
 mod dns_tests;
 mod facts_tests;
+mod filter_tests;
 mod httpbin_bytes;
 mod httpbin_tests;
 mod proxy_tests;
+mod session_nginx;
+mod session_tests;
 mod tls_tests;
 
 use std::collections::BTreeSet;
