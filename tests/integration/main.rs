@@ -10,6 +10,7 @@ mod features;
 mod golden;
 mod hostile_text;
 mod limits;
+mod packaging;
 mod real;
 mod reports;
 mod robustness;
