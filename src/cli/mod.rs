@@ -452,9 +452,9 @@ pub fn validate_command(args: &ValidateArgs) -> i32 {
     match crate::load_and_plan(&args.paths, &opts) {
         Ok(plan) => {
             print_line(&format!(
-                "ok: {} suite(s), {} case(s), nothing sent",
-                plan.suites.len(),
-                plan.cases.len()
+                "ok: {}, {}, nothing sent",
+                crate::report::plural(plan.suites.len(), "suite", "suites"),
+                crate::report::plural(plan.cases.len(), "case", "cases")
             ));
             exit_codes::SUCCESS
         }

@@ -89,11 +89,18 @@ impl Console {
             self.paint("FAILED", "31;1")
         };
         let mut text = format!(
-            "\nverdict: {word} — {} checks: {} passed, {} failed, {} errors, {} skipped",
-            c.total, c.passed, c.failed, c.errors, c.skipped
+            "\nverdict: {word} — {}: {} passed, {} failed, {}, {} skipped",
+            super::plural(c.total, "check", "checks"),
+            c.passed,
+            c.failed,
+            super::plural(c.errors, "error", "errors"),
+            c.skipped
         );
         if c.warnings > 0 {
-            text.push_str(&format!(" ({} non-blocking warnings)", c.warnings));
+            text.push_str(&format!(
+                " ({})",
+                super::plural(c.warnings, "non-blocking warning", "non-blocking warnings")
+            ));
         }
         if c.flaky > 0 {
             text.push_str(&format!(", {} flaky", c.flaky));
@@ -101,8 +108,8 @@ impl Console {
         text.push_str(&format!(" in {:.2} s", s.duration.as_secs_f64()));
         if self.skipped_critical > 0 {
             text.push_str(&format!(
-                " — {} critical check(s) did not run",
-                self.skipped_critical
+                " — {} did not run",
+                super::plural(self.skipped_critical, "critical check", "critical checks")
             ));
         }
         if let Some(r) = s.cancelled {
@@ -122,10 +129,10 @@ impl Reporter for Console {
             Event::RunStarted(info) => {
                 self.insecure = info.insecure;
                 let mut t = format!(
-                    "smokegate {} — {} checks from {} suite(s)",
+                    "smokegate {} — {} from {}",
                     info.smokegate_version,
-                    info.total_cases,
-                    info.suites.len()
+                    super::plural(info.total_cases, "check", "checks"),
+                    super::plural(info.suites.len(), "suite", "suites")
                 );
                 if !info.profiles.is_empty() {
                     t.push_str(&format!(" [{}]", info.profiles.join(", ")));
@@ -148,8 +155,9 @@ impl Reporter for Console {
                 running,
                 grace: Some(g),
             } => format!(
-                "\nstopping: {reason}; waiting up to {}s for {running} running check(s) to finish (interrupt again to stop now); unfinished checks are reported as errors\n",
-                g.as_secs()
+                "\nstopping: {reason}; waiting up to {}s for {} to finish (interrupt again to stop now); unfinished checks are reported as errors\n",
+                g.as_secs(),
+                super::plural(*running, "running check", "running checks")
             ),
             Event::RunCancelling { reason, .. } => {
                 format!("\nstopping now: {reason}; unfinished checks are reported as errors\n")

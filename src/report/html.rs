@@ -155,11 +155,19 @@ fn header(h: &mut String, info: &RunInfo, summary: &RunSummary, t: &dyn Fn(&str)
         c.total
     );
     let mut line = format!(
-        "{} checks: {} passed, {} failed, {} errors, {} skipped",
-        c.total, c.passed, c.failed, c.errors, c.skipped
+        "{}: {} passed, {} failed, {}, {} skipped",
+        super::plural(c.total, "check", "checks"),
+        c.passed,
+        c.failed,
+        super::plural(c.errors, "error", "errors"),
+        c.skipped
     );
     if c.warnings > 0 {
-        let _ = write!(line, " ({} non-blocking warnings)", c.warnings);
+        let _ = write!(
+            line,
+            " ({})",
+            super::plural(c.warnings, "non-blocking warning", "non-blocking warnings")
+        );
     }
     if c.flaky > 0 {
         let _ = write!(line, ", {} flaky", c.flaky);

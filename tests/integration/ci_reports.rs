@@ -270,26 +270,27 @@ cases:
     .await;
     assert_eq!(run.code, 1, "{}", run.stdout);
     let notes: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("::")).collect();
-    // The status expectation is on line 10, the body expectation's block follows it.
-    let status_note = notes
+    // One annotation per failing case, at its first failed expectation (status, line 10),
+    // holding every failed expectation of the case (the body one too, with its line).
+    let broken = notes
         .iter()
         .find(|l| l.contains("expected status 200, got 503"))
         .unwrap_or_else(|| panic!("annotation for the status: {notes:#?}"));
     assert!(
-        status_note.starts_with("::error file=probe.yaml,line=10,title=smokegate%3A gh-probe › broken <b>page</b> & \"quotes\"::"),
-        "{status_note}"
+        broken.starts_with("::error file=probe.yaml,line=10,title=smokegate%3A gh-probe › broken <b>page</b> & \"quotes\"::expected status 200, got 503 [line 10]%0A"),
+        "{broken}"
     );
     let case = run.case("broken <b>page</b> & \"quotes\"");
-    for o in case["steps"][0]["expectations"].as_array().unwrap() {
-        if o["passed"] == false {
-            let line = o["line"].as_u64().unwrap();
-            assert!(
-                notes
-                    .iter()
-                    .any(|n| n.contains(&format!("file=probe.yaml,line={line},"))),
-                "an annotation at line {line}: {notes:#?}"
-            );
-        }
+    let failed: Vec<&Value> = case["steps"][0]["expectations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["passed"] == false)
+        .collect();
+    assert_eq!(failed.len(), 2, "{case}");
+    for o in failed {
+        let line = o["line"].as_u64().unwrap();
+        assert!(broken.contains(&format!("[line {line}]")), "{broken}");
     }
     assert!(
         notes.iter().any(|n| n.starts_with(
@@ -298,12 +299,17 @@ cases:
         "warning-severity failures are warnings: {notes:#?}"
     );
     assert!(!notes.iter().any(|n| n.contains("healthy")), "{notes:#?}");
-    assert_eq!(notes.len(), 3, "{notes:#?}");
+    assert_eq!(notes.len(), 2, "{notes:#?}");
+    // Blocking failures are annotated before warnings.
+    assert!(notes[0].starts_with("::error"), "{notes:#?}");
 
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(md.starts_with("# earlier step\n"), "appended, not replaced");
     assert!(md.contains("## smokegate: ❌ FAILED"), "{md}");
-    assert!(md.contains("3** checks: 1 passed, 2 failed"), "{md}");
+    assert!(
+        md.contains("3** checks: 1 passed, 2 failed, 0 errors"),
+        "{md}"
+    );
     assert!(
         md.contains("| gh-probe › broken &lt;b&gt;page&lt;/b&gt; &amp; \"quotes\" | FAIL | yes | `probe.yaml:6` |"),
         "{md}"
@@ -629,7 +635,7 @@ cases:
     // The first signal lets running checks finish within a grace period; a second stops
     // waiting at once.
     assert!(
-        stdout.contains("stopping: interrupted; waiting up to 2s for 2 running check(s)"),
+        stdout.contains("stopping: interrupted; waiting up to 2s for 2 running checks"),
         "{stdout}"
     );
     assert_eq!(

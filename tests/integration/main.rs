@@ -2,6 +2,7 @@
 //! the built binary, and the reports it writes.
 
 mod bad_input;
+mod ci_locations;
 mod ci_reports;
 mod common;
 mod dns_failures;

@@ -432,7 +432,7 @@ fn action_install_checks_the_sha256_and_puts_smokegate_on_the_path() {
 }
 
 /// A loopback HTTP server: `/ok` answers 200, anything else 503 (bounded to 16 connections).
-fn app_server() -> SocketAddr {
+pub(crate) fn app_server() -> SocketAddr {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     std::thread::spawn(move || {
