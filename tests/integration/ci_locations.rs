@@ -309,3 +309,145 @@ fn at_most_ten_annotations_blocking_first_the_rest_skipped_and_flaky_named_in_th
     );
     assert!(md.contains("| many › wobbly | `many.yaml:45` | "), "{md}");
 }
+
+/// Chromium, headless, no network, no telemetry: `extra` arguments, then the page.
+fn chromium(extra: &[String], page: &Path) -> std::process::Output {
+    let profile = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new("chromium");
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+        "--disable-breakpad",
+        "--metrics-recording-only",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--no-proxy-server",
+        "--hide-scrollbars",
+    ])
+    .arg(format!("--user-data-dir={}", profile.path().display()))
+    .args(extra)
+    .arg(format!("file://{}", page.display()))
+    .stdin(std::process::Stdio::null());
+    cmd.output()
+        .expect("chromium is installed (Debian `chromium`; scripts/test installs it)")
+}
+
+#[test]
+fn html_report_reads_at_420_px_and_shows_a_flaky_checks_failed_attempts() {
+    let addr = flaky_server();
+    let ws = tempfile::tempdir().unwrap();
+    std::fs::write(
+        ws.path().join("narrow.yaml"),
+        format!(
+            "name: a-suite-with-a-rather-long-name-for-a-phone
+cases:
+  - name: wobbly
+    request: {{ url: \"http://{addr}/flaky\" }}
+    retry: {{ attempts: 3, interval: 50ms }}
+  - name: a check whose name goes on and on and on so that it cannot fit on one narrow line
+    request: {{ url: \"http://{addr}/down/with/a/very/long/path/segment/that/would/push/the/table/wider\" }}
+  - name: fine
+    request: {{ url: \"http://{addr}/ok\" }}
+"
+        ),
+    )
+    .unwrap();
+    let out = run_in(
+        ws.path(),
+        &["run", "narrow.yaml", "--report-html", "report.html"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let html = ws.path().join("report.html");
+    let page = std::fs::read_to_string(&html).unwrap();
+    // The flaky check's failed attempt, then its pass.
+    assert!(
+        page.contains("<ol class=\"attempts\"><li>failed: expected status 2xx, got 503</li><li>passed</li></ol>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("flaky: passed after 1 failed attempt"),
+        "{page}"
+    );
+
+    // Laid out 420 px wide: nothing wider than the viewport, the chart's text as large as the
+    // rest. A wrapper page frames the report at 420 px and writes what it measured into its
+    // own DOM (file pages may read each other only with --allow-file-access-from-files).
+    let wrapper = ws.path().join("measure.html");
+    std::fs::write(
+        &wrapper,
+        r#"<!DOCTYPE html><html><body style="margin:0">
+<iframe id="f" src="report.html" style="width:420px;height:900px;border:0"></iframe>
+<pre id="out">pending</pre>
+<script>
+document.getElementById('f').addEventListener('load', function () {
+  var d = document.getElementById('f').contentDocument;
+  var px = function (el) { return parseFloat(d.defaultView.getComputedStyle(el).fontSize); };
+  var labels = Array.prototype.map.call(d.querySelectorAll('#timing .label'), px);
+  var cells = Array.prototype.map.call(d.querySelectorAll('#checks td'), px);
+  var wide = Array.prototype.filter.call(d.querySelectorAll('body *'), function (el) {
+    return el.getBoundingClientRect().right > 421;
+  }).map(function (el) { return el.tagName + '#' + el.id + '.' + el.className; });
+  document.getElementById('out').textContent = JSON.stringify({
+    scrollWidth: d.documentElement.scrollWidth,
+    minLabelPx: Math.min.apply(null, labels),
+    minCellPx: Math.min.apply(null, cells),
+    wide: wide.slice(0, 5)
+  });
+});
+</script></body></html>"#,
+    )
+    .unwrap();
+    let o = chromium(
+        &[
+            "--allow-file-access-from-files".into(),
+            "--virtual-time-budget=5000".into(),
+            "--window-size=420,900".into(),
+            "--dump-dom".into(),
+        ],
+        &wrapper,
+    );
+    let dom = String::from_utf8_lossy(&o.stdout);
+    let json = regex::Regex::new(r#"<pre id="out">(\{.*\})</pre>"#)
+        .unwrap()
+        .captures(&dom)
+        .unwrap_or_else(|| {
+            panic!(
+                "the wrapper measured the report:\n{dom}\n{}",
+                String::from_utf8_lossy(&o.stderr)
+            )
+        })[1]
+        .replace("&quot;", "\"");
+    let m: Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        m["scrollWidth"].as_f64().unwrap() <= 420.0,
+        "runs off-screen: {m}"
+    );
+    assert_eq!(m["wide"], serde_json::json!([]), "wider than 420 px: {m}");
+    assert!(
+        m["minLabelPx"].as_f64().unwrap() >= 12.0,
+        "timing labels too small: {m}"
+    );
+    assert!(
+        m["minCellPx"].as_f64().unwrap() >= 12.0,
+        "table text too small: {m}"
+    );
+
+    // A screenshot at 420 px, for a person to look at (kept in the temp dir).
+    let shot = ws.path().join("narrow.png");
+    let o = chromium(
+        &[
+            "--window-size=420,900".into(),
+            format!("--screenshot={}", shot.display()),
+        ],
+        &html,
+    );
+    assert!(o.status.success() && shot.is_file(), "{o:?}");
+    if let Ok(dir) = std::env::var("SMOKEGATE_KEEP_SCREENSHOT") {
+        std::fs::copy(&shot, Path::new(&dir).join("report-420px.png")).unwrap();
+    }
+}
