@@ -72,6 +72,18 @@ impl Entry {
                 failure_type(c)
             },
             text: match c.status {
+                // A flaky pass names its failed attempts in <system-out> too: readers that
+                // ignore <flakyFailure> (junit2html) still show them.
+                Status::Passed if c.flaky => {
+                    let mut t = String::from("flaky: passed after failed attempts\n");
+                    for s in &c.steps {
+                        for m in &s.failed_attempts {
+                            t.push_str(&format!("  failed attempt of `{}`: {m}\n", s.name));
+                        }
+                    }
+                    t.push_str(&explain(c, true));
+                    shrunk(t)
+                }
                 Status::Passed => shrunk(explain(c, true)),
                 // `FILE:LINE` first: the JUnit reporter actions take the line from the first
                 // `FILE:NUMBER` in the failure text when no attribute gives it.

@@ -359,9 +359,30 @@ cases:
     .unwrap();
     let out = run_in(
         ws.path(),
-        &["run", "narrow.yaml", "--report-html", "report.html"],
+        &[
+            "run",
+            "narrow.yaml",
+            "--report-html",
+            "report.html",
+            "--report-junit",
+            "junit.xml",
+        ],
     );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
+    // JUnit: the flaky case passed, its failed attempt is a <flakyFailure> and is also named
+    // in <system-out> (junit2html shows only that).
+    let junit = std::fs::read_to_string(ws.path().join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("<system-out>flaky: passed after failed attempts\n  failed attempt of `wobbly`: expected status 2xx, got 503\n"),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(
+            "<flakyFailure message=\"wobbly: expected status 2xx, got 503\" type=\"flaky\">"
+        ),
+        "{junit}"
+    );
+    xmllint(&ws.path().join("junit.xml"));
     let html = ws.path().join("report.html");
     let page = std::fs::read_to_string(&html).unwrap();
     // The flaky check's failed attempt, then its pass.

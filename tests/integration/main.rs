@@ -4,6 +4,7 @@
 mod bad_input;
 mod ci_locations;
 mod ci_reports;
+mod cli_usage;
 mod common;
 mod dns_failures;
 mod dns_tls;
