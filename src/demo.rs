@@ -14,18 +14,32 @@ use smokegate::cli::{
 
 pub async fn demo(args: DemoArgs) -> i32 {
     let mut faults = Vec::new();
+    let width = Fault::all()
+        .iter()
+        .map(|f| f.name().len())
+        .max()
+        .unwrap_or(0);
+    let listing = || {
+        Fault::all()
+            .iter()
+            .map(|f| format!("{:width$}  {}", f.name(), f.description()))
+            .collect::<Vec<_>>()
+    };
     for f in &args.faults {
         match Fault::from_name(f) {
             Some(x) => faults.push(x),
+            // `--fault list`: one line per fault on stdout, for reading or for scripts.
+            None if f == "list" => {
+                for line in listing() {
+                    print_line(&line);
+                }
+                return exit_codes::SUCCESS;
+            }
             None => {
-                print_err("known faults:");
-                for f in Fault::all() {
-                    print_err(&format!("  {}", f.name()));
+                print_err(&format!("error: unknown fault `{f}`; known faults:"));
+                for line in listing() {
+                    print_err(&format!("  {line}"));
                 }
-                if f == "list" {
-                    return exit_codes::SUCCESS;
-                }
-                print_err(&format!("error: unknown fault `{f}`"));
                 return exit_codes::CONFIG_ERROR;
             }
         }
@@ -103,6 +117,8 @@ pub async fn demo(args: DemoArgs) -> i32 {
         timeout: std::time::Duration::from_secs(10),
         connect_timeout: std::time::Duration::from_secs(5),
         max_body: 4 * 1024 * 1024,
+        fail_fast: false,
+        max_fail: None,
         filters: Vec::new(),
         tags: Vec::new(),
         skip_tags: Vec::new(),
@@ -110,18 +126,15 @@ pub async fn demo(args: DemoArgs) -> i32 {
         report_junit: Some(junit.clone()),
         meta: vec!["target=sample-deployment".into()],
         verbose: args.verbose,
+        quiet: false,
         color: ColorChoice::Auto,
         ci: smokegate::cli::ci::CiArgs {
             report_html: Some(args.report_dir.join("report.html")),
             ..Default::default()
         },
     };
+    // `run` names every report it wrote (JSON, JUnit, HTML).
     let code = run_command(&run, &deployment.vars()).await;
-    print_line(&format!(
-        "reports: {} and {}",
-        json.display(),
-        junit.display()
-    ));
     deployment.shutdown();
     code
 }

@@ -215,6 +215,17 @@ pub struct RunArgs {
     /// Connect timeout (a bare number is seconds, as in curl).
     #[arg(help_heading = "Requests", long = "connect-timeout", value_parser = parse_dur, default_value = "10s")]
     pub connect_timeout: Duration,
+    /// Stop after the first blocking failure (`--max-fail 1`): running checks finish, the
+    /// others are not started (reported as skipped).
+    #[arg(
+        help_heading = "Requests",
+        long = "fail-fast",
+        conflicts_with = "max_fail"
+    )]
+    pub fail_fast: bool,
+    /// Stop after N blocking failures (failed or errored critical checks).
+    #[arg(help_heading = "Requests", long = "max-fail", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_fail: Option<u32>,
     /// Largest response body read, in bytes; larger bodies are an error.
     #[arg(help_heading = "Requests", long = "max-body", default_value_t = 4 * 1024 * 1024)]
     pub max_body: usize,
@@ -247,8 +258,11 @@ pub struct RunArgs {
     #[arg(help_heading = "Reports", long = "meta", value_name = "KEY=VALUE")]
     pub meta: Vec<String>,
     /// Explain passing checks too (address used, timings).
-    #[arg(help_heading = "Output", short, long)]
+    #[arg(help_heading = "Output", short, long, conflicts_with = "quiet")]
     pub verbose: bool,
+    /// Print only the checks that did not pass and the verdict.
+    #[arg(help_heading = "Output", short, long)]
+    pub quiet: bool,
     /// When to use colour.
     #[arg(help_heading = "Output", long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -409,6 +423,11 @@ impl RunArgs {
             },
             handle_signals: true,
             metadata,
+            max_fail: if self.fail_fast {
+                Some(1)
+            } else {
+                self.max_fail.map(|n| n as usize)
+            },
             keep_results: false,
         })
     }
@@ -468,12 +487,9 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(Console::new(
-        sink,
-        args.use_color(),
-        args.verbose,
-        redactor.clone(),
-    ))];
+    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(
+        Console::new(sink, args.use_color(), args.verbose, redactor.clone()).quiet(args.quiet),
+    )];
     if let Some(p) = &args.report_json {
         reporters.push(Box::new(JsonReporter::new(p.clone(), redactor.clone())));
     }
@@ -491,6 +507,34 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
     }
     for e in &write_errors {
         print_err(&format!("error: {e}"));
+    }
+    // Where the reports went: every file written (not standard output, not one that failed).
+    let written: Vec<String> = [
+        args.report_json.as_deref(),
+        args.report_junit.as_deref(),
+        args.ci.report_html.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|p| !crate::report::is_stdout(p))
+    .map(|p| p.display().to_string())
+    .filter(|p| !write_errors.iter().any(|e| e.contains(p.as_str())))
+    .collect();
+    if !written.is_empty() {
+        let line = format!("reports: {}", written.join(", "));
+        let to_stdout = ![
+            args.report_json.as_deref(),
+            args.report_junit.as_deref(),
+            args.ci.report_html.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(crate::report::is_stdout);
+        if to_stdout {
+            print_line(&line);
+        } else {
+            print_err(&line);
+        }
     }
     let s = &outcome.summary;
     if s.cancelled == Some(crate::events::CancelReason::Interrupted) {

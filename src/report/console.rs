@@ -19,6 +19,8 @@ pub struct Console {
     insecure: bool,
     /// Critical cases that did not run (a prerequisite did not pass): they block the gate.
     skipped_critical: usize,
+    /// `--quiet`: only the checks that did not pass, and the verdict.
+    quiet: bool,
 }
 
 impl Console {
@@ -31,7 +33,15 @@ impl Console {
             redactor,
             insecure: false,
             skipped_critical: 0,
+            quiet: false,
         }
+    }
+
+    /// `--quiet`: print only the checks that did not pass (failures, errors, skipped
+    /// checks that block) and the verdict; no header, no passing checks.
+    pub fn quiet(mut self, quiet: bool) -> Self {
+        self.quiet = quiet;
+        self
     }
 
     fn paint(&self, text: &str, code: &str) -> String {
@@ -128,6 +138,9 @@ impl Reporter for Console {
         let text = match ev {
             Event::RunStarted(info) => {
                 self.insecure = info.insecure;
+                if self.quiet {
+                    return;
+                }
                 let mut t = format!(
                     "smokegate {} — {} from {}",
                     info.smokegate_version,
@@ -148,6 +161,11 @@ impl Reporter for Console {
                 if c.status == Status::Skipped && c.blocks() {
                     self.skipped_critical += 1;
                 }
+                let shown = matches!(c.status, Status::Failed | Status::Error)
+                    || (c.status == Status::Skipped && c.blocks());
+                if self.quiet && !shown {
+                    return;
+                }
                 self.case_block(c)
             }
             Event::RunCancelling {
@@ -157,6 +175,14 @@ impl Reporter for Console {
             } => format!(
                 "\nstopping: {reason}; waiting up to {}s for {} to finish (interrupt again to stop now); unfinished checks are reported as errors\n",
                 g.as_secs(),
+                super::plural(*running, "running check", "running checks")
+            ),
+            Event::RunCancelling {
+                reason: reason @ crate::events::CancelReason::MaxFail,
+                running,
+                ..
+            } => format!(
+                "\nstopping: {reason}; {} finish, nothing more is started\n",
                 super::plural(*running, "running check", "running checks")
             ),
             Event::RunCancelling { reason, .. } => {

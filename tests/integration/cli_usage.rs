@@ -74,7 +74,10 @@ fn list_format_json_describes_every_case_for_scripts() {
     );
     assert_eq!(v["cases"].as_array().unwrap().len(), 2);
     // Selection applies as in text form.
-    let o = smokegate_in(dir.path(), &["list", "--format", "json", "--skip-tag", "slow"]);
+    let o = smokegate_in(
+        dir.path(),
+        &["list", "--format", "json", "--skip-tag", "slow"],
+    );
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["cases"].as_array().unwrap().len(), 1);
     // An unknown format is refused with the choices.
@@ -173,7 +176,199 @@ fn run_help_is_grouped_under_headings() {
             .filter(|&p| p > h)
             .min()
             .unwrap_or(help.len());
-        let o = help[h..next].find(&format!(" {opt} ")).or_else(|| help[h..next].find(&format!(" {opt}")));
+        let o = help[h..next]
+            .find(&format!(" {opt} "))
+            .or_else(|| help[h..next].find(&format!(" {opt}")));
         assert!(o.is_some(), "{opt} not under {heading}:\n{help}");
     }
+}
+
+/// A suite of `n` critical checks against a port nothing listens on (each an error at once),
+/// then one that would pass against `ok`.
+fn failing_suite(dir: &Path, n: usize) {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let ok = crate::packaging::app_server();
+    let mut s = String::from("name: ff\ncases:\n");
+    for i in 1..=n {
+        s.push_str(&format!(
+            "  - name: down-{i}\n    request: {{ url: \"http://{closed}/\", timeout: 2s }}\n"
+        ));
+    }
+    s.push_str(&format!(
+        "  - name: fine\n    request: {{ url: \"http://{ok}/ok\" }}\n"
+    ));
+    std::fs::write(dir.join("ff.yaml"), s).unwrap();
+}
+
+#[test]
+fn fail_fast_and_max_fail_stop_starting_checks_and_report_the_rest_as_not_started() {
+    let dir = tempfile::tempdir().unwrap();
+    failing_suite(dir.path(), 4);
+    // One at a time, so the order of starts is the plan's.
+    let o = smokegate_in(
+        dir.path(),
+        &[
+            "run",
+            "ff.yaml",
+            "--jobs",
+            "1",
+            "--max-fail",
+            "2",
+            "--report-json",
+            "r.json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("stopping: failure limit reached (--max-fail); 0 running checks finish, nothing more is started"),
+        "{}",
+        out(&o)
+    );
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(r["cancelled"], "max-fail");
+    assert_eq!(r["verdict"], "failed");
+    let statuses: Vec<(String, String)> = r["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().into(),
+                c["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("down-1", "error"),
+        ("down-2", "error"),
+        ("down-3", "skipped"),
+        ("down-4", "skipped"),
+        ("fine", "skipped"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(statuses, want);
+    assert_eq!(
+        r["cases"][4]["message"],
+        "not started: failure limit reached (--max-fail)"
+    );
+    crate::common::validate_report(&r);
+
+    // --fail-fast is --max-fail 1.
+    let o = smokegate_in(
+        dir.path(),
+        &["run", "ff.yaml", "--jobs", "1", "--fail-fast"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(stdout.matches("ERROR ff › down-").count(), 1, "{stdout}");
+    // Without a limit every check runs.
+    let o = smokegate_in(dir.path(), &["run", "ff.yaml", "--jobs", "1"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(stdout.matches("ERROR ff › down-").count(), 4, "{stdout}");
+    assert!(stdout.contains("PASS  ff › fine"), "{stdout}");
+    // 0 is not a limit.
+    let o = smokegate_in(dir.path(), &["run", "ff.yaml", "--max-fail", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--max-fail <N>"),
+        "{}",
+        out(&o)
+    );
+}
+
+#[test]
+fn quiet_prints_only_what_did_not_pass_and_the_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    failing_suite(dir.path(), 1);
+    let o = smokegate_in(dir.path(), &["run", "ff.yaml", "--quiet"]);
+    assert_eq!(o.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("ERROR ff › down-1"), "{stdout}");
+    assert!(!stdout.contains("fine"), "{stdout}");
+    assert!(!stdout.contains("smokegate 0."), "no header: {stdout}");
+    assert!(
+        stdout.contains("verdict: FAILED — 2 checks: 1 passed, 0 failed, 1 error, 0 skipped"),
+        "{stdout}"
+    );
+    let o = smokegate_in(dir.path(), &["run", "ff.yaml", "-q", "-v"]);
+    assert_eq!(o.status.code(), Some(2), "--quiet and --verbose conflict");
+}
+
+#[test]
+fn run_names_every_report_it_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    failing_suite(dir.path(), 1);
+    let o = smokegate_in(
+        dir.path(),
+        &[
+            "run",
+            "ff.yaml",
+            "--report-json",
+            "out/r.json",
+            "--report-junit",
+            "out/j.xml",
+            "--report-html",
+            "out/r.html",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout
+            .trim_end()
+            .ends_with("reports: out/r.json, out/j.xml, out/r.html"),
+        "{stdout}"
+    );
+    // A report on stdout is not named; the line goes to stderr with the console.
+    let o = smokegate_in(
+        dir.path(),
+        &[
+            "run",
+            "ff.yaml",
+            "--report-json",
+            "-",
+            "--report-junit",
+            "j.xml",
+        ],
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).expect("stdout is the JSON report alone");
+    assert_eq!(v["verdict"], "failed");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("reports: j.xml"),
+        "{}",
+        out(&o)
+    );
+}
+
+#[test]
+fn demo_fault_list_prints_one_line_per_fault_on_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = smokegate_in(dir.path(), &["demo", "--fault", "list"]);
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(o.stderr.is_empty(), "{}", out(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        sample_deployment::Fault::all().len(),
+        "{stdout}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("d-login-fails ")
+            && l.ends_with("register works; login answers 500 (JWT_SECRET is not configured)")),
+        "{stdout}"
+    );
+    // Nothing was started or written.
+    assert!(!dir.path().join("smokegate-reports").exists());
+    let o = smokegate_in(dir.path(), &["demo", "--fault", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .starts_with("error: unknown fault `nope`; known faults:\n  a-backend-binding-broken"));
 }
