@@ -285,6 +285,10 @@ pub struct DemoArgs {
     /// Explain passing checks too (address used, timings).
     #[arg(short, long)]
     pub verbose: bool,
+    /// Keep the sample deployment running (until Ctrl-C) instead of running the suites, and
+    /// print the lines to paste into another shell to run them yourself with `smokegate run`.
+    #[arg(long)]
+    pub serve: bool,
 }
 
 /// Durations on the command line: a bare number is seconds, as in curl.

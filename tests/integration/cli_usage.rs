@@ -372,3 +372,98 @@ fn demo_fault_list_prints_one_line_per_fault_on_stdout() {
     assert!(String::from_utf8_lossy(&o.stderr)
         .starts_with("error: unknown fault `nope`; known faults:\n  a-backend-binding-broken"));
 }
+
+#[test]
+fn demo_serve_prints_lines_that_run_the_bundled_suites_against_it_until_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_smokegate"))
+        .current_dir(dir.path())
+        .args(["demo", "--serve"])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read what it prints (on a thread, so that a silent child cannot hang the test).
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let until = Instant::now() + Duration::from_secs(30);
+    let mut printed = Vec::new();
+    while !printed.iter().any(|l: &String| l.starts_with("Add --env")) {
+        let left = until.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) => printed.push(l),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("demo --serve printed no instructions within 30 s: {printed:#?}");
+            }
+        }
+    }
+    let text = printed.join("\n");
+    assert!(
+        text.starts_with("sample deployment running on 127.0.0.1 (0 faults) until Ctrl-C."),
+        "{text}"
+    );
+    assert!(
+        text.contains("smokegate run \\\n    smokegate-reports/bundled/suites \\\n    --resolve "),
+        "{text}"
+    );
+    // Paste the lines into a shell, as a user would (the binary under test as `smokegate`).
+    let script: String = printed
+        .iter()
+        .filter(|l| {
+            l.starts_with("export ") || l.starts_with("smokegate run") || l.starts_with("    ")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_smokegate")).parent().unwrap();
+    let run = Command::new("sh")
+        .current_dir(dir.path())
+        .arg("-c")
+        .arg(&script)
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let run_out = out(&run);
+    // Ctrl-C ends the deployment.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let stopped_by = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > stopped_by {
+            let _ = child.kill();
+            panic!("demo --serve did not stop on SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "the pasted run:\n{script}\n{run_out}"
+    );
+    assert!(run_out.contains("verdict: PASSED"), "{run_out}");
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert!(
+        rest.iter().any(|l| l == "sample deployment stopped"),
+        "{rest:?}"
+    );
+}
