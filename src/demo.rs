@@ -14,18 +14,32 @@ use smokegate::cli::{
 
 pub async fn demo(args: DemoArgs) -> i32 {
     let mut faults = Vec::new();
+    let width = Fault::all()
+        .iter()
+        .map(|f| f.name().len())
+        .max()
+        .unwrap_or(0);
+    let listing = || {
+        Fault::all()
+            .iter()
+            .map(|f| format!("{:width$}  {}", f.name(), f.description()))
+            .collect::<Vec<_>>()
+    };
     for f in &args.faults {
         match Fault::from_name(f) {
             Some(x) => faults.push(x),
+            // `--fault list`: one line per fault on stdout, for reading or for scripts.
+            None if f == "list" => {
+                for line in listing() {
+                    print_line(&line);
+                }
+                return exit_codes::SUCCESS;
+            }
             None => {
-                print_err("known faults:");
-                for f in Fault::all() {
-                    print_err(&format!("  {}", f.name()));
+                print_err(&format!("error: unknown fault `{f}`; known faults:"));
+                for line in listing() {
+                    print_err(&format!("  {line}"));
                 }
-                if f == "list" {
-                    return exit_codes::SUCCESS;
-                }
-                print_err(&format!("error: unknown fault `{f}`"));
                 return exit_codes::CONFIG_ERROR;
             }
         }
@@ -39,6 +53,9 @@ pub async fn demo(args: DemoArgs) -> i32 {
             return exit_codes::INTERNAL_ERROR;
         }
     };
+    if args.serve {
+        return serve(deployment, &faults, &args).await;
+    }
     // The bundled suites are written next to the reports, so the paths the reports give for
     // each check lead to the suite that holds it.
     let bundled_dir = args.report_dir.join("bundled");
@@ -103,6 +120,8 @@ pub async fn demo(args: DemoArgs) -> i32 {
         timeout: std::time::Duration::from_secs(10),
         connect_timeout: std::time::Duration::from_secs(5),
         max_body: 4 * 1024 * 1024,
+        fail_fast: false,
+        max_fail: None,
         filters: Vec::new(),
         tags: Vec::new(),
         skip_tags: Vec::new(),
@@ -110,20 +129,102 @@ pub async fn demo(args: DemoArgs) -> i32 {
         report_junit: Some(junit.clone()),
         meta: vec!["target=sample-deployment".into()],
         verbose: args.verbose,
+        quiet: false,
         color: ColorChoice::Auto,
         ci: smokegate::cli::ci::CiArgs {
             report_html: Some(args.report_dir.join("report.html")),
             ..Default::default()
         },
     };
+    // `run` names every report it wrote (JSON, JUnit, HTML).
     let code = run_command(&run, &deployment.vars()).await;
-    print_line(&format!(
-        "reports: {} and {}",
-        json.display(),
-        junit.display()
-    ));
     deployment.shutdown();
     code
+}
+
+/// `demo --serve`: keep the deployment up and print what to paste into another shell: the
+/// environment variables the suites read, and the `smokegate run` line with every
+/// `--resolve` (the bundled suites are written where the line says). Ends on Ctrl-C or
+/// SIGTERM.
+async fn serve(deployment: SampleDeployment, faults: &[Fault], args: &DemoArgs) -> i32 {
+    let bundled_dir = args.report_dir.join("bundled");
+    let suites = if args.paths.is_empty() {
+        match write_bundled(&bundled_dir) {
+            Ok(dir) => vec![dir.join("suites")],
+            Err(e) => {
+                print_err(&format!(
+                    "error: cannot write the bundled suites to {}: {e}",
+                    bundled_dir.display()
+                ));
+                return exit_codes::INTERNAL_ERROR;
+            }
+        }
+    } else {
+        args.paths.clone()
+    };
+    let mut lines = vec![format!(
+        "sample deployment running on 127.0.0.1 ({} faults) until Ctrl-C. In another shell, from this folder:",
+        faults.len()
+    )];
+    lines.push(String::new());
+    for (k, v) in deployment.vars() {
+        lines.push(format!("export {k}={}", shell_quote(&v)));
+    }
+    let mut run = vec!["smokegate run".to_string()];
+    run.extend(suites.iter().map(|p| shell_quote(&p.display().to_string())));
+    for r in deployment.resolves() {
+        run.push(format!("--resolve {}", shell_quote(&r)));
+    }
+    // The sample is on loopback: never through a proxy of the environment.
+    run.push("--noproxy '*'".into());
+    lines.push(run.join(" \\\n    "));
+    lines.push(String::new());
+    lines.push(
+        "Add --env staging (or production) to pick a profile, --report-html out.html for a report."
+            .into(),
+    );
+    for l in &lines {
+        print_line(l);
+    }
+    wait_for_stop().await;
+    print_line("sample deployment stopped");
+    deployment.shutdown();
+    exit_codes::SUCCESS
+}
+
+/// A word for a POSIX shell: unchanged when it is plain, else in single quotes.
+fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM.
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// The bundled suites and the schemas they name, as `(path, text)` relative to one folder.

@@ -214,6 +214,9 @@ impl CaseResult {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CancelReason {
+    /// `--max-fail N` (or `--fail-fast`) blocking failures happened: nothing more started.
+    /// Declared first: a deadline or an interrupt outranks it.
+    MaxFail,
     /// The `--deadline` passed.
     DeadlineExceeded,
     /// SIGINT or SIGTERM was received.
@@ -223,6 +226,7 @@ pub enum CancelReason {
 impl std::fmt::Display for CancelReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            CancelReason::MaxFail => "failure limit reached (--max-fail)",
             CancelReason::DeadlineExceeded => "deadline exceeded",
             CancelReason::Interrupted => "interrupted",
         })

@@ -65,11 +65,15 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostics> {
     }
 }
 
+/// A suite file found in a directory: `*.yaml`, `*.yml` or `*.json`, but not a JSON Schema
+/// kept beside the suites (`*.schema.json`, as the bundled `schemas/` names them). A file
+/// named on the command line is always loaded.
 fn is_suite_file(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     matches!(
         p.extension().and_then(|e| e.to_str()),
         Some("yaml" | "yml" | "json")
-    )
+    ) && !name.ends_with(".schema.json")
 }
 
 /// Discover, parse and plan suites in one pass, one file at a time: each parsed file is

@@ -50,13 +50,19 @@ impl std::fmt::Display for Shard {
 #[derive(Debug, Args, Clone, Default)]
 pub struct CiArgs {
     /// What is being verified, recorded in the reports as `target` (e.g. a URL or release name).
-    #[arg(long, value_name = "TEXT", env = "SMOKEGATE_TARGET")]
+    #[arg(
+        help_heading = "Reports",
+        long,
+        value_name = "TEXT",
+        env = "SMOKEGATE_TARGET"
+    )]
     pub target: Option<String>,
     /// Git commit being verified, recorded as `git_sha` [default: $GITHUB_SHA, then $CI_COMMIT_SHA].
-    #[arg(long = "git-sha", value_name = "SHA")]
+    #[arg(help_heading = "Reports", long = "git-sha", value_name = "SHA")]
     pub git_sha: Option<String>,
     /// Write a self-contained HTML report here (no network assets).
     #[arg(
+        help_heading = "Reports",
         long = "report-html",
         value_name = "PATH",
         env = "SMOKEGATE_REPORT_HTML"
@@ -64,7 +70,7 @@ pub struct CiArgs {
     pub report_html: Option<PathBuf>,
     /// Run only slice K of N: cases linked by `needs` stay together; merge the shards'
     /// JSON reports with `smokegate merge`.
-    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    #[arg(help_heading = "Selection", long, value_name = "K/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,
 }
 

@@ -31,14 +31,16 @@ pub struct Cli {
 }
 
 /// Subcommands.
+// Parsed once per process: the size of `run`'s arguments does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run suites against a deployment and print the verdict.
     Run(RunArgs),
     /// Check suites (syntax, variables, JSONPath, schemas) without sending anything.
     Validate(ValidateArgs),
-    /// List the cases a run would execute.
-    List(RunArgs),
+    /// List the cases a run would execute (sends nothing).
+    List(ListArgs),
     /// Start the bundled sample deployment on loopback and run the bundled suites against it.
     Demo(DemoArgs),
     /// Combine the JSON reports of `run --shard K/N` into one verdict (and JSON/JUnit/HTML).
@@ -56,8 +58,7 @@ pub enum Command {
 /// `validate` arguments.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Suite files or directories.
-    #[arg(required = true)]
+    /// Suite files or directories [default: suites/].
     pub paths: Vec<PathBuf>,
     /// Profile to validate with (as `run --env`).
     #[arg(short, long, env = "SMOKEGATE_ENV")]
@@ -68,6 +69,43 @@ pub struct ValidateArgs {
     /// Also fail when a `${env.X}` the suites read is not set in this environment.
     #[arg(long = "require-env")]
     pub require_env: bool,
+}
+
+/// How `list` prints the cases.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
+#[allow(missing_docs)]
+pub enum ListFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// `list` arguments: what selects the cases and fills their names, nothing that sends.
+#[derive(Debug, Args, Clone)]
+pub struct ListArgs {
+    /// Suite files or directories [default: suites/].
+    pub paths: Vec<PathBuf>,
+    /// Environment profile to select (e.g. staging, production).
+    #[arg(help_heading = "Variables", short, long, env = "SMOKEGATE_ENV")]
+    pub env: Option<String>,
+    /// Set a variable (repeatable), as `run --var`.
+    #[arg(help_heading = "Variables", long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Only cases whose `suite/case` name contains this text (repeatable).
+    #[arg(help_heading = "Selection", long = "filter", value_name = "TEXT")]
+    pub filters: Vec<String>,
+    /// Only cases with this tag (repeatable).
+    #[arg(help_heading = "Selection", long = "tag")]
+    pub tags: Vec<String>,
+    /// Leave out cases with this tag (repeatable).
+    #[arg(help_heading = "Selection", long = "skip-tag")]
+    pub skip_tags: Vec<String>,
+    /// Only slice K of N, as `run --shard K/N` would run it.
+    #[arg(help_heading = "Selection", long, value_name = "K/N", value_parser = ci::Shard::parse)]
+    pub shard: Option<ci::Shard>,
+    /// `text`: one `suite/case  [tags]` a line; `json`: one JSON document (for scripts).
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
 }
 
 /// Colour choice: `auto` colours when stdout is a terminal and `NO_COLOR` is not set,
@@ -88,78 +126,122 @@ pub struct RunArgs {
     /// Suite files or directories [default: suites/].
     pub paths: Vec<PathBuf>,
     /// Environment profile to select (e.g. staging, production).
-    #[arg(short, long, env = "SMOKEGATE_ENV")]
+    #[arg(help_heading = "Variables", short, long, env = "SMOKEGATE_ENV")]
     pub env: Option<String>,
     /// Set a variable (repeatable); overrides suite and profile values.
-    #[arg(long = "var", value_name = "NAME=VALUE")]
+    #[arg(help_heading = "Variables", long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
     /// Set a secret variable: like --var, and its value is redacted from all output.
-    #[arg(long = "secret", value_name = "NAME=VALUE")]
+    #[arg(help_heading = "Variables", long = "secret", value_name = "NAME=VALUE")]
     pub secrets: Vec<String>,
     /// Resolve HOST to ADDR instead of asking DNS (curl syntax, repeatable; HOST may be *.domain).
-    #[arg(long, value_name = "HOST:PORT:ADDR[,ADDR]")]
+    #[arg(
+        help_heading = "DNS, TLS and proxies",
+        long,
+        value_name = "HOST:PORT:ADDR[,ADDR]"
+    )]
     pub resolve: Vec<String>,
     /// Use ADDR only when resolving HOST fails (NXDOMAIN, no records, timeout).
-    #[arg(long = "fallback-resolve", value_name = "HOST:PORT:ADDR[,ADDR]")]
+    #[arg(
+        help_heading = "DNS, TLS and proxies",
+        long = "fallback-resolve",
+        value_name = "HOST:PORT:ADDR[,ADDR]"
+    )]
     pub fallback_resolve: Vec<String>,
     /// Extra trusted root certificates (PEM).
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "DNS, TLS and proxies", long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
     /// Disable TLS certificate verification (recorded in the verdict and reports).
-    #[arg(long)]
+    #[arg(help_heading = "DNS, TLS and proxies", long)]
     pub insecure: bool,
     /// Connect to HOST2:PORT2 instead of HOST:PORT (curl syntax, repeatable); the request keeps
     /// its URL, Host header and TLS name. Empty parts: any host/port on the left, unchanged on
     /// the right.
-    #[arg(long = "connect-to", value_name = "HOST:PORT:HOST2:PORT2")]
+    #[arg(
+        help_heading = "DNS, TLS and proxies",
+        long = "connect-to",
+        value_name = "HOST:PORT:HOST2:PORT2"
+    )]
     pub connect_to: Vec<String>,
     /// Resolve names by asking this DNS server (UDP, then TCP) instead of the system resolver
     /// (repeatable; port 53 by default).
-    #[arg(long = "dns-server", value_name = "ADDR[:PORT]")]
+    #[arg(
+        help_heading = "DNS, TLS and proxies",
+        long = "dns-server",
+        value_name = "ADDR[:PORT]"
+    )]
     pub dns_servers: Vec<String>,
     /// Send requests through this proxy (http:// or https://; `host:port` means http), for
     /// every scheme; replaces the http_proxy, https_proxy and all_proxy variables.
-    #[arg(short = 'x', long, value_name = "URL")]
+    #[arg(
+        help_heading = "DNS, TLS and proxies",
+        short = 'x',
+        long,
+        value_name = "URL"
+    )]
     pub proxy: Option<String>,
     /// Hosts reached directly, not through a proxy: comma-separated names (with their
     /// subdomains), addresses or CIDR ranges, or `*` for all; replaces NO_PROXY.
-    #[arg(long, value_name = "LIST")]
+    #[arg(help_heading = "DNS, TLS and proxies", long, value_name = "LIST")]
     pub noproxy: Option<String>,
     /// Client certificate for mTLS (PEM; may also hold the private key).
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "DNS, TLS and proxies", long, value_name = "FILE")]
     pub cert: Option<PathBuf>,
     /// Private key of --cert (PEM).
-    #[arg(long, value_name = "FILE", requires = "cert")]
+    #[arg(
+        help_heading = "DNS, TLS and proxies",
+        long,
+        value_name = "FILE",
+        requires = "cert"
+    )]
     pub key: Option<PathBuf>,
     /// Cases run at once.
-    #[arg(short, long, default_value_t = 16, env = "SMOKEGATE_JOBS")]
+    #[arg(
+        help_heading = "Requests",
+        short,
+        long,
+        default_value_t = 16,
+        env = "SMOKEGATE_JOBS"
+    )]
     pub jobs: usize,
     /// Overall deadline (e.g. 5m; a bare number is seconds); unfinished checks are then
     /// reported as errors.
-    #[arg(long, value_parser = parse_dur, env = "SMOKEGATE_DEADLINE")]
+    #[arg(help_heading = "Requests", long, value_parser = parse_dur, env = "SMOKEGATE_DEADLINE")]
     pub deadline: Option<Duration>,
     /// Default per-request timeout (e.g. 30s or 500ms; a bare number is seconds, as curl's
     /// --max-time).
-    #[arg(long, visible_alias = "max-time", value_parser = parse_dur, default_value = "30s")]
+    #[arg(help_heading = "Requests", long, visible_alias = "max-time", value_parser = parse_dur, default_value = "30s")]
     pub timeout: Duration,
     /// Connect timeout (a bare number is seconds, as in curl).
-    #[arg(long = "connect-timeout", value_parser = parse_dur, default_value = "10s")]
+    #[arg(help_heading = "Requests", long = "connect-timeout", value_parser = parse_dur, default_value = "10s")]
     pub connect_timeout: Duration,
+    /// Stop after the first blocking failure (`--max-fail 1`): running checks finish, the
+    /// others are not started (reported as skipped).
+    #[arg(
+        help_heading = "Requests",
+        long = "fail-fast",
+        conflicts_with = "max_fail"
+    )]
+    pub fail_fast: bool,
+    /// Stop after N blocking failures (failed or errored critical checks).
+    #[arg(help_heading = "Requests", long = "max-fail", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_fail: Option<u32>,
     /// Largest response body, in bytes, both as received and once decoded from its
     /// Content-Encoding; a larger body (or a compression bomb) is an error.
-    #[arg(long = "max-body", default_value_t = 4 * 1024 * 1024)]
+    #[arg(help_heading = "Requests", long = "max-body", default_value_t = 4 * 1024 * 1024)]
     pub max_body: usize,
     /// Only cases whose `suite/case` name contains this text (repeatable).
-    #[arg(long = "filter", value_name = "TEXT")]
+    #[arg(help_heading = "Selection", long = "filter", value_name = "TEXT")]
     pub filters: Vec<String>,
     /// Only cases with this tag (repeatable).
-    #[arg(long = "tag")]
+    #[arg(help_heading = "Selection", long = "tag")]
     pub tags: Vec<String>,
     /// Leave out cases with this tag (repeatable).
-    #[arg(long = "skip-tag")]
+    #[arg(help_heading = "Selection", long = "skip-tag")]
     pub skip_tags: Vec<String>,
     /// Write the JSON report here.
     #[arg(
+        help_heading = "Reports",
         long = "report-json",
         value_name = "PATH",
         env = "SMOKEGATE_REPORT_JSON"
@@ -167,19 +249,23 @@ pub struct RunArgs {
     pub report_json: Option<PathBuf>,
     /// Write JUnit XML here.
     #[arg(
+        help_heading = "Reports",
         long = "report-junit",
         value_name = "PATH",
         env = "SMOKEGATE_REPORT_JUNIT"
     )]
     pub report_junit: Option<PathBuf>,
     /// Run metadata for the reports (repeatable), e.g. git_sha=abc123.
-    #[arg(long = "meta", value_name = "KEY=VALUE")]
+    #[arg(help_heading = "Reports", long = "meta", value_name = "KEY=VALUE")]
     pub meta: Vec<String>,
     /// Explain passing checks too (address used, timings).
-    #[arg(short, long)]
+    #[arg(help_heading = "Output", short, long, conflicts_with = "quiet")]
     pub verbose: bool,
+    /// Print only the checks that did not pass and the verdict.
+    #[arg(help_heading = "Output", short, long)]
+    pub quiet: bool,
     /// When to use colour.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    #[arg(help_heading = "Output", long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Run metadata, HTML report, sharding.
     #[command(flatten)]
@@ -200,6 +286,10 @@ pub struct DemoArgs {
     /// Explain passing checks too (address used, timings).
     #[arg(short, long)]
     pub verbose: bool,
+    /// Keep the sample deployment running (until Ctrl-C) instead of running the suites, and
+    /// print the lines to paste into another shell to run them yourself with `smokegate run`.
+    #[arg(long)]
+    pub serve: bool,
 }
 
 /// Durations on the command line: a bare number is seconds, as in curl.
@@ -338,6 +428,11 @@ impl RunArgs {
             },
             handle_signals: true,
             metadata,
+            max_fail: if self.fail_fast {
+                Some(1)
+            } else {
+                self.max_fail.map(|n| n as usize)
+            },
             keep_results: false,
         })
     }
@@ -397,12 +492,9 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(Console::new(
-        sink,
-        args.use_color(),
-        args.verbose,
-        redactor.clone(),
-    ))];
+    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(
+        Console::new(sink, args.use_color(), args.verbose, redactor.clone()).quiet(args.quiet),
+    )];
     if let Some(p) = &args.report_json {
         reporters.push(Box::new(JsonReporter::new(p.clone(), redactor.clone())));
     }
@@ -420,6 +512,34 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
     }
     for e in &write_errors {
         print_err(&format!("error: {e}"));
+    }
+    // Where the reports went: every file written (not standard output, not one that failed).
+    let written: Vec<String> = [
+        args.report_json.as_deref(),
+        args.report_junit.as_deref(),
+        args.ci.report_html.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|p| !crate::report::is_stdout(p))
+    .map(|p| p.display().to_string())
+    .filter(|p| !write_errors.iter().any(|e| e.contains(p.as_str())))
+    .collect();
+    if !written.is_empty() {
+        let line = format!("reports: {}", written.join(", "));
+        let to_stdout = ![
+            args.report_json.as_deref(),
+            args.report_junit.as_deref(),
+            args.ci.report_html.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(crate::report::is_stdout);
+        if to_stdout {
+            print_line(&line);
+        } else {
+            print_err(&line);
+        }
     }
     let s = &outcome.summary;
     if s.cancelled == Some(crate::events::CancelReason::Interrupted) {
@@ -450,12 +570,12 @@ pub fn validate_command(args: &ValidateArgs) -> i32 {
         allow_missing_env: !args.require_env,
         ..PlanOptions::default()
     };
-    match crate::load_and_plan(&args.paths, &opts) {
+    match crate::load_and_plan(&default_suites(&args.paths), &opts) {
         Ok(plan) => {
             print_line(&format!(
-                "ok: {} suite(s), {} case(s), nothing sent",
-                plan.suites.len(),
-                plan.cases.len()
+                "ok: {}, {}, nothing sent",
+                crate::report::plural(plan.suites.len(), "suite", "suites"),
+                crate::report::plural(plan.cases.len(), "case", "cases")
             ));
             exit_codes::SUCCESS
         }
@@ -468,36 +588,38 @@ pub fn validate_command(args: &ValidateArgs) -> i32 {
 
 /// `smokegate list`: sends nothing, so like `validate` it does not need the deployment's
 /// environment variables (the two agree on what is an error).
-pub fn list_command(args: &RunArgs) -> i32 {
-    let opts = match args.plan_options(environment(&[])) {
-        Ok(o) => PlanOptions {
-            allow_missing_env: true,
-            ..o
-        },
+pub fn list_command(args: &ListArgs) -> i32 {
+    let vars: Result<Vec<_>, _> = args.vars.iter().map(|v| parse_kv(v, "--var")).collect();
+    let vars = match vars {
+        Ok(v) => v,
         Err(e) => {
             print_err(&format!("error: {e}"));
             return exit_codes::CONFIG_ERROR;
         }
     };
-    match crate::load_and_plan(&args.suite_paths(), &opts) {
+    let opts = PlanOptions {
+        profile: args.env.clone(),
+        vars,
+        env: environment(&[]),
+        names: args.filters.clone(),
+        tags: args.tags.clone(),
+        skip_tags: args.skip_tags.clone(),
+        allow_missing_env: true,
+        ..PlanOptions::default()
+    };
+    let paths = default_suites(&args.paths);
+    match crate::load_and_plan(&paths, &opts) {
         Ok(mut plan) => {
-            if let Some(s) = args.ci.shard {
+            if let Some(s) = args.shard {
                 crate::plan::shard(&mut plan, s.index, s.count);
             }
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            for c in &plan.cases {
-                let tags = if c.tags.is_empty() {
-                    String::new()
-                } else {
-                    format!("  [{}]", c.tags.join(", "))
-                };
-                let line = writeln!(out, "{}/{}{tags}", plan.suites[c.suite].name, c.name);
-                // A reader that stopped (`| head -1`) ends the listing quietly.
-                if line.is_err() {
-                    return exit_codes::SUCCESS;
-                }
-            }
-            let _ = out.flush();
+            let written = match args.format {
+                ListFormat::Text => list_text(&plan, &mut out),
+                ListFormat::Json => list_json(&plan, &mut out),
+            };
+            // A reader that stopped (`| head -1`) ends the listing quietly.
+            let _ = written.and_then(|()| out.flush());
             exit_codes::SUCCESS
         }
         Err(d) => {
@@ -505,4 +627,50 @@ pub fn list_command(args: &RunArgs) -> i32 {
             exit_codes::CONFIG_ERROR
         }
     }
+}
+
+/// Paths, defaulting to `suites/` (as `run`, `list` and `validate` all do).
+fn default_suites(paths: &[PathBuf]) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from("suites")]
+    } else {
+        paths.to_vec()
+    }
+}
+
+fn list_text(plan: &crate::plan::Plan, out: &mut dyn Write) -> std::io::Result<()> {
+    for c in &plan.cases {
+        let tags = if c.tags.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", c.tags.join(", "))
+        };
+        writeln!(out, "{}/{}{tags}", plan.suites[c.suite].name, c.name)?;
+    }
+    Ok(())
+}
+
+/// `list --format json`: `{"cases": [{id, suite, suite_file, name, line, tags, severity,
+/// needs, steps}]}`, in run order.
+fn list_json(plan: &crate::plan::Plan, out: &mut dyn Write) -> std::io::Result<()> {
+    let cases: Vec<serde_json::Value> = plan
+        .cases
+        .iter()
+        .map(|c| {
+            let suite = &plan.suites[c.suite];
+            serde_json::json!({
+                "id": format!("{}/{}", suite.name, c.name),
+                "suite": suite.name,
+                "suite_file": crate::report::location::relative_to_cwd(&suite.path.display().to_string()),
+                "name": c.name,
+                "line": c.pos.line,
+                "tags": c.tags,
+                "severity": c.severity,
+                "needs": c.needs.iter().map(|&n| plan.cases.iter().find(|x| x.index == n).map(|x| x.name.clone()).unwrap_or_default()).collect::<Vec<_>>(),
+                "steps": c.steps.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "cases": cases }))?;
+    writeln!(out)
 }

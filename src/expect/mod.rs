@@ -162,6 +162,9 @@ pub struct CompiledExpect {
     pub(crate) cookies: Vec<cookies::CookieCheck>,
     /// The redirect chain expectation.
     pub(crate) redirects: Option<Box<redirects::RedirectsCheck>>,
+    /// Where `expect.status` is written (its failures are reported at this line, not at the
+    /// block's).
+    pub(crate) status_pos: Option<Pos>,
 }
 
 /// A compile error with its position.
@@ -262,6 +265,7 @@ impl CompiledExpect {
             max_latency: def.max_latency.map(|d| d.0),
             message: def.message.clone(),
             pos,
+            status_pos: def.status.as_ref().and_then(|s| at(&s.referenced)),
         })
     }
 
@@ -297,13 +301,14 @@ impl CompiledExpect {
     pub fn evaluate(&self, resp: &Response, scope: &Scope) -> Vec<Outcome> {
         let mut out = Vec::new();
         if let Some(s) = &self.status {
-            out.push(s.evaluate(resp, self.pos));
+            out.push(s.evaluate(resp, self.status_pos.or(self.pos)));
         }
+        // Each expectation at its own line (a failure annotates the key that failed).
         for h in &self.headers {
-            out.push(h.evaluate(resp, scope, self.pos));
+            out.push(h.evaluate(resp, scope, h.pos.or(self.pos)));
         }
         if let Some(b) = &self.body {
-            out.extend(b.evaluate(resp, scope, self.pos));
+            out.extend(b.evaluate(resp, scope, b.pos.or(self.pos)));
         }
         for j in &self.jsonpath {
             out.push(j.evaluate(resp, scope));

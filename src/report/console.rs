@@ -19,6 +19,8 @@ pub struct Console {
     insecure: bool,
     /// Critical cases that did not run (a prerequisite did not pass): they block the gate.
     skipped_critical: usize,
+    /// `--quiet`: only the checks that did not pass, and the verdict.
+    quiet: bool,
 }
 
 impl Console {
@@ -31,7 +33,15 @@ impl Console {
             redactor,
             insecure: false,
             skipped_critical: 0,
+            quiet: false,
         }
+    }
+
+    /// `--quiet`: print only the checks that did not pass (failures, errors, skipped
+    /// checks that block) and the verdict; no header, no passing checks.
+    pub fn quiet(mut self, quiet: bool) -> Self {
+        self.quiet = quiet;
+        self
     }
 
     fn paint(&self, text: &str, code: &str) -> String {
@@ -98,11 +108,18 @@ impl Console {
             self.paint("FAILED", "31;1")
         };
         let mut text = format!(
-            "\nverdict: {word} — {} checks: {} passed, {} failed, {} errors, {} skipped",
-            c.total, c.passed, c.failed, c.errors, c.skipped
+            "\nverdict: {word} — {}: {} passed, {} failed, {}, {} skipped",
+            super::plural(c.total, "check", "checks"),
+            c.passed,
+            c.failed,
+            super::plural(c.errors, "error", "errors"),
+            c.skipped
         );
         if c.warnings > 0 {
-            text.push_str(&format!(" ({} non-blocking warnings)", c.warnings));
+            text.push_str(&format!(
+                " ({})",
+                super::plural(c.warnings, "non-blocking warning", "non-blocking warnings")
+            ));
         }
         if c.flaky > 0 {
             text.push_str(&format!(", {} flaky", c.flaky));
@@ -110,8 +127,8 @@ impl Console {
         text.push_str(&format!(" in {:.2} s", s.duration.as_secs_f64()));
         if self.skipped_critical > 0 {
             text.push_str(&format!(
-                " — {} critical check(s) did not run",
-                self.skipped_critical
+                " — {} did not run",
+                super::plural(self.skipped_critical, "critical check", "critical checks")
             ));
         }
         if let Some(r) = s.cancelled {
@@ -130,11 +147,14 @@ impl Reporter for Console {
         let text = match ev {
             Event::RunStarted(info) => {
                 self.insecure = info.insecure;
+                if self.quiet {
+                    return;
+                }
                 let mut t = format!(
-                    "smokegate {} — {} checks from {} suite(s)",
+                    "smokegate {} — {} from {}",
                     info.smokegate_version,
-                    info.total_cases,
-                    info.suites.len()
+                    super::plural(info.total_cases, "check", "checks"),
+                    super::plural(info.suites.len(), "suite", "suites")
                 );
                 if !info.profiles.is_empty() {
                     t.push_str(&format!(" [{}]", info.profiles.join(", ")));
@@ -150,6 +170,11 @@ impl Reporter for Console {
                 if c.status == Status::Skipped && c.blocks() {
                     self.skipped_critical += 1;
                 }
+                let shown = matches!(c.status, Status::Failed | Status::Error)
+                    || (c.status == Status::Skipped && c.blocks());
+                if self.quiet && !shown {
+                    return;
+                }
                 self.case_block(c)
             }
             Event::RunCancelling {
@@ -157,8 +182,17 @@ impl Reporter for Console {
                 running,
                 grace: Some(g),
             } => format!(
-                "\nstopping: {reason}; waiting up to {}s for {running} running check(s) to finish (interrupt again to stop now); unfinished checks are reported as errors\n",
-                g.as_secs()
+                "\nstopping: {reason}; waiting up to {}s for {} to finish (interrupt again to stop now); unfinished checks are reported as errors\n",
+                g.as_secs(),
+                super::plural(*running, "running check", "running checks")
+            ),
+            Event::RunCancelling {
+                reason: reason @ crate::events::CancelReason::MaxFail,
+                running,
+                ..
+            } => format!(
+                "\nstopping: {reason}; {} finish, nothing more is started\n",
+                super::plural(*running, "running check", "running checks")
             ),
             Event::RunCancelling { reason, .. } => {
                 format!("\nstopping now: {reason}; unfinished checks are reported as errors\n")

@@ -12,7 +12,10 @@ use crate::events::{CaseResult, Event, RunInfo, RunSummary, Status};
 use crate::redact::Redactor;
 
 use super::json::sort_cases;
-use super::Reporter;
+use super::{plural, Reporter};
+
+/// GitHub shows at most this many annotations of each level (error, warning) per step.
+pub const MAX_ANNOTATIONS: usize = 10;
 
 /// Writes the job summary and annotations when the run finishes.
 pub struct GithubReporter {
@@ -83,62 +86,94 @@ impl GithubReporter {
         file.to_string()
     }
 
-    /// One workflow command per failing expectation (or step, or case when nothing finer
-    /// is known). Warning-severity failures are `::warning`.
+    /// The failing cases in the order they are annotated: those that block the gate first,
+    /// then warnings; within each, by suite file and line.
+    fn failing_by_importance(&self) -> Vec<&Arc<CaseResult>> {
+        let mut failing: Vec<_> = self
+            .cases
+            .iter()
+            .filter(|c| matches!(c.status, Status::Failed | Status::Error))
+            .collect();
+        // Stable: the cases are already sorted by file, line and name.
+        failing.sort_by_key(|c| !c.blocks());
+        failing
+    }
+
+    /// The cases that get an annotation: GitHub shows at most [`MAX_ANNOTATIONS`] of each
+    /// level (error, warning) per step, so the others are named in the job summary instead.
+    fn annotated(&self) -> (Vec<&Arc<CaseResult>>, Vec<&Arc<CaseResult>>) {
+        let (mut errors, mut warnings) = (0, 0);
+        let mut shown = Vec::new();
+        let mut rest = Vec::new();
+        for c in self.failing_by_importance() {
+            let n = if c.blocks() {
+                &mut errors
+            } else {
+                &mut warnings
+            };
+            if *n < MAX_ANNOTATIONS {
+                *n += 1;
+                shown.push(c);
+            } else {
+                rest.push(c);
+            }
+        }
+        (shown, rest)
+    }
+
+    /// One workflow command per failing case (`::error`, or `::warning` for a `warning`
+    /// severity case), at the line of its first failed expectation, holding every failed
+    /// expectation of the case.
     pub fn annotations(&self) -> String {
         let mut out = String::new();
-        for c in &self.cases {
-            if c.passed_with_warnings() {
-                self.warning_annotations(c, &mut out);
-                continue;
-            }
-            if !matches!(c.status, Status::Failed | Status::Error) {
-                continue;
-            }
+        for c in self.cases.iter().filter(|c| c.passed_with_warnings()) {
+            self.warning_annotations(c, &mut out);
+        }
+        for c in self.annotated().0 {
             let level = if c.blocks() { "error" } else { "warning" };
             let title = format!("smokegate: {} › {}", c.suite, c.name);
-            let mut notes: Vec<(u64, String, String)> = Vec::new();
+            let mut lines: Vec<String> = Vec::new();
             for s in &c.steps {
                 if !matches!(s.status, Status::Failed | Status::Error) {
                     continue;
                 }
-                let step_title = if c.steps.len() > 1 {
-                    format!("{title} › {}", s.name)
+                let prefix = if c.steps.len() > 1 {
+                    format!("step `{}`: ", s.name)
                 } else {
-                    title.clone()
+                    String::new()
                 };
                 let failed: Vec<_> = s.expectations.iter().filter(|o| !o.passed).collect();
                 if let Some(e) = &s.error {
-                    notes.push((s.line, step_title, format!("{}: {}", e.kind, e.message)));
+                    lines.push(format!("{prefix}{}: {}", e.kind, e.message));
                 } else if !failed.is_empty() {
                     for o in failed {
                         let mut msg = o.message.clone().unwrap_or_else(|| o.check.to_string());
                         if let (false, Some(e), Some(a)) =
                             (msg.contains("expected"), &o.expected, &o.actual)
                         {
-                            let _ = write!(msg, "\nexpected: {e}\nactual:   {a}");
+                            let _ = write!(msg, " (expected: {e}; actual: {a})");
                         }
-                        notes.push((o.line.unwrap_or(s.line), step_title.clone(), msg));
+                        let at = o.line.map(|l| format!(" [line {l}]")).unwrap_or_default();
+                        lines.push(format!("{prefix}{msg}{at}"));
                     }
                 } else {
-                    let msg = s.message.clone().unwrap_or_else(|| "failed".into());
-                    notes.push((s.line, step_title, msg));
+                    lines.push(format!(
+                        "{prefix}{}",
+                        s.message.as_deref().unwrap_or("failed")
+                    ));
                 }
             }
-            if notes.is_empty() {
-                let msg = c.message.clone().unwrap_or_else(|| "failed".into());
-                notes.push((c.line, title, msg));
+            if lines.is_empty() {
+                lines.push(c.message.clone().unwrap_or_else(|| "failed".into()));
             }
             let file = escape_property(&self.relative(&c.suite_file));
-            for (line, title, msg) in notes {
-                let _ = writeln!(
-                    out,
-                    "::{level} file={file},line={},title={}::{}",
-                    line.max(1),
-                    escape_property(&self.redactor.redact(&title)),
-                    escape_data(&self.redactor.redact(&msg)),
-                );
-            }
+            let _ = writeln!(
+                out,
+                "::{level} file={file},line={},title={}::{}",
+                super::location::first_failure_line(c),
+                escape_property(&self.redactor.redact(&title)),
+                escape_data(&self.redactor.redact(&lines.join("\n"))),
+            );
         }
         out
     }
@@ -173,11 +208,20 @@ impl GithubReporter {
         let _ = writeln!(md, "## smokegate: {verdict}\n");
         let _ = write!(
             md,
-            "**{}** checks: {} passed, {} failed, {} errors, {} skipped",
-            c.total, c.passed, c.failed, c.errors, c.skipped
+            "**{}** {}: {} passed, {} failed, {}, {} skipped",
+            c.total,
+            if c.total == 1 { "check" } else { "checks" },
+            c.passed,
+            c.failed,
+            plural(c.errors, "error", "errors"),
+            c.skipped
         );
         if c.warnings > 0 {
-            let _ = write!(md, " ({} non-blocking warnings)", c.warnings);
+            let _ = write!(
+                md,
+                " ({})",
+                plural(c.warnings, "non-blocking warning", "non-blocking warnings")
+            );
         }
         if c.flaky > 0 {
             let _ = write!(md, ", {} flaky", c.flaky);
@@ -245,16 +289,75 @@ impl GithubReporter {
             }
             md.push('\n');
         }
-        let skipped = self
+        let (_, unannotated) = self.annotated();
+        if self.annotate.is_some() && !unannotated.is_empty() {
+            let _ = writeln!(
+                md,
+                "GitHub shows at most {MAX_ANNOTATIONS} error and {MAX_ANNOTATIONS} warning annotations per step: {} not annotated (blocking ones were annotated first):\n",
+                plural(unannotated.len(), "failing check is", "failing checks are"),
+            );
+            for c in unannotated {
+                let _ = writeln!(
+                    md,
+                    "- {} › {} at `{}:{}`",
+                    cell(&c.suite),
+                    cell(&c.name),
+                    code_cell(&self.relative(&c.suite_file)),
+                    super::location::first_failure_line(c),
+                );
+            }
+            md.push('\n');
+        }
+        let skipped: Vec<_> = self
             .cases
             .iter()
             .filter(|c| c.status == Status::Skipped)
-            .count();
-        if skipped > 0 {
+            .collect();
+        if !skipped.is_empty() {
             let _ = writeln!(
                 md,
-                "{skipped} check(s) skipped because a prerequisite did not pass.\n"
+                "### Skipped checks\n\n{} not run:\n\n| check | blocks | where | reason |\n|---|---|---|---|",
+                plural(skipped.len(), "check was", "checks were"),
             );
+            for c in skipped {
+                let _ = writeln!(
+                    md,
+                    "| {} › {} | {} | `{}:{}` | {} |",
+                    cell(&c.suite),
+                    cell(&c.name),
+                    if c.blocks() { "yes" } else { "no (warning)" },
+                    code_cell(&self.relative(&c.suite_file)),
+                    c.line,
+                    cell(c.message.as_deref().unwrap_or("")),
+                );
+            }
+            md.push('\n');
+        }
+        let flaky: Vec<_> = self.cases.iter().filter(|c| c.flaky).collect();
+        if !flaky.is_empty() {
+            let _ = writeln!(
+                md,
+                "### Flaky checks\n\n{} only after failed attempts:\n\n| check | where | failed attempts |\n|---|---|---|",
+                plural(flaky.len(), "check passed", "checks passed"),
+            );
+            for c in flaky {
+                let attempts: Vec<String> = c
+                    .steps
+                    .iter()
+                    .flat_map(|s| s.failed_attempts.iter())
+                    .map(|m| cell(m))
+                    .collect();
+                let _ = writeln!(
+                    md,
+                    "| {} › {} | `{}:{}` | {} |",
+                    cell(&c.suite),
+                    cell(&c.name),
+                    code_cell(&self.relative(&c.suite_file)),
+                    c.line,
+                    attempts.join("<br>"),
+                );
+            }
+            md.push('\n');
         }
         let mut by_time: Vec<_> = self.cases.iter().collect();
         by_time.sort_by_key(|c| std::cmp::Reverse(c.duration_ms));

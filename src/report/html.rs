@@ -81,8 +81,26 @@ details summary{cursor:pointer;font-weight:600}
 pre{white-space:pre-wrap;word-break:break-word;font:12px/1.4 ui-monospace,Menlo,Consolas,monospace;margin:6px 0 0}
 #filters button{margin-right:6px;padding:3px 10px;border:1px solid #c8ced6;background:#fff;border-radius:3px;cursor:pointer}
 #filters button.on{background:#1d232a;color:#fff}
-svg text{font:11px system-ui,sans-serif;fill:#1d232a}
-#rendered-counts{font-size:12px;color:#6b7280}
+td{overflow-wrap:anywhere}
+#timing{background:#fff;border:1px solid #e4e7eb;border-radius:4px;padding:6px 10px}
+#timing .row{display:flex;align-items:center;gap:8px;margin:2px 0;font-size:12px}
+#timing .label{flex:0 0 34%;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+#timing .track{flex:1 1 auto;display:flex;align-items:center;gap:6px;min-width:0}
+#timing .fill{display:inline-block;height:10px;border-radius:2px;min-width:2px}
+#timing .ms{white-space:nowrap;color:#4b5563}
+.fill.passed{background:#1f7a3e}.fill.failed{background:#b42318}.fill.error{background:#7a1a12}.fill.skipped{background:#c9a400}
+ol.attempts{margin:6px 0 0;padding-left:20px;font:12px/1.4 ui-monospace,Menlo,Consolas,monospace}
+@media (max-width:640px){
+main{padding:8px 10px 32px}header.verdict{padding:12px 10px}header h1{font-size:19px}
+#filters button{margin:0 4px 4px 0}
+#checks thead{display:none}
+#checks,#checks tbody,#checks tr,#checks td{display:block;width:auto}
+#checks tr{border-bottom:1px solid #c8ced6;padding:4px 0}
+#checks td{border:0;padding:1px 8px}
+#checks td[data-label]::before{content:attr(data-label) ": ";color:#6b7280}
+#checks td.num{text-align:left}#checks td:empty{display:none}
+#timing .label{flex-basis:45%}
+}
 "#;
 
 const SCRIPT: &str = r#"
@@ -94,10 +112,7 @@ const SCRIPT: &str = r#"
     c[r.getAttribute('data-status')]++;
     if (r.getAttribute('data-flaky') === 'true') c.flaky++;
   });
-  var out = document.getElementById('rendered-counts');
-  out.textContent = 'total=' + c.total + ' passed=' + c.passed + ' failed=' + c.failed +
-    ' errors=' + c.error + ' skipped=' + c.skipped + ' flaky=' + c.flaky;
-  out.setAttribute('data-state', 'rendered');
+  document.getElementById('filters').setAttribute('data-state', 'rendered');
   var buttons = Array.prototype.slice.call(document.querySelectorAll('#filters button'));
   buttons.forEach(function (b) {
     var want = b.getAttribute('data-filter');
@@ -107,7 +122,8 @@ const SCRIPT: &str = r#"
       buttons.forEach(function (x) { x.classList.toggle('on', x === b); });
       rows.forEach(function (r) {
         var s = r.getAttribute('data-status');
-        var show = want === 'all' || s === want || (want === 'problems' && (s === 'failed' || s === 'error'));
+        var show = want === 'all' || s === want || (want === 'problems' && (s === 'failed' || s === 'error')) ||
+          (want === 'flaky' && r.getAttribute('data-flaky') === 'true');
         r.style.display = show ? '' : 'none';
       });
     });
@@ -155,11 +171,19 @@ fn header(h: &mut String, info: &RunInfo, summary: &RunSummary, t: &dyn Fn(&str)
         c.total
     );
     let mut line = format!(
-        "{} checks: {} passed, {} failed, {} errors, {} skipped",
-        c.total, c.passed, c.failed, c.errors, c.skipped
+        "{}: {} passed, {} failed, {}, {} skipped",
+        super::plural(c.total, "check", "checks"),
+        c.passed,
+        c.failed,
+        super::plural(c.errors, "error", "errors"),
+        c.skipped
     );
     if c.warnings > 0 {
-        let _ = write!(line, " ({} non-blocking warnings)", c.warnings);
+        let _ = write!(
+            line,
+            " ({})",
+            super::plural(c.warnings, "non-blocking warning", "non-blocking warnings")
+        );
     }
     if c.flaky > 0 {
         let _ = write!(line, ", {} flaky", c.flaky);
@@ -194,10 +218,10 @@ fn header(h: &mut String, info: &RunInfo, summary: &RunSummary, t: &dyn Fn(&str)
         t(&line),
         t(&meta.join(" · "))
     );
-    h.push_str("<p id=\"rendered-counts\" data-state=\"static\">(counts are computed by the page script)</p>\n");
 }
 
-/// One bar per check: how long it took.
+/// One bar per check: how long it took. HTML rather than a scaled drawing, so its text keeps
+/// its size on a narrow screen.
 fn timing_chart(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> String) {
     let max = cases
         .iter()
@@ -205,39 +229,23 @@ fn timing_chart(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> S
         .max()
         .unwrap_or(0)
         .max(1);
-    let row_h = 18u64;
-    let height = row_h * cases.len() as u64 + 24;
-    let _ = writeln!(
-        *h,
-        "<h2>Timing</h2><svg id=\"timing\" role=\"img\" aria-label=\"duration of each check\" \
-width=\"100%\" viewBox=\"0 0 1000 {height}\" preserveAspectRatio=\"xMinYMin meet\">"
+    h.push_str(
+        "<h2>Timing</h2><div id=\"timing\" role=\"img\" aria-label=\"duration of each check\">\n",
     );
-    for (i, case) in cases.iter().enumerate() {
-        let y = i as u64 * row_h;
-        let w = (case.duration_ms as f64 / max as f64 * 560.0).max(1.0);
-        let label = crate::expect::truncate(&format!("{} › {}", case.suite, case.name), 60);
+    for case in cases {
+        let pct = case.duration_ms as f64 / max as f64 * 85.0;
+        let full = t(&format!("{} › {}", case.suite, case.name));
+        // The check's name first: on a narrow screen the label is cut at its end.
+        let label = t(&format!("{} · {}", case.name, case.suite));
         let _ = writeln!(
             *h,
-            "<g class=\"bar {s}\"><title>{full}: {ms} ms</title><text x=\"0\" y=\"{ty}\">{label}</text>\
-<rect x=\"360\" y=\"{ry}\" width=\"{w:.1}\" height=\"{bh}\" fill=\"{fill}\"></rect>\
-<text x=\"{tx:.1}\" y=\"{ty}\">{ms} ms</text></g>",
+            "<div class=\"row bar {s}\" title=\"{full}: {ms} ms\"><span class=\"label\">{label}</span>\
+<span class=\"track\"><span class=\"fill {s}\" style=\"width:{pct:.1}%\"></span><span class=\"ms\">{ms} ms</span></span></div>",
             s = status_word(case.status),
-            full = t(&format!("{} › {}", case.suite, case.name)),
             ms = case.duration_ms,
-            ty = y + 13,
-            label = t(&label),
-            ry = y + 3,
-            bh = row_h - 5,
-            fill = match case.status {
-                Status::Passed => "#1f7a3e",
-                Status::Failed => "#b42318",
-                Status::Error => "#7a1a12",
-                Status::Skipped => "#c9a400",
-            },
-            tx = 366.0 + w,
         );
     }
-    h.push_str("</svg>\n");
+    h.push_str("</div>\n");
 }
 
 /// The filterable table of checks.
@@ -245,13 +253,14 @@ fn checks_table(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> S
     h.push_str(
         "<h2>Checks</h2><div id=\"filters\"><button class=\"on\" data-filter=\"all\">all</button>\
 <button data-filter=\"problems\">failed or error</button><button data-filter=\"passed\">passed</button>\
-<button data-filter=\"skipped\">skipped</button></div>\n\
+<button data-filter=\"skipped\">skipped</button><button data-filter=\"flaky\">flaky</button></div>\n\
 <table id=\"checks\"><thead><tr><th>suite</th><th>check</th><th>status</th><th>severity</th>\
 <th>where</th><th class=\"num\">time</th><th>reason</th></tr></thead><tbody>\n",
     );
     for (i, case) in cases.iter().enumerate() {
         let s = status_word(case.status);
-        let has_details = case.status != Status::Passed || case.passed_with_warnings();
+        let has_details =
+            case.status != Status::Passed || case.passed_with_warnings() || case.flaky;
         let details = if has_details {
             format!(" data-details=\"case-{i}\"")
         } else {
@@ -263,7 +272,12 @@ fn checks_table(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> S
         };
         let mut note = String::new();
         if case.flaky {
-            note.push_str(" <span class=\"note\">flaky: passed after retries</span>");
+            let failed: usize = case.steps.iter().map(|s| s.failed_attempts.len()).sum();
+            let _ = write!(
+                note,
+                " <span class=\"note\">flaky: passed after {}</span>",
+                super::plural(failed, "failed attempt", "failed attempts")
+            );
         }
         if matches!(case.status, Status::Failed | Status::Error) && !case.blocks() {
             note.push_str(" <span class=\"note\">does not block</span>");
@@ -278,8 +292,9 @@ fn checks_table(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> S
         let _ = writeln!(
             *h,
             "<tr data-status=\"{s}\" data-severity=\"{severity}\" data-flaky=\"{}\"{details}>\
-<td>{}</td><td>{}</td><td><span class=\"badge {s}\">{}</span>{note}</td><td>{severity}</td>\
-<td>{}:{}</td><td class=\"num\">{} ms</td><td>{}</td></tr>",
+<td data-label=\"suite\">{}</td><td data-label=\"check\">{}</td><td><span class=\"badge {s}\">{}</span>{note}</td>\
+<td data-label=\"severity\">{severity}</td><td data-label=\"where\">{}:{}</td><td class=\"num\" data-label=\"time\">{} ms</td>\
+<td data-label=\"reason\">{}</td></tr>",
             case.flaky,
             t(&case.suite),
             t(&case.name),
@@ -301,11 +316,15 @@ fn failure_details(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -
     let problems: Vec<(usize, &Arc<CaseResult>)> = cases
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.status != Status::Passed || c.passed_with_warnings())
+        .filter(|(_, c)| c.status != Status::Passed || c.passed_with_warnings() || c.flaky)
         .collect();
     if !problems.is_empty() {
         h.push_str("<h2>Details</h2>\n");
         for (i, case) in problems {
+            if case.status == Status::Passed {
+                flaky_details(h, i, case, t);
+                continue;
+            }
             let mut text = explain(case, false);
             if text.is_empty() {
                 text = case.message.clone().unwrap_or_default();
@@ -323,6 +342,40 @@ fn failure_details(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -
             );
         }
     }
+}
+
+/// A check that passed after failed attempts: each failed attempt's reason, then the pass.
+fn flaky_details(h: &mut String, i: usize, case: &CaseResult, t: &dyn Fn(&str) -> String) {
+    let _ = write!(
+        *h,
+        "<details id=\"case-{i}\" class=\"flaky\"><summary><span class=\"badge passed\">PASS</span> {} › {} \
+<span class=\"note\">flaky</span></summary><ol class=\"attempts\">",
+        t(&case.suite),
+        t(&case.name)
+    );
+    for s in &case.steps {
+        let named = case.steps.len() > 1;
+        for m in &s.failed_attempts {
+            let step = if named {
+                format!("step `{}`: ", s.name)
+            } else {
+                String::new()
+            };
+            let _ = write!(*h, "<li>failed: {}</li>", t(&format!("{step}{m}")));
+        }
+        if !s.failed_attempts.is_empty() {
+            let _ = write!(
+                *h,
+                "<li>passed{}</li>",
+                t(&if named {
+                    format!(" (step `{}`)", s.name)
+                } else {
+                    String::new()
+                })
+            );
+        }
+    }
+    h.push_str("</ol></details>\n");
 }
 
 impl Reporter for HtmlReporter {

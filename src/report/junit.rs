@@ -14,6 +14,7 @@ use crate::redact::Redactor;
 
 use super::details::explain;
 use super::json::{case_key, CaseKey};
+use super::location;
 use super::{write_atomic, Reporter};
 
 /// Writes JUnit XML at the end of the run. Each case is reduced to what its `<testcase>`
@@ -31,6 +32,10 @@ pub struct JunitReporter {
 struct Entry {
     suite: String,
     name: String,
+    /// The suite file, relative to the working directory (`file` attribute).
+    file: String,
+    /// The case's line (`line` attribute).
+    line: u64,
     status: Status,
     duration: Duration,
     /// Failed attempts of a case that passed in the end (`flakyFailure`).
@@ -44,9 +49,11 @@ struct Entry {
 impl Entry {
     fn of(c: &CaseResult) -> Entry {
         let passed = c.status == Status::Passed;
+        let file = location::relative_to_cwd(&c.suite_file);
         Entry {
             suite: c.suite.clone(),
             name: c.name.clone(),
+            line: c.line.max(1),
             status: c.status,
             duration: Duration::from_millis(c.duration_ms),
             reruns: c
@@ -65,10 +72,29 @@ impl Entry {
                 failure_type(c)
             },
             text: match c.status {
+                // A flaky pass names its failed attempts in <system-out> too: readers that
+                // ignore <flakyFailure> (junit2html) still show them.
+                Status::Passed if c.flaky => {
+                    let mut t = String::from("flaky: passed after failed attempts\n");
+                    for s in &c.steps {
+                        for m in &s.failed_attempts {
+                            t.push_str(&format!("  failed attempt of `{}`: {m}\n", s.name));
+                        }
+                    }
+                    t.push_str(&explain(c, true));
+                    shrunk(t)
+                }
                 Status::Passed => shrunk(explain(c, true)),
-                Status::Failed | Status::Error => shrunk(explain(c, false)),
+                // `FILE:LINE` first: the JUnit reporter actions take the line from the first
+                // `FILE:NUMBER` in the failure text when no attribute gives it.
+                Status::Failed | Status::Error => shrunk(format!(
+                    "{file}:{}\n{}",
+                    location::first_failure_line(c),
+                    explain(c, false)
+                )),
                 Status::Skipped => String::new(),
             },
+            file,
         }
     }
 }
@@ -158,6 +184,10 @@ impl JunitReporter {
                 let mut tc = TestCase::new(r(&c.name), status);
                 tc.set_classname(r(&c.suite));
                 tc.set_time(d);
+                // Not in junit-10.xsd, read by the JUnit reporter actions and GitLab
+                // (docs/report-format.md, "JUnit readers").
+                tc.extra.insert("file".into(), r(&c.file).into());
+                tc.extra.insert("line".into(), c.line.to_string().into());
                 if c.status == Status::Passed && !c.text.is_empty() {
                     // Every request's address and how it was chosen, for passes too.
                     tc.set_system_out(r(&c.text));

@@ -8,11 +8,17 @@ pub mod github;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod location;
 
 use std::io::Write;
 use std::path::Path;
 
 pub use crate::events::Reporter;
+
+/// `1 check`, `2 checks`: the count and the words that agree with it.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
 
 /// Write a file atomically: a temporary file in the same directory, then a rename, so a
 /// reader never sees half a report.

@@ -197,7 +197,9 @@ pub fn finish_case(
     CaseResult {
         id: format!("{}/{}", suite.name, case.name),
         suite: suite.name.clone(),
-        suite_file: suite.path.display().to_string(),
+        // Relative to the working directory: reports name `suites/x.yaml`, not a path of the
+        // machine that ran.
+        suite_file: crate::report::location::relative_to_cwd(&suite.path.display().to_string()),
         name: case.name.clone(),
         tags: case.tags.clone(),
         severity: case.severity,

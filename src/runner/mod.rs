@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 use crate::events::Reporter;
-use crate::events::{CaseResult, Counts, Event, RunInfo, RunSummary, Status};
+use crate::events::{CancelReason, CaseResult, Counts, Event, RunInfo, RunSummary, Status};
 use crate::http::{HttpClient, NetConfig, SetupError};
 use crate::plan::{HttpsUse, Plan};
 
@@ -43,6 +43,9 @@ pub struct RunOptions {
     pub handle_signals: bool,
     /// Run metadata for reports (`--meta k=v`, CI facts).
     pub metadata: Vec<(String, String)>,
+    /// Stop starting cases after this many blocking failures (`--max-fail N`; `--fail-fast`
+    /// is 1); the cases not started are reported as skipped.
+    pub max_fail: Option<usize>,
     /// Return every case result in [`RunOutcome::results`]. The CLI turns this off: its
     /// reporters keep what they need, and a run of many thousands of checks then holds
     /// only a tally.
@@ -57,6 +60,7 @@ impl Default for RunOptions {
             net: NetConfig::default(),
             handle_signals: false,
             metadata: Vec::new(),
+            max_fail: None,
             keep_results: true,
         }
     }
@@ -142,6 +146,8 @@ pub async fn run(
         started: vec![false; plan.cases.len()],
         progress: HashMap::new(),
         start: Instant::now(),
+        max_fail: opts.max_fail,
+        failures: 0,
     };
     d.emit(Event::RunStarted(info));
     d.run_loop(opts.deadline, opts.handle_signals).await;
@@ -193,6 +199,9 @@ struct Dispatcher<'r> {
     /// What each running case has done so far (only running cases).
     progress: HashMap<usize, Arc<std::sync::Mutex<Progress>>>,
     start: Instant,
+    /// `--max-fail`, and the blocking failures so far.
+    max_fail: Option<usize>,
+    failures: usize,
 }
 
 impl Dispatcher<'_> {
@@ -314,6 +323,19 @@ impl Dispatcher<'_> {
             };
             self.emit(Event::CaseFinished(r.clone()));
             self.results.record(index, &r);
+            if matches!(r.status, Status::Failed | Status::Error) && r.blocks() {
+                self.failures += 1;
+                if self.max_fail.is_some_and(|n| self.failures >= n) {
+                    if let Some(reason) = self.state.fail_limit() {
+                        let running = self.state.running();
+                        self.emit(Event::RunCancelling {
+                            reason,
+                            running,
+                            grace: None,
+                        });
+                    }
+                }
+            }
         }
     }
 
@@ -361,6 +383,12 @@ impl Dispatcher<'_> {
             }
             let reason = cancelled.map_or_else(|| "not run".into(), |c| c.to_string());
             let r = match self.progress.remove(&i) {
+                // Not started because of --max-fail: not run, so never a pass, but not an
+                // error of its own either.
+                None if !self.started[i] && cancelled == Some(CancelReason::MaxFail) => {
+                    let why = format!("not started: {reason}");
+                    self.unrun(i, Status::Skipped, why, Duration::ZERO)
+                }
                 Some(p) => interrupted(&self.plan, &self.plan.cases[i], &p, &reason),
                 None if self.started[i] => {
                     let why = format!("did not finish: {reason}");

@@ -126,6 +126,16 @@ impl RunState {
         }
     }
 
+    /// `--max-fail` reached: start nothing more, let running cases finish (they are bounded
+    /// by their own timeouts and the deadline). Nothing changes once the run is cancelled.
+    pub fn fail_limit(&mut self) -> Option<CancelReason> {
+        if self.phase != Phase::Running {
+            return None;
+        }
+        self.phase = Phase::Draining;
+        Some(self.escalate(CancelReason::MaxFail))
+    }
+
     /// The grace period after a first interrupt is over: stop now.
     pub fn grace_over(&mut self) -> Cancel {
         match (self.phase, self.reason) {

@@ -148,8 +148,8 @@ impl fmt::Display for Diagnostics {
         if self.0.len() > MAX_SHOWN {
             writeln!(
                 f,
-                "\n… and {} more error(s) not shown (fix these first)",
-                self.0.len() - MAX_SHOWN
+                "\n… and {} not shown (fix these first)",
+                crate::report::plural(self.0.len() - MAX_SHOWN, "more error", "more errors")
             )?;
         }
         Ok(())
@@ -175,7 +175,7 @@ mod tests {
         );
         let text = many.to_string();
         assert!(text.contains("e99") && !text.contains("e100\n"), "{text}");
-        assert!(text.contains("150 more error(s)"), "{text}");
+        assert!(text.contains("150 more errors not shown"), "{text}");
     }
 
     #[test]

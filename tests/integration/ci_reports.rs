@@ -270,26 +270,27 @@ cases:
     .await;
     assert_eq!(run.code, 1, "{}", run.stdout);
     let notes: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("::")).collect();
-    // The status expectation is on line 10, the body expectation's block follows it.
-    let status_note = notes
+    // One annotation per failing case, at its first failed expectation (status, line 10),
+    // holding every failed expectation of the case (the body one too, with its line).
+    let broken = notes
         .iter()
         .find(|l| l.contains("expected status 200, got 503"))
         .unwrap_or_else(|| panic!("annotation for the status: {notes:#?}"));
     assert!(
-        status_note.starts_with("::error file=probe.yaml,line=10,title=smokegate%3A gh-probe › broken <b>page</b> & \"quotes\"::"),
-        "{status_note}"
+        broken.starts_with("::error file=probe.yaml,line=10,title=smokegate%3A gh-probe › broken <b>page</b> & \"quotes\"::expected status 200, got 503 [line 10]%0A"),
+        "{broken}"
     );
     let case = run.case("broken <b>page</b> & \"quotes\"");
-    for o in case["steps"][0]["expectations"].as_array().unwrap() {
-        if o["passed"] == false {
-            let line = o["line"].as_u64().unwrap();
-            assert!(
-                notes
-                    .iter()
-                    .any(|n| n.contains(&format!("file=probe.yaml,line={line},"))),
-                "an annotation at line {line}: {notes:#?}"
-            );
-        }
+    let failed: Vec<&Value> = case["steps"][0]["expectations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["passed"] == false)
+        .collect();
+    assert_eq!(failed.len(), 2, "{case}");
+    for o in failed {
+        let line = o["line"].as_u64().unwrap();
+        assert!(broken.contains(&format!("[line {line}]")), "{broken}");
     }
     assert!(
         notes.iter().any(|n| n.starts_with(
@@ -298,12 +299,17 @@ cases:
         "warning-severity failures are warnings: {notes:#?}"
     );
     assert!(!notes.iter().any(|n| n.contains("healthy")), "{notes:#?}");
-    assert_eq!(notes.len(), 3, "{notes:#?}");
+    assert_eq!(notes.len(), 2, "{notes:#?}");
+    // Blocking failures are annotated before warnings.
+    assert!(notes[0].starts_with("::error"), "{notes:#?}");
 
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(md.starts_with("# earlier step\n"), "appended, not replaced");
     assert!(md.contains("## smokegate: ❌ FAILED"), "{md}");
-    assert!(md.contains("3** checks: 1 passed, 2 failed"), "{md}");
+    assert!(
+        md.contains("3** checks: 1 passed, 2 failed, 0 errors"),
+        "{md}"
+    );
     assert!(
         md.contains("| gh-probe › broken &lt;b&gt;page&lt;/b&gt; &amp; \"quotes\" | FAIL | yes | `probe.yaml:6` |"),
         "{md}"
@@ -342,7 +348,7 @@ async fn no_github_output_outside_github_actions() {
 }
 
 /// Load a page in headless Chromium and return the DOM after its scripts ran.
-async fn chromium_dom(page: &Path) -> String {
+pub(crate) async fn chromium_dom(page: &Path) -> String {
     let profile = tempfile::tempdir().unwrap();
     let mut cmd = tokio::process::Command::new("chromium");
     cmd.args([
@@ -396,22 +402,35 @@ async fn html_report_is_self_contained_and_renders_the_counts_in_chromium() {
         "no network assets: {:?}",
         remote.find(&page)
     );
-    assert!(page.contains("<svg") && page.contains("<details"));
+    assert!(page.contains("<div id=\"timing\"") && page.contains("<details"));
     let json = run.json.as_ref().unwrap();
     let c = &json["counts"];
     let dom = chromium_dom(&html).await;
-    let re =
-        regex::Regex::new(r#"<p id="rendered-counts" data-state="rendered">([^<]*)</p>"#).unwrap();
-    let rendered = re
-        .captures(&dom)
-        .unwrap_or_else(|| panic!("the page script wrote the counts:\n{dom}"))[1]
-        .to_string();
-    assert_eq!(
-        rendered,
-        format!(
-            "total={} passed={} failed={} errors={} skipped={} flaky={}",
-            c["total"], c["passed"], c["failed"], c["errors"], c["skipped"], c["flaky"]
-        )
+    // The page script ran: it counted the rows into the filter buttons.
+    assert!(
+        dom.contains(r#"<div id="filters" data-state="rendered">"#),
+        "the page script ran:\n{dom}"
+    );
+    for (label, n) in [
+        ("all", c["total"].clone()),
+        ("passed", c["passed"].clone()),
+        ("skipped", c["skipped"].clone()),
+        ("flaky", c["flaky"].clone()),
+    ] {
+        assert!(
+            dom.contains(&format!(">{label} ({n})</button>")),
+            "{label} ({n}) in:\n{dom}"
+        );
+    }
+    let problems_n = c["failed"].as_u64().unwrap() + c["errors"].as_u64().unwrap();
+    assert!(dom.contains(&format!(">failed or error ({problems_n})</button>")));
+    // No debug output on the page.
+    assert!(
+        !dom.contains("rendered-counts")
+            && !dom.contains("(counts are computed")
+            && !dom.contains(" passed=")
+            && !dom.contains("\ntotal="),
+        "{dom}"
     );
     assert!(dom.contains("smokegate: FAILED"));
     // Every non-passing case has expandable details.
@@ -629,7 +648,7 @@ cases:
     // The first signal lets running checks finish within a grace period; a second stops
     // waiting at once.
     assert!(
-        stdout.contains("stopping: interrupted; waiting up to 2s for 2 running check(s)"),
+        stdout.contains("stopping: interrupted; waiting up to 2s for 2 running checks"),
         "{stdout}"
     );
     assert_eq!(

@@ -527,7 +527,7 @@ cases:
     let report = run.json.as_ref().unwrap();
     assert_eq!(report["verdict"], "failed");
     assert!(
-        run.stdout.contains("1 critical check(s) did not run"),
+        run.stdout.contains("1 critical check did not run"),
         "{}",
         run.stdout
     );

@@ -3,7 +3,9 @@
 
 mod bad_input;
 mod body_checks;
+mod ci_locations;
 mod ci_reports;
+mod cli_usage;
 mod common;
 mod dns_failures;
 mod dns_tls;
@@ -12,6 +14,7 @@ mod features;
 mod golden;
 mod hostile_text;
 mod limits;
+mod packaging;
 mod real;
 mod reports;
 mod robustness;

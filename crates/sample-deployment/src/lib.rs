@@ -129,6 +129,27 @@ impl Fault {
         }
     }
 
+    /// What the fault breaks, in one line (for `smokegate demo --fault list`).
+    pub fn description(self) -> &'static str {
+        match self {
+            Fault::ABackendBindingBroken => "the dashboard's backend binding is broken: API calls through it fail",
+            Fault::ABackendServedByUi => "the backend route serves the UI's HTML instead of the API",
+            Fault::AAuthNotForwarded => "the dashboard gateway drops the Authorization header on its way to the backend",
+            Fault::BServiceDown => "service \"billing\" in staging answers /health with 503",
+            Fault::CDatabaseError => "the API's /health reports a database error (503)",
+            Fault::CStorefrontDown => "the storefront's GET / answers 500",
+            Fault::CWrongEnvironment => "the API's /health reports environment \"staging\" in production",
+            Fault::DLoginFails => "register works; login answers 500 (JWT_SECRET is not configured)",
+            Fault::DAuthBypass => "GET /v1/events answers 200 with an empty list even without a token",
+            Fault::DWorkerDown => "the webhooks worker (both environments) is down: the edge answers 503",
+            Fault::DLegacyHealth => "every D worker answers /health with the legacy body {\"status\":\"ok\"}",
+            Fault::DWorkerMisrouted => "the edge routes the oauth hosts to the api worker, which answers a healthy envelope of its own",
+            Fault::EHealthOpen => "the deploy service's /health answers 200 {\"ok\":true} without any API key",
+            Fault::EForbiddenInsteadOf401 => "the deploy service answers 403 where 401 is due",
+            Fault::EDispatcherMisroute => "the dispatcher routes Host gateway.do to the db worker",
+        }
+    }
+
     /// Parse a kebab-case name as returned by [`Fault::name`].
     pub fn from_name(name: &str) -> Option<Fault> {
         ALL_FAULTS.iter().copied().find(|f| f.name() == name)
