@@ -207,8 +207,8 @@ cases:
         ],
         "{f:#?}"
     );
-    // Each failure carries the suite line of its `expect` block and expected/actual values.
-    assert!(f.iter().all(|o| o["line"] == 6), "{f:#?}");
+    // Each failure carries the suite line of its `body` key and expected/actual values.
+    assert!(f.iter().all(|o| o["line"] == 7), "{f:#?}");
     assert_eq!(f[2]["expected"], "13 bytes");
     assert_eq!(f[2]["actual"], "12 bytes");
     let f = failures(&r, "json");
