@@ -212,6 +212,16 @@ impl HeaderCheck {
             truncate(&values.join(", "), super::MEMORY_BOUND)
         };
         let n = &self.name;
+        if let (Some(i), true) = (self.nth, values.is_empty()) {
+            return Outcome::new(OutcomeKind::Header, format!("header {n} nth {i}"), pos).fail(
+                format!("a value at index {i}"),
+                shown,
+                format!(
+                    "header `{n}`: no value at index {i}: the header has {} value(s)",
+                    every.len()
+                ),
+            );
+        }
         for rule in &self.rules {
             let (desc, ok) = match rule {
                 Rule::Present => ("present".to_string(), !values.is_empty()),
@@ -256,15 +266,6 @@ impl HeaderCheck {
                 format!("header `{n}`: {why}"),
             )
         };
-        if let (Some(i), true) = (self.nth, values.is_empty()) {
-            return fail(
-                format!("a value at index {i}"),
-                format!(
-                    "no value at index {i}: the header has {} value(s)",
-                    every.len()
-                ),
-            );
-        }
         if !self.pred.is_empty() {
             if let Err(m) = Quantifier::Any.judge(&self.pred, &refs, &cx) {
                 let d = self.pred.describe(Some(scope), cx.sensitive);

@@ -899,7 +899,7 @@ impl Predicate {
                     let d = p.describe(Some(cx.scope), cx.sensitive);
                     return Err(Miss::new(
                         format!("not ({d})"),
-                        format!("{} is {d}, expected it not to be", shown()),
+                        format!("expected not ({d}), got {}", shown()),
                     ));
                 }
             }
@@ -1001,7 +1001,7 @@ impl Quantifier {
                 let why = match values {
                     [] => "no value to test".to_string(),
                     [one] => p.test(one, cx).err().map(|m| m.reason).unwrap_or_default(),
-                    _ => format!("none of the {n} values is {d}"),
+                    _ => format!("none of the {n} values satisfies {d}"),
                 };
                 Err(Miss::new(format!("any value {d}"), why))
             }
@@ -1025,13 +1025,13 @@ impl Quantifier {
                 for (i, v) in values.iter().enumerate() {
                     if p.holds(v, cx) {
                         let at = if n > 1 {
-                            format!("value {} of {n}, ", i + 1)
+                            format!(" (value {} of {n})", i + 1)
                         } else {
                             String::new()
                         };
                         return Err(Miss::new(
                             format!("no value {d}"),
-                            format!("{at}{}, is {d}", cx.shown(v)),
+                            format!("expected no value {d}, got {}{at}", cx.shown(v)),
                         ));
                     }
                 }
@@ -1087,7 +1087,7 @@ mod tests {
                 .test(&j("\"xy\""), &c)
                 .unwrap_err()
                 .reason,
-            "\"xy\" is matches /^x/, expected it not to be"
+            "expected not (matches /^x/), got \"xy\""
         );
         assert!(pred("{contains: b}").holds(&j("[\"a\",\"b\"]"), &c));
         assert!(pred("{newer_than: 10m}").holds(&j("\"2026-12-03T11:55:00Z\""), &c));
@@ -1124,7 +1124,7 @@ mod tests {
         );
         assert_eq!(
             Quantifier::None.judge(&p, &refs, &c).unwrap_err().reason,
-            "value 2 of 3, 5, is gt 4"
+            "expected no value gt 4, got 5 (value 2 of 3)"
         );
         assert!(Quantifier::None.judge(&p, &[], &c).is_ok());
         assert_eq!(nth(&refs, -1), Some(&vals[2]));
