@@ -708,3 +708,73 @@ cases:
         ],
     );
 }
+
+/// Mistakes in the new keys are configuration errors at their position, found before anything
+/// is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn mistakes_in_assertions_are_reported_at_their_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write_suite(
+        dir.path(),
+        "bad.yaml",
+        r#"name: bad
+cases:
+  - name: a
+    request: { url: "http://127.0.0.1:9/" }
+    expect:
+      status: {}
+      headers:
+        x-a: { any: {} }
+      jsonpath:
+        - { path: $.a, before: soon }
+        - { path: $.b, not: { type: strng } }
+        - { path: $.c, count: { gte: x } }
+"#,
+    );
+    let r = smokegate(&["validate".into(), bad], &[]).await;
+    assert_eq!(r.code, 2, "{}", r.all_output());
+    for (at, what) in [
+        ("bad.yaml:6:15", "status rule needs `not` or `not_in`"),
+        (
+            "bad.yaml:8:14",
+            "header `x-a`: `any` needs at least one predicate",
+        ),
+        (
+            "bad.yaml:10:11",
+            "before: `soon` is not a date, expected RFC 3339",
+        ),
+        ("bad.yaml:11:11", "unknown type `strng`"),
+        ("bad.yaml:12:11", "`gte` expects a number or a template"),
+    ] {
+        let i = r
+            .stderr
+            .find(what)
+            .unwrap_or_else(|| panic!("{what}: {}", r.stderr));
+        assert!(r.stderr[i..].contains(at), "{what} at {at}: {}", r.stderr);
+    }
+    for (text, at, what) in [
+        (
+            "newer_than: 10",
+            "7:36",
+            "age `10` has no unit: write e.g. `10m`, `10h` or `10d`",
+        ),
+        (
+            "date: iso",
+            "7:30",
+            "unknown variant `iso`, expected one of rfc3339, date, http, unix, unix_ms, any",
+        ),
+    ] {
+        let s = write_suite(
+            dir.path(),
+            "bad2.yaml",
+            &format!("name: bad2\ncases:\n  - name: a\n    request: {{ url: \"http://127.0.0.1:9/\" }}\n    expect:\n      jsonpath:\n        - {{ path: $.a, {text} }}\n"),
+        );
+        let r = smokegate(&["validate".into(), s], &[]).await;
+        assert_eq!(r.code, 2, "{}", r.all_output());
+        assert!(
+            r.stderr.contains(what) && r.stderr.contains(&format!("bad2.yaml:{at}")),
+            "{text}: {}",
+            r.stderr
+        );
+    }
+}
