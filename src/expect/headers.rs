@@ -259,6 +259,9 @@ impl HeaderCheck {
         };
         let as_json: Vec<Value> = values.iter().cloned().map(Value::String).collect();
         let refs: Vec<&Value> = as_json.iter().collect();
+        // Quantifiers always look at every value; `nth` picks what the top-level rules judge.
+        let all_json: Vec<Value> = every.iter().cloned().map(Value::String).collect();
+        let all_refs: Vec<&Value> = all_json.iter().collect();
         let fail = |expected: String, why: String| {
             Outcome::new(OutcomeKind::Header, format!("header {n} {expected}"), pos).fail(
                 expected,
@@ -293,8 +296,8 @@ impl HeaderCheck {
             }
         }
         for (q, p) in &self.quants {
-            if let Err(m) = q.judge(p, &refs, &cx) {
-                let why = if refs.is_empty() {
+            if let Err(m) = q.judge(p, &all_refs, &cx) {
+                let why = if all_refs.is_empty() {
                     format!("{}: expected {}, got (absent)", q.key(), m.expected)
                 } else {
                     format!("{}: {}", q.key(), m.reason)

@@ -430,7 +430,8 @@ pub struct HeaderRule {
     /// The header has this many values (a number or bounds).
     #[serde(default)]
     pub count: Option<Box<SizeDef>>,
-    /// Judge only this value (0 = first, -1 = last) with the value predicates.
+    /// Judge only this value (0 = first, -1 = last) with the top-level rules (`count`, `any`,
+    /// `all` and `none` still see every value).
     #[serde(default)]
     pub nth: Option<i64>,
     /// `warning`: a failure of this rule is reported but does not fail the step.
@@ -625,7 +626,8 @@ pub struct JsonPathDef {
     /// No selected value satisfies this predicate (nothing selected passes).
     #[serde(default)]
     pub none: Option<Box<PredicateDef>>,
-    /// Judge only this selected value (0 = first, -1 = last) with the value predicates.
+    /// Judge only this selected value (0 = first, -1 = last) with the top-level predicates
+    /// (`count`, `any`, `all` and `none` still see every value).
     #[serde(default)]
     pub nth: Option<i64>,
     /// `warning`: a failure is reported but does not fail the step.

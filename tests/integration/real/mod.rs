@@ -46,6 +46,7 @@ pub mod tinyproxy;
 
 mod defects;
 mod dns_tests;
+mod httpbin_assertions;
 mod httpbin_tests;
 mod proxy_tests;
 mod tls_tests;
