@@ -140,6 +140,8 @@ pub struct CompiledExpect {
     pub(crate) message: Option<String>,
     /// Where the `expect` block is written.
     pub(crate) pos: Option<Pos>,
+    /// `warn:` — expectations on the same response whose failures are warnings.
+    pub(crate) warn: Option<Box<CompiledExpect>>,
 }
 
 /// A compile error with its position.
@@ -202,10 +204,27 @@ impl CompiledExpect {
                 .map_err(|e| errors.push((at(&t.referenced), e)))
                 .ok()
         });
+        let warn = def.warn.as_ref().and_then(|w| {
+            let p = at(&w.referenced);
+            match Self::compile(Some(&w.value), p, schemas, suite_dir) {
+                Ok(mut c) => {
+                    if w.value.status.is_none() {
+                        // No implicit 2xx inside `warn`: the block checks what it names.
+                        c.status = None;
+                    }
+                    Some(Box::new(c))
+                }
+                Err(es) => {
+                    errors.extend(es);
+                    None
+                }
+            }
+        });
         if !errors.is_empty() {
             return Err(errors);
         }
         Ok(CompiledExpect {
+            warn,
             tls,
             status,
             headers,
@@ -231,7 +250,17 @@ impl CompiledExpect {
         for j in &self.jsonpath {
             out.extend(j.templates().into_iter().map(|t| (j.pos, t)));
         }
+        if let Some(w) = &self.warn {
+            out.extend(w.templates());
+        }
         out
+    }
+
+    /// The TLS expectations of the block or of its `warn` block (they need a handshake).
+    pub fn tls_check(&self) -> Option<&tls::TlsCheck> {
+        self.tls
+            .as_deref()
+            .or_else(|| self.warn.as_ref().and_then(|w| w.tls_check()))
     }
 
     /// Judge a response. Every expectation is evaluated, so one report shows all problems.
@@ -274,6 +303,12 @@ impl CompiledExpect {
                     ),
                 )
             });
+        }
+        if let Some(w) = &self.warn {
+            out.extend(w.evaluate(resp, scope).into_iter().map(|mut o| {
+                o.severity = crate::suite::model::Severity::Warning;
+                o
+            }));
         }
         if let Some(prefix) = &self.message {
             for o in out.iter_mut().filter(|o| !o.passed) {

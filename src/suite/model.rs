@@ -319,6 +319,11 @@ pub struct ExpectDef {
     /// Certificate and negotiated-protocol expectations (https only).
     #[serde(default)]
     pub tls: Option<Spanned<TlsExpectDef>>,
+    /// Expectations judged on the same response whose failures are only warnings: reported,
+    /// but they do not fail the step (`warn: { max_latency: 300ms }`). Without `status`
+    /// inside, the block checks no status.
+    #[serde(default)]
+    pub warn: Option<Box<Spanned<ExpectDef>>>,
 }
 
 /// `200`, `[200, 204]` or `"2xx"`.

@@ -474,6 +474,56 @@ cases:
     assert_eq!(hits.load(Ordering::SeqCst), 3, "one request per run");
 }
 
+/// `warn:` makes any expectation a warning (status, body, latency, headers…), judged on the
+/// same response; without `status` inside, it checks no status.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_warn_block_turns_any_expectation_into_a_warning() {
+    let (addr, hits) = serve().await;
+    let r = run(
+        addr,
+        r#"name: warn-block
+cases:
+  - name: soft
+    request: { url: "http://ADDR/counted" }
+    expect:
+      jsonpath: [ { path: $.ok, equals: true } ]
+      warn:
+        status: 201
+        body: { contains: [healthy] }
+        max_latency: 30s
+  - name: hard
+    request: { url: "http://ADDR/status/503" }
+    expect:
+      status: 503
+      warn: { max_latency: 30s }
+"#,
+        &[],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert_eq!(r.case("soft")["status"], "passed");
+    assert_eq!(
+        r.case("soft")["warnings"],
+        serde_json::json!([
+            "expected status 201, got 200",
+            "body does not contain \"healthy\""
+        ])
+    );
+    let hard = r.case("hard");
+    assert_eq!(hard["status"], "passed", "{hard}");
+    assert!(
+        hard.get("warnings").is_none(),
+        "no implicit 2xx in warn: {hard}"
+    );
+    assert!(
+        r.stdout
+            .contains("⚠ warning (does not block): expected status 201, got 200"),
+        "{}",
+        r.stdout
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn dates_and_freshness_and_schema_formats() {
     let (addr, _) = serve().await;

@@ -101,6 +101,7 @@ cases:
         - { path: $.n, date: http }
         - { path: $.n, date: unix }
       schema: { inline: { type: object }, severity: warning }
+      warn: { status: 201, max_latency: 300ms, headers: { x-a: b }, body: { contains: [x] }, jsonpath: [ { path: $.a } ] }
     capture:
       sid: { header: set-cookie, regex: "sid=([^;]+)" }
   - name: dns
@@ -146,6 +147,7 @@ fn schema_and_parser_agree_on_every_field() {
         ("none: { contains: secret }", "none: { contain: secret }"),
         ("older_than: 1w", "older_than: 1y"),
         ("date: rfc3339", "date: iso"),
+        ("warn: { status: 201,", "warn: { statuss: 201,"),
         ("count: { gte: 1, lte: 5 }", "count: { atleast: 1 }"),
         ("severity: warning }", "severity: warn }"),
         (
