@@ -661,6 +661,8 @@ cases:
             - { path: $.float_one, type: number, equals: 1 }
             - { path: $.big, type: integer, equals: "123456789012345678901234567890", gt: "123456789012345678901234567889" }
             - { path: "$.items[*].price", gte: "${min}" }
+          # JSON Schema's own meaning: 1.0 is an integer there.
+          schema: { inline: { properties: { float_one: { type: integer } } } }
 "#,
         &[],
     )
