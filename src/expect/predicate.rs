@@ -6,6 +6,13 @@
 //! Vocabulary: `equals`, `not_equals`, `one_of`, `matches`, `contains`, `type`,
 //! `gt`/`gte`/`lt`/`lte`, `length`, `date`, `newer_than`, `older_than`, `before`, `after`,
 //! `not`. Every key given must hold.
+//!
+//! Reusing it for another kind of value (a DNS TXT record, a cookie attribute): put a
+//! `PredicateDef` (or the fields of one) in the model, compile it with
+//! [`Predicate::compile`] / [`Predicate::compile_block`] when the plan is built, and judge
+//! each value with [`Predicate::test`] — or several with [`Quantifier::judge`] — under a
+//! [`Ctx`] (`text: true` for values that are texts: numbers and dates are read from them).
+//! A [`Miss`] carries what was expected and the reason in words for the outcome.
 
 use std::time::Duration;
 
