@@ -1,7 +1,7 @@
 //! The predicate vocabulary shared by every expectation that judges values: JSONPath nodes,
 //! header values (and, later, DNS TXT values or cookies). A [`Predicate`] is compiled once in
 //! the plan from a [`PredicateDef`] and tests one value; quantifiers over several values
-//! (`any`, `all`, `none`, `nth`, `count`) live in [`Quantified`].
+//! (`any`, `all`, `none`) are a [`Quantifier`]; `nth` and `count` live with the expectation.
 //!
 //! Vocabulary: `equals`, `not_equals`, `one_of`, `matches`, `contains`, `type`,
 //! `gt`/`gte`/`lt`/`lte`, `length`, `date`, `newer_than`, `older_than`, `before`, `after`,
