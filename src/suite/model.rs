@@ -281,6 +281,32 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::E
     Value::deserialize(d).map(Some)
 }
 
+/// A scalar written where text is expected (`equals: 5` for a header): its text. Inside an
+/// untagged enum YAML scalars arrive typed, so a bare number would otherwise not match.
+fn scalar_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    text_of(Value::deserialize(d)?).map(Some)
+}
+
+/// A list of scalars, as texts.
+fn scalar_texts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let v: Vec<Value> = Vec::deserialize(d)?;
+    v.into_iter()
+        .map(text_of)
+        .collect::<Result<_, _>>()
+        .map(Some)
+}
+
+fn text_of<E: serde::de::Error>(v: Value) -> Result<String, E> {
+    match v {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        other => Err(E::custom(format!(
+            "expected a text, a number or a boolean, got {other}"
+        ))),
+    }
+}
+
 /// Redirect policy.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(untagged)]
@@ -369,13 +395,13 @@ pub enum HeaderDef {
 #[serde(deny_unknown_fields)]
 pub struct HeaderRule {
     /// One of the header's values equals this text (a template).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_text")]
     pub equals: Option<String>,
     /// One of the header's values matches this regex (unanchored).
     #[serde(default)]
     pub matches: Option<String>,
     /// One of the header's values contains this text (a template).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_text")]
     pub contains: Option<String>,
     /// `true`: the header must be present; `false`: it must be absent.
     #[serde(default)]
@@ -385,10 +411,10 @@ pub struct HeaderRule {
     pub absent: Option<bool>,
     /// One of the values differs from this text (like every top-level rule, it holds when one
     /// value satisfies it; `none: {equals: …}` says that no value may be it).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_text")]
     pub not_equals: Option<String>,
     /// One of the values equals one of these texts.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_texts")]
     pub one_of: Option<Vec<String>>,
     /// One of the values, read as a number, is greater than this.
     #[serde(default)]

@@ -143,7 +143,7 @@ cases:
       headers:
         x-tag: two
         set-cookie: { count: 2, any: { matches: "^sid=" }, all: { matches: "Path=/" }, none: { contains: Secure } }
-        x-remaining: { nth: -1, gte: 10 }
+        x-remaining: { nth: -1, gte: 10, equals: 42, one_of: [41, 42], not_equals: 7 }
         x-env: { length: { gte: 3, lte: 10 } }
   - name: nodes
     request: { url: "http://ADDR/health" }
