@@ -998,7 +998,8 @@ impl Quantifier {
 
     /// Judge values: Ok, or (expected, reason).
     pub fn judge(&self, p: &Predicate, values: &[&Value], cx: &Ctx) -> Result<(), Miss> {
-        let d = p.describe(Some(cx.scope), cx.sensitive);
+        // Described only when it fails: a passing check formats nothing.
+        let d = || p.describe(Some(cx.scope), cx.sensitive);
         let n = values.len();
         match self {
             Quantifier::Any => {
@@ -1008,13 +1009,16 @@ impl Quantifier {
                 let why = match values {
                     [] => "no value to test".to_string(),
                     [one] => p.test(one, cx).err().map(|m| m.reason).unwrap_or_default(),
-                    _ => format!("none of the {n} values satisfies {d}"),
+                    _ => format!("none of the {n} values satisfies {}", d()),
                 };
-                Err(Miss::new(format!("any value {d}"), why))
+                Err(Miss::new(format!("any value {}", d()), why))
             }
             Quantifier::All => {
                 if values.is_empty() {
-                    return Err(Miss::new(format!("every value {d}"), "no value to test"));
+                    return Err(Miss::new(
+                        format!("every value {}", d()),
+                        "no value to test",
+                    ));
                 }
                 for (i, v) in values.iter().enumerate() {
                     if let Err(m) = p.test(v, cx) {
@@ -1023,7 +1027,7 @@ impl Quantifier {
                         } else {
                             String::new()
                         };
-                        return Err(Miss::new(format!("every value {d}"), at + &m.reason));
+                        return Err(Miss::new(format!("every value {}", d()), at + &m.reason));
                     }
                 }
                 Ok(())
@@ -1036,6 +1040,7 @@ impl Quantifier {
                         } else {
                             String::new()
                         };
+                        let d = d();
                         return Err(Miss::new(
                             format!("no value {d}"),
                             format!("expected no value {d}, got {}{at}", cx.shown(v)),
