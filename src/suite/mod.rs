@@ -4,6 +4,7 @@ pub mod diag;
 pub mod duration;
 pub mod load;
 pub mod model;
+mod shapes;
 mod split;
 
 pub use diag::{Diagnostic, Diagnostics, Pos};

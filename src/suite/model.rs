@@ -281,8 +281,8 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::E
     Value::deserialize(d).map(Some)
 }
 
-/// A scalar written where text is expected (`equals: 5` for a header): its text. Inside an
-/// untagged enum YAML scalars arrive typed, so a bare number would otherwise not match.
+/// A scalar written where text is expected (`equals: 5` for a header): its text. Read through
+/// `shapes.rs`, YAML scalars arrive typed, so a bare number would otherwise not match.
 fn scalar_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     text_of(Value::deserialize(d)?).map(Some)
 }
@@ -352,9 +352,8 @@ pub struct ExpectDef {
     pub warn: Option<Box<Spanned<ExpectDef>>>,
 }
 
-/// `200`, `[200, 204]` or `"2xx"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// `200`, `[200, 204]` or `"2xx"` (deserialized in `shapes.rs`).
+#[derive(Debug, Clone)]
 pub enum StatusDef {
     /// One status code, e.g. `200`.
     Code(u16),
@@ -378,9 +377,8 @@ pub struct StatusRule {
     pub not_in: Option<Vec<StatusDef>>,
 }
 
-/// A header expectation: a plain string means "equals".
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// A header expectation: a plain string means "equals" (deserialized in `shapes.rs`).
+#[derive(Debug, Clone)]
 // The model lives only while a suite is planned: the rule's size costs nothing.
 #[allow(clippy::large_enum_variant)]
 pub enum HeaderDef {
@@ -528,9 +526,8 @@ pub struct PredicateDef {
     pub not: Option<Box<PredicateDef>>,
 }
 
-/// A size: exactly `N`, or bounds (`{gte: 1, lte: 10}`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// A size: exactly `N`, or bounds (`{gte: 1, lte: 10}`) (deserialized in `shapes.rs`).
+#[derive(Debug, Clone)]
 pub enum SizeDef {
     /// Exactly this many.
     Exact(u64),

@@ -785,6 +785,28 @@ cases:
     );
     let r = smokegate(&["validate".into(), bad], &[]).await;
     assert_eq!(r.code, 2, "{}", r.all_output());
+    // A misspelt key inside a header rule or a status rule is named, not "no variant matched".
+    let typo = write_suite(
+        dir.path(),
+        "typo.yaml",
+        "name: t\ncases:\n  - name: a\n    request: { url: \"http://127.0.0.1:9/\" }\n    expect:\n      headers:\n        x-a: { nwer_than: 1h }\n  - name: b\n    request: { url: \"http://127.0.0.1:9/\" }\n    expect:\n      status: { nott: 500 }\n",
+    );
+    let t = smokegate(&["validate".into(), typo], &[]).await;
+    assert_eq!(t.code, 2, "{}", t.all_output());
+    assert!(
+        t.stderr
+            .contains("unknown field `nwer_than`, expected one of equals")
+            && t.stderr.contains("typo.yaml:7:16"),
+        "{}",
+        t.stderr
+    );
+    assert!(
+        t.stderr
+            .contains("unknown field `nott`, expected one of not, not_in")
+            && t.stderr.contains("typo.yaml:11:17"),
+        "{}",
+        t.stderr
+    );
     for (at, what) in [
         ("bad.yaml:6:15", "status rule needs `not` or `not_in`"),
         (
@@ -815,6 +837,12 @@ cases:
             "7:30",
             "unknown variant `iso`, expected one of rfc3339, date, http, unix, unix_ms, any",
         ),
+        (
+            "length: { gtee: 1 }",
+            "7:34",
+            "unknown field `gtee`, expected one of equals, not_equals",
+        ),
+        ("count: -1", "7:31", "a size cannot be negative: -1"),
     ] {
         let s = write_suite(
             dir.path(),
