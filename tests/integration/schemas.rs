@@ -80,6 +80,7 @@ cases:
         set-cookie: { count: { gte: 1 }, nth: 0, any: { matches: "^a=" }, all: { length: { lte: 4096 } }, none: { contains: secret }, severity: warning }
         x-n: { not_equals: 0, one_of: ["1", 2, true], gt: 0, gte: 1, lt: 10, lte: "${base}", length: 1, date: any, newer_than: 1h, older_than: 1s, before: "2100-01-01", after: "2000-01-01", not: { equals: "3" } }
         x-m: { equals: 5, contains: a, matches: a, present: true, absent: false }
+        x-number: 5
       jsonpath:
         - path: "$.items[*]"
           contains: 1
