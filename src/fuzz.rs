@@ -231,7 +231,15 @@ cases:
         - { path: "$.b[?@.c > 1]", exists: true }
         - { path: $.t, type: integer }
         - { path: $.s, matches: "^a" }
-      schema: { inline: { type: object, required: [ok] } }
+        - { path: "$..*", any: { newer_than: 10m }, none: { date: rfc3339, before: "2000-01-01" }, nth: -1, length: { gte: 0 } }
+        - { path: "$..n", all: { not: { older_than: 36500d, after: "1970-01-01" } }, count: { lte: 9 } }
+        - { path: "$..*", contains: "a", severity: warning, not: { length: { gt: 3 }, type: string } }
+        - { path: "$..*", date: unix_ms, older_than: 1s }
+        - { path: "$..*", date: http, newer_than: 1d }
+      schema: { inline: { type: object, required: [ok], properties: { d: { format: date-time }, e: { format: email } } } }
+      warn:
+        headers: { content-type: { count: { gte: 1 }, nth: 0, all: { length: { lt: 200 } }, gt: 1, date: any, not: { matches: x } } }
+        status: { not_in: [500, "4xx"] }
 "#;
 
 #[test]
@@ -249,6 +257,7 @@ fn fuzz_expectations_on_arbitrary_responses() {
     let bodies = [
         r#"{"ok": true, "data": {"items": [{"id": 1}, {"id": 2}]}, "n": 5, "a": {"k": 1.50}}"#,
         r#"{"b": [{"c": 2}, {"c": "x"}], "t": 100000000000000000000000, "s": "abc"}"#,
+        r#"{"d": "2026-12-03T10:00:00Z", "e": "a@b.c", "n": 1e308, "u": 99999999999999999999999, "h": "Thu, 03 Dec 2026 10:00:00 GMT"}"#,
         "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
         "not json at all \u{1b}[31m",
     ];

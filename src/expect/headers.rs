@@ -212,6 +212,16 @@ impl HeaderCheck {
             truncate(&values.join(", "), super::MEMORY_BOUND)
         };
         let n = &self.name;
+        if let (Some(i), true) = (self.nth, values.is_empty()) {
+            return Outcome::new(OutcomeKind::Header, format!("header {n} nth {i}"), pos).fail(
+                format!("a value at index {i}"),
+                shown,
+                format!(
+                    "header `{n}`: no value at index {i}: the header has {} value(s)",
+                    every.len()
+                ),
+            );
+        }
         for rule in &self.rules {
             let (desc, ok) = match rule {
                 Rule::Present => ("present".to_string(), !values.is_empty()),
@@ -249,6 +259,9 @@ impl HeaderCheck {
         };
         let as_json: Vec<Value> = values.iter().cloned().map(Value::String).collect();
         let refs: Vec<&Value> = as_json.iter().collect();
+        // Quantifiers always look at every value; `nth` picks what the top-level rules judge.
+        let all_json: Vec<Value> = every.iter().cloned().map(Value::String).collect();
+        let all_refs: Vec<&Value> = all_json.iter().collect();
         let fail = |expected: String, why: String| {
             Outcome::new(OutcomeKind::Header, format!("header {n} {expected}"), pos).fail(
                 expected,
@@ -256,15 +269,6 @@ impl HeaderCheck {
                 format!("header `{n}`: {why}"),
             )
         };
-        if let (Some(i), true) = (self.nth, values.is_empty()) {
-            return fail(
-                format!("a value at index {i}"),
-                format!(
-                    "no value at index {i}: the header has {} value(s)",
-                    every.len()
-                ),
-            );
-        }
         if !self.pred.is_empty() {
             if let Err(m) = Quantifier::Any.judge(&self.pred, &refs, &cx) {
                 let d = self.pred.describe(Some(scope), cx.sensitive);
@@ -292,8 +296,8 @@ impl HeaderCheck {
             }
         }
         for (q, p) in &self.quants {
-            if let Err(m) = q.judge(p, &refs, &cx) {
-                let why = if refs.is_empty() {
+            if let Err(m) = q.judge(p, &all_refs, &cx) {
+                let why = if all_refs.is_empty() {
                     format!("{}: expected {}, got (absent)", q.key(), m.expected)
                 } else {
                     format!("{}: {}", q.key(), m.reason)

@@ -489,7 +489,7 @@ impl Core {
         let nodes = match self.nth {
             Some(i) => {
                 picked = nth(all, i).into_iter().collect::<Vec<_>>();
-                if picked.is_empty() && (!self.each.is_empty() || !self.quants.is_empty()) {
+                if picked.is_empty() && !self.each.is_empty() {
                     return Err(Miss {
                         expected: format!("a value at index {i}"),
                         reason: format!(
@@ -565,7 +565,7 @@ impl Core {
             }
         }
         for (q, p) in &self.quants {
-            q.judge(p, nodes, cx).map_err(|m| Miss {
+            q.judge(p, all, cx).map_err(|m| Miss {
                 expected: m.expected,
                 reason: format!("{}: {}", q.key(), m.reason),
             })?;

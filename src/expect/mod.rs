@@ -165,6 +165,8 @@ pub struct CompiledExpect {
     /// Where `expect.status` is written (its failures are reported at this line, not at the
     /// block's).
     pub(crate) status_pos: Option<Pos>,
+    /// `warn:` — expectations on the same response whose failures are warnings.
+    pub(crate) warn: Option<Box<CompiledExpect>>,
 }
 
 /// A compile error with its position.
@@ -249,6 +251,22 @@ impl CompiledExpect {
                 .map_err(|es| errors.extend(es.into_iter().map(|e| (p, e))))
                 .ok()
         });
+        let warn = def.warn.as_ref().and_then(|w| {
+            let p = at(&w.referenced);
+            match Self::compile(Some(&w.value), p, schemas, suite_dir) {
+                Ok(mut c) => {
+                    if w.value.status.is_none() {
+                        // No implicit 2xx inside `warn`: the block checks what it names.
+                        c.status = None;
+                    }
+                    Some(Box::new(c))
+                }
+                Err(es) => {
+                    errors.extend(es);
+                    None
+                }
+            }
+        });
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -256,6 +274,7 @@ impl CompiledExpect {
             connection,
             cookies: cookie_checks,
             redirects: redirect_check,
+            warn,
             tls,
             status,
             headers,
@@ -294,7 +313,17 @@ impl CompiledExpect {
         if let Some(r) = &self.redirects {
             out.extend(r.templates().map(|t| (r.pos, t)));
         }
+        if let Some(w) = &self.warn {
+            out.extend(w.templates());
+        }
         out
+    }
+
+    /// The TLS expectations of the block or of its `warn` block (they need a handshake).
+    pub fn tls_check(&self) -> Option<&tls::TlsCheck> {
+        self.tls
+            .as_deref()
+            .or_else(|| self.warn.as_ref().and_then(|w| w.tls_check()))
     }
 
     /// Judge a response. Every expectation is evaluated, so one report shows all problems.
@@ -347,6 +376,12 @@ impl CompiledExpect {
                     ),
                 )
             });
+        }
+        if let Some(w) = &self.warn {
+            out.extend(w.evaluate(resp, scope).into_iter().map(|mut o| {
+                o.severity = crate::suite::model::Severity::Warning;
+                o
+            }));
         }
         if let Some(prefix) = &self.message {
             for o in out.iter_mut().filter(|o| !o.passed) {

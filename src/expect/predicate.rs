@@ -1,11 +1,18 @@
 //! The predicate vocabulary shared by every expectation that judges values: JSONPath nodes,
 //! header values (and, later, DNS TXT values or cookies). A [`Predicate`] is compiled once in
 //! the plan from a [`PredicateDef`] and tests one value; quantifiers over several values
-//! (`any`, `all`, `none`, `nth`, `count`) live in [`Quantified`].
+//! (`any`, `all`, `none`) are a [`Quantifier`]; `nth` and `count` live with the expectation.
 //!
 //! Vocabulary: `equals`, `not_equals`, `one_of`, `matches`, `contains`, `type`,
 //! `gt`/`gte`/`lt`/`lte`, `length`, `date`, `newer_than`, `older_than`, `before`, `after`,
 //! `not`. Every key given must hold.
+//!
+//! Reusing it for another kind of value (a DNS TXT record, a cookie attribute): put a
+//! `PredicateDef` (or the fields of one) in the model, compile it with
+//! [`Predicate::compile`] / [`Predicate::compile_block`] when the plan is built, and judge
+//! each value with [`Predicate::test`] — or several with [`Quantifier::judge`] — under a
+//! [`Ctx`] (`text: true` for values that are texts: numbers and dates are read from them).
+//! A [`Miss`] carries what was expected and the reason in words for the outcome.
 
 use std::time::Duration;
 
@@ -899,7 +906,7 @@ impl Predicate {
                     let d = p.describe(Some(cx.scope), cx.sensitive);
                     return Err(Miss::new(
                         format!("not ({d})"),
-                        format!("{} is {d}, expected it not to be", shown()),
+                        format!("expected not ({d}), got {}", shown()),
                     ));
                 }
             }
@@ -991,7 +998,8 @@ impl Quantifier {
 
     /// Judge values: Ok, or (expected, reason).
     pub fn judge(&self, p: &Predicate, values: &[&Value], cx: &Ctx) -> Result<(), Miss> {
-        let d = p.describe(Some(cx.scope), cx.sensitive);
+        // Described only when it fails: a passing check formats nothing.
+        let d = || p.describe(Some(cx.scope), cx.sensitive);
         let n = values.len();
         match self {
             Quantifier::Any => {
@@ -1001,13 +1009,16 @@ impl Quantifier {
                 let why = match values {
                     [] => "no value to test".to_string(),
                     [one] => p.test(one, cx).err().map(|m| m.reason).unwrap_or_default(),
-                    _ => format!("none of the {n} values is {d}"),
+                    _ => format!("none of the {n} values satisfies {}", d()),
                 };
-                Err(Miss::new(format!("any value {d}"), why))
+                Err(Miss::new(format!("any value {}", d()), why))
             }
             Quantifier::All => {
                 if values.is_empty() {
-                    return Err(Miss::new(format!("every value {d}"), "no value to test"));
+                    return Err(Miss::new(
+                        format!("every value {}", d()),
+                        "no value to test",
+                    ));
                 }
                 for (i, v) in values.iter().enumerate() {
                     if let Err(m) = p.test(v, cx) {
@@ -1016,7 +1027,7 @@ impl Quantifier {
                         } else {
                             String::new()
                         };
-                        return Err(Miss::new(format!("every value {d}"), at + &m.reason));
+                        return Err(Miss::new(format!("every value {}", d()), at + &m.reason));
                     }
                 }
                 Ok(())
@@ -1025,13 +1036,14 @@ impl Quantifier {
                 for (i, v) in values.iter().enumerate() {
                     if p.holds(v, cx) {
                         let at = if n > 1 {
-                            format!("value {} of {n}, ", i + 1)
+                            format!(" (value {} of {n})", i + 1)
                         } else {
                             String::new()
                         };
+                        let d = d();
                         return Err(Miss::new(
                             format!("no value {d}"),
-                            format!("{at}{}, is {d}", cx.shown(v)),
+                            format!("expected no value {d}, got {}{at}", cx.shown(v)),
                         ));
                     }
                 }
@@ -1087,7 +1099,7 @@ mod tests {
                 .test(&j("\"xy\""), &c)
                 .unwrap_err()
                 .reason,
-            "\"xy\" is matches /^x/, expected it not to be"
+            "expected not (matches /^x/), got \"xy\""
         );
         assert!(pred("{contains: b}").holds(&j("[\"a\",\"b\"]"), &c));
         assert!(pred("{newer_than: 10m}").holds(&j("\"2026-12-03T11:55:00Z\""), &c));
@@ -1124,7 +1136,7 @@ mod tests {
         );
         assert_eq!(
             Quantifier::None.judge(&p, &refs, &c).unwrap_err().reason,
-            "value 2 of 3, 5, is gt 4"
+            "expected no value gt 4, got 5 (value 2 of 3)"
         );
         assert!(Quantifier::None.judge(&p, &[], &c).is_ok());
         assert_eq!(nth(&refs, -1), Some(&vals[2]));

@@ -38,7 +38,7 @@ impl Plan {
                     HttpsUse::No
                 };
                 let is_https = |scheme: &str| scheme.eq_ignore_ascii_case("https");
-                let this = if h.expect.tls.is_some() {
+                let this = if h.expect.tls_check().is_some() {
                     HttpsUse::Yes
                 } else {
                     match h.request.url.render(&scope) {

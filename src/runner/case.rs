@@ -382,12 +382,7 @@ async fn http_attempt(
         }
     };
     resp.proxy = sent.proxy.clone();
-    if step
-        .expect
-        .tls
-        .as_ref()
-        .is_some_and(|t| t.needs_handshake())
-    {
+    if step.expect.tls_check().is_some_and(|t| t.needs_handshake()) {
         resp.tls = Some(observe_tls(ctx, &sent, &prepared.url).await);
     }
     let outcomes = step.expect.evaluate(&resp, scope);

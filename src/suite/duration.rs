@@ -40,6 +40,9 @@ pub enum DurationError {
     /// An age (`newer_than`, `older_than`) that is negative or longer than [`MAX_AGE`].
     #[error("age `{0}` is out of range (0 to 36500d)")]
     AgeOutOfRange(String),
+    /// An age without a unit.
+    #[error("age `{0}` has no unit: write e.g. `{0}m`, `{0}h` or `{0}d`")]
+    AgeNoUnit(String),
 }
 
 /// What a number without a unit means.
@@ -136,7 +139,7 @@ pub fn parse_age(s: &str) -> Result<Duration, DurationError> {
     let days = match unit.trim() {
         "d" => 1.0,
         "w" => 7.0,
-        "" => return Err(DurationError::NoUnit(t.to_string())),
+        "" => return Err(DurationError::AgeNoUnit(t.to_string())),
         _ => {
             // Same units as a duration, without its 7-day cap.
             let n: f64 = num
@@ -174,13 +177,13 @@ impl<'de> Deserialize<'de> for Age {
                 f.write_str("an age with a unit, such as 10m, 6h, 30d or 2w")
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Age, E> {
-                Err(E::custom(DurationError::NoUnit(v.to_string())))
+                Err(E::custom(DurationError::AgeNoUnit(v.to_string())))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Age, E> {
-                Err(E::custom(DurationError::NoUnit(v.to_string())))
+                Err(E::custom(DurationError::AgeNoUnit(v.to_string())))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Age, E> {
-                Err(E::custom(DurationError::NoUnit(v.to_string())))
+                Err(E::custom(DurationError::AgeNoUnit(v.to_string())))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Age, E> {
                 parse_age(v).map(Age).map_err(E::custom)

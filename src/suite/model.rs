@@ -394,6 +394,32 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::E
     Value::deserialize(d).map(Some)
 }
 
+/// A scalar written where text is expected (`equals: 5` for a header): its text. Read through
+/// `shapes.rs`, YAML scalars arrive typed, so a bare number would otherwise not match.
+fn scalar_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    text_of(Value::deserialize(d)?).map(Some)
+}
+
+/// A list of scalars, as texts.
+fn scalar_texts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let v: Vec<Value> = Vec::deserialize(d)?;
+    v.into_iter()
+        .map(text_of)
+        .collect::<Result<_, _>>()
+        .map(Some)
+}
+
+fn text_of<E: serde::de::Error>(v: Value) -> Result<String, E> {
+    match v {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        other => Err(E::custom(format!(
+            "expected a text, a number or a boolean, got {other}"
+        ))),
+    }
+}
+
 /// Redirect policy.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(untagged)]
@@ -442,6 +468,11 @@ pub struct ExpectDef {
     /// The redirects followed: how many, each hop's status and `Location`, the final URL.
     #[serde(default)]
     pub redirects: Option<Spanned<RedirectsExpectDef>>,
+    /// Expectations judged on the same response whose failures are only warnings: reported,
+    /// but they do not fail the step (`warn: { max_latency: 300ms }`). Without `status`
+    /// inside, the block checks no status.
+    #[serde(default)]
+    pub warn: Option<Box<Spanned<ExpectDef>>>,
 }
 
 /// What one cookie's `Set-Cookie` must say (every key given must hold).
@@ -517,9 +548,8 @@ pub struct HopExpectDef {
     pub url: Option<String>,
 }
 
-/// `200`, `[200, 204]` or `"2xx"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// `200`, `[200, 204]` or `"2xx"` (deserialized in `shapes.rs`).
+#[derive(Debug, Clone)]
 pub enum StatusDef {
     /// One status code, e.g. `200`.
     Code(u16),
@@ -543,9 +573,8 @@ pub struct StatusRule {
     pub not_in: Option<Vec<StatusDef>>,
 }
 
-/// A header expectation: a plain string means "equals".
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// A header expectation: a plain string means "equals" (deserialized in `shapes.rs`).
+#[derive(Debug, Clone)]
 // The model lives only while a suite is planned: the rule's size costs nothing.
 #[allow(clippy::large_enum_variant)]
 pub enum HeaderDef {
@@ -560,13 +589,13 @@ pub enum HeaderDef {
 #[serde(deny_unknown_fields)]
 pub struct HeaderRule {
     /// One of the header's values equals this text (a template).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_text")]
     pub equals: Option<String>,
     /// One of the header's values matches this regex (unanchored).
     #[serde(default)]
     pub matches: Option<String>,
     /// One of the header's values contains this text (a template).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_text")]
     pub contains: Option<String>,
     /// `true`: the header must be present; `false`: it must be absent.
     #[serde(default)]
@@ -576,10 +605,10 @@ pub struct HeaderRule {
     pub absent: Option<bool>,
     /// One of the values differs from this text (like every top-level rule, it holds when one
     /// value satisfies it; `none: {equals: …}` says that no value may be it).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_text")]
     pub not_equals: Option<String>,
     /// One of the values equals one of these texts.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_texts")]
     pub one_of: Option<Vec<String>>,
     /// One of the values, read as a number, is greater than this.
     #[serde(default)]
@@ -626,7 +655,8 @@ pub struct HeaderRule {
     /// The header has this many values (a number or bounds).
     #[serde(default)]
     pub count: Option<Box<SizeDef>>,
-    /// Judge only this value (0 = first, -1 = last) with the value predicates.
+    /// Judge only this value (0 = first, -1 = last) with the top-level rules (`count`, `any`,
+    /// `all` and `none` still see every value).
     #[serde(default)]
     pub nth: Option<i64>,
     /// `warning`: a failure of this rule is reported but does not fail the step.
@@ -692,9 +722,8 @@ pub struct PredicateDef {
     pub not: Option<Box<PredicateDef>>,
 }
 
-/// A size: exactly `N`, or bounds (`{gte: 1, lte: 10}`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// A size: exactly `N`, or bounds (`{gte: 1, lte: 10}`) (deserialized in `shapes.rs`).
+#[derive(Debug, Clone)]
 pub enum SizeDef {
     /// Exactly this many.
     Exact(u64),
@@ -869,7 +898,8 @@ pub struct JsonPathDef {
     /// No selected value satisfies this predicate (nothing selected passes).
     #[serde(default)]
     pub none: Option<Box<PredicateDef>>,
-    /// Judge only this selected value (0 = first, -1 = last) with the value predicates.
+    /// Judge only this selected value (0 = first, -1 = last) with the top-level predicates
+    /// (`count`, `any`, `all` and `none` still see every value).
     #[serde(default)]
     pub nth: Option<i64>,
     /// `warning`: a failure is reported but does not fail the step.

@@ -1,6 +1,7 @@
 //! Integration tests over real loopback sockets: the sample deployment, hostile servers,
 //! the built binary, and the reports it writes.
 
+mod assertions;
 mod bad_input;
 mod body_checks;
 mod ci_locations;

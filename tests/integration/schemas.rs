@@ -78,8 +78,9 @@ cases:
       status: { not: [500, "5xx"], not_in: [404] }
       headers:
         set-cookie: { count: { gte: 1 }, nth: 0, any: { matches: "^a=" }, all: { length: { lte: 4096 } }, none: { contains: secret }, severity: warning }
-        x-n: { not_equals: "0", one_of: ["1", "2"], gt: 0, gte: 1, lt: 10, lte: "${base}", length: 1, date: any, newer_than: 1h, older_than: 1s, before: "2100-01-01", after: "2000-01-01", not: { equals: "3" } }
-        x-m: { equals: a, contains: a, matches: a, present: true, absent: false }
+        x-n: { not_equals: 0, one_of: ["1", 2, true], gt: 0, gte: 1, lt: 10, lte: "${base}", length: 1, date: any, newer_than: 1h, older_than: 1s, before: "2100-01-01", after: "2000-01-01", not: { equals: "3" } }
+        x-m: { equals: 5, contains: a, matches: a, present: true, absent: false }
+        x-number: 5
       jsonpath:
         - path: "$.items[*]"
           contains: 1
@@ -101,6 +102,7 @@ cases:
         - { path: $.n, date: http }
         - { path: $.n, date: unix }
       schema: { inline: { type: object }, severity: warning }
+      warn: { status: 201, max_latency: 300ms, headers: { x-a: b }, body: { contains: [x] }, jsonpath: [ { path: $.a } ] }
     capture:
       sid: { header: set-cookie, regex: "sid=([^;]+)" }
   - name: dns
@@ -146,6 +148,7 @@ fn schema_and_parser_agree_on_every_field() {
         ("none: { contains: secret }", "none: { contain: secret }"),
         ("older_than: 1w", "older_than: 1y"),
         ("date: rfc3339", "date: iso"),
+        ("warn: { status: 201,", "warn: { statuss: 201,"),
         ("count: { gte: 1, lte: 5 }", "count: { atleast: 1 }"),
         ("severity: warning }", "severity: warn }"),
         (

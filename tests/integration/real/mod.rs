@@ -53,6 +53,7 @@ mod defects;
 mod dns_tests;
 mod facts_tests;
 mod filter_tests;
+mod httpbin_assertions;
 mod httpbin_bytes;
 mod httpbin_tests;
 mod proxy_tests;
