@@ -321,9 +321,11 @@ fn failure_details(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -
     if !problems.is_empty() {
         h.push_str("<h2>Details</h2>\n");
         for (i, case) in problems {
-            if case.status == Status::Passed {
+            if case.status == Status::Passed && case.flaky {
                 flaky_details(h, i, case, t);
-                continue;
+                if !case.passed_with_warnings() {
+                    continue;
+                }
             }
             let mut text = explain(case, false);
             if text.is_empty() {

@@ -395,7 +395,7 @@ cases:
         r.stdout
     );
     assert!(
-        r.stdout.contains("(1 non-blocking warnings)"),
+        r.stdout.contains("(1 non-blocking warning)"),
         "{}",
         r.stdout
     );
