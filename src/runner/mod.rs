@@ -5,6 +5,7 @@
 
 pub(crate) mod case;
 pub(crate) mod credentials;
+pub(crate) mod multipart;
 pub(crate) mod request;
 pub(crate) mod sanitize;
 pub(crate) mod schedule;

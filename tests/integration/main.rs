@@ -14,6 +14,7 @@ mod hostile_text;
 mod limits;
 mod real;
 mod reports;
+mod requests;
 mod robustness;
 mod scenarios;
 mod schemas;
