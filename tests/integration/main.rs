@@ -18,4 +18,5 @@ mod requests;
 mod robustness;
 mod scenarios;
 mod schemas;
+mod varfiles;
 mod workerd;
