@@ -32,23 +32,21 @@ async fn variables_files_layer_in_order_and_secrets_files_are_redacted() {
     std::fs::write(p.join("stage.yaml"), "LEVEL: yaml\nVERSION: 1.10\n").unwrap();
     std::fs::write(p.join("more.json"), r#"{"LEVEL": "json"}"#).unwrap();
     std::fs::write(p.join("ci.secrets"), format!("TOKEN=\"{SECRET}\"\n")).unwrap();
-    let suite = format!(
-        r#"name: varfiles
-vars: {{ LEVEL: suite, WHO: suite, CLI: suite }}
+    let suite = r#"name: varfiles
+vars: { LEVEL: suite, WHO: suite, CLI: suite }
 cases:
   - name: layered
     request:
-      url: "${{BASE}}/x"
-      headers: {{ X-Token: "${{TOKEN}}" }}
+      url: "${BASE}/x"
+      headers: { X-Token: "${TOKEN}" }
     expect:
-      body: {{ contains: ["token=${{TOKEN}}"] }}
+      body: { contains: ["token=${TOKEN}"] }
   - name: values
-    request: {{ url: "${{BASE}}/y" }}
+    request: { url: "${BASE}/y" }
     expect:
-      body: {{ contains: ["${{LEVEL}} ${{WHO}} ${{VERSION}} ${{CLI}}"] }}
-"#
-    );
-    let path = write_suite(p, "varfiles.yaml", &suite);
+      body: { contains: ["${LEVEL} ${WHO} ${VERSION} ${CLI}"] }
+"#;
+    let path = write_suite(p, "varfiles.yaml", suite);
     let arg = |s: &str| s.to_string();
     let file = |n: &str| p.join(n).display().to_string();
     let args = vec![
