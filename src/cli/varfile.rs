@@ -45,6 +45,17 @@ pub enum VarFileError {
         /// What is wrong, in words.
         reason: String,
     },
+    /// A value of a secrets file too short to be masked safely.
+    #[error("--secrets-file {path}: secret `{name}`: {source}")]
+    ShortSecret {
+        /// The file.
+        path: PathBuf,
+        /// The variable.
+        name: String,
+        /// Why it cannot be masked.
+        #[source]
+        source: crate::redact::TooShort,
+    },
     /// A YAML or JSON file that does not parse, or is not a map of scalars.
     #[error("{path}: {reason}")]
     Document {
@@ -295,11 +306,16 @@ pub fn combine(
         );
     }
     for f in secret_files {
-        all.extend(
-            read("--secrets-file", f)?
-                .into_iter()
-                .map(|(k, v)| (k, v, true)),
-        );
+        for (k, v) in read("--secrets-file", f)? {
+            if let Err(source) = crate::redact::Redactor::default().add(&v) {
+                return Err(VarFileError::ShortSecret {
+                    path: f.clone(),
+                    name: k,
+                    source,
+                });
+            }
+            all.push((k, v, true));
+        }
     }
     all.extend(vars.into_iter().map(|(k, v)| (k, v, false)));
     all.extend(secrets.into_iter().map(|(k, v)| (k, v, true)));

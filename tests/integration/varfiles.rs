@@ -146,7 +146,14 @@ async fn bad_variables_files_are_usage_errors_naming_file_and_line() {
     )
     .await;
     assert_eq!(r.code, 2, "{}", r.all_output());
-    assert!(r.stderr.contains("--secret K: "), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "error: --secrets-file {}: secret `K`: ",
+            p.join("short.env").display()
+        )),
+        "{}",
+        r.stderr
+    );
     assert!(!r.stderr.contains("abc"), "{}", r.stderr);
     let r = smokegate(
         &[
