@@ -3,6 +3,7 @@
 //! echoes of the request smokegate sent.
 
 use super::httpbin::Httpbin;
+use super::nginx::{Nginx, BIG_JSON};
 use super::{run_suite, step};
 
 #[tokio::test]
@@ -171,4 +172,45 @@ cases:
         "{s}"
     );
     assert_eq!(step(&r, "custom method")["request"]["method"], "PURGE");
+}
+
+/// nginx's own gzip filter: decoded, byte-exact, both sizes reported; `raw: true` sees the
+/// gzip bytes.
+#[tokio::test]
+async fn nginx_gzip_is_decoded_byte_exact() {
+    let ng = Nginx::start();
+    let url = format!("http://127.0.0.1:{}/gzip", ng.plain);
+    let suite = format!(
+        r#"name: nginx-gzip
+cases:
+  - name: decoded
+    request: {{ url: "{url}" }}
+    expect:
+      headers: {{ content-encoding: gzip }}
+      body: {{ equals: '{BIG_JSON}', size: {len} }}
+  - name: raw bytes are gzip
+    request: {{ url: "{url}" }}
+    expect:
+      body: {{ raw: true, matches: "^\\x1f" }}
+  - name: raw bytes are not the text
+    request: {{ url: "{url}" }}
+    expect:
+      body: {{ raw: true, equals: '{BIG_JSON}' }}
+"#,
+        len = BIG_JSON.len(),
+    );
+    let r = run_suite(&suite, &[]).await;
+    assert_eq!(r.code, 1, "{}\nnginx:\n{}", r.all_output(), ng.log());
+    for ok in ["decoded", "raw bytes are gzip"] {
+        assert_eq!(r.case(ok)["status"], "passed", "{ok}: {}", r.all_output());
+    }
+    let resp = &step(&r, "decoded")["response"];
+    assert_eq!(resp["content_encoding"], "gzip", "{resp}");
+    assert_eq!(resp["body_bytes"], BIG_JSON.len(), "{resp}");
+    let s = step(&r, "raw bytes are not the text");
+    let m = s["message"].as_str().unwrap();
+    assert!(
+        m.starts_with("body as received differs from the expected text: first difference at byte 0 (line 1, column 1)"),
+        "{m}"
+    );
 }
