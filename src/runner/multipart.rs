@@ -48,6 +48,39 @@ pub fn encode(parts: &[Part]) -> (Vec<u8>, String) {
     (out, format!("multipart/form-data; boundary={boundary}"))
 }
 
+/// The text parts (no file name) of a multipart body with this `Content-Type`, as
+/// `(name, value)`: what the credential finder reads. Empty when the body is not multipart.
+pub fn text_fields(body: &[u8], content_type: &str) -> Vec<(String, String)> {
+    let Some(boundary) = content_type
+        .strip_prefix("multipart/form-data; boundary=")
+        .map(|b| format!("--{b}\r\n"))
+    else {
+        return Vec::new();
+    };
+    let text = String::from_utf8_lossy(body);
+    let mut out = Vec::new();
+    for part in text.split(boundary.as_str()).skip(1) {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        if head.contains("; filename=\"") {
+            continue;
+        }
+        let Some(name) = head
+            .split_once("name=\"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(n, _)| n.to_string())
+        else {
+            continue;
+        };
+        // The value ends before the CRLF that precedes the next boundary (or the last one).
+        let end = value.rfind("\r\n--").or_else(|| value.rfind("\r\n"));
+        let value = end.map_or(value, |e| &value[..e]);
+        out.push((name, value.to_string()));
+    }
+    out
+}
+
 /// A name or file name inside the quotes of `Content-Disposition`: `"`, CR and LF
 /// percent-encoded (the HTML standard's multipart/form-data encoding).
 fn quote(s: &str) -> String {
@@ -75,6 +108,11 @@ mod tests {
             },
         ];
         let (body, ctype) = encode(&parts);
+        assert_eq!(
+            text_fields(&body, &ctype),
+            [("a%22b".to_string(), "one".to_string())],
+            "the file part is left out"
+        );
         let boundary = ctype
             .strip_prefix("multipart/form-data; boundary=")
             .unwrap();

@@ -77,6 +77,13 @@ cases:
       body_file: blob.bin
     expect:
       body: {{ contains: ["method=PURGE\n"], size: {size} }}
+  - name: multipart credential echoed
+    request:
+      method: POST
+      url: "http://{addr}/login"
+      multipart: {{ user: smoke, password: Multi-Secret-Pass-9 }}
+    expect:
+      body: {{ contains: ["welcome"] }}
   - name: wrong order
     request:
       url: "http://{addr}/h"
@@ -97,6 +104,12 @@ cases:
         s["message"], "body does not contain \"x-multi=two|one\"",
         "{s}"
     );
+    // A multipart field named like a credential is a secret: the echo shows it masked.
+    let all = r.all_output();
+    assert!(!all.contains("Multi-Secret-Pass-9"), "{all}");
+    let s = &r.case("multipart credential echoed")["steps"][0];
+    let excerpt = s["response"]["body_excerpt"].as_str().unwrap();
+    assert!(excerpt.contains("[REDACTED]"), "{excerpt}");
 }
 
 #[tokio::test]
