@@ -104,6 +104,8 @@ pub async fn demo(args: DemoArgs) -> i32 {
         env: None,
         vars: Vec::new(),
         secrets: Vec::new(),
+        variables_files: Vec::new(),
+        secrets_files: Vec::new(),
         resolve: deployment.resolves(),
         fallback_resolve: Vec::new(),
         cacert: None,

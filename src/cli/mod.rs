@@ -3,6 +3,7 @@
 pub mod ci;
 pub mod docs;
 pub mod exit_codes;
+pub mod varfile;
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -66,6 +67,12 @@ pub struct ValidateArgs {
     /// Variables, as `run --var`.
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
+    /// Variables from a file, as `run --variables-file` (repeatable).
+    #[arg(long = "variables-file", value_name = "FILE")]
+    pub variables_files: Vec<PathBuf>,
+    /// Secret variables from a file, as `run --secrets-file` (repeatable).
+    #[arg(long = "secrets-file", value_name = "FILE")]
+    pub secrets_files: Vec<PathBuf>,
     /// Also fail when a `${env.X}` the suites read is not set in this environment.
     #[arg(long = "require-env")]
     pub require_env: bool,
@@ -134,6 +141,14 @@ pub struct RunArgs {
     /// Set a secret variable: like --var, and its value is redacted from all output.
     #[arg(help_heading = "Variables", long = "secret", value_name = "NAME=VALUE")]
     pub secrets: Vec<String>,
+    /// Read variables from a file (repeatable; later files win): dotenv `KEY=VALUE` lines, or
+    /// a YAML (.yaml/.yml) or JSON (.json) map. Overrides suite and profile values; --var wins.
+    #[arg(long = "variables-file", value_name = "FILE")]
+    pub variables_files: Vec<PathBuf>,
+    /// Read secret variables from a file (as --variables-file; after the variables files):
+    /// every value is redacted from all output. --var and --secret win.
+    #[arg(long = "secrets-file", value_name = "FILE")]
+    pub secrets_files: Vec<PathBuf>,
     /// Resolve HOST to ADDR instead of asking DNS (curl syntax, repeatable; HOST may be *.domain).
     #[arg(
         help_heading = "DNS, TLS and proxies",
@@ -342,6 +357,9 @@ pub enum UsageError {
     /// A malformed `--resolve`, `--fallback-resolve`, `--connect-to` or `--dns-server` value.
     #[error(transparent)]
     Rule(#[from] RuleError),
+    /// A `--variables-file` or `--secrets-file` that cannot be used.
+    #[error(transparent)]
+    VarFile(#[from] varfile::VarFileError),
 }
 
 /// Environment seen by `${env.X}`: the process environment plus an overlay.
@@ -364,6 +382,8 @@ impl RunArgs {
             .iter()
             .map(|v| parse_kv(v, "--secret"))
             .collect::<Result<_, _>>()?;
+        let (vars, secrets) =
+            varfile::combine(&self.variables_files, &self.secrets_files, vars, secrets)?;
         for (name, value) in &secrets {
             crate::redact::Redactor::default()
                 .add(value)
@@ -555,7 +575,17 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
 
 /// `smokegate validate`.
 pub fn validate_command(args: &ValidateArgs) -> i32 {
-    let vars: Result<Vec<_>, _> = args.vars.iter().map(|v| parse_kv(v, "--var")).collect();
+    let vars: Result<Vec<_>, UsageError> = args
+        .vars
+        .iter()
+        .map(|v| parse_kv(v, "--var"))
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|vars| {
+            let (vars, secrets) =
+                varfile::combine(&args.variables_files, &args.secrets_files, vars, Vec::new())?;
+            // Nothing is sent or reported: secret values only have to be defined.
+            Ok(vars.into_iter().chain(secrets).collect())
+        });
     let vars = match vars {
         Ok(v) => v,
         Err(e) => {

@@ -3,6 +3,7 @@
 //! position of the field that has it.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use serde_saphyr::Spanned;
 
 use crate::expect::SchemaCache;
 use crate::interp::{JsonTemplate, Template};
-use crate::suite::model::{Redirects, RequestDef};
+use crate::suite::model::{Redirects, RequestDef, Texts};
 use crate::suite::Pos;
 
 /// Why a step cannot send `CONNECT`.
@@ -34,8 +35,46 @@ pub enum BodyTemplate {
     Json(JsonTemplate),
     /// `body:` as text.
     Text(Arc<Template>),
-    /// `form:` (URL-encoded).
+    /// `form:` (URL-encoded); a name may repeat.
     Form(Vec<(String, Arc<Template>)>),
+    /// `multipart:` (`multipart/form-data`), parts in order.
+    Multipart(Vec<MultipartPart>),
+    /// `body_file:`: the bytes of a file, read when the step runs.
+    File(BodyFile),
+}
+
+/// A file a request sends.
+#[derive(Debug, Clone)]
+pub struct BodyFile {
+    /// The file (joined to the suite's folder).
+    pub path: PathBuf,
+    /// The file as the suite names it.
+    pub shown: String,
+}
+
+/// One part of a multipart body.
+#[derive(Debug, Clone)]
+pub struct MultipartPart {
+    /// The field name.
+    pub name: String,
+    /// Its value.
+    pub value: PartValue,
+}
+
+/// The value of a multipart part.
+#[derive(Debug, Clone)]
+pub enum PartValue {
+    /// A text (a template), sent without a content type.
+    Text(Arc<Template>),
+    /// A file's bytes, read when the step runs.
+    File {
+        /// The file.
+        file: BodyFile,
+        /// The file name sent.
+        filename: String,
+        /// The part's content type.
+        content_type: String,
+    },
 }
 
 /// A request ready to be rendered with a step's scope.
@@ -77,6 +116,7 @@ impl RequestTemplate {
         pos: Pos,
         default_headers: &BTreeMap<String, Spanned<String>>,
         default_timeout: Option<Duration>,
+        suite_dir: &Path,
         cache: &mut SchemaCache,
         errors: &mut Vec<RequestError>,
     ) -> (Option<RequestTemplate>, Located) {
@@ -120,21 +160,34 @@ impl RequestTemplate {
         };
         let url = tpl(cache, "url", &def.url, errors);
         let mut query = Vec::new();
-        for (k, v) in &def.query {
+        for (k, values) in &def.query {
             let key = cache
                 .template(k)
-                .map_err(|e| (Pos::from_loc(&v.referenced), e));
-            match (key, tpl(cache, "query", v, errors)) {
-                (Ok(k), Some(v)) => query.push((k, v)),
-                (Err((p, e)), _) => errors.push((p, format!("in query name: {e}"))),
-                _ => {}
+                .map_err(|e| (Pos::from_loc(&values.referenced), e));
+            let key = match key {
+                Ok(k) => k,
+                Err((p, e)) => {
+                    errors.push((p, format!("in query name: {e}")));
+                    continue;
+                }
+            };
+            for v in each(values) {
+                if let Some(v) = tpl(cache, "query", &v, errors) {
+                    query.push((key.clone(), v));
+                }
             }
         }
         let mut headers = Vec::new();
         let defaults = default_headers
             .iter()
-            .filter(|(k, _)| !def.headers.keys().any(|h| h.eq_ignore_ascii_case(k)));
-        for (k, v) in def.headers.iter().chain(defaults) {
+            .filter(|(k, _)| !def.headers.keys().any(|h| h.eq_ignore_ascii_case(k)))
+            .map(|(k, v)| (k, v.clone()));
+        let own = def
+            .headers
+            .iter()
+            .flat_map(|(k, values)| each(values).map(move |v| (k, v)));
+        for (k, v) in own.chain(defaults) {
+            let v = &v;
             let p = Pos::from_loc(&v.referenced);
             let name = match cache.template(k) {
                 Ok(t) => t,
@@ -163,7 +216,7 @@ impl RequestTemplate {
             }
             headers.push((name, value));
         }
-        let body = compile_body(def, pos, cache, errors, &mut tpl);
+        let body = compile_body(def, pos, suite_dir, cache, errors, &mut tpl);
         let max_redirects = match def.follow_redirects {
             None | Some(Redirects::Enabled(false)) => 0,
             Some(Redirects::Enabled(true)) => 10,
@@ -198,15 +251,22 @@ type FieldTemplate<'a> = dyn FnMut(
 fn compile_body(
     def: &RequestDef,
     pos: Pos,
+    suite_dir: &Path,
     cache: &mut SchemaCache,
     errors: &mut Vec<RequestError>,
     tpl: &mut FieldTemplate<'_>,
 ) -> Option<BodyTemplate> {
-    let given = [def.json.is_some(), def.body.is_some(), def.form.is_some()];
+    let given = [
+        def.json.is_some(),
+        def.body.is_some(),
+        def.form.is_some(),
+        def.multipart.is_some(),
+        def.body_file.is_some(),
+    ];
     if given.iter().filter(|b| **b).count() > 1 {
         errors.push((
             pos,
-            "a request takes one of `json`, `body` or `form`".into(),
+            "a request takes one of `json`, `body`, `form`, `multipart` or `body_file`".into(),
         ));
         return None;
     }
@@ -222,12 +282,137 @@ fn compile_body(
     if let Some(b) = &def.body {
         return tpl(cache, "body", b, errors).map(BodyTemplate::Text);
     }
+    if let Some(f) = &def.body_file {
+        let at = Pos::from_loc(&f.referenced);
+        return body_file(suite_dir, &f.value, "body_file")
+            .map_err(|e| errors.push((at, e)))
+            .ok()
+            .map(BodyTemplate::File);
+    }
+    if let Some(m) = &def.multipart {
+        let mut parts = Vec::new();
+        for (name, values) in &m.value {
+            let at = Pos::from_loc(&values.referenced);
+            for part in values.value.parts() {
+                let value = match part {
+                    crate::suite::model::Part::Text(text) => {
+                        let s = Spanned::new(text.0.clone(), values.referenced, values.defined);
+                        match tpl(cache, "multipart field", &s, errors) {
+                            Some(t) => PartValue::Text(t),
+                            None => continue,
+                        }
+                    }
+                    crate::suite::model::Part::File(f) => {
+                        if let Some(ct) = &f.content_type {
+                            if HeaderValue::from_str(ct).is_err() || ct.contains(['\r', '\n']) {
+                                errors.push((at, format!("multipart field `{name}`: content_type `{ct}` is not a valid header value")));
+                                continue;
+                            }
+                        }
+                        match body_file(suite_dir, &f.file, "multipart file") {
+                            Ok(file) => {
+                                let filename = f.filename.clone().unwrap_or_else(|| {
+                                    Path::new(&f.file)
+                                        .file_name()
+                                        .map(|n| n.to_string_lossy().into_owned())
+                                        .unwrap_or_else(|| f.file.clone())
+                                });
+                                let content_type = f
+                                    .content_type
+                                    .clone()
+                                    .unwrap_or_else(|| guess_content_type(&f.file).to_string());
+                                PartValue::File {
+                                    file,
+                                    filename,
+                                    content_type,
+                                }
+                            }
+                            Err(e) => {
+                                errors.push((at, format!("multipart field `{name}`: {e}")));
+                                continue;
+                            }
+                        }
+                    }
+                };
+                parts.push(MultipartPart {
+                    name: name.clone(),
+                    value,
+                });
+            }
+        }
+        return Some(BodyTemplate::Multipart(parts));
+    }
     let form = def.form.as_ref()?;
-    let fields = form
-        .iter()
-        .filter_map(|(k, v)| tpl(cache, "form body", v, errors).map(|t| (k.clone(), t)))
-        .collect();
+    let mut fields = Vec::new();
+    for (k, values) in form {
+        for v in each(values) {
+            if let Some(t) = tpl(cache, "form body", &v, errors) {
+                fields.push((k.clone(), t));
+            }
+        }
+    }
     Some(BodyTemplate::Form(fields))
+}
+
+/// Each text of a field, at the field's position.
+fn each(values: &Spanned<Texts>) -> impl Iterator<Item = Spanned<String>> + '_ {
+    values
+        .value
+        .0
+        .iter()
+        .map(|t| Spanned::new(t.clone(), values.referenced, values.defined))
+}
+
+/// Largest file sent as a body or a multipart part.
+pub const MAX_BODY_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A file a request sends (read when the step runs, so a build step may write it): it must
+/// exist now, be a regular file, and be at most [`MAX_BODY_FILE_BYTES`].
+fn body_file(suite_dir: &Path, name: &str, what: &str) -> Result<BodyFile, String> {
+    let path = suite_dir.join(name);
+    let meta = std::fs::metadata(&path)
+        .map_err(|e| format!("{what} `{}` cannot be read: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{what} `{}` is not a file", path.display()));
+    }
+    if meta.len() > MAX_BODY_FILE_BYTES {
+        return Err(format!(
+            "{what} `{}` is {} bytes, more than the {MAX_BODY_FILE_BYTES}-byte limit",
+            path.display(),
+            meta.len()
+        ));
+    }
+    Ok(BodyFile {
+        path,
+        shown: name.to_string(),
+    })
+}
+
+/// The content type of a file part from its extension.
+fn guess_content_type(name: &str) -> &'static str {
+    let ext = Path::new(name)
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "txt" | "log" => "text/plain",
+        "csv" => "text/csv",
+        "html" | "htm" => "text/html",
+        "css" => "text/css",
+        "js" | "mjs" => "text/javascript",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "yaml" | "yml" => "application/yaml",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "gz" => "application/gzip",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        "webp" => "image/webp",
+        _ => "application/octet-stream",
+    }
 }
 
 /// Why a rendered URL cannot be requested.

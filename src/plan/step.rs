@@ -146,6 +146,7 @@ impl<'a> StepCompiler<'a> {
             pos,
             &defaults.headers,
             defaults.timeout.map(|d| d.0),
+            self.suite.dir(),
             self.schemas,
             &mut errors,
         );

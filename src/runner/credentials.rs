@@ -139,7 +139,19 @@ fn credentials(req: &Prepared) -> Vec<Credential> {
                     }
                 }
             }
-            _ => {}
+            _ => {
+                let ctype = req
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                    .map(|(_, v)| v.as_str())
+                    .unwrap_or_default();
+                for (k, v) in super::multipart::text_fields(bytes, ctype) {
+                    if is_credential_field(&k) && !v.is_empty() {
+                        out.push(cred(format!("multipart field `{k}`"), v, false));
+                    }
+                }
+            }
         }
     }
     out

@@ -7,6 +7,7 @@ pub(crate) mod auth;
 pub(crate) mod case;
 pub(crate) mod cookies;
 pub(crate) mod credentials;
+pub(crate) mod multipart;
 pub(crate) mod oauth2;
 pub(crate) mod request;
 pub(crate) mod sanitize;

@@ -8,7 +8,10 @@ use reqwest::Method;
 use crate::http::Prepared;
 use crate::interp::{RenderError, Scope};
 use crate::plan::request::{parse_url, UrlError};
+use crate::plan::request::{BodyFile, PartValue, MAX_BODY_FILE_BYTES};
 use crate::plan::{BodyTemplate, MethodSpec, RequestTemplate};
+
+use super::multipart;
 
 /// Why a request could not be built from its templates.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,14 @@ pub enum PrepareError {
     /// The JSON body cannot be encoded.
     #[error("json body cannot be encoded: {0}")]
     Json(#[source] serde_json::Error),
+    /// A file the request sends cannot be read (or grew past the limit).
+    #[error("cannot send `{file}`: {reason}")]
+    File {
+        /// The file as the suite names it.
+        file: String,
+        /// Why, in words.
+        reason: String,
+    },
 }
 
 /// Render the request of a step with the current scope.
@@ -96,6 +107,36 @@ pub fn prepare(
                 Some("application/x-www-form-urlencoded"),
             ))
         }
+        Some(BodyTemplate::File(f)) => Some((read_file(f)?, None)),
+        Some(BodyTemplate::Multipart(parts)) => {
+            let mut rendered = Vec::with_capacity(parts.len());
+            for p in parts {
+                rendered.push(match &p.value {
+                    PartValue::Text(t) => multipart::Part {
+                        name: p.name.clone(),
+                        file: None,
+                        bytes: t.render(scope)?.into_bytes(),
+                    },
+                    PartValue::File {
+                        file,
+                        filename,
+                        content_type,
+                    } => multipart::Part {
+                        name: p.name.clone(),
+                        file: Some((filename.clone(), content_type.clone())),
+                        bytes: read_file(file)?,
+                    },
+                });
+            }
+            let (bytes, ctype) = multipart::encode(&rendered);
+            if !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
+                headers.push(("content-type".to_string(), ctype));
+            }
+            Some((bytes, None))
+        }
     };
     Ok(Prepared {
         method,
@@ -107,4 +148,25 @@ pub fn prepare(
         private_headers: Vec::new(),
         decompress: def.decompress,
     })
+}
+
+/// The bytes of a file the request sends, bounded (the file was checked when the suite was
+/// loaded, but may have changed since).
+fn read_file(f: &BodyFile) -> Result<Vec<u8>, PrepareError> {
+    use std::io::Read;
+    let fail = |reason: String| PrepareError::File {
+        file: f.shown.clone(),
+        reason,
+    };
+    let file = std::fs::File::open(&f.path).map_err(|e| fail(e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_BODY_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > MAX_BODY_FILE_BYTES {
+        return Err(fail(format!(
+            "larger than the {MAX_BODY_FILE_BYTES}-byte limit"
+        )));
+    }
+    Ok(bytes)
 }

@@ -358,21 +358,22 @@ pub struct RequestDef {
     /// Absolute http:// or https:// URL (a template), e.g. `${api}/health`.
     pub url: Spanned<String>,
     /// Request headers; names and values are templates. The suite's `defaults.headers` are
-    /// added for names not set here.
+    /// added for names not set here. A list value sends the header once per item, in order.
     #[serde(default)]
-    pub headers: BTreeMap<String, Spanned<String>>,
-    /// Query parameters appended to the URL, URL-encoded; names and values are templates.
+    pub headers: BTreeMap<String, Spanned<Texts>>,
+    /// Query parameters appended to the URL, URL-encoded; names and values are templates. A
+    /// list value sends the parameter once per item, in order.
     #[serde(default)]
-    pub query: BTreeMap<String, Spanned<String>>,
+    pub query: BTreeMap<String, Spanned<Texts>>,
     /// JSON body (sets `content-type: application/json`).
     #[serde(default)]
     pub json: Option<Spanned<Value>>,
     /// Raw body.
     #[serde(default)]
     pub body: Option<Spanned<String>>,
-    /// URL-encoded form body.
+    /// URL-encoded form body; a list value sends the field once per item, in order.
     #[serde(default)]
-    pub form: Option<BTreeMap<String, Spanned<String>>>,
+    pub form: Option<BTreeMap<String, Spanned<Texts>>>,
     /// Time allowed for the whole exchange, body included (default: `defaults.timeout`, else
     /// `--timeout`).
     #[serde(default)]
@@ -387,6 +388,128 @@ pub struct RequestDef {
     /// Authentication of this request (overrides the profile's and `defaults.auth`).
     #[serde(default)]
     pub auth: Option<Spanned<AuthDef>>,
+    /// A `multipart/form-data` body: field name → a text (a template), a file part, or a
+    /// list of them (the field is sent once per item, in order).
+    #[serde(default)]
+    pub multipart: Option<Spanned<BTreeMap<String, Spanned<Parts>>>>,
+    /// A raw body read from this file (relative to the suite file) when the step runs.
+    #[serde(default)]
+    pub body_file: Option<Spanned<String>>,
+}
+
+/// A text, or a list of texts: a field (query, form, header) sent once per item, in order.
+/// Numbers and booleans are taken as written (`page: 1`, `v: 1.10`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Texts(pub Vec<String>);
+
+/// A scalar as text: a string as it is, a number or boolean as written.
+fn scalar_text<E: serde::de::Error>(v: Value, list_ok: bool) -> Result<String, E> {
+    let wanted = if list_ok {
+        "a text or a list of texts"
+    } else {
+        "a text"
+    };
+    match v {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        Value::Null => Err(E::custom(format!("expected {wanted}, got null"))),
+        Value::Array(_) => Err(E::custom(format!("expected {wanted}, got a nested list"))),
+        Value::Object(_) => Err(E::custom(format!("expected {wanted}, got a map"))),
+    }
+}
+
+impl<'de> Deserialize<'de> for Texts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Array(items) => items
+                .into_iter()
+                .map(|v| scalar_text(v, true))
+                .collect::<Result<_, _>>()
+                .map(Texts),
+            v => scalar_text(v, true).map(|s| Texts(vec![s])),
+        }
+    }
+}
+
+/// One text: a string, or a number or boolean as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text(pub String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        scalar_text(Value::deserialize(d)?, false).map(Text)
+    }
+}
+
+/// A field of a multipart body: one part, or a list of parts sent in order.
+#[derive(Debug, Clone)]
+pub enum Parts {
+    /// Several parts with the same name.
+    Many(Vec<Part>),
+    /// One part.
+    One(Part),
+}
+
+impl Parts {
+    /// The parts, in order.
+    pub fn parts(&self) -> &[Part] {
+        match self {
+            Parts::Many(v) => v,
+            Parts::One(p) => std::slice::from_ref(p),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Parts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Array(items) => items
+                .into_iter()
+                .map(Part::from_value)
+                .collect::<Result<_, _>>()
+                .map(Parts::Many),
+            v => Part::from_value(v).map(Parts::One),
+        }
+    }
+}
+
+/// One part of a multipart body.
+#[derive(Debug, Clone)]
+pub enum Part {
+    /// A file part.
+    File(FilePart),
+    /// A text part (a template); numbers and booleans as written.
+    Text(Text),
+}
+
+impl Part {
+    fn from_value<E: serde::de::Error>(v: Value) -> Result<Part, E> {
+        match v {
+            Value::Object(_) => serde_json::from_value(v)
+                .map(Part::File)
+                .map_err(|e| E::custom(format!("in a file part: {e}"))),
+            Value::Array(_) => Err(E::custom(
+                "expected a text or a file part { file, filename, content_type }, got a nested list",
+            )),
+            v => scalar_text(v, false).map(|s| Part::Text(Text(s))),
+        }
+    }
+}
+
+/// A file sent as a multipart part.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilePart {
+    /// The file, relative to the suite file (read when the step runs).
+    pub file: String,
+    /// The file name sent (default: the file's own name).
+    #[serde(default)]
+    pub filename: Option<String>,
+    /// The part's content type (default: from the file's extension, else
+    /// `application/octet-stream`).
+    #[serde(default)]
+    pub content_type: Option<String>,
 }
 
 /// A present value, `null` included (absent stays `None` through `default`).
@@ -396,7 +519,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::E
 
 /// A scalar written where text is expected (`equals: 5` for a header): its text. Read through
 /// `shapes.rs`, YAML scalars arrive typed, so a bare number would otherwise not match.
-fn scalar_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+fn opt_scalar_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     text_of(Value::deserialize(d)?).map(Some)
 }
 
@@ -589,13 +712,13 @@ pub enum HeaderDef {
 #[serde(deny_unknown_fields)]
 pub struct HeaderRule {
     /// One of the header's values equals this text (a template).
-    #[serde(default, deserialize_with = "scalar_text")]
+    #[serde(default, deserialize_with = "opt_scalar_text")]
     pub equals: Option<String>,
     /// One of the header's values matches this regex (unanchored).
     #[serde(default)]
     pub matches: Option<String>,
     /// One of the header's values contains this text (a template).
-    #[serde(default, deserialize_with = "scalar_text")]
+    #[serde(default, deserialize_with = "opt_scalar_text")]
     pub contains: Option<String>,
     /// `true`: the header must be present; `false`: it must be absent.
     #[serde(default)]
@@ -605,7 +728,7 @@ pub struct HeaderRule {
     pub absent: Option<bool>,
     /// One of the values differs from this text (like every top-level rule, it holds when one
     /// value satisfies it; `none: {equals: …}` says that no value may be it).
-    #[serde(default, deserialize_with = "scalar_text")]
+    #[serde(default, deserialize_with = "opt_scalar_text")]
     pub not_equals: Option<String>,
     /// One of the values equals one of these texts.
     #[serde(default, deserialize_with = "scalar_texts")]

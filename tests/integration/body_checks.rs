@@ -3,7 +3,6 @@
 //! or (`raw: true`) on the bytes as received — each passing and failing against an in-process
 //! server on loopback, failures explained with expected, actual and the suite line.
 
-use std::io::Write;
 use std::net::SocketAddr;
 
 use axum::http::header;
@@ -14,16 +13,11 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::common::{smokegate, write_suite, Run};
+use crate::encoding::gzip;
 
 const TEXT: &str = "hello\nworld\n";
 const JSON: &str = r#"{"b":[1,2.0,3e0],"a":{"n":1.50,"s":"x"},"big":10000000000000000001}"#;
 const GZ_TEXT: &str = "compressed text, compressed text, compressed text";
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
 
 fn binary() -> Vec<u8> {
     (0..=255u8).collect()

@@ -13,7 +13,8 @@ use crate::common::{smokegate, write_suite, Run};
 
 const JSON: &str = r#"{"ok":true,"service":"encoded","note":"hello from the encoded body"}"#;
 
-fn gzip(data: &[u8]) -> Vec<u8> {
+/// `data` gzip-encoded (also used by `body_checks`).
+pub fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(data).unwrap();
     e.finish().unwrap()

@@ -402,6 +402,24 @@ cases:
         sha256: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
         md5: 900150983cd24fb0d6963f7d28e17f72
         raw: true
+  - name: repeated
+    request:
+      url: http://127.0.0.1:9/
+      method: PURGE
+      headers: { X-A: [one, 2], X-B: single }
+      query: { tag: [a, b], page: 1 }
+      form: { x: ["1", "2"], y: z }
+  - name: multipart
+    request:
+      method: POST
+      url: http://127.0.0.1:9/
+      multipart:
+        title: text
+        tags: [a, b]
+        upload: { file: bytes.yaml, filename: x.yaml, content_type: application/yaml }
+        more: [{ file: bytes.yaml }, text]
+  - name: body file
+    request: { url: http://127.0.0.1:9/, body_file: bytes.yaml }
   - name: files
     request: { url: http://127.0.0.1:9/ }
     expect:
@@ -427,6 +445,11 @@ fn schema_and_parser_agree_on_request_and_body_bytes_keys() {
         ("md5:", "md4:"),
         ("raw:", "raws:"),
         ("matches: one", "matches: { a: 1 }"),
+        ("filename:", "file_name:"),
+        ("content_type:", "type:"),
+        ("body_file:", "bodyfile:"),
+        ("page: 1", "page: { a: 1 }"),
+        ("tags: [a, b]", "tags: [[a]]"),
     ] {
         let text = BYTES.replacen(good, bad, 1);
         let doc: Value = serde_saphyr::from_str(&text).unwrap();

@@ -19,7 +19,7 @@
 //!   `app.tminus.test` → `…"tminus-app-gateway"…`, any other name → 404 JSON), `mtls`
 //!   (`ssl_verify_client on` with the test CA), `expired`, `wrong_host`, `cn_only`,
 //!   `self_signed` (each `/health` → 200 JSON), `plain` (HTTP/1.1: `/health`, `/redirect` →
-//!   302 `/health`, `/big` → [`nginx::BIG_JSON`] byte-exact, `/status/503`). `Nginx::resolve(host,
+//!   302 `/health`, `/big` → [`nginx::BIG_JSON`] byte-exact (`/gzip`: the same, gzip-encoded), `/status/503`). `Nginx::resolve(host,
 //!   port)` gives the `--resolve` value; `Nginx::access_log()` what nginx saw.
 //! - [`dnsmasq::Dnsmasq::start()`]: dnsmasq on `addr` (UDP+TCP), zone `tminus.test` only:
 //!   `api` A 127.0.0.1 + AAAA ::1, `app` A 127.0.0.1 (no AAAA), `mail` A 127.0.0.1,

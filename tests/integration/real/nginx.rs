@@ -124,6 +124,7 @@ http {{
         location = /health {{ return 200 '{API_HEALTH}'; }}
         location = /redirect {{ return 302 /health; }}
         location = /big {{ return 200 '{BIG_JSON}'; }}
+        location = /gzip {{ gzip on; gzip_min_length 1; gzip_types application/json; return 200 '{BIG_JSON}'; }}
         location = /status/503 {{ return 503 '{{"ok":false,"error":"unavailable"}}'; }}
         location / {{ return 404 '{{"ok":false,"error":"not found"}}'; }}
     }}
