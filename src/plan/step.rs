@@ -387,6 +387,9 @@ impl<'a> StepCompiler<'a> {
         for (what, t) in compiled.templates() {
             self.check_template(t, what, pos, captured);
         }
+        if let super::auth::AuthTemplate::OAuth2(o) = &compiled {
+            self.check_url(&o.token_url, pos, captured);
+        }
         Some(Arc::new(compiled))
     }
 

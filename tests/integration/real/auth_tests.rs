@@ -130,6 +130,8 @@ cases:
     request: { url: "http://127.0.0.1:9/", auth: { api_key: { value: abcd } } }
   - name: undefined
     request: { url: "http://127.0.0.1:9/", auth: { oauth2: { token_url: "http://127.0.0.1:9/t", client_id: c, client_secret: "${nope}" } } }
+  - name: token url
+    request: { url: "http://127.0.0.1:9/", auth: { oauth2: { token_url: "ftp://id.test/t", client_id: c, client_secret: abcd } } }
 "#;
     let r = run_suite(suite, &[]).await;
     assert_eq!(r.code, 2, "{}", r.all_output());
@@ -150,6 +152,7 @@ cases:
             "real.yaml:10:50",
             "undefined variable `nope` in auth.oauth2.client_secret",
         ),
+        ("real.yaml:12:50", "unsupported URL scheme `ftp`"),
     ] {
         assert!(
             r.stderr.contains(&format!("error: {want}")) && r.stderr.contains(at),
