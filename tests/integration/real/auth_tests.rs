@@ -190,8 +190,12 @@ cases:
 {cases}  - name: post client
     request:
       url: "{me}"
-      auth: {{ oauth2: {{ token_url: "{token_url}", client_id: post-client, client_secret: {POST_SECRET}, client_auth: post }} }}
-    expect: {{ jsonpath: [{{ path: $.client_id, equals: post-client }}] }}
+      auth: {{ oauth2: {{ token_url: "{token_url}", client_id: post-client, client_secret: {POST_SECRET}, client_auth: post, scope: "read write", audience: "https://api.example.test" }} }}
+    expect:
+      jsonpath:
+        - {{ path: $.client_id, equals: post-client }}
+        - {{ path: $.scope, equals: read write }}
+        - {{ path: $.audience, equals: "https://api.example.test" }}
   - name: unprotected without auth
     request: {{ url: "{me}", auth: {{ none: true }} }}
     expect: {{ status: 401 }}
