@@ -47,13 +47,16 @@ pub fn last_set_cookie<'a>(resp: &'a Response, name: &str) -> Option<(RawCookie<
 
 /// The names of every cookie set during the exchange, for messages.
 pub fn names_set(resp: &Response) -> String {
-    let mut names: Vec<String> = resp
+    let mut names: Vec<String> = Vec::new();
+    for c in resp
         .set_cookies
         .iter()
         .filter_map(|s| RawCookie::parse(s.raw.as_str()).ok())
-        .map(|c| c.name().to_string())
-        .collect();
-    names.dedup();
+    {
+        if !names.iter().any(|n| n == c.name()) {
+            names.push(c.name().to_string());
+        }
+    }
     if names.is_empty() {
         "no Set-Cookie at all".to_string()
     } else {

@@ -185,6 +185,16 @@ impl<'a> StepCompiler<'a> {
                 self.check_template(t, "expectation", at.or(epos).unwrap_or(pos), captured);
             }
         }
+        if let (Some(e), Some(c)) = (p.expect, &compiled) {
+            if c.max_redirects == 0 {
+                if let Some(rd) = &e.value.redirects {
+                    self.diag(
+                        Some(Pos::from_loc(&rd.referenced)),
+                        "expect.redirects checks the redirects followed, but this request follows none: set `follow_redirects` on it",
+                    );
+                }
+            }
+        }
         let captures = self.captures(p.captures);
         let auth = self.auth(r, captured);
         let retry = p.retry.and_then(|r| self.retry(r));
@@ -380,6 +390,9 @@ impl<'a> StepCompiler<'a> {
         }
         for (what, t) in compiled.templates() {
             self.check_template(t, what, pos, captured);
+        }
+        if let super::auth::AuthTemplate::OAuth2(o) = &compiled {
+            self.check_url(&o.token_url, pos, captured);
         }
         Some(Arc::new(compiled))
     }

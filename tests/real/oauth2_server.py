@@ -7,8 +7,8 @@ Clients: `smoke-client` / `smoke-client-secret-123` (client_secret_basic) and `p
 `post-client-secret-456` (client_secret_post); both may ask for `read` and `write`.
 Token lifetime: SMOKE_TOKEN_TTL seconds (default 3600).
 
-Routes: POST /oauth/token (Authlib), GET /api/me (protected: the client id, the scope and the
-number of the token used), GET /stats (tokens issued, in order: for the tests to count).
+Routes: POST /oauth/token (Authlib), GET /api/me (protected: the client id, the scope, the
+`audience` the token request carried and the number of the token used), GET /stats (tokens issued, in order: for the tests to count).
 """
 
 import os
@@ -104,11 +104,15 @@ def query_client(client_id):
 def save_token(token, request):
     with LOCK:
         number = len(ISSUED) + 1
+        audience = request.form.get("audience")
         ISSUED.append(
             {"number": number, "client_id": request.client.get_client_id(),
-             "scope": token.get("scope", ""), "access_token": token["access_token"]}
+             "scope": token.get("scope", ""), "audience": audience,
+             "access_token": token["access_token"]}
         )
-        TOKENS[token["access_token"]] = Token(number, request.client.get_client_id(), token)
+        t = Token(number, request.client.get_client_id(), token)
+        t.audience = audience
+        TOKENS[token["access_token"]] = t
 
 
 server = AuthorizationServer(app, query_client=query_client, save_token=save_token)
@@ -137,7 +141,9 @@ def issue_token():
 @require_oauth()
 def me():
     t = current_token
-    return jsonify(client_id=t.client_id, scope=t.get_scope(), token_number=t.number)
+    return jsonify(
+        client_id=t.client_id, scope=t.get_scope(), audience=t.audience, token_number=t.number
+    )
 
 
 @app.route("/stats")

@@ -130,6 +130,8 @@ cases:
     request: { url: "http://127.0.0.1:9/", auth: { api_key: { value: abcd } } }
   - name: undefined
     request: { url: "http://127.0.0.1:9/", auth: { oauth2: { token_url: "http://127.0.0.1:9/t", client_id: c, client_secret: "${nope}" } } }
+  - name: token url
+    request: { url: "http://127.0.0.1:9/", auth: { oauth2: { token_url: "ftp://id.test/t", client_id: c, client_secret: abcd } } }
 "#;
     let r = run_suite(suite, &[]).await;
     assert_eq!(r.code, 2, "{}", r.all_output());
@@ -150,6 +152,7 @@ cases:
             "real.yaml:10:50",
             "undefined variable `nope` in auth.oauth2.client_secret",
         ),
+        ("real.yaml:12:50", "unsupported URL scheme `ftp`"),
     ] {
         assert!(
             r.stderr.contains(&format!("error: {want}")) && r.stderr.contains(at),
@@ -187,8 +190,12 @@ cases:
 {cases}  - name: post client
     request:
       url: "{me}"
-      auth: {{ oauth2: {{ token_url: "{token_url}", client_id: post-client, client_secret: {POST_SECRET}, client_auth: post }} }}
-    expect: {{ jsonpath: [{{ path: $.client_id, equals: post-client }}] }}
+      auth: {{ oauth2: {{ token_url: "{token_url}", client_id: post-client, client_secret: {POST_SECRET}, client_auth: post, scope: "read write", audience: "https://api.example.test" }} }}
+    expect:
+      jsonpath:
+        - {{ path: $.client_id, equals: post-client }}
+        - {{ path: $.scope, equals: read write }}
+        - {{ path: $.audience, equals: "https://api.example.test" }}
   - name: unprotected without auth
     request: {{ url: "{me}", auth: {{ none: true }} }}
     expect: {{ status: 401 }}

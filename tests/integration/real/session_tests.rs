@@ -209,3 +209,42 @@ cases:
         format!("expected 1 redirect(s), followed 0: no redirect followed ({get} answered 200) (and 1 more failed expectations)")
     );
 }
+
+#[tokio::test]
+async fn cookie_and_redirect_checks_are_checked_when_the_plan_is_built() {
+    let suite = r#"name: bad-session-checks
+cases:
+  - name: not followed
+    request: { url: "http://127.0.0.1:9/" }
+    expect: { redirects: { count: 1 } }
+  - name: bad same site
+    request: { url: "http://127.0.0.1:9/" }
+    expect: { cookies: { sid: { same_site: sometimes } } }
+  - name: absent with checks
+    request: { url: "http://127.0.0.1:9/" }
+    expect: { cookies: { sid: { present: false, secure: true } } }
+  - name: count and hops disagree
+    request: { url: "http://127.0.0.1:9/", follow_redirects: true }
+    expect: { redirects: { count: 2, hops: [{ status: 301 }] } }
+  - name: two sources
+    steps:
+      - name: s
+        request: { url: "http://127.0.0.1:9/" }
+        capture: { c: { cookie: sid, header: x-sid } }
+"#;
+    let r = run_suite(suite, &[]).await;
+    assert_eq!(r.code, 2, "{}", r.all_output());
+    for (at, want) in [
+        ("real.yaml:5:26", "expect.redirects checks the redirects followed, but this request follows none: set `follow_redirects` on it"),
+        ("real.yaml:8:", "cookie `sid`: same_site `sometimes` is not a SameSite value: use Strict, Lax or None"),
+        ("real.yaml:11:", "cookie `sid`: `present: false` cannot be combined with checks of the cookie's value or attributes"),
+        ("real.yaml:14:", "redirects: count is 2 but 1 hops are listed"),
+        ("real.yaml:19:", "capture `c`: capture `c` needs exactly one of `jsonpath`, `header`, `regex` or `cookie`"),
+    ] {
+        assert!(
+            r.stderr.contains(&format!("error: {want}")) && r.stderr.contains(at),
+            "missing `{want}` at {at} in:\n{}",
+            r.stderr
+        );
+    }
+}
