@@ -405,3 +405,41 @@ cases:
         "{m}"
     );
 }
+
+/// A passing DNS check records its answer: in the JSON report (`actual` of each outcome) and,
+/// with `--verbose`, on the console.
+#[tokio::test]
+async fn passing_dns_checks_record_their_answer() {
+    let dns = Dnsmasq::start();
+    let suite = r#"name: real-dns-answers
+cases:
+  - name: api
+    dns: { name: api.tminus.test, server: "${dns}", expect: { addresses_in: [127.0.0.1], cidr: 127.0.0.0/8 } }
+  - name: www
+    dns: { name: www.tminus.test, type: CNAME, server: "${dns}", expect: { cname: api.tminus.test } }
+"#;
+    let var = format!("dns={}", dns.addr);
+    let r = run_suite(suite, &args(&["--var", &var, "--verbose"])).await;
+    assert_eq!(r.code, 0, "{}\ndnsmasq:\n{}", r.all_output(), dns.log());
+    assert_eq!(outcome(&r, "api", "has A records")["actual"], "A 127.0.0.1");
+    assert_eq!(
+        outcome(&r, "api", "resolves only to")["actual"],
+        "127.0.0.1"
+    );
+    assert_eq!(outcome(&r, "api", "resolves within")["actual"], "127.0.0.1");
+    assert_eq!(
+        outcome(&r, "www", "is a CNAME")["actual"],
+        "api.tminus.test."
+    );
+    for line in [
+        "✓ `api.tminus.test` has A records: A 127.0.0.1",
+        "✓ `api.tminus.test` resolves within 127.0.0.0/8: 127.0.0.1",
+        "✓ `www.tminus.test` is a CNAME to `api.tminus.test`: api.tminus.test.",
+    ] {
+        assert!(r.stdout.contains(line), "{line}\n{}", r.stdout);
+    }
+    // Without --verbose a pass stays one line.
+    let r = run_suite(suite, &args(&["--var", &var])).await;
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    assert!(!r.stdout.contains("✓ `api.tminus.test`"), "{}", r.stdout);
+}
