@@ -97,6 +97,9 @@ impl ConnectionCheck {
                 normalize_http(v).ok_or_else(|| ExpectError::ConnectionHttpVersion(v.to_string()))
             })
             .transpose()?;
+        if def.port == Some(0) {
+            return Err(ExpectError::PortZero("connection.port"));
+        }
         if ip.is_empty() && ip_in.is_empty() && def.port.is_none() && http_version.is_none() {
             return Err(ExpectError::EmptyRule {
                 field: "connection",

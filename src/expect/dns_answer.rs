@@ -130,6 +130,9 @@ impl AnswerRules {
                 rtype,
                 matches!(rtype, RecordType::A | RecordType::AAAA),
             )?;
+            if r.port == 0 {
+                return Err(ExpectError::PortZero("dns.expect.reachable.port"));
+            }
             rules.reachable = Some(Reachable {
                 port: r.port,
                 timeout: r.timeout.map(|d| d.0),
