@@ -107,6 +107,12 @@ impl Outcome {
         }
     }
 
+    /// A passed outcome that records what was seen (`actual`), for reports.
+    fn seen(mut self, actual: impl Into<String>) -> Self {
+        self.actual = Some(actual.into());
+        self
+    }
+
     fn fail(mut self, expected: impl Into<String>, actual: impl Into<String>, msg: String) -> Self {
         self.passed = false;
         self.expected = Some(expected.into());

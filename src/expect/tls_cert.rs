@@ -17,6 +17,7 @@ use std::net::IpAddr;
 
 use super::text_rule::TextRule;
 use super::{ExpectError, Outcome, OutcomeKind};
+use crate::http::tls::colon_hex;
 use crate::http::CertInfo;
 use crate::interp::{Scope, Template};
 use crate::suite::facts::{DateBoundsDef, NameRuleDef, OneOrList, SanRuleDef};
@@ -234,7 +235,7 @@ fn pin(fingerprints: &[[u8; 32]], cert: &CertInfo, host: &str, pos: Option<Pos>)
     let o = Outcome::new(OutcomeKind::Tls, check, pos);
     let got = parse_fingerprint(&cert.sha256).ok();
     if got.is_some_and(|g| fingerprints.contains(&g)) {
-        passed(o, &cert.sha256)
+        o.seen(&cert.sha256)
     } else {
         o.fail(
                 pins.join(" or "),
@@ -260,7 +261,7 @@ fn serial_outcome(cert: &CertInfo, host: &str, want: &str, pos: Option<Pos>) -> 
     );
     let got = normalize_serial(&cert.serial).unwrap_or_default();
     if got == want {
-        passed(o, &cert.serial)
+        o.seen(&cert.serial)
     } else {
         o.fail(
             want,
@@ -287,12 +288,6 @@ fn checked_template<T>(
         check(&lit)?;
     }
     Ok(t)
-}
-
-/// A passed outcome that records what was seen.
-fn passed(mut o: Outcome, actual: &str) -> Outcome {
-    o.actual = Some(actual.to_string());
-    o
 }
 
 impl NameRule {
@@ -385,7 +380,7 @@ impl NameRule {
                 values.join(", ")
             };
             out.push(if values.iter().any(|v| r.holds(v)) {
-                passed(o, &shown)
+                o.seen(&shown)
             } else {
                 let what = if part.is_empty() {
                     format!("{key} `{dn}`")
@@ -461,7 +456,7 @@ impl SanRule {
                 .map(String::as_str)
                 .collect();
             out.push(if missing.is_empty() {
-                passed(o, &shown)
+                o.seen(&shown)
             } else {
                 o.fail(
                     self.contains.join(", "),
@@ -494,7 +489,7 @@ impl SanRule {
                 .map(|(n, _)| n.as_str())
                 .collect();
             out.push(if missing.is_empty() && extra.is_empty() {
-                passed(o, &shown)
+                o.seen(&shown)
             } else {
                 let mut why = Vec::new();
                 if !missing.is_empty() {
@@ -564,7 +559,7 @@ impl DateBounds {
                 pos,
             );
             out.push(if ok {
-                passed(o, shown)
+                o.seen(shown)
             } else {
                 o.fail(
                     format!("{word} {}", bound.1),
@@ -640,14 +635,6 @@ fn parse_fingerprint(s: &str) -> Result<[u8; 32], ExpectError> {
         out[i] = u8::from_str_radix(text, 16).map_err(|_| bad())?;
     }
     Ok(out)
-}
-
-fn colon_hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 #[cfg(test)]
