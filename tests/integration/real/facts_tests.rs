@@ -443,3 +443,33 @@ cases:
     assert_eq!(r.code, 0, "{}", r.all_output());
     assert!(!r.stdout.contains("✓ `api.tminus.test`"), "{}", r.stdout);
 }
+
+/// With several addresses for a name, the connection expectation judges the one actually
+/// connected to: 127.0.0.2 refuses (nothing listens there), so the request reaches
+/// 127.0.0.1, and an expectation of 127.0.0.2 fails naming 127.0.0.1.
+#[tokio::test]
+async fn connection_ip_is_the_address_reached_not_the_first_resolved() {
+    let ngx = Nginx::start();
+    let p = ngx.plain;
+    let suite = format!(
+        r#"name: real-connection-fallthrough
+cases:
+  - name: reached
+    request: {{ url: "http://api.tminus.test:{p}/health" }}
+    expect: {{ connection: {{ ip: 127.0.0.1 }} }}
+  - name: first resolved
+    request: {{ url: "http://api.tminus.test:{p}/health" }}
+    expect: {{ connection: {{ ip: 127.0.0.2 }} }}
+"#
+    );
+    let rule = format!("api.tminus.test:{p}:127.0.0.2,127.0.0.1");
+    let r = run_suite(&suite, &args(&["--resolve", &rule])).await;
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    assert_eq!(step(&r, "reached")["status"], "passed", "{}", r.all_output());
+    assert_eq!(
+        step(&r, "reached")["request"]["connected_to"],
+        format!("127.0.0.1:{p}")
+    );
+    let m = message(outcome(&r, "first resolved", "connected to 127.0.0.2"));
+    assert_eq!(m, format!("connected to 127.0.0.1:{p}, expected 127.0.0.2"));
+}
