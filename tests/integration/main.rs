@@ -4,6 +4,7 @@
 mod bad_input;
 mod ci_reports;
 mod common;
+mod conn_facts;
 mod dns_failures;
 mod dns_tls;
 mod features;

@@ -465,7 +465,12 @@ cases:
     let rule = format!("api.tminus.test:{p}:127.0.0.2,127.0.0.1");
     let r = run_suite(&suite, &args(&["--resolve", &rule])).await;
     assert_eq!(r.code, 1, "{}", r.all_output());
-    assert_eq!(step(&r, "reached")["status"], "passed", "{}", r.all_output());
+    assert_eq!(
+        step(&r, "reached")["status"],
+        "passed",
+        "{}",
+        r.all_output()
+    );
     assert_eq!(
         step(&r, "reached")["request"]["connected_to"],
         format!("127.0.0.1:{p}")
