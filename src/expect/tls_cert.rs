@@ -355,6 +355,9 @@ impl NameRule {
         for (part, rule, values) in parts {
             let Some(rule) = rule else { continue };
             let r = match rule.render(scope) {
+                // The DN text is compared with spaces around `=` and `,` ignored, so that
+                // openssl's `C = US, O = Example` reads as `C=US, O=Example`.
+                Ok(r) if part.is_empty() => r.map_texts(normalize_dn),
                 Ok(r) => r,
                 Err(e) => {
                     let o = Outcome::new(OutcomeKind::Tls, format!("certificate {key}{part}"), pos);
@@ -379,7 +382,12 @@ impl NameRule {
             } else {
                 values.join(", ")
             };
-            out.push(if values.iter().any(|v| r.holds(v)) {
+            let held = if part.is_empty() {
+                r.holds(&normalize_dn(dn)) || r.holds(dn)
+            } else {
+                values.iter().any(|v| r.holds(v))
+            };
+            out.push(if held {
                 o.seen(&shown)
             } else {
                 let what = if part.is_empty() {
@@ -401,6 +409,17 @@ impl NameRule {
         }
         out
     }
+}
+
+/// A DN with single spacing: `C = US,O = Example` → `C=US, O=Example`.
+fn normalize_dn(dn: &str) -> String {
+    dn.split(',')
+        .map(|rdn| match rdn.split_once('=') {
+            Some((k, v)) => format!("{}={}", k.trim(), v.trim()),
+            None => rdn.trim().to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Compare host names as DNS does (case and a trailing dot ignored), addresses as addresses.
@@ -669,6 +688,15 @@ mod tests {
         assert_eq!(parse_date("1970-01-02"), Some(86_400));
         assert_eq!(parse_date("1970-01-01T01:00:00+01:00"), Some(0));
         assert_eq!(parse_date("tomorrow"), None);
+    }
+
+    #[test]
+    fn dns_are_compared_with_single_spacing() {
+        assert_eq!(
+            normalize_dn("C = US, O = Let's Encrypt,CN = R11"),
+            "C=US, O=Let's Encrypt, CN=R11"
+        );
+        assert_eq!(normalize_dn("CN=tminus.test"), "CN=tminus.test");
     }
 
     #[test]
