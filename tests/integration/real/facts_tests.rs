@@ -194,6 +194,48 @@ async fn a_bad_pin_or_date_is_an_error_at_its_line() {
 }
 
 #[tokio::test]
+async fn bad_connection_and_dns_rules_are_errors_at_their_line() {
+    let suite = r#"name: bad-rules
+cases:
+  - name: ip
+    request: { url: "http://api.tminus.test/" }
+    expect:
+      connection: { ip: api.tminus.test }
+  - name: range
+    request: { url: "http://api.tminus.test/" }
+    expect:
+      connection: { ip_in: 10.0.0.0/33 }
+  - name: version
+    request: { url: "http://api.tminus.test/" }
+    expect:
+      connection: { http_version: HTTP/3 }
+  - name: txt regex
+    dns: { name: tminus.test, type: TXT, expect: { txt: { matches: "v=spf1 (" } } }
+  - name: reachable on TXT
+    dns: { name: tminus.test, type: TXT, expect: { reachable: { port: 443 } } }
+"#;
+    let r = run_suite(suite, &[]).await;
+    assert_eq!(r.code, 2, "{}", r.all_output());
+    for (line, text) in [
+        (6, "connection.ip: `api.tminus.test` is not an IP address"),
+        (10, "invalid CIDR range `10.0.0.0/33`"),
+        (
+            14,
+            "connection.http_version `HTTP/3` is not an HTTP version",
+        ),
+        (16, "dns.expect.txt: invalid regex `v=spf1 (`"),
+        (18, "dns.expect.reachable needs type A or AAAA, not TXT"),
+    ] {
+        let at = format!("real.yaml:{line}:");
+        let found = r
+            .stderr
+            .split("error: ")
+            .any(|e| e.contains(text) && e.contains(&at));
+        assert!(found, "{text} at {at}:\n{}", r.stderr);
+    }
+}
+
+#[tokio::test]
 async fn connection_facts_on_http_and_https() {
     let ngx = Nginx::start();
     let (plain, h2) = (ngx.plain, ngx.h2);
