@@ -522,3 +522,66 @@ cases:
     let m = message(outcome(&r, "first resolved", "connected to 127.0.0.2"));
     assert_eq!(m, format!("connected to 127.0.0.1:{p}, expected 127.0.0.2"));
 }
+
+/// A listener on `127.0.0.4:port` whose accept queue is full (backlog 0, one connection
+/// queued and never accepted): a further connection attempt gets no answer, as from a dead
+/// host behind a firewall that drops packets. Alive as long as the returned values are.
+fn full_listener(port: u16) -> (std::os::fd::OwnedFd, std::net::TcpStream) {
+    use std::os::fd::FromRawFd;
+    let ip = [127, 0, 0, 4];
+    // SAFETY: plain socket calls on a descriptor this function owns; checked for errors.
+    let fd = unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let owned = std::os::fd::OwnedFd::from_raw_fd(fd);
+        let addr = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: port.to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from_ne_bytes(ip),
+            },
+            sin_zero: [0; 8],
+        };
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let bound = libc::bind(fd, (&addr as *const libc::sockaddr_in).cast(), len);
+        assert_eq!(bound, 0, "bind: {}", std::io::Error::last_os_error());
+        assert_eq!(libc::listen(fd, 0), 0, "listen");
+        owned
+    };
+    let addr = std::net::SocketAddr::from((ip, port));
+    let queued = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2))
+        .expect("the first connection fills the queue");
+    (fd, queued)
+}
+
+/// An address that does not answer is named once the check's timeout passes; the check
+/// takes about that long, not the system's connect timeout.
+#[tokio::test]
+async fn reachable_names_an_address_that_does_not_answer_within_the_timeout() {
+    let dns = Dnsmasq::start();
+    let live = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    let port = live.local_addr().unwrap().port();
+    let _full = full_listener(port);
+    let suite = format!(
+        r#"name: real-dns-slow
+cases:
+  - name: slow
+    dns: {{ name: slow.tminus.test, server: "{}", expect: {{ reachable: {{ port: {port}, timeout: 500ms }} }} }}
+"#,
+        dns.addr
+    );
+    let started = std::time::Instant::now();
+    let r = run_suite(&suite, &[]).await;
+    let took = started.elapsed();
+    assert_eq!(r.code, 1, "{}\ndnsmasq:\n{}", r.all_output(), dns.log());
+    let m = r.case("slow")["message"].as_str().unwrap_or("").to_string();
+    assert!(
+        m.contains(&format!(
+            "1 of 2 addresses of `slow.tminus.test` (via {}) is not reachable on port {port}: 127.0.0.4:{port} (no connection within 500 ms)",
+            dns.addr
+        )),
+        "{m}"
+    );
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    drop(live);
+}
