@@ -203,7 +203,12 @@ impl CompiledExpect {
         });
         let tls = def.tls.as_ref().and_then(|t| {
             tls::TlsCheck::compile(&t.value)
-                .map(Box::new)
+                .map(|c| {
+                    Box::new(tls::TlsCheck {
+                        pos: at(&t.referenced),
+                        ..c
+                    })
+                })
                 .map_err(|e| errors.push((at(&t.referenced), e)))
                 .ok()
         });

@@ -153,6 +153,8 @@ cases:
         "{m}"
     );
     assert_eq!(o["expected"], other_pin.as_str());
+    // The outcome names where the failing case's `tls` block starts (its first key).
+    assert_eq!(o["line"], 18, "{o}");
     assert_eq!(o["actual"], pin.as_str());
     let m = message(outcome(&r, "fail", "not_after before"));
     assert!(
