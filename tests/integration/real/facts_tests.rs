@@ -587,3 +587,39 @@ cases:
     assert!(took < std::time::Duration::from_secs(10), "{took:?}");
     drop(live);
 }
+
+/// With `--insecure` no chain is verified, but a pin still holds the server to the one
+/// certificate expected (a self-signed internal service).
+#[tokio::test]
+async fn a_pin_holds_even_with_insecure() {
+    let ngx = Nginx::start();
+    let p = ngx.self_signed;
+    let pin = openssl_x509(&pki().self_signed.cert, &["-fingerprint", "-sha256"]);
+    let wrong = openssl_x509(&pki().leaf.cert, &["-fingerprint", "-sha256"]);
+    let suite = format!(
+        r#"name: real-pin-insecure
+cases:
+  - name: pinned
+    request: {{ url: "https://selfsigned.tminus.test:{p}/health" }}
+    expect: {{ tls: {{ fingerprint_sha256: "{pin}" }} }}
+  - name: other pin
+    request: {{ url: "https://selfsigned.tminus.test:{p}/health" }}
+    expect: {{ tls: {{ fingerprint_sha256: "{wrong}" }} }}
+"#
+    );
+    let mut a = args(&["--insecure"]);
+    a.extend(args(&[
+        "--resolve",
+        &Nginx::resolve("selfsigned.tminus.test", p),
+    ]));
+    let r = run_suite(&suite, &a).await;
+    assert_eq!(r.code, 1, "{}\nnginx:\n{}", r.all_output(), ngx.log());
+    assert_eq!(step(&r, "pinned")["status"], "passed", "{}", r.all_output());
+    let m = message(outcome(&r, "other pin", "fingerprint"));
+    assert!(
+        m.contains("certificate pinning failed")
+            && m.contains("subject `CN=selfsigned.tminus.test`")
+            && m.contains(&format!("has SHA-256 fingerprint {pin}")),
+        "{m}"
+    );
+}
