@@ -223,7 +223,6 @@ impl CompiledExpect {
             return Err(errors);
         }
         Ok(CompiledExpect {
-            connection,
             tls,
             status,
             headers,
@@ -233,6 +232,7 @@ impl CompiledExpect {
             max_latency: def.max_latency.map(|d| d.0),
             message: def.message.clone(),
             pos,
+            connection,
         })
     }
 
@@ -250,7 +250,8 @@ impl CompiledExpect {
             out.extend(j.templates().into_iter().map(|t| (j.pos, t)));
         }
         if let Some(t) = &self.tls {
-            out.extend(t.templates().into_iter().map(|t| (self.pos, t)));
+            let at = t.pos.or(self.pos);
+            out.extend(t.templates().into_iter().map(|tpl| (at, tpl)));
         }
         if let Some(c) = &self.connection {
             out.extend(c.templates().map(|t| (c.pos, t)));

@@ -79,10 +79,9 @@ impl TlsCheck {
         let mut out = Vec::new();
         if let Some(want) = &self.http_version {
             let got = normalize_http(&resp.http_version).unwrap_or(resp.http_version.clone());
-            let mut o = Outcome::new(OutcomeKind::Tls, format!("HTTP version is {want}"), pos);
+            let o = Outcome::new(OutcomeKind::Tls, format!("HTTP version is {want}"), pos);
             out.push(if &got == want {
-                o.actual = Some(got);
-                o
+                o.seen(got)
             } else {
                 let msg = format!(
                     "negotiated {got}, expected {want}{}",
