@@ -174,8 +174,8 @@ impl DnsCheck {
         }
         let answer = super::dns_answer::AnswerRules::compile(
             rtype,
-            expect.txt.as_ref(),
-            expect.mx.as_ref(),
+            expect.txt.as_deref(),
+            expect.mx.as_deref(),
             expect.reachable.as_ref(),
         )?;
         Ok(DnsCheck {

@@ -20,7 +20,7 @@ use super::{ExpectError, Outcome, OutcomeKind};
 use crate::http::tls::colon_hex;
 use crate::http::CertInfo;
 use crate::interp::{Scope, Template};
-use crate::suite::facts::{DateBoundsDef, NameRuleDef, OneOrList, SanRuleDef};
+use crate::suite::facts::{DateBoundsDef, NameRuleDef, SanRuleDef};
 use crate::suite::model::TlsExpectDef;
 use crate::suite::Pos;
 
@@ -78,7 +78,7 @@ impl CertCheck {
         if def
             .fingerprint_sha256
             .as_ref()
-            .is_some_and(OneOrList::is_empty_list)
+            .is_some_and(|f| f.is_empty_list())
         {
             return Err(ExpectError::EmptyRule {
                 field: "tls.fingerprint_sha256",
@@ -96,7 +96,7 @@ impl CertCheck {
                 .as_ref()
                 .map(|d| NameRule::compile(Dn::Issuer, d))
                 .transpose()?,
-            san: def.san.as_ref().map(SanRule::compile).transpose()?,
+            san: def.san.as_deref().map(SanRule::compile).transpose()?,
             serial: def
                 .serial
                 .as_deref()
