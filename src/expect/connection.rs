@@ -97,6 +97,9 @@ impl ConnectionCheck {
                 normalize_http(v).ok_or_else(|| ExpectError::ConnectionHttpVersion(v.to_string()))
             })
             .transpose()?;
+        if def.port == Some(0) {
+            return Err(ExpectError::PortZero("connection.port"));
+        }
         if ip.is_empty() && ip_in.is_empty() && def.port.is_none() && http_version.is_none() {
             return Err(ExpectError::EmptyRule {
                 field: "connection",
@@ -128,7 +131,7 @@ impl ConnectionCheck {
             let got = normalize_http(&resp.http_version).unwrap_or(resp.http_version.clone());
             let o = self.outcome(format!("HTTP version is {want}"));
             out.push(if &got == want {
-                passed(o, &got)
+                o.seen(&got)
             } else {
                 o.fail(
                     want.clone(),
@@ -182,7 +185,7 @@ impl ConnectionCheck {
             };
             let o = self.outcome(check);
             out.push(if want.ips.contains(&got) {
-                passed(o, &got.to_string())
+                o.seen(got.to_string())
             } else {
                 o.fail(
                     list.clone(),
@@ -203,7 +206,7 @@ impl ConnectionCheck {
                 .join(", ");
             let o = self.outcome(format!("connected within {list}"));
             out.push(if want.ranges.iter().any(|c| c.contains(got)) {
-                passed(o, &got.to_string())
+                o.seen(got.to_string())
             } else {
                 o.fail(
                     list.clone(),
@@ -215,7 +218,7 @@ impl ConnectionCheck {
         if let Some(port) = self.port {
             let o = self.outcome(format!("connected to port {port}"));
             out.push(if remote.port() == port {
-                passed(o, &remote.port().to_string())
+                o.seen(remote.port().to_string())
             } else {
                 o.fail(
                     port.to_string(),
@@ -246,12 +249,6 @@ impl ConnectionCheck {
 struct Wanted {
     ips: Vec<IpAddr>,
     ranges: Vec<Cidr>,
-}
-
-/// A passed outcome that records what was seen.
-fn passed(mut o: Outcome, actual: &str) -> Outcome {
-    o.actual = Some(actual.to_string());
-    o
 }
 
 #[cfg(test)]

@@ -10,9 +10,12 @@
 //!       addresses_in: [192.0.2.10, 192.0.2.11]
 //!       cidr: 192.0.2.0/24
 //!       cname: edge.example.net
+//!       reachable: { port: 443 }  # every address accepts TCP connections
 //! ```
 //!
-//! Every string may use `${…}` variables. Failure messages show what the server returned.
+//! `txt`, `mx` and `reachable` are judged in [`super::dns_answer`]. Every string may use `${…}`
+//! variables. Failure messages show what the server returned; a passed outcome keeps what it
+//! saw (`actual`).
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -171,8 +174,8 @@ impl DnsCheck {
         }
         let answer = super::dns_answer::AnswerRules::compile(
             rtype,
-            expect.txt.as_ref(),
-            expect.mx.as_ref(),
+            expect.txt.as_deref(),
+            expect.mx.as_deref(),
             expect.reachable.as_ref(),
         )?;
         Ok(DnsCheck {

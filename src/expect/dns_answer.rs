@@ -130,6 +130,9 @@ impl AnswerRules {
                 rtype,
                 matches!(rtype, RecordType::A | RecordType::AAAA),
             )?;
+            if r.port == 0 {
+                return Err(ExpectError::PortZero("dns.expect.reachable.port"));
+            }
             rules.reachable = Some(Reachable {
                 port: r.port,
                 timeout: r.timeout.map(|d| d.0),
@@ -195,11 +198,6 @@ impl At<'_> {
     }
 }
 
-fn passed(mut o: Outcome, actual: String) -> Outcome {
-    o.actual = Some(actual);
-    o
-}
-
 fn quoted(records: &[&DnsRecord]) -> String {
     records
         .iter()
@@ -226,7 +224,7 @@ impl RenderedRules<'_> {
                     rule.describe()
                 ));
                 match txt.iter().find(|r| rule.holds(&r.value)) {
-                    Some(r) => passed(o, format!("\"{}\"", r.value)),
+                    Some(r) => o.seen(format!("\"{}\"", r.value)),
                     None => o.fail(
                         format!("a TXT record that {}", rule.describe()),
                         all.clone(),
@@ -276,7 +274,7 @@ impl RenderedRules<'_> {
                         && preference.is_none_or(|p| p == m.preference)
                 });
                 match found {
-                    Some((_, m)) => passed(o, format!("{} {}", m.preference, m.exchange)),
+                    Some((_, m)) => o.seen(format!("{} {}", m.preference, m.exchange)),
                     None => o.fail(
                         format!("an MX record with {want}"),
                         all.clone(),
@@ -362,7 +360,7 @@ impl Reachable {
         };
         let dead: Vec<&Attempt> = attempts.iter().filter(|a| a.result.is_err()).collect();
         if dead.is_empty() && attempts.len() == unique.len() {
-            return passed(o, shown);
+            return o.seen(shown);
         }
         let names = dead
             .iter()

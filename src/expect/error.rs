@@ -198,6 +198,9 @@ pub enum ExpectError {
         "connection.http_version `{0}` is not an HTTP version: use \"HTTP/1.0\", \"HTTP/1.1\" or \"HTTP/2\""
     )]
     ConnectionHttpVersion(String),
+    /// Port 0, which nothing can be connected to.
+    #[error("{0}: port 0 cannot be connected to, expected 1-65535")]
+    PortZero(&'static str),
     /// A DNS answer rule on a record type that cannot have it.
     #[error("dns.expect.{key} needs type {need}, not {got}")]
     DnsRuleType {

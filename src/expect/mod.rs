@@ -126,6 +126,12 @@ impl Outcome {
         }
     }
 
+    /// A passed outcome that records what was seen (`actual`), for reports.
+    fn seen(mut self, actual: impl Into<String>) -> Self {
+        self.actual = Some(actual.into());
+        self
+    }
+
     fn fail(mut self, expected: impl Into<String>, actual: impl Into<String>, msg: String) -> Self {
         self.passed = false;
         self.expected = Some(expected.into());
@@ -225,7 +231,12 @@ impl CompiledExpect {
         });
         let tls = def.tls.as_ref().and_then(|t| {
             tls::TlsCheck::compile(&t.value)
-                .map(Box::new)
+                .map(|c| {
+                    Box::new(tls::TlsCheck {
+                        pos: at(&t.referenced),
+                        ..c
+                    })
+                })
                 .map_err(|e| errors.push((at(&t.referenced), e)))
                 .ok()
         });
@@ -271,7 +282,6 @@ impl CompiledExpect {
             return Err(errors);
         }
         Ok(CompiledExpect {
-            connection,
             cookies: cookie_checks,
             redirects: redirect_check,
             warn,
@@ -285,6 +295,7 @@ impl CompiledExpect {
             message: def.message.clone(),
             pos,
             status_pos: def.status.as_ref().and_then(|s| at(&s.referenced)),
+            connection,
         })
     }
 
@@ -302,7 +313,8 @@ impl CompiledExpect {
             out.extend(j.templates().into_iter().map(|t| (j.pos, t)));
         }
         if let Some(t) = &self.tls {
-            out.extend(t.templates().into_iter().map(|t| (self.pos, t)));
+            let at = t.pos.or(self.pos);
+            out.extend(t.templates().into_iter().map(|tpl| (at, tpl)));
         }
         if let Some(c) = &self.connection {
             out.extend(c.templates().map(|t| (c.pos, t)));

@@ -92,6 +92,13 @@ impl TextRule {
 }
 
 impl Rendered<'_> {
+    /// The rule with `f` applied to its `equals` and `contains` texts (a regex is kept).
+    pub fn map_texts(mut self, f: impl Fn(&str) -> String) -> Self {
+        self.equals = self.equals.map(|e| f(&e));
+        self.contains = self.contains.map(|c| f(&c));
+        self
+    }
+
     /// True when `text` satisfies every part of the rule.
     pub fn holds(&self, text: &str) -> bool {
         self.equals.as_deref().is_none_or(|e| e == text)

@@ -24,6 +24,8 @@ pub struct TlsCheck {
     pub http_version: Option<String>,
     /// Certificate details: subject, issuer, SAN, serial, fingerprint, validity bounds.
     pub cert: Option<Box<super::tls_cert::CertCheck>>,
+    /// Where the `tls:` block is written (outcomes name this line).
+    pub pos: Option<Pos>,
 }
 
 fn normalize_protocol(s: &str) -> Option<String> {
@@ -67,18 +69,19 @@ impl TlsCheck {
             protocol,
             http_version,
             cert: super::tls_cert::CertCheck::compile(def)?.map(Box::new),
+            pos: None,
         })
     }
 
     /// Judge the TLS facts of a response (`scope` renders the templates of the rules).
     pub fn evaluate(&self, resp: &Response, scope: &Scope, pos: Option<Pos>) -> Vec<Outcome> {
+        let pos = self.pos.or(pos);
         let mut out = Vec::new();
         if let Some(want) = &self.http_version {
             let got = normalize_http(&resp.http_version).unwrap_or(resp.http_version.clone());
-            let mut o = Outcome::new(OutcomeKind::Tls, format!("HTTP version is {want}"), pos);
+            let o = Outcome::new(OutcomeKind::Tls, format!("HTTP version is {want}"), pos);
             out.push(if &got == want {
-                o.actual = Some(got);
-                o
+                o.seen(got)
             } else {
                 let msg = format!(
                     "negotiated {got}, expected {want}{}",

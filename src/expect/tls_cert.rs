@@ -17,9 +17,10 @@ use std::net::IpAddr;
 
 use super::text_rule::TextRule;
 use super::{ExpectError, Outcome, OutcomeKind};
+use crate::http::tls::colon_hex;
 use crate::http::CertInfo;
 use crate::interp::{Scope, Template};
-use crate::suite::facts::{DateBoundsDef, NameRuleDef, OneOrList, SanRuleDef};
+use crate::suite::facts::{DateBoundsDef, NameRuleDef, SanRuleDef};
 use crate::suite::model::TlsExpectDef;
 use crate::suite::Pos;
 
@@ -77,7 +78,7 @@ impl CertCheck {
         if def
             .fingerprint_sha256
             .as_ref()
-            .is_some_and(OneOrList::is_empty_list)
+            .is_some_and(|f| f.is_empty_list())
         {
             return Err(ExpectError::EmptyRule {
                 field: "tls.fingerprint_sha256",
@@ -95,7 +96,7 @@ impl CertCheck {
                 .as_ref()
                 .map(|d| NameRule::compile(Dn::Issuer, d))
                 .transpose()?,
-            san: def.san.as_ref().map(SanRule::compile).transpose()?,
+            san: def.san.as_deref().map(SanRule::compile).transpose()?,
             serial: def
                 .serial
                 .as_deref()
@@ -234,7 +235,7 @@ fn pin(fingerprints: &[[u8; 32]], cert: &CertInfo, host: &str, pos: Option<Pos>)
     let o = Outcome::new(OutcomeKind::Tls, check, pos);
     let got = parse_fingerprint(&cert.sha256).ok();
     if got.is_some_and(|g| fingerprints.contains(&g)) {
-        passed(o, &cert.sha256)
+        o.seen(&cert.sha256)
     } else {
         o.fail(
                 pins.join(" or "),
@@ -260,7 +261,7 @@ fn serial_outcome(cert: &CertInfo, host: &str, want: &str, pos: Option<Pos>) -> 
     );
     let got = normalize_serial(&cert.serial).unwrap_or_default();
     if got == want {
-        passed(o, &cert.serial)
+        o.seen(&cert.serial)
     } else {
         o.fail(
             want,
@@ -287,12 +288,6 @@ fn checked_template<T>(
         check(&lit)?;
     }
     Ok(t)
-}
-
-/// A passed outcome that records what was seen.
-fn passed(mut o: Outcome, actual: &str) -> Outcome {
-    o.actual = Some(actual.to_string());
-    o
 }
 
 impl NameRule {
@@ -360,6 +355,9 @@ impl NameRule {
         for (part, rule, values) in parts {
             let Some(rule) = rule else { continue };
             let r = match rule.render(scope) {
+                // The DN text is compared with spaces around `=` and `,` ignored, so that
+                // openssl's `C = US, O = Example` reads as `C=US, O=Example`.
+                Ok(r) if part.is_empty() => r.map_texts(normalize_dn),
                 Ok(r) => r,
                 Err(e) => {
                     let o = Outcome::new(OutcomeKind::Tls, format!("certificate {key}{part}"), pos);
@@ -384,8 +382,13 @@ impl NameRule {
             } else {
                 values.join(", ")
             };
-            out.push(if values.iter().any(|v| r.holds(v)) {
-                passed(o, &shown)
+            let held = if part.is_empty() {
+                r.holds(&normalize_dn(dn)) || r.holds(dn)
+            } else {
+                values.iter().any(|v| r.holds(v))
+            };
+            out.push(if held {
+                o.seen(&shown)
             } else {
                 let what = if part.is_empty() {
                     format!("{key} `{dn}`")
@@ -406,6 +409,17 @@ impl NameRule {
         }
         out
     }
+}
+
+/// A DN with single spacing: `C = US,O = Example` → `C=US, O=Example`.
+fn normalize_dn(dn: &str) -> String {
+    dn.split(',')
+        .map(|rdn| match rdn.split_once('=') {
+            Some((k, v)) => format!("{}={}", k.trim(), v.trim()),
+            None => rdn.trim().to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Compare host names as DNS does (case and a trailing dot ignored), addresses as addresses.
@@ -461,7 +475,7 @@ impl SanRule {
                 .map(String::as_str)
                 .collect();
             out.push(if missing.is_empty() {
-                passed(o, &shown)
+                o.seen(&shown)
             } else {
                 o.fail(
                     self.contains.join(", "),
@@ -494,7 +508,7 @@ impl SanRule {
                 .map(|(n, _)| n.as_str())
                 .collect();
             out.push(if missing.is_empty() && extra.is_empty() {
-                passed(o, &shown)
+                o.seen(&shown)
             } else {
                 let mut why = Vec::new();
                 if !missing.is_empty() {
@@ -564,7 +578,7 @@ impl DateBounds {
                 pos,
             );
             out.push(if ok {
-                passed(o, shown)
+                o.seen(shown)
             } else {
                 o.fail(
                     format!("{word} {}", bound.1),
@@ -642,14 +656,6 @@ fn parse_fingerprint(s: &str) -> Result<[u8; 32], ExpectError> {
     Ok(out)
 }
 
-fn colon_hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -682,6 +688,15 @@ mod tests {
         assert_eq!(parse_date("1970-01-02"), Some(86_400));
         assert_eq!(parse_date("1970-01-01T01:00:00+01:00"), Some(0));
         assert_eq!(parse_date("tomorrow"), None);
+    }
+
+    #[test]
+    fn dns_are_compared_with_single_spacing() {
+        assert_eq!(
+            normalize_dn("C = US, O = Let's Encrypt,CN = R11"),
+            "C=US, O=Let's Encrypt, CN=R11"
+        );
+        assert_eq!(normalize_dn("CN=tminus.test"), "CN=tminus.test");
     }
 
     #[test]

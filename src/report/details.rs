@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use crate::events::{CaseResult, Status, StepResult};
+use crate::expect::OutcomeKind;
 
 /// Multi-line explanation of a case (empty for a pass).
 pub fn explain(case: &CaseResult, verbose: bool) -> String {
@@ -85,6 +86,16 @@ fn explain_step(out: &mut String, s: &StepResult, named: bool) {
     }
     if let Some(e) = &s.error {
         let _ = writeln!(out, "  error:    {} — {}", e.kind, e.message);
+    }
+    // What a DNS check saw when it held (the answer, the record that met a rule).
+    for o in s
+        .expectations
+        .iter()
+        .filter(|o| o.passed && o.kind == OutcomeKind::Dns)
+    {
+        if let Some(a) = &o.actual {
+            let _ = writeln!(out, "  ✓ {}: {a}", o.check);
+        }
     }
     for o in s.expectations.iter().filter(|o| !o.passed) {
         // A `severity: warning` expectation is marked apart: it does not fail the step.

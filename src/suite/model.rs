@@ -257,10 +257,10 @@ pub struct DnsExpectDef {
     pub cname: Option<String>,
     /// TXT values the answer must have: each rule is met by one TXT record (type TXT).
     #[serde(default)]
-    pub txt: Option<super::facts::OneOrList<super::facts::TextRuleDef>>,
+    pub txt: Option<Box<super::facts::OneOrList<super::facts::TextRuleDef>>>,
     /// MX records the answer must have: each rule is met by one MX record (type MX).
     #[serde(default)]
-    pub mx: Option<super::facts::OneOrList<super::facts::MxRuleDef>>,
+    pub mx: Option<Box<super::facts::OneOrList<super::facts::MxRuleDef>>>,
     /// Every returned address accepts a TCP connection on a port (type A or AAAA).
     #[serde(default)]
     pub reachable: Option<super::facts::ReachableDef>,
@@ -304,25 +304,25 @@ pub struct TlsExpectDef {
     pub http_version: Option<String>,
     /// The certificate's subject DN.
     #[serde(default)]
-    pub subject: Option<super::facts::NameRuleDef>,
+    pub subject: Option<Box<super::facts::NameRuleDef>>,
     /// The certificate's issuer DN.
     #[serde(default)]
-    pub issuer: Option<super::facts::NameRuleDef>,
+    pub issuer: Option<Box<super::facts::NameRuleDef>>,
     /// The certificate's subjectAltName entries.
     #[serde(default)]
-    pub san: Option<super::facts::SanRuleDef>,
+    pub san: Option<Box<super::facts::SanRuleDef>>,
     /// The certificate's serial number, in hex (case, colons and leading zeros ignored).
     #[serde(default)]
     pub serial: Option<String>,
     /// SHA-256 fingerprint of the leaf certificate, or a list of accepted ones (pinning).
     #[serde(default)]
-    pub fingerprint_sha256: Option<super::facts::OneOrList<String>>,
+    pub fingerprint_sha256: Option<Box<super::facts::OneOrList<String>>>,
     /// Bounds on the start of validity.
     #[serde(default)]
-    pub not_before: Option<super::facts::DateBoundsDef>,
+    pub not_before: Option<Box<super::facts::DateBoundsDef>>,
     /// Bounds on the end of validity.
     #[serde(default)]
-    pub not_after: Option<super::facts::DateBoundsDef>,
+    pub not_after: Option<Box<super::facts::DateBoundsDef>>,
 }
 
 /// One step of a multi-step case.
@@ -583,7 +583,7 @@ pub struct ExpectDef {
     pub tls: Option<Spanned<TlsExpectDef>>,
     /// Facts about the connection: the address connected to, the HTTP version.
     #[serde(default)]
-    pub connection: Option<Spanned<super::facts::ConnectionExpectDef>>,
+    pub connection: Option<Spanned<Box<super::facts::ConnectionExpectDef>>>,
     /// Cookie name → what its `Set-Cookie` (the last one of that name received during the
     /// exchange, redirect hops included) must say.
     #[serde(default)]

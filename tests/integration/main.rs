@@ -8,6 +8,7 @@ mod ci_locations;
 mod ci_reports;
 mod cli_usage;
 mod common;
+mod conn_facts;
 mod dns_failures;
 mod dns_tls;
 mod encoding;

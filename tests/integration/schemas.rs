@@ -369,6 +369,8 @@ fn schema_and_parser_agree_on_connection_certificate_and_dns_facts() {
         ("port: 443, timeout: 2s", "port: 443, timeout: 2s, tries: 2"),
         ("{ preference: 20 }", "{}"),
         ("ip: [127.0.0.1, \"::1\"], ip_in: 127.0.0.0/8", ""),
+        ("port: 80,", "port: 0,"),
+        ("port: 443, timeout", "port: 0, timeout"),
     ] {
         assert!(FACTS.contains(from), "{from}");
         let bad = FACTS.replacen(from, to, 1);

@@ -152,8 +152,8 @@ fn serial_hex(raw: &[u8]) -> String {
     raw.iter().map(|b| format!("{b:02X}")).collect()
 }
 
-/// `AB:CD:…`
-fn colon_hex(bytes: &[u8]) -> String {
+/// `AB:CD:…`, as openssl prints fingerprints.
+pub fn colon_hex(bytes: &[u8]) -> String {
     bytes
         .iter()
         .map(|b| format!("{b:02X}"))

@@ -13,7 +13,7 @@ mod cert;
 mod probe;
 mod verify;
 
-pub use cert::{CertInfo, CertParts};
+pub use cert::{colon_hex, CertInfo, CertParts};
 pub use probe::{probe, protocol_name, TlsDetails};
 use verify::AcceptAnyCertificate;
 pub use verify::{

@@ -27,6 +27,8 @@ const RECORDS: &[&str] = &[
     "--host-record=pair.tminus.test,127.0.0.3",
     "--host-record=multi.tminus.test,127.0.0.1",
     "--host-record=multi.tminus.test,127.0.0.2",
+    "--host-record=slow.tminus.test,127.0.0.1",
+    "--host-record=slow.tminus.test,127.0.0.4",
 ];
 
 pub struct Dnsmasq {

@@ -53,6 +53,8 @@ async fn certificate_details_pass_and_name_what_the_server_presented() {
     let pin = openssl_x509(leaf, &["-fingerprint", "-sha256"]);
     let plain_pin = pin.replace(':', "").to_ascii_lowercase();
     let serial = openssl_x509(leaf, &["-serial"]);
+    // As openssl prints it (`CN = tminus.test`): spaces around `=` do not matter.
+    let subject = openssl_x509(leaf, &["-subject"]);
     let other_pin = vec!["00"; 32].join(":");
     let p = ngx.h2;
     let url = format!("https://api.tminus.test:{p}/health");
@@ -65,7 +67,7 @@ cases:
     request: {{ url: "{url}" }}
     expect:
       tls:
-        subject: "CN=tminus.test"
+        subject: "{subject}"
         issuer: {{ cn: smokegate real-servers test CA, contains: "test CA" }}
         san: {{ contains: "*.tminus.test", equals: [TMINUS.test, "*.tminus.test"] }}
         serial: "{serial_lower}"
@@ -151,6 +153,8 @@ cases:
         "{m}"
     );
     assert_eq!(o["expected"], other_pin.as_str());
+    // The outcome names where the failing case's `tls` block starts (its first key).
+    assert_eq!(o["line"], 18, "{o}");
     assert_eq!(o["actual"], pin.as_str());
     let m = message(outcome(&r, "fail", "not_after before"));
     assert!(
@@ -189,6 +193,48 @@ async fn a_bad_pin_or_date_is_an_error_at_its_line() {
         "{}",
         r.stderr
     );
+}
+
+#[tokio::test]
+async fn bad_connection_and_dns_rules_are_errors_at_their_line() {
+    let suite = r#"name: bad-rules
+cases:
+  - name: ip
+    request: { url: "http://api.tminus.test/" }
+    expect:
+      connection: { ip: api.tminus.test }
+  - name: range
+    request: { url: "http://api.tminus.test/" }
+    expect:
+      connection: { ip_in: 10.0.0.0/33 }
+  - name: version
+    request: { url: "http://api.tminus.test/" }
+    expect:
+      connection: { http_version: HTTP/3 }
+  - name: txt regex
+    dns: { name: tminus.test, type: TXT, expect: { txt: { matches: "v=spf1 (" } } }
+  - name: reachable on TXT
+    dns: { name: tminus.test, type: TXT, expect: { reachable: { port: 443 } } }
+"#;
+    let r = run_suite(suite, &[]).await;
+    assert_eq!(r.code, 2, "{}", r.all_output());
+    for (line, text) in [
+        (6, "connection.ip: `api.tminus.test` is not an IP address"),
+        (10, "invalid CIDR range `10.0.0.0/33`"),
+        (
+            14,
+            "connection.http_version `HTTP/3` is not an HTTP version",
+        ),
+        (16, "dns.expect.txt: invalid regex `v=spf1 (`"),
+        (18, "dns.expect.reachable needs type A or AAAA, not TXT"),
+    ] {
+        let at = format!("real.yaml:{line}:");
+        let found = r
+            .stderr
+            .split("error: ")
+            .any(|e| e.contains(text) && e.contains(&at));
+        assert!(found, "{text} at {at}:\n{}", r.stderr);
+    }
 }
 
 #[tokio::test]
@@ -402,6 +448,178 @@ cases:
         m.contains(&format!("the request went through proxy {}", proxy.url))
             && m.contains("not the server's")
             && m.contains("--noproxy"),
+        "{m}"
+    );
+}
+
+/// A passing DNS check records its answer: in the JSON report (`actual` of each outcome) and,
+/// with `--verbose`, on the console.
+#[tokio::test]
+async fn passing_dns_checks_record_their_answer() {
+    let dns = Dnsmasq::start();
+    let suite = r#"name: real-dns-answers
+cases:
+  - name: api
+    dns: { name: api.tminus.test, server: "${dns}", expect: { addresses_in: [127.0.0.1], cidr: 127.0.0.0/8 } }
+  - name: www
+    dns: { name: www.tminus.test, type: CNAME, server: "${dns}", expect: { cname: api.tminus.test } }
+"#;
+    let var = format!("dns={}", dns.addr);
+    let r = run_suite(suite, &args(&["--var", &var, "--verbose"])).await;
+    assert_eq!(r.code, 0, "{}\ndnsmasq:\n{}", r.all_output(), dns.log());
+    assert_eq!(outcome(&r, "api", "has A records")["actual"], "A 127.0.0.1");
+    assert_eq!(
+        outcome(&r, "api", "resolves only to")["actual"],
+        "127.0.0.1"
+    );
+    assert_eq!(outcome(&r, "api", "resolves within")["actual"], "127.0.0.1");
+    assert_eq!(
+        outcome(&r, "www", "is a CNAME")["actual"],
+        "api.tminus.test."
+    );
+    for line in [
+        "✓ `api.tminus.test` has A records: A 127.0.0.1",
+        "✓ `api.tminus.test` resolves within 127.0.0.0/8: 127.0.0.1",
+        "✓ `www.tminus.test` is a CNAME to `api.tminus.test`: api.tminus.test.",
+    ] {
+        assert!(r.stdout.contains(line), "{line}\n{}", r.stdout);
+    }
+    // Without --verbose a pass stays one line.
+    let r = run_suite(suite, &args(&["--var", &var])).await;
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    assert!(!r.stdout.contains("✓ `api.tminus.test`"), "{}", r.stdout);
+}
+
+/// With several addresses for a name, the connection expectation judges the one actually
+/// connected to: 127.0.0.2 refuses (nothing listens there), so the request reaches
+/// 127.0.0.1, and an expectation of 127.0.0.2 fails naming 127.0.0.1.
+#[tokio::test]
+async fn connection_ip_is_the_address_reached_not_the_first_resolved() {
+    let ngx = Nginx::start();
+    let p = ngx.plain;
+    let suite = format!(
+        r#"name: real-connection-fallthrough
+cases:
+  - name: reached
+    request: {{ url: "http://api.tminus.test:{p}/health" }}
+    expect: {{ connection: {{ ip: 127.0.0.1 }} }}
+  - name: first resolved
+    request: {{ url: "http://api.tminus.test:{p}/health" }}
+    expect: {{ connection: {{ ip: 127.0.0.2 }} }}
+"#
+    );
+    let rule = format!("api.tminus.test:{p}:127.0.0.2,127.0.0.1");
+    let r = run_suite(&suite, &args(&["--resolve", &rule])).await;
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    assert_eq!(
+        step(&r, "reached")["status"],
+        "passed",
+        "{}",
+        r.all_output()
+    );
+    assert_eq!(
+        step(&r, "reached")["request"]["connected_to"],
+        format!("127.0.0.1:{p}")
+    );
+    let m = message(outcome(&r, "first resolved", "connected to 127.0.0.2"));
+    assert_eq!(m, format!("connected to 127.0.0.1:{p}, expected 127.0.0.2"));
+}
+
+/// A listener on `127.0.0.4:port` whose accept queue is full (backlog 0, one connection
+/// queued and never accepted): a further connection attempt gets no answer, as from a dead
+/// host behind a firewall that drops packets. Alive as long as the returned values are.
+fn full_listener(port: u16) -> (std::os::fd::OwnedFd, std::net::TcpStream) {
+    use std::os::fd::FromRawFd;
+    let ip = [127, 0, 0, 4];
+    // SAFETY: plain socket calls on a descriptor this function owns; checked for errors.
+    let fd = unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let owned = std::os::fd::OwnedFd::from_raw_fd(fd);
+        let addr = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: port.to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from_ne_bytes(ip),
+            },
+            sin_zero: [0; 8],
+        };
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let bound = libc::bind(fd, (&addr as *const libc::sockaddr_in).cast(), len);
+        assert_eq!(bound, 0, "bind: {}", std::io::Error::last_os_error());
+        assert_eq!(libc::listen(fd, 0), 0, "listen");
+        owned
+    };
+    let addr = std::net::SocketAddr::from((ip, port));
+    let queued = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2))
+        .expect("the first connection fills the queue");
+    (fd, queued)
+}
+
+/// An address that does not answer is named once the check's timeout passes; the check
+/// takes about that long, not the system's connect timeout.
+#[tokio::test]
+async fn reachable_names_an_address_that_does_not_answer_within_the_timeout() {
+    let dns = Dnsmasq::start();
+    let live = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    let port = live.local_addr().unwrap().port();
+    let _full = full_listener(port);
+    let suite = format!(
+        r#"name: real-dns-slow
+cases:
+  - name: slow
+    dns: {{ name: slow.tminus.test, server: "{}", expect: {{ reachable: {{ port: {port}, timeout: 500ms }} }} }}
+"#,
+        dns.addr
+    );
+    let started = std::time::Instant::now();
+    let r = run_suite(&suite, &[]).await;
+    let took = started.elapsed();
+    assert_eq!(r.code, 1, "{}\ndnsmasq:\n{}", r.all_output(), dns.log());
+    let m = r.case("slow")["message"].as_str().unwrap_or("").to_string();
+    assert!(
+        m.contains(&format!(
+            "1 of 2 addresses of `slow.tminus.test` (via {}) is not reachable on port {port}: 127.0.0.4:{port} (no connection within 500 ms)",
+            dns.addr
+        )),
+        "{m}"
+    );
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    drop(live);
+}
+
+/// With `--insecure` no chain is verified, but a pin still holds the server to the one
+/// certificate expected (a self-signed internal service).
+#[tokio::test]
+async fn a_pin_holds_even_with_insecure() {
+    let ngx = Nginx::start();
+    let p = ngx.self_signed;
+    let pin = openssl_x509(&pki().self_signed.cert, &["-fingerprint", "-sha256"]);
+    let wrong = openssl_x509(&pki().leaf.cert, &["-fingerprint", "-sha256"]);
+    let suite = format!(
+        r#"name: real-pin-insecure
+cases:
+  - name: pinned
+    request: {{ url: "https://selfsigned.tminus.test:{p}/health" }}
+    expect: {{ tls: {{ fingerprint_sha256: "{pin}" }} }}
+  - name: other pin
+    request: {{ url: "https://selfsigned.tminus.test:{p}/health" }}
+    expect: {{ tls: {{ fingerprint_sha256: "{wrong}" }} }}
+"#
+    );
+    let mut a = args(&["--insecure"]);
+    a.extend(args(&[
+        "--resolve",
+        &Nginx::resolve("selfsigned.tminus.test", p),
+    ]));
+    let r = run_suite(&suite, &a).await;
+    assert_eq!(r.code, 1, "{}\nnginx:\n{}", r.all_output(), ngx.log());
+    assert_eq!(step(&r, "pinned")["status"], "passed", "{}", r.all_output());
+    let m = message(outcome(&r, "other pin", "fingerprint"));
+    assert!(
+        m.contains("certificate pinning failed")
+            && m.contains("subject `CN=selfsigned.tminus.test`")
+            && m.contains(&format!("has SHA-256 fingerprint {pin}")),
         "{m}"
     );
 }

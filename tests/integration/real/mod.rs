@@ -25,8 +25,8 @@
 //!   `api` A 127.0.0.1 + AAAA ::1, `app` A 127.0.0.1 (no AAAA), `mail` A 127.0.0.1,
 //!   `www` CNAME `api`, `tminus.test` TXT `v=spf1 -all` and TXT `site-verification=abc123`,
 //!   MX 10 `mail.tminus.test` and MX 20 `mail2.tminus.test` (A 127.0.0.1); `pair` A 127.0.0.1
-//!   and 127.0.0.3, `multi` A 127.0.0.1 and 127.0.0.2; any other name in the zone is
-//!   NXDOMAIN, names outside it are REFUSED.
+//!   and 127.0.0.3, `multi` A 127.0.0.1 and 127.0.0.2, `slow` A 127.0.0.1 and 127.0.0.4;
+//!   any other name in the zone is NXDOMAIN, names outside it are REFUSED.
 //!   [`dnsmasq::SilentDns::bind()`]: a UDP socket and a TCP listener on one port that never
 //!   answer (alive until dropped). [`dnsmasq::refused_port()`]: a port with nothing bound.
 //! - [`httpbin::Httpbin::start()`]: httpbin (pinned in `tests/real/requirements.txt`) under
