@@ -8,6 +8,7 @@ pub mod dns;
 pub mod error;
 pub(crate) mod headers;
 pub(crate) mod jsonpath;
+mod jsonpath_hint;
 pub mod schema;
 pub(crate) mod status;
 pub mod tls;

@@ -467,3 +467,36 @@ fn demo_serve_prints_lines_that_run_the_bundled_suites_against_it_until_ctrl_c()
         "{rest:?}"
     );
 }
+
+#[test]
+fn jsonpath_errors_say_what_to_write_instead() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("jp.yaml"),
+        "name: jp
+cases:
+  - name: headers
+    request: { url: \"https://api.example/echo\" }
+    expect:
+      jsonpath:
+        - { path: $.headers.Content-Type, equals: application/json }
+        - { path: data.status, equals: ok }
+        - { path: \"$[?(@.a == ]\", equals: 1 }
+",
+    )
+    .unwrap();
+    let o = smokegate_in(dir.path(), &["validate", "jp.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("jp.yaml:7:"), "{err}");
+    assert!(err.contains("write `$.headers['Content-Type']`"), "{err}");
+    assert!(err.contains("jp.yaml:8:"), "{err}");
+    assert!(
+        err.contains("a JSONPath starts at the document's root `$`: write `$.data.status`"),
+        "{err}"
+    );
+    // A mistake we have no rewrite for gets the parser's reason alone.
+    assert!(err.contains("jp.yaml:9:"), "{err}");
+    // Two paths with a rewrite, each quoted in the heading and under the caret.
+    assert_eq!(err.matches(": write `").count(), 4, "{err}");
+}
