@@ -559,3 +559,40 @@ cases:
     assert!(String::from_utf8_lossy(&o.stdout)
         .contains("::error title=smokegate::shard must be K/N (e.g. 2/4), got `2`"));
 }
+
+#[test]
+fn dockerfile_builds_the_static_binary_and_ships_it_alone_as_nobody() {
+    let text = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    let froms: Vec<&str> = text.lines().filter(|l| l.starts_with("FROM ")).collect();
+    assert_eq!(froms.len(), 2, "multi-stage: {froms:?}");
+    assert!(froms[0].ends_with(" AS build"), "{froms:?}");
+    assert_eq!(
+        froms[1], "FROM scratch",
+        "the image holds nothing but what is copied"
+    );
+    for l in text.lines().filter(|l| l.contains("COPY --from=")) {
+        assert!(l.starts_with("COPY --from=build "), "{l}");
+    }
+    for want in [
+        "x86_64-unknown-linux-musl",
+        "aarch64-unknown-linux-musl",
+        "musl-tools",
+        "--profile dist",
+        "--locked",
+        "USER 65534:65534",
+        "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+        r#"ENTRYPOINT ["/usr/local/bin/smokegate"]"#,
+    ] {
+        assert!(text.contains(want), "Dockerfile lacks {want}");
+    }
+    // The build context keeps what the build needs (tests/ holds manifest targets) and
+    // leaves out build output and node_modules.
+    let ignore = std::fs::read_to_string(root().join(".dockerignore")).unwrap();
+    let lines: Vec<&str> = ignore.lines().collect();
+    for want in ["/target", "**/node_modules"] {
+        assert!(lines.contains(&want), ".dockerignore lacks {want}");
+    }
+    for keep in ["/tests", "/src", "/suites", "/schemas", "/crates"] {
+        assert!(!lines.contains(&keep), ".dockerignore must keep {keep}");
+    }
+}
