@@ -504,31 +504,14 @@ cases:
 /// A loopback server: `/sleep` answers 200 after 7 s, anything else 503 at once (bounded to
 /// 64 connections).
 fn slow_server() -> std::net::SocketAddr {
-    use std::io::{Read, Write};
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for s in l.incoming().take(64) {
-            let Ok(mut s) = s else { return };
-            std::thread::spawn(move || {
-                let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(10)));
-                let mut buf = vec![0u8; 4096];
-                let n = s.read(&mut buf).unwrap_or(0);
-                let req = String::from_utf8_lossy(&buf[..n]).to_string();
-                let status = if req.starts_with("GET /sleep") {
-                    std::thread::sleep(std::time::Duration::from_secs(7));
-                    "200 OK"
-                } else {
-                    "503 Service Unavailable"
-                };
-                let _ = s.write_all(
-                    format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-                        .as_bytes(),
-                );
-            });
+    crate::common::loopback_http(64, |req| {
+        if req.starts_with("GET /sleep") {
+            std::thread::sleep(std::time::Duration::from_secs(7));
+            ("200 OK", Vec::new())
+        } else {
+            ("503 Service Unavailable", Vec::new())
         }
-    });
-    addr
+    })
 }
 
 #[test]
