@@ -7,7 +7,8 @@
 #       --report-junit out/junit.xml
 #
 # Multi-arch: `docker buildx build --platform linux/amd64,linux/arm64 .` builds each
-# architecture's binary natively in its own builder stage (TARGETARCH picks the musl target).
+# architecture's binary in its own builder stage (TARGETARCH picks the musl target; under
+# emulation when it is not the build machine's architecture).
 
 # ---- build: the dist profile (fat LTO), statically linked against musl ----------------------
 FROM rust:1.95-bookworm AS build
@@ -16,9 +17,6 @@ RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends musl-tools \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Dependencies first, so a change to smokegate's sources does not rebuild them.
-COPY Cargo.toml Cargo.lock ./
-COPY crates/sample-deployment/Cargo.toml crates/sample-deployment/
 RUN case "$TARGETARCH" in \
       amd64) echo x86_64-unknown-linux-musl ;; \
       arm64) echo aarch64-unknown-linux-musl ;; \
@@ -26,7 +24,10 @@ RUN case "$TARGETARCH" in \
     esac > /target-triple \
  && rustup target add "$(cat /target-triple)"
 COPY . .
-RUN cargo build --locked --profile dist --target "$(cat /target-triple)" --bin smokegate \
+# The registry and target folders are cache mounts: a rebuild recompiles only what changed.
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    cargo build --locked --profile dist --target "$(cat /target-triple)" --bin smokegate \
  && cp "target/$(cat /target-triple)/dist/smokegate" /smokegate \
  && /smokegate --version \
  && mkdir -p /rootfs/work /rootfs/tmp \

@@ -3,6 +3,7 @@
 pub mod ci;
 pub mod docs;
 pub mod exit_codes;
+pub mod progress;
 pub mod varfile;
 
 use std::collections::HashMap;
@@ -448,6 +449,7 @@ impl RunArgs {
             },
             handle_signals: true,
             metadata,
+            live: None,
             max_fail: if self.fail_fast {
                 Some(1)
             } else {
@@ -488,7 +490,7 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
         Ok(o) => o,
         Err(e) => return fail(format!("error: {e}")),
     };
-    let run_opts = match args.run_options() {
+    let mut run_opts = match args.run_options() {
         Ok(o) => o,
         Err(e) => return fail(format!("error: {e}")),
     };
@@ -522,7 +524,28 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
         reporters.push(Box::new(JunitReporter::new(p.clone(), redactor.clone())));
     }
     ci::add_reporters(&args.ci, &redactor, &mut reporters);
-    let outcome = match crate::runner::run(plan, run_opts, &mut reporters).await {
+    // Slow checks are shown as running when the console is a terminal, never in a log.
+    let console_on_stderr = [
+        args.report_json.as_deref(),
+        args.report_junit.as_deref(),
+        args.ci.report_html.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(crate::report::is_stdout);
+    let tty = if console_on_stderr {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
+    let ticker = tty.then(|| {
+        let live = crate::runner::live::LiveView::default();
+        run_opts.live = Some(live.clone());
+        progress::Ticker::start(live, console_on_stderr, args.use_color(), redactor.clone())
+    });
+    let outcome = crate::runner::run(plan, run_opts, &mut reporters).await;
+    drop(ticker);
+    let outcome = match outcome {
         Ok(o) => o,
         Err(e) => return fail(format!("error: {e}")),
     };

@@ -95,7 +95,10 @@ pub fn parse_path(src: &str) -> Result<JsonPath, ExpectError> {
             "filters nest {filters} deep; the limit is {MAX_FILTER_NESTING}"
         )));
     }
-    JsonPath::parse(src).map_err(|e| invalid(e.to_string()))
+    JsonPath::parse(src).map_err(|e| match super::jsonpath_hint::hint(src) {
+        Some(h) => invalid(format!("{e}; {h}")),
+        None => invalid(e.to_string()),
+    })
 }
 
 /// The deepest nesting of `[` and `(` outside quoted strings, and of filters (`[?`).

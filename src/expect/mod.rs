@@ -12,6 +12,7 @@ pub mod error;
 pub(crate) mod headers;
 pub(crate) mod json_diff;
 pub(crate) mod jsonpath;
+mod jsonpath_hint;
 pub mod predicate;
 pub(crate) mod redirects;
 pub mod schema;

@@ -107,23 +107,7 @@ impl Console {
         } else {
             self.paint("FAILED", "31;1")
         };
-        let mut text = format!(
-            "\nverdict: {word} — {}: {} passed, {} failed, {}, {} skipped",
-            super::plural(c.total, "check", "checks"),
-            c.passed,
-            c.failed,
-            super::plural(c.errors, "error", "errors"),
-            c.skipped
-        );
-        if c.warnings > 0 {
-            text.push_str(&format!(
-                " ({})",
-                super::plural(c.warnings, "non-blocking warning", "non-blocking warnings")
-            ));
-        }
-        if c.flaky > 0 {
-            text.push_str(&format!(", {} flaky", c.flaky));
-        }
+        let mut text = format!("\nverdict: {word} — {}", super::counts_line(c));
         text.push_str(&format!(" in {:.2} s", s.duration.as_secs_f64()));
         if self.skipped_critical > 0 {
             text.push_str(&format!(

@@ -170,24 +170,7 @@ fn header(h: &mut String, info: &RunInfo, summary: &RunSummary, t: &dyn Fn(&str)
 <title>smokegate: {verdict} — {} checks</title><style>{STYLE}</style></head><body>\n",
         c.total
     );
-    let mut line = format!(
-        "{}: {} passed, {} failed, {}, {} skipped",
-        super::plural(c.total, "check", "checks"),
-        c.passed,
-        c.failed,
-        super::plural(c.errors, "error", "errors"),
-        c.skipped
-    );
-    if c.warnings > 0 {
-        let _ = write!(
-            line,
-            " ({})",
-            super::plural(c.warnings, "non-blocking warning", "non-blocking warnings")
-        );
-    }
-    if c.flaky > 0 {
-        let _ = write!(line, ", {} flaky", c.flaky);
-    }
+    let mut line = super::counts_line(c);
     let _ = write!(line, " in {:.2} s", summary.duration.as_secs_f64());
     if let Some(r) = summary.cancelled {
         let _ = write!(line, " — run stopped: {r}");

@@ -15,6 +15,29 @@ use std::path::Path;
 
 pub use crate::events::Reporter;
 
+/// `24 checks: 22 passed, 1 failed, 1 error, 0 skipped (1 non-blocking warning), 2 flaky`:
+/// the tally as the console and the HTML report state it.
+pub fn counts_line(c: &crate::events::Counts) -> String {
+    let mut line = format!(
+        "{}: {} passed, {} failed, {}, {} skipped",
+        plural(c.total, "check", "checks"),
+        c.passed,
+        c.failed,
+        plural(c.errors, "error", "errors"),
+        c.skipped
+    );
+    if c.warnings > 0 {
+        line.push_str(&format!(
+            " ({})",
+            plural(c.warnings, "non-blocking warning", "non-blocking warnings")
+        ));
+    }
+    if c.flaky > 0 {
+        line.push_str(&format!(", {} flaky", c.flaky));
+    }
+    line
+}
+
 /// `1 check`, `2 checks`: the count and the words that agree with it.
 pub fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })

@@ -57,6 +57,10 @@ pub struct Progress {
     pub steps: Vec<StepResult>,
     /// The step running now (index into the case's steps) and since when.
     pub running: Option<(usize, Instant)>,
+    /// The running step's attempt (1 for the first; more with `retry` and `wait_until`).
+    pub attempt: u32,
+    /// Why the running step's previous attempt did not pass (redacted), if it had one.
+    pub last_failure: Option<String>,
 }
 
 impl Progress {
@@ -67,6 +71,8 @@ impl Progress {
             start: Instant::now(),
             steps: Vec::new(),
             running: None,
+            attempt: 0,
+            last_failure: None,
         }))
     }
 }
@@ -140,7 +146,7 @@ pub async fn run_case(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>
             continue;
         }
         lock(&progress).running = Some((k, Instant::now()));
-        let r = run_step(&ctx, step, &mut scope, &jar).await;
+        let r = run_step(&ctx, step, &mut scope, &jar, &progress).await;
         if r.status != Status::Passed {
             status = r.status;
             message = r.message.as_ref().map(|m| {
@@ -153,6 +159,8 @@ pub async fn run_case(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>
         }
         let mut p = lock(&progress);
         p.running = None;
+        p.attempt = 0;
+        p.last_failure = None;
         p.steps.push(r);
     }
     let steps = std::mem::take(&mut lock(&progress).steps);
@@ -233,7 +241,13 @@ pub fn skipped_step(step: &PlannedStep, why: &str) -> StepResult {
     }
 }
 
-async fn run_step(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope, jar: &CookieJar) -> StepResult {
+async fn run_step(
+    ctx: &Ctx,
+    step: &PlannedStep,
+    scope: &mut Scope,
+    jar: &CookieJar,
+    progress: &Mutex<Progress>,
+) -> StepResult {
     let start = Instant::now();
     let (max_attempts, mut interval, backoff) = match &step.retry {
         Some(r) => (r.attempts, r.interval, r.backoff),
@@ -252,6 +266,7 @@ async fn run_step(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope, jar: &Cookie
     let mut attempt = 0u32;
     loop {
         attempt += 1;
+        lock(progress).attempt = attempt;
         let mut result = attempt_once(ctx, step, scope, jar).await;
         // What reports may show of it: secrets masked, server text made inert, bounded.
         super::sanitize::step(&mut result, ctx.redactor());
@@ -282,7 +297,9 @@ async fn run_step(ctx: &Ctx, step: &PlannedStep, scope: &mut Scope, jar: &Cookie
             result.duration_ms = start.elapsed().as_millis() as u64;
             return result;
         }
-        failed_attempts.push(result.message.unwrap_or_else(|| "failed".into()));
+        let why = result.message.unwrap_or_else(|| "failed".into());
+        lock(progress).last_failure = Some(why.clone());
+        failed_attempts.push(why);
         tokio::time::sleep(interval).await;
         // Backoff is bounded at plan time (1–10); the pause is capped at 300s either way.
         interval = Duration::try_from_secs_f64(interval.as_secs_f64() * backoff)

@@ -7,6 +7,7 @@ pub(crate) mod auth;
 pub(crate) mod case;
 pub(crate) mod cookies;
 pub(crate) mod credentials;
+pub mod live;
 pub(crate) mod multipart;
 pub(crate) mod oauth2;
 pub(crate) mod request;
@@ -47,6 +48,8 @@ pub struct RunOptions {
     /// Stop starting cases after this many blocking failures (`--max-fail N`; `--fail-fast`
     /// is 1); the cases not started are reported as skipped.
     pub max_fail: Option<usize>,
+    /// Where a live display reads what runs now (the CLI's progress in a terminal).
+    pub live: Option<live::LiveView>,
     /// Return every case result in [`RunOutcome::results`]. The CLI turns this off: its
     /// reporters keep what they need, and a run of many thousands of checks then holds
     /// only a tally.
@@ -62,6 +65,7 @@ impl Default for RunOptions {
             handle_signals: false,
             metadata: Vec::new(),
             max_fail: None,
+            live: None,
             keep_results: true,
         }
     }
@@ -149,6 +153,7 @@ pub async fn run(
         start: Instant::now(),
         max_fail: opts.max_fail,
         failures: 0,
+        live: opts.live.clone(),
     };
     d.emit(Event::RunStarted(info));
     d.run_loop(opts.deadline, opts.handle_signals).await;
@@ -203,6 +208,7 @@ struct Dispatcher<'r> {
     /// `--max-fail`, and the blocking failures so far.
     max_fail: Option<usize>,
     failures: usize,
+    live: Option<live::LiveView>,
 }
 
 impl Dispatcher<'_> {
@@ -288,6 +294,10 @@ impl Dispatcher<'_> {
         let ctx = self.ctx.clone();
         let progress = Progress::starting();
         self.progress.insert(i, progress.clone());
+        if let Some(l) = &self.live {
+            let suite = &self.plan.suites[self.plan.cases[i].suite].name;
+            l.started(i, suite, &self.plan.cases[i].name, progress.clone());
+        }
         let h = self
             .set
             .spawn(async move { (i, run_case(ctx, i, progress).await) });
@@ -318,6 +328,9 @@ impl Dispatcher<'_> {
             let index = match ev {
                 CaseEvent::Finished(i) => {
                     self.progress.remove(&i);
+                    if let Some(l) = &self.live {
+                        l.finished(i);
+                    }
                     i
                 }
                 CaseEvent::Skipped { case, .. } => case,
@@ -377,6 +390,9 @@ impl Dispatcher<'_> {
     /// Report every case that did not finish as an error (a check that could not run never
     /// passes), then the verdict.
     fn finish(mut self) -> RunOutcome {
+        if let Some(l) = &self.live {
+            l.clear();
+        }
         let cancelled = self.state.cancelled();
         for i in 0..self.plan.cases.len() {
             if self.results.done[i] {

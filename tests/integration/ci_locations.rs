@@ -170,38 +170,19 @@ fn without_the_attributes_the_reporter_action_would_not_find_the_line() {
 /// A loopback server: `/flaky` fails its first request and then answers 200, `/ok` answers
 /// 200, anything else 503 (bounded to 64 connections).
 fn flaky_server() -> std::net::SocketAddr {
-    use std::io::{Read, Write};
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let mut flaky_seen = 0;
-        for s in l.incoming().take(64) {
-            let Ok(mut s) = s else { return };
-            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(10)));
-            let mut buf = vec![0u8; 8192];
-            let n = s.read(&mut buf).unwrap_or(0);
-            let req = String::from_utf8_lossy(&buf[..n]).to_string();
-            let ok = if req.starts_with("GET /flaky") {
-                flaky_seen += 1;
-                flaky_seen > 1
-            } else {
-                req.starts_with("GET /ok")
-            };
-            let (status, body) = if ok {
-                ("200 OK", "ok")
-            } else {
-                ("503 Service Unavailable", "down")
-            };
-            let _ = s.write_all(
-                format!(
-                    "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                )
-                .as_bytes(),
-            );
+    let flaky_seen = std::sync::atomic::AtomicUsize::new(0);
+    crate::common::loopback_http(64, move |req| {
+        let ok = if req.starts_with("GET /flaky") {
+            flaky_seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) > 0
+        } else {
+            req.starts_with("GET /ok")
+        };
+        if ok {
+            ("200 OK", b"ok".to_vec())
+        } else {
+            ("503 Service Unavailable", b"down".to_vec())
         }
-    });
-    addr
+    })
 }
 
 /// A workflow command as GitHub reads it: `::LEVEL k=v,k=v::DATA`, with its escapes undone

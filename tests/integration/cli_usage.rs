@@ -467,3 +467,107 @@ fn demo_serve_prints_lines_that_run_the_bundled_suites_against_it_until_ctrl_c()
         "{rest:?}"
     );
 }
+
+#[test]
+fn jsonpath_errors_say_what_to_write_instead() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("jp.yaml"),
+        "name: jp
+cases:
+  - name: headers
+    request: { url: \"https://api.example/echo\" }
+    expect:
+      jsonpath:
+        - { path: $.headers.Content-Type, equals: application/json }
+        - { path: data.status, equals: ok }
+        - { path: \"$[?(@.a == ]\", equals: 1 }
+",
+    )
+    .unwrap();
+    let o = smokegate_in(dir.path(), &["validate", "jp.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("jp.yaml:7:"), "{err}");
+    assert!(err.contains("write `$.headers['Content-Type']`"), "{err}");
+    assert!(err.contains("jp.yaml:8:"), "{err}");
+    assert!(
+        err.contains("a JSONPath starts at the document's root `$`: write `$.data.status`"),
+        "{err}"
+    );
+    // A mistake we have no rewrite for gets the parser's reason alone.
+    assert!(err.contains("jp.yaml:9:"), "{err}");
+    // Two paths with a rewrite, each quoted in the heading and under the caret.
+    assert_eq!(err.matches(": write `").count(), 4, "{err}");
+}
+
+/// A loopback server: `/sleep` answers 200 after 7 s, anything else 503 at once (bounded to
+/// 64 connections).
+fn slow_server() -> std::net::SocketAddr {
+    crate::common::loopback_http(64, |req| {
+        if req.starts_with("GET /sleep") {
+            std::thread::sleep(std::time::Duration::from_secs(7));
+            ("200 OK", Vec::new())
+        } else {
+            ("503 Service Unavailable", Vec::new())
+        }
+    })
+}
+
+#[test]
+fn a_terminal_shows_slow_checks_and_polling_attempts_a_pipe_does_not() {
+    let addr = slow_server();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("slow.yaml"),
+        format!(
+            "name: slow
+cases:
+  - name: sleepy
+    request: {{ url: \"http://{addr}/sleep\", timeout: 20s }}
+  - name: polling
+    severity: warning
+    request: {{ url: \"http://{addr}/ready\" }}
+    expect: {{ status: 200 }}
+    wait_until: {{ timeout: 7s, interval: 1s }}
+"
+        ),
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_smokegate");
+    let dir_path = dir.path().to_path_buf();
+    // In a terminal: `script` gives the run a pseudo-terminal as stdout.
+    let tty = std::thread::spawn(move || {
+        Command::new("script")
+            .current_dir(&dir_path)
+            .args(["-q", "-e", "-c"])
+            .arg(format!("{bin} run slow.yaml --noproxy '*'"))
+            .arg("/dev/null")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("script (util-linux) runs")
+    });
+    let piped = smokegate_in(dir.path(), &["run", "slow.yaml", "--noproxy", "*"]);
+    let tty = tty.join().unwrap();
+    let tty_out = String::from_utf8_lossy(&tty.stdout).replace("\r\n", "\n");
+    assert_eq!(tty.status.code(), Some(0), "{tty_out}");
+    assert!(
+        tty_out.contains("SLOW  slow › sleepy  running 5 s\n"),
+        "{tty_out}"
+    );
+    let polling = regex::Regex::new(
+        r"SLOW  slow › polling  running 5 s, attempt [4-7] \(last: expected status 200, got 503\)\n",
+    )
+    .unwrap();
+    assert!(polling.is_match(&tty_out), "{tty_out}");
+    // Shown once per doubling, not at every tick.
+    assert_eq!(
+        tty_out.matches("SLOW  slow › sleepy").count(),
+        1,
+        "{tty_out}"
+    );
+    let piped_out = out(&piped);
+    assert_eq!(piped.status.code(), Some(0), "{piped_out}");
+    assert!(!piped_out.contains("SLOW"), "{piped_out}");
+    assert!(piped_out.contains("PASS  slow › sleepy"), "{piped_out}");
+}

@@ -197,3 +197,38 @@ pub fn xmllint(path: &Path) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A loopback HTTP/1.1 server on its own threads for tests that need no async runtime: each
+/// of at most `max` connections gets one request, `answer(request head)` gives the status
+/// line's code and reason and the body (it may sleep: every connection has its own thread),
+/// and the connection closes. Reads wait at most 10 s.
+pub fn loopback_http(
+    max: usize,
+    answer: impl Fn(&str) -> (&'static str, Vec<u8>) + Send + Sync + 'static,
+) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    let answer = Arc::new(answer);
+    std::thread::spawn(move || {
+        for s in l.incoming().take(max) {
+            let Ok(mut s) = s else { return };
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+                let mut buf = vec![0u8; 8192];
+                let n = s.read(&mut buf).unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                let (status, body) = answer(&req);
+                let mut resp = format!(
+                    "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                )
+                .into_bytes();
+                resp.extend(body);
+                let _ = s.write_all(&resp);
+            });
+        }
+    });
+    addr
+}

@@ -2,11 +2,9 @@
 //! (scripts/release/package.sh), and the GitHub Action (action.yml and its shell steps in
 //! scripts/action/, run here under a simulated GITHUB_* environment against loopback).
 
-use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -240,37 +238,15 @@ fn shell_scripts_pass_shellcheck() {
     );
 }
 
-/// A loopback file server for `dir` (GET only, bounded to 32 connections); counts nothing
-/// else and never leaves the machine.
+/// A loopback file server for `dir` (GET only, bounded to 32 connections).
 fn file_server(dir: PathBuf) -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for s in l.incoming().take(32) {
-            let Ok(mut s) = s else { return };
-            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
-            let mut buf = vec![0u8; 8192];
-            let n = s.read(&mut buf).unwrap_or(0);
-            let req = String::from_utf8_lossy(&buf[..n]).to_string();
-            let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let file = dir.join(path.trim_start_matches('/'));
-            let resp = match std::fs::read(&file) {
-                Ok(body) if !path.contains("..") => {
-                    let mut r = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                        body.len()
-                    )
-                    .into_bytes();
-                    r.extend(body);
-                    r
-                }
-                _ => b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                    .to_vec(),
-            };
-            let _ = s.write_all(&resp);
+    crate::common::loopback_http(32, move |req| {
+        let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
+        match std::fs::read(dir.join(path.trim_start_matches('/'))) {
+            Ok(body) if !path.contains("..") => ("200 OK", body),
+            _ => ("404 Not Found", Vec::new()),
         }
-    });
-    addr
+    })
 }
 
 /// Run a script with only the given environment (plus PATH and HOME), as a runner would.
@@ -433,30 +409,13 @@ fn action_install_checks_the_sha256_and_puts_smokegate_on_the_path() {
 
 /// A loopback HTTP server: `/ok` answers 200, anything else 503 (bounded to 16 connections).
 pub(crate) fn app_server() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for s in l.incoming().take(16) {
-            let Ok(mut s) = s else { return };
-            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
-            let mut buf = vec![0u8; 8192];
-            let n = s.read(&mut buf).unwrap_or(0);
-            let req = String::from_utf8_lossy(&buf[..n]).to_string();
-            let (status, body) = if req.starts_with("GET /ok") {
-                ("200 OK", "ok")
-            } else {
-                ("503 Service Unavailable", "down")
-            };
-            let _ = s.write_all(
-                format!(
-                    "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                )
-                .as_bytes(),
-            );
+    crate::common::loopback_http(16, |req| {
+        if req.starts_with("GET /ok") {
+            ("200 OK", b"ok".to_vec())
+        } else {
+            ("503 Service Unavailable", b"down".to_vec())
         }
-    });
-    addr
+    })
 }
 
 fn outputs(path: &Path) -> std::collections::HashMap<String, String> {
@@ -558,4 +517,41 @@ cases:
     assert!(out.is_empty(), "{out:?}");
     assert!(String::from_utf8_lossy(&o.stdout)
         .contains("::error title=smokegate::shard must be K/N (e.g. 2/4), got `2`"));
+}
+
+#[test]
+fn dockerfile_builds_the_static_binary_and_ships_it_alone_as_nobody() {
+    let text = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    let froms: Vec<&str> = text.lines().filter(|l| l.starts_with("FROM ")).collect();
+    assert_eq!(froms.len(), 2, "multi-stage: {froms:?}");
+    assert!(froms[0].ends_with(" AS build"), "{froms:?}");
+    assert_eq!(
+        froms[1], "FROM scratch",
+        "the image holds nothing but what is copied"
+    );
+    for l in text.lines().filter(|l| l.contains("COPY --from=")) {
+        assert!(l.starts_with("COPY --from=build "), "{l}");
+    }
+    for want in [
+        "x86_64-unknown-linux-musl",
+        "aarch64-unknown-linux-musl",
+        "musl-tools",
+        "--profile dist",
+        "--locked",
+        "USER 65534:65534",
+        "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+        r#"ENTRYPOINT ["/usr/local/bin/smokegate"]"#,
+    ] {
+        assert!(text.contains(want), "Dockerfile lacks {want}");
+    }
+    // The build context keeps what the build needs (tests/ holds manifest targets) and
+    // leaves out build output and node_modules.
+    let ignore = std::fs::read_to_string(root().join(".dockerignore")).unwrap();
+    let lines: Vec<&str> = ignore.lines().collect();
+    for want in ["/target", "**/node_modules"] {
+        assert!(lines.contains(&want), ".dockerignore lacks {want}");
+    }
+    for keep in ["/tests", "/src", "/suites", "/schemas", "/crates"] {
+        assert!(!lines.contains(&keep), ".dockerignore must keep {keep}");
+    }
 }
