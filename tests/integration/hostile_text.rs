@@ -152,19 +152,10 @@ cases:
     let (run, outputs) =
         run_with_every_output(&suite, &["--secret".into(), format!("var={VAR_SECRET}")]).await;
     assert_eq!(run.code, 1, "{}", run.all_output());
-    let mut leaks = Vec::new();
-    for (name, text) in &outputs {
-        assert!(!text.is_empty(), "{name} was written");
-        for secret in [
-            TOKEN, PASSWORD, API_KEY, VAR_SECRET, AUTH_KEY, LITERAL, SPACED,
-        ] {
-            for form in forms(secret) {
-                if text.contains(&form) {
-                    leaks.push(format!("{name}: {form}"));
-                }
-            }
-        }
-    }
+    let secrets = [
+        TOKEN, PASSWORD, API_KEY, VAR_SECRET, AUTH_KEY, LITERAL, SPACED,
+    ];
+    let leaks = leaks(&outputs, &secrets, None);
     assert!(
         leaks.is_empty(),
         "secret bytes in outputs: {leaks:#?}\n{}",
@@ -199,6 +190,32 @@ cases:
     let junit = run.junit.clone().unwrap();
     assert!(!junit.contains('\u{fffe}') && !junit.contains('\u{ffff}') && !junit.contains('\0'));
     crate::common::xmllint(&run.junit_path);
+}
+
+/// Where a secret of `secrets` appears in `outputs` (each must be non-empty), in any form of
+/// [`forms`] — and, with `part: Some(n)`, any `n` characters of it in a row (a cut that left
+/// part of a secret): `output: text found` for each.
+pub(crate) fn leaks(
+    outputs: &[(&'static str, String)],
+    secrets: &[&str],
+    part: Option<usize>,
+) -> Vec<String> {
+    let mut found = Vec::new();
+    for (name, text) in outputs {
+        assert!(!text.is_empty(), "{name} was written");
+        for secret in secrets {
+            let chars: Vec<char> = secret.chars().collect();
+            let parts = part
+                .into_iter()
+                .flat_map(|n| chars.windows(n).map(|w| w.iter().collect::<String>()));
+            for form in forms(secret).into_iter().chain(parts) {
+                if text.contains(&form) {
+                    found.push(format!("{name}: {form}"));
+                }
+            }
+        }
+    }
+    found
 }
 
 /// Run a suite with `extra` arguments and every output on — the console with `--verbose`

@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::routing::get;
 
 use crate::common::write_suite;
-use crate::hostile_text::{forms, run_with_every_output};
+use crate::hostile_text::{leaks, run_with_every_output};
 
 /// The bearer token, a secret variable.
 const BEARER: &str = "QzTokSecret-0123456789abcdef";
@@ -79,19 +79,7 @@ async fn run_without_leaks(suite: &str, secrets: &[&str]) -> serde_json::Value {
     );
     let (run, outputs) = run_with_every_output(&path, &[]).await;
     assert_eq!(run.code, 1, "{}", run.all_output());
-    let mut leaks = Vec::new();
-    for (name, text) in &outputs {
-        assert!(!text.is_empty(), "{name} was written");
-        for secret in secrets {
-            let chars: Vec<char> = secret.chars().collect();
-            let parts = chars.windows(10).map(|w| w.iter().collect::<String>());
-            for form in forms(secret).into_iter().chain(parts) {
-                if text.contains(&form) {
-                    leaks.push(format!("{name}: {form}"));
-                }
-            }
-        }
-    }
+    let leaks = leaks(&outputs, secrets, Some(10));
     assert!(
         leaks.is_empty(),
         "secret bytes in outputs: {leaks:#?}\n{}",
