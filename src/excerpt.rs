@@ -29,8 +29,25 @@ pub fn body_excerpt(body: &[u8], max: usize, redactor: &Redactor) -> String {
 /// The JSON text with every scalar value (string, number, boolean) of a sensitive key
 /// replaced by a masked string, everything else byte for byte. `text` is valid JSON.
 pub fn mask_sensitive_values(text: &str) -> String {
-    let b = text.as_bytes();
     let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for span in sensitive_value_spans(text) {
+        out.push_str(&text[at..span.start]);
+        out.push('"');
+        out.push_str(MASK);
+        out.push('"');
+        at = span.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// Where the JSON text holds the scalar value (string with its quotes, number, boolean) of
+/// a sensitive key: the spans [`mask_sensitive_values`] masks, in order. `text` is valid
+/// JSON; on other text the spans are a best guess.
+pub fn sensitive_value_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+    let b = text.as_bytes();
+    let mut spans = Vec::new();
     // The key whose value comes next is sensitive.
     let mut masking = false;
     let mut i = 0;
@@ -39,14 +56,14 @@ pub fn mask_sensitive_values(text: &str) -> String {
         match b[i] {
             b'"' => {
                 i = string_end(b, i);
-                let token = &text[start..i];
                 if next_is_colon(b, i) {
-                    let key: String = serde_json::from_str(token).unwrap_or_default();
+                    let key: String = serde_json::from_str(&text[start..i]).unwrap_or_default();
                     masking = is_sensitive_key(&key);
-                    out.push_str(token);
                     continue;
                 }
-                push_value(&mut out, token, masking);
+                if masking {
+                    spans.push(start..i);
+                }
                 masking = false;
             }
             b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => {
@@ -55,35 +72,21 @@ pub fn mask_sensitive_values(text: &str) -> String {
                 {
                     i += 1;
                 }
-                let token = &text[start..i];
-                push_value(&mut out, token, masking && token != "null");
+                if masking && &text[start..i] != "null" {
+                    spans.push(start..i);
+                }
                 masking = false;
             }
             b'{' | b'[' => {
                 masking = false;
-                out.push(b[i] as char);
                 i += 1;
             }
-            _ => {
-                // Punctuation and whitespace (ASCII), or the rest of a multi-byte character
-                // outside a string, which valid JSON does not have.
-                let ch = text[i..].chars().next().unwrap_or(' ');
-                out.push(ch);
-                i += ch.len_utf8();
-            }
+            // Punctuation, whitespace, or any other byte (not in valid JSON outside a
+            // string): nothing to mask.
+            _ => i += 1,
         }
     }
-    out
-}
-
-fn push_value(out: &mut String, token: &str, mask: bool) {
-    if mask {
-        out.push('"');
-        out.push_str(MASK);
-        out.push('"');
-    } else {
-        out.push_str(token);
-    }
+    spans
 }
 
 /// The index just past the string that starts at `i` (a `"`).

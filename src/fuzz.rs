@@ -287,7 +287,7 @@ fn fuzz_expectations_on_arbitrary_responses() {
                 None,
             );
             let mut out = crate::runner::case::skipped_step(&plan.cases[0].steps[0], "");
-            out.expectations = step.expect.evaluate(&resp, &scope);
+            out.expectations = step.expect.evaluate(&resp, &scope, &redactor);
             out.message = Some(shown.clone());
             crate::runner::sanitize::step(&mut out, &redactor);
             let _ = crate::excerpt::body_excerpt(&body, 500, &redactor);

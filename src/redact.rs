@@ -201,6 +201,16 @@ impl Redactor {
         })
     }
 
+    /// Where `bytes` hold a known secret (in any form): the spans [`Redactor::redact`] would
+    /// mask, in order and not overlapping. A caller that shows only part of a text widens
+    /// its cut to these spans and masks them, so no cut leaves part of a secret.
+    pub fn secret_spans(&self, bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+        self.with_matcher(|m| match m {
+            Some(m) => m.find_iter(bytes).map(|x| x.range()).collect(),
+            None => Vec::new(),
+        })
+    }
+
     /// True when JSON text may hold a known secret inside one of its strings (the
     /// JSON-escaped form of every secret is one of its forms).
     pub fn maybe_in_json(&self, json: &str) -> bool {

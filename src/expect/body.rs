@@ -15,6 +15,7 @@ use super::error::BodyError;
 use super::json_diff::first_difference;
 use super::{truncate, ExpectError, Outcome, OutcomeKind, Response};
 use crate::interp::{JsonTemplate, Scope, Template};
+use crate::redact::{Redactor, MASK};
 use crate::suite::model::{BodyDef, BodySizeDef};
 use crate::suite::Pos;
 
@@ -201,8 +202,15 @@ impl BodyCheck {
     }
 
     /// Judge the body; outcomes carry `pos` (the line of the `expect` block, like the other
-    /// expectations of the block).
-    pub fn evaluate(&self, resp: &Response, scope: &Scope, pos: Option<Pos>) -> Vec<Outcome> {
+    /// expectations of the block). What a failure quotes of the body or of an expected text
+    /// is masked with `redactor` before it is cut: a cut never leaves part of a secret.
+    pub fn evaluate(
+        &self,
+        resp: &Response,
+        scope: &Scope,
+        pos: Option<Pos>,
+        redactor: &Redactor,
+    ) -> Vec<Outcome> {
         let bytes: &[u8] = if self.raw {
             resp.wire_body()
         } else {
@@ -211,7 +219,9 @@ impl BodyCheck {
         // What the checks call the bytes they judge.
         let body = if self.raw { "body as received" } else { "body" };
         let text = String::from_utf8_lossy(bytes);
-        let excerpt = truncate(&text, super::MEMORY_BOUND);
+        // The body as a failure quotes it: credential-named JSON values and known secrets
+        // masked, then bounded.
+        let excerpt = crate::excerpt::body_excerpt(bytes, super::MEMORY_BOUND, redactor);
         let new = |check: String| Outcome::new(OutcomeKind::Body, check, pos);
         let render_failed = |what: &str, e: crate::interp::RenderError| {
             new(format!("{body} {what}")).fail("", "", e.to_string())
@@ -280,11 +290,12 @@ impl BodyCheck {
         if let Some(t) = &self.equals {
             out.push(match t.render(scope) {
                 Ok(want) => {
-                    let o = new(format!("{body} equals {:?}", truncate(&want, 60)));
-                    match describe_difference(want.as_bytes(), bytes, false) {
+                    let masked = redactor.redact(&want);
+                    let o = new(format!("{body} equals {:?}", truncate(&masked, 60)));
+                    match describe_difference(want.as_bytes(), bytes, false, redactor) {
                         None => o,
                         Some(d) => o.fail(
-                            truncate(&want, super::MEMORY_BOUND),
+                            truncate(&masked, super::MEMORY_BOUND),
                             excerpt.clone(),
                             format!("{body} differs from the expected text: {d}"),
                         ),
@@ -295,7 +306,7 @@ impl BodyCheck {
         }
         if let Some((file, want)) = &self.equals_file {
             let o = new(format!("{body} equals the bytes of `{file}`"));
-            out.push(match describe_difference(want, bytes, true) {
+            out.push(match describe_difference(want, bytes, true, redactor) {
                 None => o,
                 Some(d) => o.fail(
                     format!("{} bytes, sha256 {}", want.len(), sha256_hex(want)),
@@ -311,8 +322,8 @@ impl BodyCheck {
                     &want,
                     resp,
                     bytes,
-                    body,
                     "the expected document",
+                    redactor,
                 ),
                 Err(e) => render_failed("json_equals", e),
             });
@@ -323,8 +334,8 @@ impl BodyCheck {
                 want,
                 resp,
                 bytes,
-                body,
                 &format!("`{file}`"),
+                redactor,
             ));
         }
         if let Some((lo, hi)) = self.size {
@@ -402,9 +413,11 @@ impl BodyCheck {
         want: &Value,
         resp: &Response,
         bytes: &[u8],
-        body: &str,
         other: &str,
+        redactor: &Redactor,
     ) -> Outcome {
+        let body = if self.raw { "body as received" } else { "body" };
+        let excerpt = || crate::excerpt::body_excerpt(bytes, super::MEMORY_BOUND, redactor);
         let parsed;
         let got = if self.raw {
             match parse_json(bytes) {
@@ -412,24 +425,12 @@ impl BodyCheck {
                     parsed = v;
                     &parsed
                 }
-                Err(e) => {
-                    return o.fail(
-                        super::show(want),
-                        truncate(&String::from_utf8_lossy(bytes), super::MEMORY_BOUND),
-                        e,
-                    )
-                }
+                Err(e) => return o.fail(super::show(want), excerpt(), e),
             }
         } else {
             match resp.json() {
                 Ok(v) => v,
-                Err(e) => {
-                    return o.fail(
-                        super::show(want),
-                        truncate(&resp.text(), super::MEMORY_BOUND),
-                        e.to_string(),
-                    )
-                }
+                Err(e) => return o.fail(super::show(want), excerpt(), e.to_string()),
             }
         };
         match first_difference(want, got) {
@@ -497,7 +498,17 @@ pub fn md5_hex(bytes: &[u8]) -> String {
 
 /// Where `actual` first differs from `expected`, in words (`None` when equal): the byte
 /// offset, the line and column for text, both sizes, and the bytes around the difference.
-fn describe_difference(expected: &[u8], actual: &[u8], binary: bool) -> Option<String> {
+///
+/// A window cut from a text can start or end inside a secret, and the part it keeps would
+/// no longer be recognised later: so each window is widened to whole secret occurrences
+/// (known secrets in every form, and the values of credential-named JSON keys) and those
+/// are masked here, before anything is cut.
+fn describe_difference(
+    expected: &[u8],
+    actual: &[u8],
+    binary: bool,
+    redactor: &Redactor,
+) -> Option<String> {
     if expected == actual {
         return None;
     }
@@ -507,15 +518,31 @@ fn describe_difference(expected: &[u8], actual: &[u8], binary: bool) -> Option<S
         .position(|(a, b)| a != b)
         .unwrap_or(expected.len().min(actual.len()));
     let around = |b: &[u8]| {
-        let start = at.saturating_sub(CONTEXT);
-        let end = (at + CONTEXT).min(b.len());
+        let hidden = hidden_spans(b, redactor);
+        let (mut start, mut end) = (at.saturating_sub(CONTEXT), (at + CONTEXT).min(b.len()));
+        for h in &hidden {
+            if h.start < start && start < h.end {
+                start = h.start;
+            }
+            if h.start < end && end < h.end {
+                end = h.end;
+            }
+        }
         let lead = if start > 0 { "…" } else { "" };
         let tail = if end < b.len() { "…" } else { "" };
-        let part = b.get(start..end).unwrap_or_default();
+        // The window with every hidden span inside it masked.
+        let mut part = Vec::with_capacity(end.saturating_sub(start) + 16);
+        let mut i = start;
+        for h in hidden.iter().filter(|h| h.start < end && h.end > start) {
+            part.extend_from_slice(b.get(i..h.start.max(i)).unwrap_or_default());
+            part.extend_from_slice(MASK.as_bytes());
+            i = h.end;
+        }
+        part.extend_from_slice(b.get(i.min(end)..end).unwrap_or_default());
         let shown = if binary {
             part.escape_ascii().to_string()
         } else {
-            let s = format!("{:?}", String::from_utf8_lossy(part));
+            let s = format!("{:?}", String::from_utf8_lossy(&part));
             s[1..s.len() - 1].to_string()
         };
         format!("\"{lead}{shown}{tail}\"")
@@ -548,23 +575,84 @@ fn describe_difference(expected: &[u8], actual: &[u8], binary: bool) -> Option<S
     ))
 }
 
+/// What a window of `bytes` must not show in part: known secrets (any form), and, when the
+/// bytes are JSON, the values of credential-named keys (as body excerpts mask them). Sorted,
+/// not overlapping.
+fn hidden_spans(bytes: &[u8], redactor: &Redactor) -> Vec<std::ops::Range<usize>> {
+    let mut spans = redactor.secret_spans(bytes);
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+            spans.extend(crate::excerpt::sensitive_value_spans(text));
+        }
+    }
+    spans.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
+    // Merge overlapping spans into one.
+    let mut merged: Vec<std::ops::Range<usize>> = Vec::with_capacity(spans.len());
+    for r in spans {
+        match merged.last_mut() {
+            Some(last) if r.start < last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    merged
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_difference_is_placed_and_shown_in_context() {
-        let d = describe_difference(b"hello\nworld", b"hello\nwyrld!", false).unwrap();
+        let r = Redactor::default();
+        let d = describe_difference(b"hello\nworld", b"hello\nwyrld!", false, &r).unwrap();
         assert_eq!(
             d,
             "first difference at byte 7 (line 2, column 2): expected \"hello\\nworld\", got \"hello\\nwyrld!\" (expected 11 bytes, got 12)"
         );
-        let d = describe_difference(b"abc", b"ab", true).unwrap();
+        let d = describe_difference(b"abc", b"ab", true, &r).unwrap();
         assert_eq!(
             d,
             "first difference at byte 2: expected \"abc\", got \"ab\" (expected 3 bytes, got 2)"
         );
-        assert!(describe_difference(b"same", b"same", false).is_none());
+        assert!(describe_difference(b"same", b"same", false, &r).is_none());
+    }
+
+    #[test]
+    fn a_window_never_shows_part_of_a_secret() {
+        let r = Redactor::default();
+        r.add("BearerTokenSecret-0123456789abcdef").unwrap();
+        // The difference is just before the secret: the window would end inside it.
+        let got = b"authorization: Bearer BearerTokenSecret-0123456789abcdef tail";
+        let d = describe_difference(b"authorization: Bearer X", got, false, &r).unwrap();
+        assert!(!d.contains("BearerTok"), "{d}");
+        assert!(
+            d.contains(r#"got "authorization: Bearer [REDACTED]…""#),
+            "{d}"
+        );
+        // The secret starts before the window on the expected side, and in binary.
+        let want = b"0123456789BearerTokenSecret-0123456789abcdef0123456789012345!";
+        let got = b"0123456789BearerTokenSecret-0123456789abcdef0123456789012345?";
+        for binary in [false, true] {
+            let d = describe_difference(want, got, binary, &r).unwrap();
+            assert!(!d.contains("abcdef") && !d.contains("Secret"), "{d}");
+            assert!(
+                d.contains(r#"expected "…[REDACTED]0123456789012345!""#),
+                "{d}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_window_masks_credential_named_json_values() {
+        let r = Redactor::default();
+        let want = br#"{"access_token":"x","n":1}"#;
+        let got = br#"{"access_token":"LoginTok-5566778899","n":1}"#;
+        let d = describe_difference(want, got, false, &r).unwrap();
+        assert!(!d.contains("LoginTok"), "{d}");
+        assert!(
+            d.contains(r#"got "{\"access_token\":[REDACTED],\"n\"…""#),
+            "{d}"
+        );
     }
 
     #[test]

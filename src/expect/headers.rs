@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::predicate::{nth, Ctx, Fields, Predicate, Quantifier};
 use super::{truncate, ExpectError, Outcome, OutcomeKind, Response};
 use crate::interp::{Scope, Template};
-use crate::redact::is_sensitive_header;
+use crate::redact::is_credential_header;
 use crate::suite::model::{HeaderDef, Severity};
 use crate::suite::Pos;
 
@@ -206,7 +206,7 @@ impl HeaderCheck {
         };
         let shown = if values.is_empty() {
             "(absent)".to_string()
-        } else if is_sensitive_header(&self.name) {
+        } else if is_credential_header(&self.name) {
             "[REDACTED]".to_string()
         } else {
             truncate(&values.join(", "), super::MEMORY_BOUND)
@@ -253,7 +253,7 @@ impl HeaderCheck {
         }
         let cx = Ctx {
             scope,
-            sensitive: is_sensitive_header(n),
+            sensitive: is_credential_header(n),
             text: true,
             now: chrono::Utc::now(),
         };

@@ -5,6 +5,8 @@
 
 use serde_json::{Number, Value};
 
+use crate::redact::is_sensitive_key;
+
 /// The first place two documents differ.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Difference {
@@ -20,10 +22,20 @@ pub struct Difference {
 /// expected document's order).
 pub fn first_difference(expected: &Value, actual: &Value) -> Option<Difference> {
     let mut path = String::from("$");
-    diff(expected, actual, &mut path)
+    diff(expected, actual, &mut path, false)
 }
 
-fn diff(e: &Value, a: &Value, path: &mut String) -> Option<Difference> {
+/// `sensitive`: the values here are those of a credential-named key (`access_token`,
+/// `password`, …, or an item of its array), shown masked on both sides, as body excerpts
+/// mask them.
+fn diff(e: &Value, a: &Value, path: &mut String, sensitive: bool) -> Option<Difference> {
+    let shown = |v: &Value| {
+        if sensitive && !v.is_null() {
+            crate::redact::MASK.to_string()
+        } else {
+            short(v)
+        }
+    };
     let differ = |path: &String, exp: String, act: String| {
         Some(Difference {
             path: path.clone(),
@@ -36,7 +48,7 @@ fn diff(e: &Value, a: &Value, path: &mut String) -> Option<Difference> {
             if numbers_equal(x, y) {
                 None
             } else {
-                differ(path, x.to_string(), y.to_string())
+                differ(path, shown(e), shown(a))
             }
         }
         (Value::Object(x), Value::Object(y)) => {
@@ -44,8 +56,8 @@ fn diff(e: &Value, a: &Value, path: &mut String) -> Option<Difference> {
                 let len = path.len();
                 push_key(path, k);
                 let d = match y.get(k) {
-                    Some(av) => diff(ev, av, path),
-                    None => differ(path, short(ev), "(absent)".into()),
+                    Some(av) => diff(ev, av, path, is_sensitive_key(k)),
+                    None => differ(path, shown_under(k, ev), "(absent)".into()),
                 };
                 path.truncate(len);
                 if d.is_some() {
@@ -56,7 +68,7 @@ fn diff(e: &Value, a: &Value, path: &mut String) -> Option<Difference> {
                 if !x.contains_key(k) {
                     let len = path.len();
                     push_key(path, k);
-                    let d = differ(path, "(absent)".into(), short(av));
+                    let d = differ(path, "(absent)".into(), shown_under(k, av));
                     path.truncate(len);
                     return d;
                 }
@@ -67,7 +79,7 @@ fn diff(e: &Value, a: &Value, path: &mut String) -> Option<Difference> {
             for (i, (ev, av)) in x.iter().zip(y).enumerate() {
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));
-                let d = diff(ev, av, path);
+                let d = diff(ev, av, path, sensitive);
                 path.truncate(len);
                 if d.is_some() {
                     return d;
@@ -83,7 +95,7 @@ fn diff(e: &Value, a: &Value, path: &mut String) -> Option<Difference> {
             None
         }
         _ if e == a => None,
-        _ => differ(path, short(e), short(a)),
+        _ => differ(path, shown(e), shown(a)),
     }
 }
 
@@ -91,6 +103,15 @@ fn diff(e: &Value, a: &Value, path: &mut String) -> Option<Difference> {
 /// caller bounds the length).
 fn short(v: &Value) -> String {
     super::show(v)
+}
+
+/// The value of key `k` as shown in a difference: masked when the key names a credential.
+fn shown_under(k: &str, v: &Value) -> String {
+    if is_sensitive_key(k) && !v.is_null() {
+        crate::redact::MASK.to_string()
+    } else {
+        short(v)
+    }
 }
 
 fn push_key(path: &mut String, key: &str) {
@@ -209,5 +230,34 @@ mod tests {
             (d.path.as_str(), d.expected.as_str(), d.actual.as_str()),
             ("$", "an array of 2 items", "an array of 3 items")
         );
+    }
+
+    #[test]
+    fn values_of_credential_named_keys_are_masked() {
+        let d = first_difference(
+            &v(r#"{"access_token":"x"}"#),
+            &v(r#"{"access_token":"LoginTok-1"}"#),
+        )
+        .unwrap();
+        assert_eq!(d.path, "$.access_token");
+        assert_eq!(
+            (d.expected.as_str(), d.actual.as_str()),
+            ("[REDACTED]", "[REDACTED]")
+        );
+        let d =
+            first_difference(&v(r#"{"a":{"pin":1}}"#), &v(r#"{"a":{"password":123456}}"#)).unwrap();
+        assert_eq!(d.path, "$.a.pin");
+        let d = first_difference(&v(r#"{"a":{}}"#), &v(r#"{"a":{"password":123456}}"#)).unwrap();
+        assert_eq!(
+            (d.path.as_str(), d.actual.as_str()),
+            ("$.a.password", "[REDACTED]")
+        );
+        let d = first_difference(&v(r#"{"secret":[1,2]}"#), &v(r#"{"secret":[1,3]}"#)).unwrap();
+        assert_eq!(
+            (d.expected.as_str(), d.actual.as_str()),
+            ("[REDACTED]", "[REDACTED]")
+        );
+        let d = first_difference(&v(r#"{"token_type":"a"}"#), &v(r#"{"token_type":"b"}"#)).unwrap();
+        assert_eq!(d.actual, "\"b\"");
     }
 }

@@ -171,6 +171,15 @@ impl JsonPathCheck {
     }
 }
 
+/// True when the node at `at` is the value of a credential-named key (`access_token`,
+/// `password`, …), or an item of such a value's array.
+fn is_secret_location(at: &serde_json_path::NormalizedPath<'_>) -> bool {
+    at.iter()
+        .rev()
+        .find_map(|e| e.as_name())
+        .is_some_and(is_sensitive_key)
+}
+
 /// The value, or `None` with its error kept in `errs`.
 fn take<T>(r: Result<T, ExpectError>, errs: &mut Vec<ExpectError>) -> Option<T> {
     r.map_err(|e| errs.push(e)).ok()
@@ -401,9 +410,16 @@ impl Core {
                 &rendered
             }
         };
-        let nodes = path.query(json).all();
-        let show_val = |v: &Value| {
-            if self.sensitive {
+        // Whether a value is secret is decided per node, by the key it is found under (a
+        // wildcard or a filter can select `access_token` from a path that names no key).
+        let located = path.query_located(json);
+        let nodes: Vec<&Value> = located.iter().map(|n| n.node()).collect();
+        let secret: Vec<bool> = located
+            .iter()
+            .map(|n| self.sensitive || is_secret_location(n.location()))
+            .collect();
+        let show_val = |v: &Value, secret: bool| {
+            if secret {
                 "[REDACTED]".to_string()
             } else {
                 show(v)
@@ -411,11 +427,12 @@ impl Core {
         };
         let actual = || match nodes.as_slice() {
             [] => "no match".to_string(),
-            [one] => show_val(one),
+            [one] => show_val(one, secret[0]),
             many => format!(
                 "[{}]",
                 many.iter()
-                    .map(|v| show_val(v))
+                    .zip(&secret)
+                    .map(|(v, s)| show_val(v, *s))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -430,7 +447,8 @@ impl Core {
         }
         let cx = Ctx {
             scope,
-            sensitive: self.sensitive,
+            // A failure may quote any selected value: all are masked when one is secret.
+            sensitive: secret.iter().any(|s| *s),
             text: false,
             now: chrono::Utc::now(),
         };

@@ -340,7 +340,13 @@ impl CompiledExpect {
     }
 
     /// Judge a response. Every expectation is evaluated, so one report shows all problems.
-    pub fn evaluate(&self, resp: &Response, scope: &Scope) -> Vec<Outcome> {
+    /// `redactor` masks secrets in what a check quotes before the check cuts it.
+    pub fn evaluate(
+        &self,
+        resp: &Response,
+        scope: &Scope,
+        redactor: &crate::redact::Redactor,
+    ) -> Vec<Outcome> {
         let mut out = Vec::new();
         if let Some(s) = &self.status {
             out.push(s.evaluate(resp, self.status_pos.or(self.pos)));
@@ -350,7 +356,7 @@ impl CompiledExpect {
             out.push(h.evaluate(resp, scope, h.pos.or(self.pos)));
         }
         if let Some(b) = &self.body {
-            out.extend(b.evaluate(resp, scope, b.pos.or(self.pos)));
+            out.extend(b.evaluate(resp, scope, b.pos.or(self.pos), redactor));
         }
         for j in &self.jsonpath {
             out.push(j.evaluate(resp, scope));
@@ -391,7 +397,7 @@ impl CompiledExpect {
             });
         }
         if let Some(w) = &self.warn {
-            out.extend(w.evaluate(resp, scope).into_iter().map(|mut o| {
+            out.extend(w.evaluate(resp, scope, redactor).into_iter().map(|mut o| {
                 o.severity = crate::suite::model::Severity::Warning;
                 o
             }));

@@ -402,7 +402,7 @@ async fn http_attempt(
     if step.expect.tls_check().is_some_and(|t| t.needs_handshake()) {
         resp.tls = Some(observe_tls(ctx, &sent, &prepared.url).await);
     }
-    let outcomes = step.expect.evaluate(&resp, scope);
+    let outcomes = step.expect.evaluate(&resp, scope, ctx.redactor());
     // One response, judged once: failures of `severity: warning` expectations are reported
     // but do not fail the step.
     let failed: Vec<String> = outcomes

@@ -23,7 +23,7 @@ const LITERAL: &str = "Lit/tok+en-Planted-8";
 const SPACED: &str = "Qt2 x/y!z-Planted";
 
 /// Every form a secret is searched for in the outputs.
-fn forms(s: &str) -> Vec<String> {
+pub(crate) fn forms(s: &str) -> Vec<String> {
     let json = serde_json::Value::String(s.to_string()).to_string();
     let json = json[1..json.len() - 1].to_string();
     let python: String = json
@@ -149,55 +149,13 @@ cases:
 "#
         ),
     );
-    let html = dir.path().join("report.html");
-    let summary = dir.path().join("summary.md");
-    let args: Vec<String> = [
-        "run",
-        &suite,
-        "--secret",
-        &format!("var={VAR_SECRET}"),
-        "--report-html",
-        &html.display().to_string(),
-        "--verbose",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let env = vec![
-        ("GITHUB_ACTIONS".to_string(), "true".to_string()),
-        (
-            "GITHUB_STEP_SUMMARY".to_string(),
-            summary.display().to_string(),
-        ),
-    ];
-    let run = smokegate(&args, &env).await;
+    let (run, outputs) =
+        run_with_every_output(&suite, &["--secret".into(), format!("var={VAR_SECRET}")]).await;
     assert_eq!(run.code, 1, "{}", run.all_output());
-    let outputs = [
-        ("console", run.stdout.clone() + &run.stderr),
-        (
-            "json",
-            run.json.as_ref().map(|j| j.to_string()).unwrap_or_default(),
-        ),
-        ("junit", run.junit.clone().unwrap_or_default()),
-        ("html", std::fs::read_to_string(&html).unwrap_or_default()),
-        (
-            "summary",
-            std::fs::read_to_string(&summary).unwrap_or_default(),
-        ),
+    let secrets = [
+        TOKEN, PASSWORD, API_KEY, VAR_SECRET, AUTH_KEY, LITERAL, SPACED,
     ];
-    let mut leaks = Vec::new();
-    for (name, text) in &outputs {
-        assert!(!text.is_empty(), "{name} was written");
-        for secret in [
-            TOKEN, PASSWORD, API_KEY, VAR_SECRET, AUTH_KEY, LITERAL, SPACED,
-        ] {
-            for form in forms(secret) {
-                if text.contains(&form) {
-                    leaks.push(format!("{name}: {form}"));
-                }
-            }
-        }
-    }
+    let leaks = leaks(&outputs, &secrets, None);
     assert!(
         leaks.is_empty(),
         "secret bytes in outputs: {leaks:#?}\n{}",
@@ -232,6 +190,75 @@ cases:
     let junit = run.junit.clone().unwrap();
     assert!(!junit.contains('\u{fffe}') && !junit.contains('\u{ffff}') && !junit.contains('\0'));
     crate::common::xmllint(&run.junit_path);
+}
+
+/// Where a secret of `secrets` appears in `outputs` (each must be non-empty), in any form of
+/// [`forms`] — and, with `part: Some(n)`, any `n` characters of it in a row (a cut that left
+/// part of a secret): `output: text found` for each.
+pub(crate) fn leaks(
+    outputs: &[(&'static str, String)],
+    secrets: &[&str],
+    part: Option<usize>,
+) -> Vec<String> {
+    let mut found = Vec::new();
+    for (name, text) in outputs {
+        assert!(!text.is_empty(), "{name} was written");
+        for secret in secrets {
+            let chars: Vec<char> = secret.chars().collect();
+            let parts = part
+                .into_iter()
+                .flat_map(|n| chars.windows(n).map(|w| w.iter().collect::<String>()));
+            for form in forms(secret).into_iter().chain(parts) {
+                if text.contains(&form) {
+                    found.push(format!("{name}: {form}"));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Run a suite with `extra` arguments and every output on — the console with `--verbose`
+/// and GitHub annotations, the JSON, JUnit and HTML reports, the GitHub job summary — and
+/// return the run with each output's text, by name (`console`, `json`, `junit`, `html`,
+/// `summary`).
+pub(crate) async fn run_with_every_output(
+    suite: &str,
+    extra: &[String],
+) -> (crate::common::Run, [(&'static str, String); 5]) {
+    let out = tempfile::tempdir().unwrap();
+    let html = out.path().join("report.html");
+    let summary = out.path().join("summary.md");
+    let mut args: Vec<String> = vec![
+        "run".into(),
+        suite.into(),
+        "--report-html".into(),
+        html.display().to_string(),
+        "--verbose".into(),
+    ];
+    args.extend(extra.iter().cloned());
+    let env = vec![
+        ("GITHUB_ACTIONS".to_string(), "true".to_string()),
+        (
+            "GITHUB_STEP_SUMMARY".to_string(),
+            summary.display().to_string(),
+        ),
+    ];
+    let run = smokegate(&args, &env).await;
+    let outputs = [
+        ("console", run.stdout.clone() + &run.stderr),
+        (
+            "json",
+            run.json.as_ref().map(|j| j.to_string()).unwrap_or_default(),
+        ),
+        ("junit", run.junit.clone().unwrap_or_default()),
+        ("html", std::fs::read_to_string(&html).unwrap_or_default()),
+        (
+            "summary",
+            std::fs::read_to_string(&summary).unwrap_or_default(),
+        ),
+    ];
+    (run, outputs)
 }
 
 /// Issue 11: `merge` of shard reports whose names hold characters XML 1.0 forbids still

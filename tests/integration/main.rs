@@ -23,6 +23,7 @@ mod requests;
 mod robustness;
 mod scenarios;
 mod schemas;
+mod secret_cuts;
 mod sessions_schema;
 mod varfiles;
 mod workerd;
