@@ -544,7 +544,7 @@ impl<'a> From<&'a PredicateDef> for Fields<'a> {
 }
 
 /// Deepest nesting of `not`/`length` blocks.
-const MAX_DEPTH: usize = 8;
+pub(crate) const MAX_DEPTH: usize = 8;
 
 impl Predicate {
     /// Compile a nested predicate block (`not`, `any`, …); it must have at least one key.
