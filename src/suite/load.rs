@@ -190,6 +190,9 @@ fn options() -> serde_saphyr::Options {
     budget.max_events = 16_000_000;
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
+    // Booleans are YAML 1.2's `true`/`false` (any case), as editors and the schema read
+    // them: `yes`/`off` are texts, and a text (`"yes"`) is not a boolean.
+    options.strict_booleans = true;
     options
 }
 
