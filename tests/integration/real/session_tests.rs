@@ -248,3 +248,40 @@ cases:
         );
     }
 }
+
+/// `Domain=test` set by `a.test` would reach every `*.test` host (we load no public suffix
+/// list): a single-label Domain is ignored as browsers ignore a public suffix, so `b.test`
+/// never receives it; a Domain naming the host's own domain still works.
+#[tokio::test]
+async fn a_single_label_cookie_domain_does_not_reach_other_hosts() {
+    let bin = Httpbin::start();
+    let p = bin.port;
+    let suite = format!(
+        r#"name: scope
+vars: {{ a: "http://a.test:{p}", b: "http://b.test:{p}" }}
+cases:
+  - name: scope
+    steps:
+      - name: set
+        request: {{ url: "${{a}}/response-headers?Set-Cookie=wide%3D1%3B%20Domain%3Dtest&Set-Cookie=own%3D1%3B%20Domain%3Da.test" }}
+      - name: own host keeps its own-domain cookie only
+        request: {{ url: "${{a}}/cookies" }}
+        expect: {{ jsonpath: [{{ path: $.cookies, equals: {{ own: "1" }} }}] }}
+      - name: other host
+        request: {{ url: "${{b}}/cookies" }}
+        expect: {{ jsonpath: [{{ path: $.cookies.wide, equals: "1" }}] }}
+"#
+    );
+    let r = run_suite(&suite, &resolves(p)).await;
+    assert_eq!(r.code, 1, "{}\nhttpbin:\n{}", r.all_output(), bin.log());
+    let s = steps(&r, "scope");
+    assert_eq!(s[1]["status"], "passed", "{}", s[1]);
+    assert_eq!(s[2]["status"], "failed", "{}", s[2]);
+    assert!(
+        r.all_output().contains("step `other host` (FAIL):")
+            && r.all_output()
+                .contains("✗ $.cookies.wide: no value at this path"),
+        "{}",
+        r.all_output()
+    );
+}
