@@ -285,3 +285,50 @@ cases:
         r.all_output()
     );
 }
+
+/// A `Set-Cookie` without `name=value` is ignored (RFC 6265 5.2), and a check of the cookie
+/// says so, quoting it, instead of claiming no Set-Cookie came; a long malformed value (it may
+/// be a bare token) is redacted.
+#[tokio::test]
+async fn a_malformed_set_cookie_is_named_in_the_message() {
+    let bin = Httpbin::start();
+    let set = |c: &str| bin.url(&format!("/response-headers?Set-Cookie={c}"));
+    let suite = format!(
+        r#"name: malformed
+cases:
+  - name: bare name
+    request: {{ url: "{bare}" }}
+    expect: {{ cookies: {{ sidx: {{}} }} }}
+  - name: bare token
+    request: {{ url: "{token}" }}
+    expect: {{ cookies: {{ sid: {{}} }} }}
+  - name: well formed
+    request: {{ url: "{good}" }}
+    expect: {{ cookies: {{ sidx: {{ value: "1" }} }} }}
+"#,
+        bare = set("sidx"),
+        token = set("eyJhbGciOi-bare-token-4242%3B%20Path%3D%2F"),
+        good = set("sidx%3D1"),
+    );
+    let r = run_suite(&suite, &[]).await;
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    assert_eq!(
+        r.case("well formed")["status"],
+        "passed",
+        "{}",
+        r.all_output()
+    );
+    assert_eq!(
+        step(&r, "bare name")["message"],
+        "cookie `sidx`: the response did not set it (a Set-Cookie was ignored as malformed: `sidx`)"
+    );
+    assert_eq!(
+        step(&r, "bare token")["message"],
+        "cookie `sid`: the response did not set it (a Set-Cookie was ignored as malformed: `[REDACTED]; Path=/`)"
+    );
+    assert!(
+        !r.all_output().contains("bare-token-4242"),
+        "{}",
+        r.all_output()
+    );
+}
