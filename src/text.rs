@@ -139,7 +139,15 @@ pub fn mask_url_credentials(s: &str) -> Cow<'_, str> {
     }
     let twice = query.replace_all(&once, |c: &regex::Captures<'_>| {
         if crate::redact::is_credential_field(&c[2]) {
-            format!("{}{}=[REDACTED]", &c[1], &c[2])
+            // What follows an already masked secret is not the secret, and a `)` with no
+            // `(` before it in the value closes the prose around the URL (`… (x?token=v)`).
+            let v = &c[3];
+            let rest = match v.strip_prefix(crate::redact::MASK) {
+                Some(rest) => rest,
+                None if v.ends_with(')') && !v.contains('(') => &v[v.trim_end_matches(')').len()..],
+                None => "",
+            };
+            format!("{}{}=[REDACTED]{rest}", &c[1], &c[2])
         } else {
             c[0].to_string()
         }
@@ -199,6 +207,24 @@ mod tests {
             mask_url_credentials("http://h.test/?max_tokens=5"),
             "http://h.test/?max_tokens=5"
         );
+    }
+
+    #[test]
+    fn a_masked_query_credential_keeps_the_closing_parenthesis_after_it() {
+        let r = Redactor::default();
+        r.add("Cl1ent-Secr3t+/=&x%Y!").unwrap();
+        let said = "invalid_client (bad credentials: body=grant_type=client_credentials&client_id=cli2&client_secret=Cl1ent-Secr3t%2B%2F%3D%26x%25Y%21)";
+        assert_eq!(
+            outside(said, 500, &r),
+            "invalid_client (bad credentials: body=grant_type=client_credentials&client_id=cli2&client_secret=[REDACTED])"
+        );
+        // An unknown credential value in prose: the `)` closes the prose.
+        assert_eq!(
+            mask_url_credentials("denied (see http://h.test/?token=T0k3n)"),
+            "denied (see http://h.test/?token=[REDACTED])"
+        );
+        // A `(` in the value makes its `)` part of it.
+        assert_eq!(mask_url_credentials("x?token=a(b)"), "x?token=[REDACTED]");
     }
 
     #[test]

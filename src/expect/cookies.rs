@@ -57,10 +57,30 @@ pub fn names_set(resp: &Response) -> String {
             names.push(c.name().to_string());
         }
     }
-    if names.is_empty() {
-        "no Set-Cookie at all".to_string()
-    } else {
-        format!("Set-Cookie received for: {}", names.join(", "))
+    let malformed: Vec<String> = resp
+        .set_cookies
+        .iter()
+        .filter(|s| RawCookie::parse(s.raw.as_str()).is_err())
+        .map(|s| {
+            format!(
+                "`{}`",
+                crate::text::truncate(&crate::text::visible(&s.raw), 120)
+            )
+        })
+        .collect();
+    let ignored = match malformed.len() {
+        0 => String::new(),
+        1 => format!("a Set-Cookie was ignored as malformed: {}", malformed[0]),
+        n => format!(
+            "{n} Set-Cookies were ignored as malformed: {}",
+            malformed.join(", ")
+        ),
+    };
+    match (names.is_empty(), ignored.is_empty()) {
+        (true, true) => "no Set-Cookie at all".to_string(),
+        (true, false) => ignored,
+        (false, true) => format!("Set-Cookie received for: {}", names.join(", ")),
+        (false, false) => format!("Set-Cookie received for: {}; {ignored}", names.join(", ")),
     }
 }
 

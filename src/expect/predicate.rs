@@ -206,7 +206,7 @@ impl DateOperand {
             field: field.into(),
             source,
         })?;
-        if tpl.is_literal() && parse_date(&Value::String(s.into()), DateFormat::Any).is_err() {
+        if tpl.is_literal() && parse_bound(&Value::String(s.into())).is_err() {
             return Err(ExpectError::Date {
                 field,
                 got: s.to_string(),
@@ -220,7 +220,7 @@ impl DateOperand {
 
     fn value(&self, scope: &Scope) -> Result<DateTime<Utc>, String> {
         let v = self.tpl.eval(scope).map_err(|e| e.to_string())?;
-        parse_date(&v, DateFormat::Any).map_err(|_| {
+        parse_bound(&v).map_err(|_| {
             format!(
                 "{} is {}, not a date (RFC 3339, YYYY-MM-DD, HTTP date or Unix seconds)",
                 self.written,
@@ -337,7 +337,28 @@ pub(crate) fn type_name<'a>(v: &Value, wanted: &'a str) -> &'a str {
     }
 }
 
-/// Read a date in the given form. A number (or, for `unix`, a digit string) is Unix time.
+/// A `before`/`after` bound: any date form, and Unix time also as digits (`${gen.unix}`
+/// renders text), read by the same seconds-or-milliseconds rule as a number under `any`.
+fn parse_bound(v: &Value) -> Result<DateTime<Utc>, &'static str> {
+    match v {
+        Value::String(s) if is_integer_text(s.trim()) => {
+            let n: f64 = s.trim().parse().map_err(|_| "not a number")?;
+            parse_date(&Value::from(n), DateFormat::Any)
+        }
+        _ => parse_date(v, DateFormat::Any),
+    }
+}
+
+/// Under `date: any`, a number at least this large (in magnitude) is Unix milliseconds: as
+/// seconds it would be after the year 5138, as milliseconds it is after March 1973.
+pub const ANY_MILLIS_FROM: f64 = 1.0e11;
+
+/// How far in the future a date may be and still pass `newer_than`: clocks of the
+/// deployment and of the runner differ a little.
+pub const CLOCK_SKEW: Duration = Duration::from_secs(300);
+
+/// Read a date in the given form. A number (or, for `unix`, a digit string) is Unix time;
+/// under `any` a number is seconds below [`ANY_MILLIS_FROM`], milliseconds from there.
 pub(crate) fn parse_date(v: &Value, form: DateFormat) -> Result<DateTime<Utc>, &'static str> {
     use DateFormat::*;
     let unix = |secs: f64, ms: bool| {
@@ -348,7 +369,11 @@ pub(crate) fn parse_date(v: &Value, form: DateFormat) -> Result<DateTime<Utc>, &
         DateTime::<Utc>::from_timestamp_millis(millis as i64).ok_or("out of range")
     };
     match (v, form) {
-        (Value::Number(n), Unix | Any) => unix(n.as_f64().ok_or("not a number")?, false),
+        (Value::Number(n), Unix) => unix(n.as_f64().ok_or("not a number")?, false),
+        (Value::Number(n), Any) => {
+            let x = n.as_f64().ok_or("not a number")?;
+            unix(x, x.abs() >= ANY_MILLIS_FROM)
+        }
         (Value::Number(n), UnixMs) => unix(n.as_f64().ok_or("not a number")?, true),
         (Value::String(s), Unix | UnixMs) => {
             let t = s.trim();
@@ -519,7 +544,7 @@ impl<'a> From<&'a PredicateDef> for Fields<'a> {
 }
 
 /// Deepest nesting of `not`/`length` blocks.
-const MAX_DEPTH: usize = 8;
+pub(crate) const MAX_DEPTH: usize = 8;
 
 impl Predicate {
     /// Compile a nested predicate block (`not`, `any`, …); it must have at least one key.
@@ -864,7 +889,14 @@ impl Predicate {
                 let t = self.date(v, self.form.unwrap_or(DateFormat::Any), cx)?;
                 let age = cx.now.signed_duration_since(t);
                 let limit = chrono::Duration::from_std(*d).unwrap_or(chrono::TimeDelta::MAX);
-                let ok = if newer { age <= limit } else { age >= limit };
+                // A date ahead of now by more than the clock-skew allowance is not fresh: it
+                // is a wrong clock or a misread unit.
+                let skew = chrono::Duration::from_std(CLOCK_SKEW).unwrap_or_default();
+                let ok = if newer {
+                    age <= limit && age >= -skew
+                } else {
+                    age >= limit
+                };
                 if !ok {
                     let said = if age < chrono::TimeDelta::zero() {
                         format!(
@@ -1120,6 +1152,83 @@ mod tests {
         assert!(pred("{gt: '100000000000000000000'}")
             .test(&j("100000000000000000001"), &c)
             .is_ok());
+    }
+
+    #[test]
+    fn newer_than_fails_a_date_in_the_future_beyond_clock_skew() {
+        let s = Scope::default();
+        let c = cx(&s);
+        let j = |t: &str| -> Value { serde_json::from_str(t).unwrap() };
+        // Within the 5-minute allowance: a clock a little ahead.
+        assert!(pred("{newer_than: 10m}").holds(&j("\"2026-12-03T12:04:00Z\""), &c));
+        assert_eq!(
+            pred("{newer_than: 10m}")
+                .test(&j("\"2099-01-01T00:00:00Z\""), &c)
+                .unwrap_err()
+                .reason,
+            "\"2099-01-01T00:00:00Z\" is 26326d 12h in the future, expected newer than 10m"
+        );
+        assert_eq!(
+            pred("{date: http, newer_than: 1d}")
+                .test(&j("\"Thu, 01 Jan 2099 00:00:00 GMT\""), &c)
+                .unwrap_err()
+                .reason,
+            "\"Thu, 01 Jan 2099 00:00:00 GMT\" is 26326d 12h in the future, expected newer than 1d"
+        );
+        assert!(pred("{older_than: 1h}")
+            .test(&j("\"2026-12-03T12:04:00Z\""), &c)
+            .is_err());
+    }
+
+    #[test]
+    fn any_reads_a_number_too_large_for_seconds_as_milliseconds() {
+        let s = Scope::default();
+        let c = cx(&s);
+        let j = |t: &str| -> Value { serde_json::from_str(t).unwrap() };
+        // 2020-01-01 in milliseconds: old, not far future.
+        assert_eq!(
+            pred("{newer_than: 10m}")
+                .test(&j("1577836800000"), &c)
+                .unwrap_err()
+                .reason,
+            "1577836800000 is 2528d 12h old, expected newer than 10m"
+        );
+        // 2026-12-03T11:59:00Z in milliseconds and in seconds.
+        assert!(pred("{newer_than: 10m}").holds(&j("1796299140000"), &c));
+        assert!(pred("{newer_than: 10m}").holds(&j("1796299140"), &c));
+        assert!(pred("{date: unix, older_than: 1d}").holds(&j("1577836800"), &c));
+        // `unix` is seconds whatever the size: milliseconds read as seconds are far future.
+        assert!(pred("{date: unix, newer_than: 10m}")
+            .test(&j("1577836800000"), &c)
+            .unwrap_err()
+            .reason
+            .contains("in the future"));
+    }
+
+    #[test]
+    fn a_templated_bound_may_render_unix_seconds() {
+        let mut s = Scope::default();
+        let vars: std::collections::HashMap<String, Value> = [
+            ("text".to_string(), Value::from("1796299200")),
+            ("num".to_string(), Value::from(1796299200)),
+            ("soon".to_string(), Value::from("soon")),
+        ]
+        .into();
+        s.vars = vars.into();
+        let c = cx(&s);
+        let j = |t: &str| -> Value { serde_json::from_str(t).unwrap() };
+        let v = j("\"2026-12-03T11:00:00Z\"");
+        assert!(pred("{before: '${text}'}").holds(&v, &c));
+        assert!(pred("{before: '${num}'}").holds(&v, &c));
+        assert!(pred("{before: '1796299200'}").holds(&v, &c));
+        assert_eq!(
+            pred("{after: '${text}'}").test(&v, &c).unwrap_err().reason,
+            "\"2026-12-03T11:00:00Z\" is not after 2026-12-03T12:00:00Z"
+        );
+        assert_eq!(
+            pred("{after: '${soon}'}").test(&v, &c).unwrap_err().reason,
+            "${soon} is \"soon\", not a date (RFC 3339, YYYY-MM-DD, HTTP date or Unix seconds)"
+        );
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //! One jar per case, shared by its steps: every hop of an exchange (redirects included)
 //! asks the jar for the cookies of its own URL and stores the `Set-Cookie`s of its own
 //! response, so a cookie is only ever sent to the hosts, paths and schemes it belongs to.
-//! No public suffix list is used: a suite talks to the deployment it names, and a
-//! `Domain=test` cookie is accepted only from a host under `test`.
+//! No public suffix list is used; instead, as browsers treat a public suffix, a `Domain`
+//! attribute of a single label (`Domain=test`, `Domain=com`) is not trusted to widen a
+//! cookie: the cookie is ignored unless the host is exactly that name (then it is host-only).
+//! A `Domain` that is an IP address other than the host's is ignored too.
 
 use std::sync::{Arc, Mutex};
 
@@ -48,7 +50,15 @@ impl CookieJar {
         let mut store = self.lock();
         for text in &raw {
             match RawCookie::parse(text.clone()) {
-                Ok(c) => {
+                Ok(mut c) => {
+                    match domain_scope(c.domain(), url) {
+                        Scope::Keep => {}
+                        Scope::HostOnly => c.unset_domain(),
+                        Scope::Ignore(why) => {
+                            tracing::debug!(cookie = c.name(), %url, "cookie ignored: {why}");
+                            continue;
+                        }
+                    }
                     if let Err(e) = store.insert_raw(&c, url) {
                         tracing::debug!(cookie = c.name(), %url, "cookie not stored: {e}");
                     }
@@ -72,6 +82,51 @@ impl CookieJar {
             })
             .collect()
     }
+}
+
+/// What the `Domain` attribute of a cookie set by `url` allows.
+#[derive(Debug, PartialEq, Eq)]
+enum Scope {
+    /// As written (or no `Domain`): the cookie store applies RFC 6265 domain matching.
+    Keep,
+    /// `Domain` names exactly the host but is a single label: a host-only cookie.
+    HostOnly,
+    /// Not stored, for this reason.
+    Ignore(&'static str),
+}
+
+/// RFC 6265 5.3 step 5 with "a single label" standing in for "a public suffix" (we load no
+/// public suffix list): such a `Domain` would send the cookie to every host under it
+/// (`Domain=test` from `h.test` to `other.test`).
+fn domain_scope(domain: Option<&str>, url: &Url) -> Scope {
+    let Some(d) = domain.map(|d| d.trim().trim_start_matches('.').to_ascii_lowercase()) else {
+        return Scope::Keep;
+    };
+    if d.is_empty() {
+        return Scope::Keep;
+    }
+    let host = match url.host() {
+        Some(url::Host::Domain(h)) => h.trim_end_matches('.').to_ascii_lowercase(),
+        Some(url::Host::Ipv4(ip)) => ip.to_string(),
+        Some(url::Host::Ipv6(ip)) => ip.to_string(),
+        None => return Scope::Ignore("the URL has no host"),
+    };
+    let bare = d.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+        return if ip.to_string() == host {
+            Scope::Keep
+        } else {
+            Scope::Ignore("its Domain is an IP address other than the host's")
+        };
+    }
+    if !d.contains('.') {
+        return if d == host {
+            Scope::HostOnly
+        } else {
+            Scope::Ignore("its Domain is a single label (treated as a public suffix)")
+        };
+    }
+    Scope::Keep
 }
 
 /// The `Set-Cookie` headers of a response, as text.
@@ -172,6 +227,41 @@ mod tests {
             &["s=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT"],
         );
         assert!(jar.for_url(&url("http://a.test/")).is_empty());
+    }
+
+    #[test]
+    fn a_single_label_or_foreign_ip_domain_does_not_widen_a_cookie() {
+        let jar = CookieJar::new();
+        set(
+            &jar,
+            "http://h.test/",
+            &[
+                "wide=1; Domain=test",
+                "dot=1; Domain=.TEST",
+                "ip=1; Domain=127.0.0.2",
+            ],
+        );
+        assert!(jar.for_url(&url("http://other.test/")).is_empty());
+        assert!(jar.for_url(&url("http://h.test/")).is_empty());
+        // A host that is the single label itself keeps the cookie, host-only.
+        set(&jar, "http://localhost/", &["l=1; Domain=localhost"]);
+        assert_eq!(jar.for_url(&url("http://localhost/")).len(), 1);
+        assert!(jar.for_url(&url("http://a.localhost/")).is_empty());
+        // An IP literal host may name itself.
+        set(&jar, "http://127.0.0.1/", &["me=1; Domain=127.0.0.1"]);
+        assert_eq!(jar.for_url(&url("http://127.0.0.1/")).len(), 1);
+        assert_eq!(
+            domain_scope(Some("test"), &url("http://h.test/")),
+            Scope::Ignore("its Domain is a single label (treated as a public suffix)")
+        );
+        assert_eq!(
+            domain_scope(Some("127.0.0.2"), &url("http://127.0.0.1/")),
+            Scope::Ignore("its Domain is an IP address other than the host's")
+        );
+        assert_eq!(
+            domain_scope(Some("h.test"), &url("http://a.h.test/")),
+            Scope::Keep
+        );
     }
 
     #[test]

@@ -95,7 +95,7 @@ fn decoder<'a>(coding: &str, inner: Box<dyn Read + 'a>) -> Result<Box<dyn Read +
         })
     };
     Ok(match coding {
-        "gzip" | "x-gzip" => tag(Box::new(flate2::read::MultiGzDecoder::new(inner))),
+        "gzip" | "x-gzip" => tag(Box::new(Gzip::new(inner))),
         "deflate" => tag(Box::new(Deflate::new(inner))),
         "br" => tag(Box::new(brotli_decompressor::Decompressor::new(
             inner, 8192,
@@ -154,6 +154,63 @@ impl Read for Tag<'_> {
                 },
             )
         })
+    }
+}
+
+/// `gzip`: one member or several in a row (RFC 1952), and nothing else after them. Bytes
+/// after the last member that do not start another one are refused in those words (a
+/// multi-member reader would call them a truncated stream or a bad header).
+enum Gzip<'a> {
+    /// Inside a member.
+    Member(Box<flate2::bufread::GzDecoder<io::BufReader<Box<dyn Read + 'a>>>>),
+    /// After a member: another one, the end, or trailing data.
+    Between(io::BufReader<Box<dyn Read + 'a>>),
+    /// Read to the end (or failed).
+    Done,
+}
+
+impl<'a> Gzip<'a> {
+    fn new(inner: Box<dyn Read + 'a>) -> Self {
+        Gzip::Member(Box::new(flate2::bufread::GzDecoder::new(
+            io::BufReader::new(inner),
+        )))
+    }
+}
+
+impl Read for Gzip<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use io::BufRead;
+        loop {
+            match std::mem::replace(self, Gzip::Done) {
+                Gzip::Member(mut d) => {
+                    let n = d.read(buf)?;
+                    if n > 0 || buf.is_empty() {
+                        *self = Gzip::Member(d);
+                        return Ok(n);
+                    }
+                    *self = Gzip::Between(d.into_inner());
+                }
+                Gzip::Between(mut r) => {
+                    let rest = r.fill_buf()?;
+                    if rest.is_empty() {
+                        return Ok(0);
+                    }
+                    if rest[0] == 0x1f && rest.get(1).is_none_or(|b| *b == 0x8b) {
+                        *self = Gzip::Member(Box::new(flate2::bufread::GzDecoder::new(r)));
+                        continue;
+                    }
+                    let extra = io::copy(&mut r, &mut io::sink())?;
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "{extra} byte{} of data after the end of the compressed stream",
+                            if extra == 1 { "" } else { "s" }
+                        ),
+                    ));
+                }
+                Gzip::Done => return Ok(0),
+            }
+        }
     }
 }
 
@@ -251,6 +308,30 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("1000-byte limit"), "{err}");
+    }
+
+    #[test]
+    fn data_after_a_gzip_stream_is_called_that_not_truncation() {
+        let mut two = gzip(b"one ");
+        two.extend(gzip(b"two"));
+        assert_eq!(decode(&two, &list("gzip"), 100).unwrap(), b"one two");
+        for (junk, says) in [
+            (b"GARBAGE!!!!!!!!".as_slice(), "15 bytes of data"),
+            (b"x".as_slice(), "1 byte of data"),
+        ] {
+            let mut wire = gzip(b"hello");
+            wire.extend_from_slice(junk);
+            let err = decode(&wire, &list("gzip"), 100).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("{says} after the end of the compressed stream")),
+                "{err}"
+            );
+            assert!(!err.contains("truncated"), "{err}");
+        }
+        let mut cut = gzip(b"hello world, hello world");
+        cut.truncate(cut.len() - 6);
+        let err = decode(&cut, &list("gzip"), 100).unwrap_err().to_string();
+        assert!(err.contains("the stream ends early (truncated)"), "{err}");
     }
 
     #[test]

@@ -8,6 +8,9 @@ use cookie_store::RawCookie;
 use crate::http::{CookieJar, Sent};
 use crate::redact::{is_credential_header, Redactor};
 
+/// The length from which the text of a malformed `Set-Cookie` is masked as a possible token.
+const MALFORMED_SECRET_LEN: usize = 12;
+
 /// Whether a cookie's value is treated as a secret.
 pub fn is_secret_cookie(name: &str, http_only: bool) -> bool {
     /// Parts of the usual names of session and login cookies (`PHPSESSID`, `connect.sid`,
@@ -22,9 +25,22 @@ pub fn is_secret_cookie(name: &str, http_only: bool) -> bool {
 /// Add the secret cookie values an exchange received (and its jar holds) to `redactor`.
 pub fn register(sent: &Sent, jar: &CookieJar, redactor: &Redactor) {
     for seen in &sent.set_cookies {
-        if let Ok(c) = RawCookie::parse(seen.raw.as_str()) {
-            if is_secret_cookie(c.name(), c.http_only().unwrap_or(false)) && !c.value().is_empty() {
-                let _ = redactor.add(c.value());
+        match RawCookie::parse(seen.raw.as_str()) {
+            Ok(c) => {
+                if is_secret_cookie(c.name(), c.http_only().unwrap_or(false))
+                    && !c.value().is_empty()
+                {
+                    let _ = redactor.add(c.value());
+                }
+            }
+            // A malformed Set-Cookie (a bare token, no `name=`) is quoted in messages: text
+            // as long as a token where the name=value pair should be may be a credential
+            // (a short bare word such as `sidx` is shown: it is likely the intended name).
+            Err(_) => {
+                let first = seen.raw.split(';').next().unwrap_or("").trim();
+                if first.chars().count() >= MALFORMED_SECRET_LEN {
+                    let _ = redactor.add(first);
+                }
             }
         }
     }

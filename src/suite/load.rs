@@ -125,7 +125,7 @@ fn errors_by_part(path: &Path, source: &str) -> Vec<Diagnostic> {
     // Positions are the file's: the parts keep every line.
     let mut keep = |e: serde_saphyr::Error| {
         let pos = e.location().map(|l| Pos::from_loc(&l));
-        let message = short_message(&e.to_string());
+        let message = message_of(&e);
         out.push(Diagnostic::at(path, source, pos, message));
     };
     let (head, parts) = match split.texts.split_first() {
@@ -175,7 +175,7 @@ pub fn parse_suite(path: &Path, source: String) -> Result<LoadedSuite, Diagnosti
         }),
         Err(e) => {
             let pos = e.location().map(|l| Pos::from_loc(&l));
-            let message = short_message(&e.to_string());
+            let message = message_of(&e);
             Err(Diagnostic::at(path, &source, pos, message))
         }
     }
@@ -185,11 +185,34 @@ pub fn parse_suite(path: &Path, source: String) -> Result<LoadedSuite, Diagnosti
 /// rather than to serde-saphyr's default (250,000 nodes, about 11,000 cases).
 fn options() -> serde_saphyr::Options {
     let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_NESTING;
     budget.max_nodes = 8_000_000;
     budget.max_events = 16_000_000;
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
+    // Booleans are YAML 1.2's `true`/`false` (any case), as editors and the schema read
+    // them: `yes`/`off` are texts, and a text (`"yes"`) is not a boolean.
+    options.strict_booleans = true;
     options
+}
+
+/// Deepest nesting of YAML/JSON values a suite may have (serde-saphyr's depth budget, which
+/// guards the stack).
+const MAX_NESTING: usize = 64;
+
+/// The message of a parse error: serde-saphyr's, except where it would show its internals.
+fn message_of(e: &serde_saphyr::Error) -> String {
+    use serde_saphyr::budget::BudgetBreach;
+    match e.without_snippet() {
+        serde_saphyr::Error::Budget {
+            breach: BudgetBreach::Depth { .. },
+            ..
+        } => format!(
+            "values nest more than {MAX_NESTING} deep (predicates nest at most {} deep)",
+            crate::expect::predicate::MAX_DEPTH
+        ),
+        _ => short_message(&e.to_string()),
+    }
 }
 
 /// serde-saphyr renders `error: line N column M: <message>` followed by a snippet; keep the

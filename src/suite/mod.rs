@@ -5,6 +5,7 @@ pub mod duration;
 pub mod facts;
 pub mod load;
 pub mod model;
+mod nonempty;
 mod shapes;
 mod split;
 

@@ -390,7 +390,7 @@ pub struct RequestDef {
     pub auth: Option<Spanned<AuthDef>>,
     /// A `multipart/form-data` body: field name → a text (a template), a file part, or a
     /// list of them (the field is sent once per item, in order).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::nonempty::multipart")]
     pub multipart: Option<Spanned<BTreeMap<String, Spanned<Parts>>>>,
     /// A raw body read from this file (relative to the suite file) when the step runs.
     #[serde(default)]
@@ -586,7 +586,7 @@ pub struct ExpectDef {
     pub connection: Option<Spanned<Box<super::facts::ConnectionExpectDef>>>,
     /// Cookie name → what its `Set-Cookie` (the last one of that name received during the
     /// exchange, redirect hops included) must say.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::nonempty::cookies")]
     pub cookies: BTreeMap<String, Spanned<CookieExpectDef>>,
     /// The redirects followed: how many, each hop's status and `Location`, the final URL.
     #[serde(default)]
@@ -877,13 +877,13 @@ pub enum DateFormat {
 #[serde(deny_unknown_fields)]
 pub struct BodyDef {
     /// Texts (templates) the body must contain.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::nonempty::body_contains")]
     pub contains: Vec<String>,
     /// Texts (templates) the body must not contain.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::nonempty::body_not_contains")]
     pub not_contains: Vec<String>,
     /// A regex (unanchored) the body text must match, or a list of them (each must match).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::nonempty::body_matches")]
     pub matches: Option<OneOrMany>,
     /// The body must parse as JSON.
     #[serde(default)]

@@ -452,3 +452,40 @@ async fn shape_errors_of_several_cases_are_reported_together() {
         assert_eq!(errors, 3, "{}", run.stderr);
     }
 }
+
+/// A `not` nested past the limit is refused with the same plain words at every depth (at
+/// 100 levels YAML's own depth budget stops first; its message once leaked a debug string).
+#[tokio::test(flavor = "multi_thread")]
+async fn deep_predicate_nesting_is_refused_in_words_at_every_depth() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = |levels: usize| {
+        format!(
+            "name: deep\ncases:\n  - name: c\n    request: {{ url: \"http://127.0.0.1:9/\" }}\n    expect:\n      jsonpath:\n        - {{ path: $.ok, {}equals: true{} }}\n",
+            "not: { ".repeat(levels),
+            " }".repeat(levels)
+        )
+    };
+    let ok = write_suite(dir.path(), "deep8.yaml", &suite(7));
+    let run = smokegate(&["validate".into(), ok], &[]).await;
+    assert_eq!(run.code, 0, "8 levels are allowed: {}", run.stderr);
+    for levels in [9, 20, 40, 100, 5000] {
+        let path = write_suite(dir.path(), &format!("deep{levels}.yaml"), &suite(levels));
+        let run = smokegate(&["validate".into(), path.clone()], &[]).await;
+        assert_eq!(run.code, 2, "{levels} levels: {}", run.stderr);
+        let lines = error_lines(&run.stderr);
+        assert_eq!(lines.len(), 1, "{levels} levels: {}", run.stderr);
+        assert!(
+            lines[0] == "error: predicates nest more than 8 deep"
+                || lines[0]
+                    == "error: values nest more than 64 deep (predicates nest at most 8 deep)",
+            "{levels} levels: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(&format!("{path}:7:")),
+            "{levels} levels: file:line:col in {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("budget"), "{}", run.stderr);
+    }
+}

@@ -11,6 +11,7 @@ mod common;
 mod conn_facts;
 mod dns_failures;
 mod dns_tls;
+mod empty_checks;
 mod encoding;
 mod features;
 mod golden;

@@ -248,3 +248,87 @@ cases:
         );
     }
 }
+
+/// `Domain=test` set by `a.test` would reach every `*.test` host (we load no public suffix
+/// list): a single-label Domain is ignored as browsers ignore a public suffix, so `b.test`
+/// never receives it; a Domain naming the host's own domain still works.
+#[tokio::test]
+async fn a_single_label_cookie_domain_does_not_reach_other_hosts() {
+    let bin = Httpbin::start();
+    let p = bin.port;
+    let suite = format!(
+        r#"name: scope
+vars: {{ a: "http://a.test:{p}", b: "http://b.test:{p}" }}
+cases:
+  - name: scope
+    steps:
+      - name: set
+        request: {{ url: "${{a}}/response-headers?Set-Cookie=wide%3D1%3B%20Domain%3Dtest&Set-Cookie=own%3D1%3B%20Domain%3Da.test" }}
+      - name: own host keeps its own-domain cookie only
+        request: {{ url: "${{a}}/cookies" }}
+        expect: {{ jsonpath: [{{ path: $.cookies, equals: {{ own: "1" }} }}] }}
+      - name: other host
+        request: {{ url: "${{b}}/cookies" }}
+        expect: {{ jsonpath: [{{ path: $.cookies.wide, equals: "1" }}] }}
+"#
+    );
+    let r = run_suite(&suite, &resolves(p)).await;
+    assert_eq!(r.code, 1, "{}\nhttpbin:\n{}", r.all_output(), bin.log());
+    let s = steps(&r, "scope");
+    assert_eq!(s[1]["status"], "passed", "{}", s[1]);
+    assert_eq!(s[2]["status"], "failed", "{}", s[2]);
+    assert!(
+        r.all_output().contains("step `other host` (FAIL):")
+            && r.all_output()
+                .contains("✗ $.cookies.wide: no value at this path"),
+        "{}",
+        r.all_output()
+    );
+}
+
+/// A `Set-Cookie` without `name=value` is ignored (RFC 6265 5.2), and a check of the cookie
+/// says so, quoting it, instead of claiming no Set-Cookie came; a long malformed value (it may
+/// be a bare token) is redacted.
+#[tokio::test]
+async fn a_malformed_set_cookie_is_named_in_the_message() {
+    let bin = Httpbin::start();
+    let set = |c: &str| bin.url(&format!("/response-headers?Set-Cookie={c}"));
+    let suite = format!(
+        r#"name: malformed
+cases:
+  - name: bare name
+    request: {{ url: "{bare}" }}
+    expect: {{ cookies: {{ sidx: {{}} }} }}
+  - name: bare token
+    request: {{ url: "{token}" }}
+    expect: {{ cookies: {{ sid: {{}} }} }}
+  - name: well formed
+    request: {{ url: "{good}" }}
+    expect: {{ cookies: {{ sidx: {{ value: "1" }} }} }}
+"#,
+        bare = set("sidx"),
+        token = set("eyJhbGciOi-bare-token-4242%3B%20Path%3D%2F"),
+        good = set("sidx%3D1"),
+    );
+    let r = run_suite(&suite, &[]).await;
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    assert_eq!(
+        r.case("well formed")["status"],
+        "passed",
+        "{}",
+        r.all_output()
+    );
+    assert_eq!(
+        step(&r, "bare name")["message"],
+        "cookie `sidx`: the response did not set it (a Set-Cookie was ignored as malformed: `sidx`)"
+    );
+    assert_eq!(
+        step(&r, "bare token")["message"],
+        "cookie `sid`: the response did not set it (a Set-Cookie was ignored as malformed: `[REDACTED]; Path=/`)"
+    );
+    assert!(
+        !r.all_output().contains("bare-token-4242"),
+        "{}",
+        r.all_output()
+    );
+}
