@@ -61,6 +61,8 @@ pub struct Progress {
     pub attempt: u32,
     /// Why the running step's previous attempt did not pass (redacted), if it had one.
     pub last_failure: Option<String>,
+    /// A sampled case: the samples judged so far.
+    pub samples: Option<Box<super::samples::Tally>>,
 }
 
 impl Progress {
@@ -73,11 +75,12 @@ impl Progress {
             running: None,
             attempt: 0,
             last_failure: None,
+            samples: None,
         }))
     }
 }
 
-fn lock(p: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
+pub(super) fn lock(p: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
     p.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -90,6 +93,18 @@ pub fn interrupted(
     why: &str,
 ) -> CaseResult {
     let p = lock(progress);
+    if let (Some(tally), Some(policy)) = (&p.samples, &case.samples) {
+        let why = format!("did not finish: {why}");
+        return super::samples::settle(
+            plan,
+            case,
+            policy,
+            tally,
+            &p.started_at,
+            p.start,
+            Some(why),
+        );
+    }
     let mut steps = p.steps.clone();
     let mut message = format!("did not finish: {why}");
     if let Some((k, since)) = p.running {
@@ -124,6 +139,9 @@ pub fn interrupted(
 /// Run one case to completion, keeping `progress` up to date.
 pub async fn run_case(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>>) -> CaseResult {
     let case = &ctx.plan.cases[index];
+    if case.samples.is_some() {
+        return super::samples::run(ctx.clone(), index, progress).await;
+    }
     let (started_at, start) = {
         let p = lock(&progress);
         (p.started_at.clone(), p.start)
@@ -219,6 +237,7 @@ pub fn finish_case(
         line: case.pos.line,
         steps,
         warnings,
+        samples: None,
     }
 }
 
@@ -308,7 +327,7 @@ async fn run_step(
     }
 }
 
-async fn attempt_once(
+pub(super) async fn attempt_once(
     ctx: &Ctx,
     step: &PlannedStep,
     scope: &mut Scope,

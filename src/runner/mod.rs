@@ -11,6 +11,7 @@ pub mod live;
 pub(crate) mod multipart;
 pub(crate) mod oauth2;
 pub(crate) mod request;
+pub(crate) mod samples;
 pub(crate) mod sanitize;
 pub(crate) mod schedule;
 mod signal;

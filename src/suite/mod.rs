@@ -5,6 +5,7 @@ pub mod duration;
 pub mod facts;
 pub mod load;
 pub mod model;
+pub mod samples;
 mod shapes;
 mod split;
 

@@ -21,6 +21,7 @@ mod real;
 mod reports;
 mod requests;
 mod robustness;
+mod samples;
 mod scenarios;
 mod schemas;
 mod sessions_schema;
