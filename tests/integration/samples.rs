@@ -225,3 +225,143 @@ async fn sampling_a_multi_step_case_is_a_plan_error_at_its_position() {
         "{err}"
     );
 }
+
+/// A server answering 200 to every request, counting them.
+fn counting_server() -> (std::net::SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let h = hits.clone();
+    let addr = loopback_http(5000, move |_| {
+        h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        ("200 OK", b"ok".to_vec())
+    });
+    (addr, hits)
+}
+
+fn long_sampling(addr: std::net::SocketAddr) -> String {
+    format!(
+        "name: long\ncases:\n  - name: an hour of samples\n    request: {{ url: \"http://{addr}/\" }}\n    samples: {{ duration: 1h, every: 20ms }}\n    expect_samples: {{ p95: 5s }}\n"
+    )
+}
+
+#[tokio::test]
+async fn the_run_deadline_stops_sampling_and_reports_the_samples_so_far_as_an_error() {
+    let (addr, _) = counting_server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_suite(dir.path(), "s.yaml", &long_sampling(addr));
+    let run = smokegate(&["run".into(), path, "--deadline".into(), "1s".into()], &[]).await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let c = run.case("an hour of samples");
+    assert_eq!(c["status"], "error", "{c:#}");
+    let msg = c["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("did not finish: deadline exceeded after ") && msg.ends_with(" samples"),
+        "{msg}"
+    );
+    let n = c["samples"]["count"].as_u64().unwrap();
+    assert!(
+        n >= 1 && n <= 51,
+        "at most one start every 20ms for 1s: {n}"
+    );
+    assert_eq!(c["samples"]["failed"], 0);
+    assert!(run.junit.unwrap().contains("deadline exceeded after"));
+}
+
+#[tokio::test]
+async fn sigint_stops_sampling_and_the_reports_keep_the_samples_so_far() {
+    use std::process::Stdio;
+    let (addr, hits) = counting_server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_suite(dir.path(), "s.yaml", &long_sampling(addr));
+    let json = dir.path().join("report.json");
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_smokegate"))
+        .args(["run", &path, "--report-json"])
+        .arg(&json)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("smokegate starts");
+    let pid = child.id().expect("pid").to_string();
+    let mut waited = 0;
+    while hits.load(std::sync::atomic::Ordering::SeqCst) < 5 {
+        waited += 1;
+        assert!(waited < 1000, "samples reach the server");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("smokegate stops within 20 s of the signal")
+        .unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    crate::common::validate_report(&report);
+    let c = &report["cases"][0];
+    assert_eq!(c["status"], "error", "{c:#}");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("did not finish: interrupted after "),
+        "{c:#}"
+    );
+    assert!(c["samples"]["count"].as_u64().unwrap() >= 5, "{c:#}");
+    assert!(
+        c["samples"]["latency_ms"]["p95"].as_f64().is_some(),
+        "{c:#}"
+    );
+}
+
+#[tokio::test]
+async fn failure_reasons_of_samples_are_summarised_with_secrets_redacted() {
+    // Nothing listens on this port: every sample is a transport error naming the URL.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_suite(
+        dir.path(),
+        "s.yaml",
+        &format!(
+            "name: s\ncases:\n  - name: refused\n    request: {{ url: \"http://127.0.0.1:{port}/?key=${{token}}\" }}\n    samples: {{ count: 4, concurrency: 2 }}\n    expect_samples: {{ failure_rate: \"< 50%\" }}\n"
+        ),
+    );
+    let secret = "s3cr3t-sample-token-value";
+    let run = smokegate(
+        &[
+            "run".into(),
+            path,
+            "--secret".into(),
+            format!("token={secret}"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let c = run.case("refused");
+    assert_eq!(c["status"], "error", "{c:#}");
+    let s = &c["samples"];
+    assert_eq!(s["errors"], 4);
+    assert_eq!(s["failure_rate"], 1.0);
+    assert!(s.get("latency_ms").is_none(), "{s:#}");
+    let reasons = s["reasons"].as_array().unwrap();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert_eq!(reasons[0]["count"], 4);
+    let why = reasons[0]["message"].as_str().unwrap();
+    assert!(why.contains("key=[REDACTED]"), "{why}");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("no sample received a response (4 samples): request to"),
+        "{c:#}"
+    );
+    assert!(!run.all_output().contains(secret), "{}", run.all_output());
+}
