@@ -399,3 +399,121 @@ pub fn settle(
     r.samples = Some(Box::new(summary));
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::samples::RateBudget;
+
+    fn step(status: Status, message: Option<&str>) -> StepResult {
+        StepResult {
+            name: "s".into(),
+            status,
+            attempts: 1,
+            duration_ms: 0,
+            request: None,
+            response: None,
+            expectations: Vec::new(),
+            captures: Vec::new(),
+            error: None,
+            message: message.map(Into::into),
+            failed_attempts: Vec::new(),
+            line: 1,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn policy(latency: Vec<(Quantile, Duration, u64)>, limit: f64) -> SamplePolicy {
+        SamplePolicy {
+            mode: SampleMode::Count(100),
+            every: None,
+            concurrency: 1,
+            latency,
+            failure_rate: RateBudget {
+                limit,
+                strict: true,
+                line: Some(3),
+            },
+            consecutive: Some((3, 4)),
+        }
+    }
+
+    #[test]
+    fn percentiles_come_from_the_histogram_and_budgets_judge_them() {
+        let mut t = Tally::new();
+        // 1..=100 ms; samples 50 and 51 fail (a run of 2), with two distinct reasons.
+        for ms in 1..=100u64 {
+            let (status, why) = match ms {
+                50 => (Status::Failed, Some("status 500")),
+                51 => (Status::Error, Some("timeout")),
+                _ => (Status::Passed, None),
+            };
+            let latency = (status != Status::Error).then(|| Duration::from_millis(ms));
+            t.record(step(status, why), latency);
+        }
+        let p = policy(
+            vec![
+                (Quantile::P50, Duration::from_millis(51), 1),
+                (Quantile::P99, Duration::from_millis(99), 2),
+                (Quantile::Max, Duration::from_millis(101), 5),
+            ],
+            0.03,
+        );
+        let s = t.summary(&p);
+        assert_eq!((s.count, s.passed, s.failed, s.errors), (100, 98, 1, 1));
+        assert_eq!(s.max_consecutive_failures, 2);
+        let l = s.latency_ms.as_ref().unwrap();
+        // 99 latencies (the error has none): the median is the 50th, 50ms; p99 is the 99th,
+        // 100ms. Each as the top of its histogram bucket (3 significant digits: within 0.1%).
+        assert_eq!(
+            (l.min, l.p50, l.p99, l.max),
+            (1.0, 50.015, 100.031, 100.031)
+        );
+        let b: Vec<(&str, bool, &str)> = s
+            .budgets
+            .iter()
+            .map(|b| (b.budget.as_str(), b.passed, b.actual.as_str()))
+            .collect();
+        assert_eq!(
+            b,
+            vec![
+                ("p50", true, "50.015ms"),
+                ("p99", false, "100.031ms"),
+                ("max", true, "100.031ms"),
+                ("failure_rate", true, "2% (2 of 100)"),
+                ("consecutive_failures", true, "2 in a row"),
+            ]
+        );
+        assert_eq!(s.reasons.len(), 2);
+        // At the limit, a strict budget breaks.
+        let s = t.summary(&policy(Vec::new(), 0.02));
+        assert!(!s.budgets[0].passed, "{:?}", s.budgets);
+        assert_eq!(s.budgets[0].expected, "< 2%");
+    }
+
+    #[test]
+    fn reasons_beyond_the_first_five_are_counted_together() {
+        let mut t = Tally::new();
+        for k in 0..8 {
+            t.record(step(Status::Failed, Some(&format!("reason {k}"))), None);
+        }
+        t.record(step(Status::Failed, Some("reason 0")), None);
+        let s = t.summary(&policy(Vec::new(), 1.0));
+        let r: Vec<(&str, u64)> = s
+            .reasons
+            .iter()
+            .map(|r| (r.message.as_str(), r.count))
+            .collect();
+        assert_eq!(r[0], ("reason 0", 2));
+        assert_eq!(r.len(), 6);
+        assert_eq!(r[5], ("other reasons", 3));
+        assert_eq!(s.max_consecutive_failures, 9);
+        assert!(
+            !s.budgets
+                .iter()
+                .find(|b| b.budget == "consecutive_failures")
+                .unwrap()
+                .passed
+        );
+    }
+}
