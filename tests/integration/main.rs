@@ -16,6 +16,7 @@ mod features;
 mod golden;
 mod hostile_text;
 mod limits;
+mod openmetrics;
 mod packaging;
 mod real;
 mod reports;
