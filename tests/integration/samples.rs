@@ -103,10 +103,18 @@ async fn each_sample_budget_passes_and_fails_at_its_threshold() {
             "--report-html".into(),
             html.display().to_string(),
         ],
-        &[],
+        &[("GITHUB_ACTIONS".into(), "true".into())],
     )
     .await;
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    // The annotation names the broken budget, at its line (14), not a sample's reason.
+    assert!(
+        run.stdout.contains(
+            ",line=14,title=smokegate%3A sampled › p99 over budget::1 of 2 sample budgets broken: p99 4"
+        ),
+        "{}",
+        run.stdout
+    );
 
     // 200 samples: 10 answered 500 (5%), 4 took 400ms — p95 fast, p99 slow.
     let ok = run.case("mixed within budgets");
