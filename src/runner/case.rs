@@ -36,6 +36,9 @@ pub struct Ctx {
     pub client: HttpClient,
     /// OAuth2 tokens of the run, by credentials.
     pub tokens: super::oauth2::TokenCache,
+    /// Set when the run is winding down (a first signal): long-running work, such as a
+    /// sampled case, starts nothing more and settles.
+    pub stopping: super::samples::Stopping,
 }
 
 impl Ctx {

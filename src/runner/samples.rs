@@ -23,6 +23,26 @@ use crate::plan::{Plan, PlannedCase};
 
 use super::case::{attempt_once, finish_case, lock, Ctx, Progress};
 
+/// The run's request to stop starting work (a first signal), with its reason.
+#[derive(Debug, Default)]
+pub struct Stopping {
+    reason: std::sync::OnceLock<String>,
+    notify: tokio::sync::Notify,
+}
+
+impl Stopping {
+    /// Ask running work to stop starting anything new, because of `reason`.
+    pub fn stop(&self, reason: String) {
+        let _ = self.reason.set(reason);
+        self.notify.notify_waiters();
+    }
+
+    /// Why the run is stopping, once it is.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.get().map(String::as_str)
+    }
+}
+
 /// Distinct failure reasons kept per case (the rest are counted together).
 const MAX_REASONS: usize = 5;
 /// Highest latency the histogram records, in microseconds (1h); longer saturates.
@@ -244,9 +264,17 @@ pub async fn run(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>>) ->
     let mut set: JoinSet<(StepResult, Option<Duration>)> = JoinSet::new();
     let mut started = 0u64;
     let mut stopped = false;
+    // Set when the run stops (a first signal): nothing more starts, samples in flight finish.
+    let mut cut: Option<String> = None;
     loop {
         let now = tokio::time::Instant::now();
-        let open = !stopped && started < max && window_end.is_none_or(|e| now < e);
+        if cut.is_none() {
+            cut = ctx
+                .stopping
+                .reason()
+                .map(|r| format!("did not finish: {r}"));
+        }
+        let open = !stopped && cut.is_none() && started < max && window_end.is_none_or(|e| now < e);
         if open && set.len() < slots && now >= next {
             set.spawn(sample(ctx.clone(), index));
             started += 1;
@@ -280,13 +308,14 @@ pub async fn run(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>>) ->
                 }
             }
             _ = tokio::time::sleep_until(wake), if open && set.len() < slots => {}
+            _ = ctx.stopping.notify.notified(), if cut.is_none() => {}
         }
     }
     let tally = lock(&progress)
         .samples
         .take()
         .unwrap_or_else(|| Box::new(Tally::new()));
-    settle(&ctx.plan, case, policy, &tally, &started_at, start, None)
+    settle(&ctx.plan, case, policy, &tally, &started_at, start, cut)
 }
 
 fn empty_policy() -> SamplePolicy {

@@ -297,6 +297,7 @@ async fn sigint_stops_sampling_and_the_reports_keep_the_samples_so_far() {
         assert!(waited < 1000, "samples reach the server");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let at_signal = hits.load(std::sync::atomic::Ordering::SeqCst);
     let killed = std::process::Command::new("kill")
         .args(["-INT", &pid])
         .status()
@@ -307,6 +308,10 @@ async fn sigint_stops_sampling_and_the_reports_keep_the_samples_so_far() {
         .expect("smokegate stops within 20 s of the signal")
         .unwrap();
     assert_eq!(out.status.code(), Some(130));
+    // The first signal stops new samples at once (not after the 2s grace period, in which
+    // one start every 20ms would send about 100 more).
+    let after = hits.load(std::sync::atomic::Ordering::SeqCst) - at_signal;
+    assert!(after <= 10, "{after} samples started after SIGINT");
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     crate::common::validate_report(&report);
     let c = &report["cases"][0];
