@@ -149,13 +149,7 @@ pub async fn run_case(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>
         let p = lock(&progress);
         (p.started_at.clone(), p.start)
     };
-    let mut scope = Scope {
-        vars: case.vars.clone(),
-        texts: case.texts.clone(),
-        env: ctx.plan.env.clone(),
-        run_id: ctx.plan.run_id.clone(),
-        lenient_env: false,
-    };
+    let mut scope = case_scope(&ctx, case);
     let mut status = Status::Passed;
     let mut message = None;
     // One cookie jar per case, shared by its steps.
@@ -196,6 +190,17 @@ pub async fn run_case(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>
         steps,
         flaky,
     )
+}
+
+/// The variables a case starts with.
+pub(super) fn case_scope(ctx: &Ctx, case: &PlannedCase) -> Scope {
+    Scope {
+        vars: case.vars.clone(),
+        texts: case.texts.clone(),
+        env: ctx.plan.env.clone(),
+        run_id: ctx.plan.run_id.clone(),
+        lenient_env: false,
+    }
 }
 
 /// Build a case result (also used for skipped and cancelled cases).

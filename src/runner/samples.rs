@@ -17,11 +17,10 @@ use crate::events::{
     BudgetResult, CaseResult, LatencySummary, ReasonCount, SamplesSummary, Status, StepResult,
 };
 use crate::http::CookieJar;
-use crate::interp::Scope;
 use crate::plan::samples::{fmt_dur, trim_float, Quantile, SampleMode, SamplePolicy};
 use crate::plan::{Plan, PlannedCase};
 
-use super::case::{attempt_once, finish_case, lock, Ctx, Progress};
+use super::case::{attempt_once, case_scope, finish_case, lock, Ctx, Progress};
 
 /// The run's request to stop starting work (a first signal), with its reason.
 #[derive(Debug, Default)]
@@ -337,13 +336,7 @@ fn empty_policy() -> SamplePolicy {
 async fn sample(ctx: Arc<Ctx>, index: usize) -> (StepResult, Option<Duration>) {
     let case = &ctx.plan.cases[index];
     let step = &case.steps[0];
-    let mut scope = Scope {
-        vars: case.vars.clone(),
-        texts: case.texts.clone(),
-        env: ctx.plan.env.clone(),
-        run_id: ctx.plan.run_id.clone(),
-        lenient_env: false,
-    };
+    let mut scope = case_scope(&ctx, case);
     let jar = CookieJar::new();
     let t = Instant::now();
     let mut r = attempt_once(&ctx, step, &mut scope, &jar).await;
