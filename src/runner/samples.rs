@@ -119,6 +119,11 @@ impl Tally {
         self.last = Some(r);
     }
 
+    /// Samples judged so far, and how many failed.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.count, self.failures())
+    }
+
     fn failures(&self) -> u64 {
         self.failed + self.errors
     }
