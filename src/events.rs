@@ -190,6 +190,88 @@ pub struct CaseResult {
     /// are these passes with warnings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// A sampled case (`samples`): the aggregates over its samples and the budgets judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<Box<SamplesSummary>>,
+}
+
+/// The aggregates of a sampled case.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamplesSummary {
+    /// How the samples were planned, e.g. `count 50, concurrency 5`.
+    pub planned: String,
+    /// Samples judged (finished).
+    pub count: u64,
+    /// Samples whose per-response expectations held.
+    pub passed: u64,
+    /// Samples that received a response that broke an expectation.
+    pub failed: u64,
+    /// Samples that received no response (transport error, timeout).
+    pub errors: u64,
+    /// (failed + errors) / count, between 0 and 1.
+    pub failure_rate: f64,
+    /// The longest run of failed samples, in the order they finished.
+    pub max_consecutive_failures: u64,
+    /// Latency of the samples that received a response, in milliseconds (from a histogram
+    /// with 3 significant digits); absent when none did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<LatencySummary>,
+    /// Every budget of `expect_samples` (and the default failure-rate budget), judged.
+    pub budgets: Vec<BudgetResult>,
+    /// The first distinct reasons samples failed for, with how many samples each (redacted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<ReasonCount>,
+    /// Why sampling stopped before the planned samples (a `consecutive_failures` breach).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+}
+
+/// Latency percentiles in milliseconds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencySummary {
+    /// Fastest sample.
+    pub min: f64,
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Slowest sample.
+    pub max: f64,
+}
+
+/// One budget over the samples, judged.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetResult {
+    /// `p50`, `p90`, `p95`, `p99`, `max`, `failure_rate` or `consecutive_failures`.
+    pub budget: String,
+    /// Whether it held.
+    pub passed: bool,
+    /// What was expected, e.g. `<= 500ms` or `< 1%`.
+    pub expected: String,
+    /// What was measured, e.g. `612.3ms` or `5% (10 of 200)`.
+    pub actual: String,
+    /// Line of the budget in the suite file (absent for the default failure-rate budget).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+}
+
+/// A reason samples failed for, and how many did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonCount {
+    /// The one-line reason (redacted).
+    pub message: String,
+    /// Samples that failed for it.
+    pub count: u64,
 }
 
 impl CaseResult {
@@ -414,6 +496,7 @@ pub(crate) mod test_support {
                 warnings: Vec::new(),
             }],
             warnings: Vec::new(),
+            samples: None,
         })
     }
 }

@@ -176,6 +176,18 @@ fn inert(c: &CaseResult) -> CaseResult {
         s.name = text(&s.name);
         crate::runner::sanitize::step(s, &none);
     }
+    if let Some(s) = c.samples.as_mut() {
+        s.planned = text(&s.planned);
+        s.stopped = s.stopped.as_deref().map(text);
+        for r in &mut s.reasons {
+            r.message = text(&r.message);
+        }
+        for b in &mut s.budgets {
+            b.budget = text(&b.budget);
+            b.expected = text(&b.expected);
+            b.actual = text(&b.actual);
+        }
+    }
     c
 }
 

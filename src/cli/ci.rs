@@ -72,6 +72,14 @@ pub struct CiArgs {
     /// JSON reports with `smokegate merge`.
     #[arg(help_heading = "Selection", long, value_name = "K/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,
+    /// Write an OpenMetrics text file here (node-exporter textfile style): per-check
+    /// pass/fail, latency quantiles of sampled checks, run totals.
+    #[arg(
+        help_heading = "Reports",
+        long = "report-openmetrics",
+        value_name = "PATH"
+    )]
+    pub report_openmetrics: Option<PathBuf>,
 }
 
 impl CiArgs {
@@ -137,6 +145,11 @@ pub struct MergeArgs {
 pub fn add_reporters(args: &CiArgs, redactor: &Redactor, reporters: &mut Vec<Box<dyn Reporter>>) {
     if let Some(p) = &args.report_html {
         reporters.push(Box::new(HtmlReporter::new(p.clone(), redactor.clone())));
+    }
+    if let Some(p) = &args.report_openmetrics {
+        reporters.push(Box::new(
+            crate::report::openmetrics::OpenMetricsReporter::new(p.clone(), redactor.clone()),
+        ));
     }
     if let Some(g) = GithubReporter::from_env(|k| std::env::var(k).ok(), redactor.clone()) {
         reporters.push(Box::new(g));

@@ -510,6 +510,7 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
         args.report_json.as_deref(),
         args.report_junit.as_deref(),
         args.ci.report_html.as_deref(),
+        args.ci.report_openmetrics.as_deref(),
     ]) {
         Ok(s) => s,
         Err(e) => return fail(e),
@@ -529,6 +530,7 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
         args.report_json.as_deref(),
         args.report_junit.as_deref(),
         args.ci.report_html.as_deref(),
+        args.ci.report_openmetrics.as_deref(),
     ]
     .into_iter()
     .flatten()
@@ -561,6 +563,7 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
         args.report_json.as_deref(),
         args.report_junit.as_deref(),
         args.ci.report_html.as_deref(),
+        args.ci.report_openmetrics.as_deref(),
     ]
     .into_iter()
     .flatten()
@@ -574,6 +577,7 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
             args.report_json.as_deref(),
             args.report_junit.as_deref(),
             args.ci.report_html.as_deref(),
+            args.ci.report_openmetrics.as_deref(),
         ]
         .into_iter()
         .flatten()

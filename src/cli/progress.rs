@@ -83,6 +83,9 @@ pub fn slow_line(r: &Running, color: bool) -> String {
         v(&r.name),
         r.elapsed.as_secs()
     );
+    if let Some((n, failed)) = r.samples {
+        line.push_str(&format!(", {n} samples ({failed} failed)"));
+    }
     if r.attempt > 1 {
         line.push_str(&format!(", attempt {}", r.attempt));
         if let Some(m) = &r.last_failure {
@@ -106,6 +109,7 @@ mod tests {
             elapsed: Duration::from_millis(10_400),
             attempt: 4,
             last_failure: Some("expected status 200, got 503\nmore".into()),
+            samples: None,
         };
         assert_eq!(
             slow_line(&r, false),
@@ -117,5 +121,13 @@ mod tests {
             ..r
         };
         assert_eq!(slow_line(&first, false), "SLOW  api › ready  running 10 s");
+        let sampled = Running {
+            samples: Some((37, 2)),
+            ..first
+        };
+        assert_eq!(
+            slow_line(&sampled, false),
+            "SLOW  api › ready  running 10 s, 37 samples (2 failed)"
+        );
     }
 }

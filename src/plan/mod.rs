@@ -11,6 +11,7 @@
 pub mod auth;
 mod https;
 pub mod request;
+pub mod samples;
 mod select;
 mod step;
 mod suite;
@@ -180,6 +181,9 @@ pub struct PlannedCase {
     pub texts: Arc<HashMap<String, String>>,
     /// Where the case is written.
     pub pos: Pos,
+    /// `samples` + `expect_samples`: send the request many times and judge the samples
+    /// together.
+    pub samples: Option<Box<samples::SamplePolicy>>,
 }
 
 /// Everything a run needs.

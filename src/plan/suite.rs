@@ -393,6 +393,15 @@ impl SuitePlanner<'_> {
                         .and_then(|p| p.auth.as_ref()),
                 }
                 .compile_case(def, pos);
+                let sampling = match super::samples::compile(self.suite, def, pos) {
+                    Ok(s) => s.map(Box::new),
+                    Err(d) => {
+                        self.diags.extend(d);
+                        broken.insert(def.name.clone());
+                        broken.insert(name);
+                        continue;
+                    }
+                };
                 let Some(steps) = steps else {
                     broken.insert(def.name.clone());
                     broken.insert(name);
@@ -416,6 +425,7 @@ impl SuitePlanner<'_> {
                     vars: scope.vars,
                     texts: scope.texts,
                     pos,
+                    samples: sampling,
                 });
                 planned += 1;
             }

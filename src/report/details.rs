@@ -10,6 +10,13 @@ use crate::expect::OutcomeKind;
 /// Multi-line explanation of a case (empty for a pass).
 pub fn explain(case: &CaseResult, verbose: bool) -> String {
     let mut out = String::new();
+    // A sampled case always shows its aggregates: they are the verdict.
+    if let Some(s) = &case.samples {
+        explain_samples(&mut out, s);
+        if case.status != Status::Passed {
+            let _ = writeln!(out, "first failed sample:");
+        }
+    }
     if case.status == Status::Passed && !verbose && case.warnings.is_empty() {
         return out;
     }
@@ -25,6 +32,38 @@ pub fn explain(case: &CaseResult, verbose: bool) -> String {
         }
     }
     out
+}
+
+/// The aggregates of a sampled case: counts, latency percentiles, each budget, and why
+/// samples failed.
+fn explain_samples(out: &mut String, s: &crate::events::SamplesSummary) {
+    let _ = writeln!(
+        out,
+        "  samples:  {} ({}): {} passed, {} failed, {} errors",
+        s.count, s.planned, s.passed, s.failed, s.errors
+    );
+    if let Some(l) = &s.latency_ms {
+        let _ = writeln!(
+            out,
+            "  latency:  p50 {}ms  p90 {}ms  p95 {}ms  p99 {}ms  max {}ms",
+            l.p50, l.p90, l.p95, l.p99, l.max
+        );
+    }
+    for b in &s.budgets {
+        let word = if b.passed { "ok    " } else { "BROKEN" };
+        let at = b.line.map(|l| format!(" (line {l})")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  budget {word} {}: {} (expected {}){at}",
+            b.budget, b.actual, b.expected
+        );
+    }
+    if let Some(why) = &s.stopped {
+        let _ = writeln!(out, "  {why}");
+    }
+    for r in &s.reasons {
+        let _ = writeln!(out, "  {}× {}", r.count, r.message);
+    }
 }
 
 fn explain_step(out: &mut String, s: &StepResult, named: bool) {

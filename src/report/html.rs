@@ -299,7 +299,9 @@ fn failure_details(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -
     let problems: Vec<(usize, &Arc<CaseResult>)> = cases
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.status != Status::Passed || c.passed_with_warnings() || c.flaky)
+        .filter(|(_, c)| {
+            c.status != Status::Passed || c.passed_with_warnings() || c.flaky || c.samples.is_some()
+        })
         .collect();
     if !problems.is_empty() {
         h.push_str("<h2>Details</h2>\n");

@@ -37,6 +37,12 @@ pub fn relative_to(file: &str, dir: Option<&Path>) -> String {
 /// The line of the first thing that went wrong in a case: its first failed expectation, else
 /// the step that failed or errored, else the case itself.
 pub fn first_failure_line(c: &CaseResult) -> u64 {
+    // A sampled case fails on its budgets: the first broken one.
+    if let Some(s) = &c.samples {
+        if let Some(line) = s.budgets.iter().find(|b| !b.passed).and_then(|b| b.line) {
+            return line;
+        }
+    }
     for s in &c.steps {
         if !matches!(s.status, Status::Failed | Status::Error) {
             continue;

@@ -9,6 +9,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod location;
+pub mod openmetrics;
 
 use std::io::Write;
 use std::path::Path;

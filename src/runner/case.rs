@@ -36,6 +36,9 @@ pub struct Ctx {
     pub client: HttpClient,
     /// OAuth2 tokens of the run, by credentials.
     pub tokens: super::oauth2::TokenCache,
+    /// Set when the run is winding down (a first signal): long-running work, such as a
+    /// sampled case, starts nothing more and settles.
+    pub stopping: super::samples::Stopping,
 }
 
 impl Ctx {
@@ -61,6 +64,8 @@ pub struct Progress {
     pub attempt: u32,
     /// Why the running step's previous attempt did not pass (redacted), if it had one.
     pub last_failure: Option<String>,
+    /// A sampled case: the samples judged so far.
+    pub samples: Option<Box<super::samples::Tally>>,
 }
 
 impl Progress {
@@ -73,11 +78,12 @@ impl Progress {
             running: None,
             attempt: 0,
             last_failure: None,
+            samples: None,
         }))
     }
 }
 
-fn lock(p: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
+pub(super) fn lock(p: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
     p.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -90,6 +96,18 @@ pub fn interrupted(
     why: &str,
 ) -> CaseResult {
     let p = lock(progress);
+    if let (Some(tally), Some(policy)) = (&p.samples, &case.samples) {
+        let why = format!("did not finish: {why}");
+        return super::samples::settle(
+            plan,
+            case,
+            policy,
+            tally,
+            &p.started_at,
+            p.start,
+            Some(why),
+        );
+    }
     let mut steps = p.steps.clone();
     let mut message = format!("did not finish: {why}");
     if let Some((k, since)) = p.running {
@@ -124,17 +142,14 @@ pub fn interrupted(
 /// Run one case to completion, keeping `progress` up to date.
 pub async fn run_case(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>>) -> CaseResult {
     let case = &ctx.plan.cases[index];
+    if case.samples.is_some() {
+        return super::samples::run(ctx.clone(), index, progress).await;
+    }
     let (started_at, start) = {
         let p = lock(&progress);
         (p.started_at.clone(), p.start)
     };
-    let mut scope = Scope {
-        vars: case.vars.clone(),
-        texts: case.texts.clone(),
-        env: ctx.plan.env.clone(),
-        run_id: ctx.plan.run_id.clone(),
-        lenient_env: false,
-    };
+    let mut scope = case_scope(&ctx, case);
     let mut status = Status::Passed;
     let mut message = None;
     // One cookie jar per case, shared by its steps.
@@ -175,6 +190,17 @@ pub async fn run_case(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>
         steps,
         flaky,
     )
+}
+
+/// The variables a case starts with.
+pub(super) fn case_scope(ctx: &Ctx, case: &PlannedCase) -> Scope {
+    Scope {
+        vars: case.vars.clone(),
+        texts: case.texts.clone(),
+        env: ctx.plan.env.clone(),
+        run_id: ctx.plan.run_id.clone(),
+        lenient_env: false,
+    }
 }
 
 /// Build a case result (also used for skipped and cancelled cases).
@@ -219,6 +245,7 @@ pub fn finish_case(
         line: case.pos.line,
         steps,
         warnings,
+        samples: None,
     }
 }
 
@@ -308,7 +335,7 @@ async fn run_step(
     }
 }
 
-async fn attempt_once(
+pub(super) async fn attempt_once(
     ctx: &Ctx,
     step: &PlannedStep,
     scope: &mut Scope,

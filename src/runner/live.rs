@@ -33,6 +33,8 @@ pub struct Running {
     pub attempt: u32,
     /// Why the previous attempt did not pass (redacted), when there was one.
     pub last_failure: Option<String>,
+    /// A sampled case: samples judged so far, and how many of them failed.
+    pub samples: Option<(u64, u64)>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -73,6 +75,7 @@ impl LiveView {
                     elapsed: now.saturating_duration_since(p.start),
                     attempt: p.attempt,
                     last_failure: p.last_failure.clone(),
+                    samples: p.samples.as_ref().map(|t| t.counts()),
                 }
             })
             .collect()

@@ -11,6 +11,7 @@ pub mod live;
 pub(crate) mod multipart;
 pub(crate) mod oauth2;
 pub(crate) mod request;
+pub(crate) mod samples;
 pub(crate) mod sanitize;
 pub(crate) mod schedule;
 mod signal;
@@ -124,6 +125,7 @@ pub async fn run(
         plan: plan.clone(),
         client,
         tokens: Default::default(),
+        stopping: Default::default(),
     });
     let info = RunInfo {
         run_id: plan.run_id.to_string(),
@@ -263,6 +265,7 @@ impl Dispatcher<'_> {
                 Cancel::Ignore => {}
                 Cancel::Drain { reason, grace } => {
                     grace_until = Some(tokio::time::Instant::now() + grace);
+                    self.ctx.stopping.stop(reason.to_string());
                     let running = self.state.running();
                     self.emit(Event::RunCancelling {
                         reason,

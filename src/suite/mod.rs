@@ -6,6 +6,7 @@ pub mod facts;
 pub mod load;
 pub mod model;
 mod nonempty;
+pub mod samples;
 mod shapes;
 mod split;
 

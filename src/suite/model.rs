@@ -222,6 +222,14 @@ pub struct CaseDef {
     /// DNS check form: ask DNS instead of sending a request.
     #[serde(default)]
     pub dns: Option<Spanned<Box<DnsCheckDef>>>,
+    /// Single-request form: send the request many times (`{count: 50, concurrency: 5}` or
+    /// `{duration: 2m, every: 5s}`) and judge the samples together (`expect_samples`).
+    #[serde(default)]
+    pub samples: Option<Spanned<Box<super::samples::SamplesDef>>>,
+    /// With `samples`: budgets over all samples (latency percentiles, failure rate,
+    /// consecutive failures).
+    #[serde(default)]
+    pub expect_samples: Option<Spanned<Box<super::samples::ExpectSamplesDef>>>,
 }
 
 /// A DNS check: `name` resolves (through the system or a chosen server) to records of a type,

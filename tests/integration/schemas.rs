@@ -462,3 +462,70 @@ fn schema_and_parser_agree_on_request_and_body_bytes_keys() {
         );
     }
 }
+
+/// Issue 15 (sampling a check): `samples` and `expect_samples` in each form; the schema and
+/// the parser (with the plan) accept them and reject the same mistakes.
+const SAMPLES: &str = r#"
+name: sampled
+cases:
+  - name: by count
+    request: { url: "http://api.example.test/" }
+    expect: { status: 200 }
+    samples: { count: 50, concurrency: 5 }
+    expect_samples: { p50: 100ms, p90: 200ms, p95: 500ms, p99: 1s, max: 2s, failure_rate: "< 1%", consecutive_failures: 3 }
+  - name: by duration
+    request: { url: "http://api.example.test/" }
+    samples: { duration: 2m, every: 5s }
+    expect_samples: { failure_rate: 0.01 }
+  - name: paced count
+    request: { url: "http://api.example.test/" }
+    samples: { count: 10, every: 100ms }
+    expect_samples: { failure_rate: "<= 0.5%" }
+"#;
+
+#[test]
+fn schema_and_parser_agree_on_samples() {
+    let v = suite_schema();
+    let path = std::path::Path::new("samples.yaml");
+    let doc: Value = serde_saphyr::from_str(SAMPLES).unwrap();
+    assert!(errors(&v, &doc).is_empty(), "{:#?}", errors(&v, &doc));
+    let accepts = |text: &str| {
+        let loaded = smokegate::suite::load::parse_suite(path, text.to_string())
+            .map_err(|e| format!("{e:?}"))?;
+        smokegate::plan::build(&[loaded], &smokegate::plan::PlanOptions::default())
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"))
+    };
+    if let Err(e) = accepts(SAMPLES) {
+        panic!("the parser accepts every sampling form the schema documents: {e}");
+    }
+    for (from, to) in [
+        ("count: 50, concurrency: 5", "count: 50, concurency: 5"),
+        ("count: 50, concurrency: 5", "count: 10001"),
+        ("count: 50, concurrency: 5", "count: 50, concurrency: 101"),
+        ("count: 50, concurrency: 5", "count: 0"),
+        (
+            "count: 50, concurrency: 5",
+            "count: 5, duration: 1m, every: 1s",
+        ),
+        ("{ duration: 2m, every: 5s }", "{ duration: 2m }"),
+        ("{ duration: 2m, every: 5s }", "{ every: 5s }"),
+        ("p50: 100ms,", "p75: 100ms,"),
+        ("p50: 100ms,", "p50: 100,"),
+        ("failure_rate: \"< 1%\"", "failure_rate: \"few\""),
+        ("failure_rate: 0.01", "failure_rate: 2"),
+        ("consecutive_failures: 3", "consecutive_failures: 0"),
+    ] {
+        assert!(SAMPLES.contains(from), "{from}");
+        let bad = SAMPLES.replacen(from, to, 1);
+        let doc: Value = serde_saphyr::from_str(&bad).unwrap();
+        assert!(
+            !errors(&v, &doc).is_empty(),
+            "the schema rejects `{to}` (for `{from}`)"
+        );
+        assert!(
+            accepts(&bad).is_err(),
+            "the parser rejects `{to}` (for `{from}`)"
+        );
+    }
+}
