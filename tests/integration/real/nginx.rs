@@ -100,21 +100,9 @@ impl Nginx {
         servers += &tls_block(wrong_host, "", "_", &p.wrong_host, &health("tminus-wrong"));
         servers += &tls_block(cn_only, "", "_", &p.cn_only, &health("tminus-cn-only"));
         servers += &tls_block(self_signed, "", "_", &p.self_signed, &health("tminus-self"));
+        let prelude = conf_prelude(&d, 256);
         let conf = format!(
-            r#"daemon off;
-master_process off;
-pid {d}/nginx.pid;
-error_log stderr notice;
-events {{ worker_connections 256; }}
-http {{
-    default_type application/json;
-    access_log {d}/access.log;
-    client_body_temp_path {d}/client_body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    absolute_redirect off;
+            r#"{prelude}    absolute_redirect off;
     # As Debian's stock nginx.conf: nginx before 1.23.4 leaves TLSv1.3 out by default.
     ssl_protocols TLSv1.2 TLSv1.3;
 {servers}
@@ -177,4 +165,25 @@ http {{
     pub fn log(&self) -> String {
         self.server.log()
     }
+}
+
+/// The start of an nginx configuration that runs in the foreground as the test's user, with
+/// every file under the test's directory `d`: up to and inside `http {`, before its servers.
+pub(super) fn conf_prelude(d: &str, worker_connections: u32) -> String {
+    format!(
+        "daemon off;
+master_process off;
+pid {d}/nginx.pid;
+error_log stderr notice;
+events {{ worker_connections {worker_connections}; }}
+http {{
+    default_type application/json;
+    access_log {d}/access.log;
+    client_body_temp_path {d}/client_body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+"
+    )
 }

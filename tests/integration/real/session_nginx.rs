@@ -31,21 +31,9 @@ impl SessionNginx {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path().display().to_string();
         let [plain, tls] = std::array::from_fn(|_| super::free_port());
+        let prelude = super::nginx::conf_prelude(&d, 64);
         let conf = format!(
-            r#"daemon off;
-master_process off;
-pid {d}/nginx.pid;
-error_log stderr notice;
-events {{ worker_connections 64; }}
-http {{
-    default_type application/json;
-    access_log {d}/access.log;
-    client_body_temp_path {d}/client_body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    ssl_protocols TLSv1.2 TLSv1.3;
+            r#"{prelude}    ssl_protocols TLSv1.2 TLSv1.3;
     server {{
         listen 127.0.0.1:{plain};
         server_name _;
