@@ -555,3 +555,186 @@ fn dockerfile_builds_the_static_binary_and_ships_it_alone_as_nobody() {
         assert!(!lines.contains(&keep), ".dockerignore must keep {keep}");
     }
 }
+
+/// The static (musl) build `scripts/test` makes before the tests, beside the test binary's
+/// own target folder.
+fn musl_binary() -> PathBuf {
+    let exe = Path::new(env!("CARGO_BIN_EXE_smokegate"));
+    let target_dir = exe.parent().unwrap().parent().unwrap();
+    let triple = format!("{}-unknown-linux-musl", std::env::consts::ARCH);
+    let bin = target_dir.join(&triple).join("debug/smokegate");
+    assert!(
+        bin.is_file(),
+        "{} is missing: the static build is made by scripts/test; by hand: \
+         `rustup target add {triple} && apt-get install musl-tools && \
+         cargo build --locked --target {triple} --bin smokegate`",
+        bin.display()
+    );
+    // Not a stale leftover: built from the same sources as the binary under test.
+    let age = |p: &Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    let newest_source = walk_sources(&root().join("src"));
+    assert!(
+        age(&bin) >= newest_source,
+        "{} is older than the sources: rebuild it (scripts/test does)",
+        bin.display()
+    );
+    bin
+}
+
+fn walk_sources(dir: &Path) -> std::time::SystemTime {
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let t = if p.is_dir() {
+            walk_sources(&p)
+        } else {
+            std::fs::metadata(&p).unwrap().modified().unwrap()
+        };
+        newest = newest.max(t);
+    }
+    newest
+}
+
+/// The ELF program headers' types (`PT_INTERP` = 3 names the dynamic loader).
+fn elf_program_header_types(bytes: &[u8]) -> Vec<u32> {
+    assert_eq!(&bytes[..4], b"\x7fELF", "not an ELF file");
+    assert_eq!(bytes[4], 2, "64-bit ELF expected");
+    let u16_at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]) as usize;
+    let phoff = u64::from_le_bytes(bytes[0x20..0x28].try_into().unwrap()) as usize;
+    let (phentsize, phnum) = (u16_at(0x36), u16_at(0x38));
+    (0..phnum)
+        .map(|i| {
+            let o = phoff + i * phentsize;
+            u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn musl_build_is_static_and_runs_the_demo() {
+    let bin = musl_binary();
+    let types = elf_program_header_types(&std::fs::read(&bin).unwrap());
+    assert!(
+        !types.contains(&3),
+        "the musl binary asks for a dynamic loader (PT_INTERP): not static"
+    );
+    let out = Command::new(&bin)
+        .arg("demo")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("passed"));
+}
+
+/// The image's filesystem as the Dockerfile's final stage assembles it, from the files its
+/// build stage makes: checked against the Dockerfile's own `COPY` lines, so the two cannot
+/// drift apart.
+fn image_root(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    let final_stage = text
+        .split("\nFROM scratch\n")
+        .nth(1)
+        .expect("a FROM scratch stage");
+    let copies: Vec<&str> = final_stage
+        .lines()
+        .filter(|l| l.starts_with("COPY "))
+        .collect();
+    assert_eq!(
+        copies,
+        [
+            "COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt",
+            "COPY --from=build /rootfs/ /",
+            "COPY --from=build /smokegate /usr/local/bin/smokegate",
+        ],
+        "the image emulation below copies exactly these: update both together"
+    );
+    assert!(final_stage.contains("WORKDIR /work") && final_stage.contains("USER 65534:65534"));
+    let r = dir.join("rootfs");
+    for d in ["etc/ssl/certs", "usr/local/bin", "work", "tmp"] {
+        std::fs::create_dir_all(r.join(d)).unwrap();
+    }
+    let certs = r.join("etc/ssl/certs/ca-certificates.crt");
+    match std::fs::copy("/etc/ssl/certs/ca-certificates.crt", &certs) {
+        Ok(_) => {}
+        Err(_) => std::fs::write(&certs, b"").unwrap(),
+    }
+    std::fs::copy(musl_binary(), r.join("usr/local/bin/smokegate")).unwrap();
+    r
+}
+
+#[test]
+fn the_image_filesystem_runs_a_suite_as_nobody_with_nothing_but_the_binary() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let rootfs = image_root(dir.path());
+    std::fs::set_permissions(rootfs.join("tmp"), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    // The suites folder a user mounts on /work, and a writable folder for the reports.
+    let server = crate::common::loopback_http(8, |_| ("200 OK", br#"{"ok":true}"#.to_vec()));
+    std::fs::write(
+        rootfs.join("work/gate.yaml"),
+        format!(
+            "name: image\ncases:\n  - name: health\n    request: {{ url: \"http://api.test:{}/health\" }}\n    expect: {{ status: 200, jsonpath: [{{ path: $.ok, equals: true }}] }}\n",
+            server.port()
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(rootfs.join("work/out")).unwrap();
+    std::fs::set_permissions(
+        rootfs.join("work/out"),
+        std::fs::Permissions::from_mode(0o777),
+    )
+    .unwrap();
+    let as_root = unsafe { libc::geteuid() } == 0;
+    let args = [
+        "run",
+        "gate.yaml",
+        "--resolve",
+        &format!("api.test:{}:127.0.0.1", server.port()),
+        "--report-json",
+        "out/report.json",
+    ];
+    let mut cmd = if as_root {
+        // As Docker runs it: chroot into the image, WORKDIR /work, USER 65534:65534.
+        let mut c = Command::new("/usr/local/bin/smokegate");
+        let new_root = std::ffi::CString::new(rootfs.to_str().unwrap()).unwrap();
+        unsafe {
+            c.pre_exec(move || {
+                let ok = libc::chroot(new_root.as_ptr()) == 0
+                    && libc::chdir(c"/work".as_ptr()) == 0
+                    && libc::setgroups(0, std::ptr::null()) == 0
+                    && libc::setgid(65534) == 0
+                    && libc::setuid(65534) == 0;
+                if ok {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        c
+    } else {
+        panic!(
+            "this test emulates the container image (chroot into its filesystem, USER \
+             65534:65534) and needs root, as CI has: run it with sudo"
+        );
+    };
+    let out = cmd
+        .args(args)
+        .env_clear()
+        .env("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(rootfs.join("work/out/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["counts"]["passed"], 1, "{report}");
+    assert_eq!(report["verdict"], "passed", "{report}");
+    let meta = std::fs::metadata(rootfs.join("work/out/report.json")).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(meta.uid(), 65534, "written as nobody");
+}
