@@ -10,8 +10,7 @@ use serde::Deserialize;
 use super::duration::Dur;
 
 /// One value or a list of values (`ip: 10.0.0.1` or `ip: [10.0.0.1, 10.0.0.2]`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum OneOrList<T> {
     /// A single value.
     One(T),
@@ -37,8 +36,7 @@ impl<T> OneOrList<T> {
 /// A text rule: a plain string means "equals"; an object combines `equals`, `contains`
 /// and `matches` (all given must hold). Strings are templates; `matches` is a regex
 /// (unanchored).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum TextRuleDef {
     /// The text equals this.
     Equals(String),
@@ -63,8 +61,7 @@ pub struct TextRuleParts {
 
 /// A rule on a distinguished name (a certificate's subject or issuer): a plain string means
 /// "the DN text equals"; an object combines rules on the DN text and on its CN and O.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum NameRuleDef {
     /// The DN text (`CN=api.example.test, O=Example`) equals this.
     Equals(String),

@@ -8,6 +8,7 @@ pub mod model;
 mod nonempty;
 pub mod samples;
 mod shapes;
+mod shapes_alt;
 mod split;
 
 pub use diag::{Diagnostic, Diagnostics, Pos};

@@ -275,8 +275,7 @@ pub struct DnsExpectDef {
 }
 
 /// A string or a list of strings.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum OneOrMany {
     /// A single string.
     One(String),
@@ -552,8 +551,7 @@ fn text_of<E: serde::de::Error>(v: Value) -> Result<String, E> {
 }
 
 /// Redirect policy.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, Copy)]
 pub enum Redirects {
     /// `true`: follow up to 10 redirects; `false`: follow none.
     Enabled(bool),
@@ -925,8 +923,7 @@ pub struct BodyDef {
 }
 
 /// A body size: exact, or bounds.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum BodySizeDef {
     /// Exactly this many bytes.
     Exact(u64),
@@ -1039,8 +1036,7 @@ pub struct JsonPathDef {
 }
 
 /// A JSON Schema: a path to a file (relative to the suite) or an inline schema.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum SchemaDef {
     /// Path of a schema file, relative to the suite file.
     File(String),

@@ -89,7 +89,7 @@ fn parser_and_schema_refuse_empty_checks_and_yaml_1_1_booleans() {
         (
             "follow_redirects: true",
             "follow_redirects: yes",
-            "data did not match any variant of untagged enum Redirects",
+            "invalid type: string \"yes\", expected `true`, `false`, or the most redirects to follow (0 to 4294967295)",
         ),
     ] {
         assert!(GOOD.contains(from), "{from}");
@@ -117,4 +117,39 @@ async fn an_empty_body_matches_list_is_a_configuration_error() {
         "{}",
         run.stderr
     );
+}
+
+/// A value of neither accepted shape names what was expected, never serde's "did not match
+/// any variant of untagged enum".
+#[test]
+fn two_shape_values_say_what_they_expected() {
+    let case = |extra: &str| {
+        format!(
+            "name: s\ncases:\n  - name: a\n    request: {{ url: \"http://127.0.0.1:9/\" }}\n    expect:\n{extra}\n"
+        )
+    };
+    for (extra, says) in [
+        (
+            "      body: { size: \"big\" }",
+            "expected a size in bytes (a whole number) or bounds {min: …, max: …}",
+        ),
+        (
+            "      body: { size: { min: 1, most: 2 } }",
+            "unknown field `most`, expected one of min, max",
+        ),
+        (
+            "      schema: 5",
+            "expected a schema file's path (relative to the suite) or {file: …} / {inline: {…}}",
+        ),
+        (
+            "      body: { matches: { a: 1 } }",
+            "expected a text or a list of texts",
+        ),
+        ("      tls: { subject: [1] }", "rules such as {cn: …}"),
+    ] {
+        let text = case(extra);
+        let err = parse(&text).expect_err(extra);
+        assert!(err.contains(says), "`{extra}`: {err}");
+        assert!(!err.contains("untagged"), "`{extra}`: {err}");
+    }
 }
