@@ -217,6 +217,10 @@ pub struct SamplesSummary {
     /// with 3 significant digits); absent when none did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<LatencySummary>,
+    /// A multi-step case: per step, in order, how many samples failed at it and the latency
+    /// of its exchange over the samples in which it received a response.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepSamples>,
     /// Every budget of `expect_samples` (and the default failure-rate budget), judged.
     pub budgets: Vec<BudgetResult>,
     /// The first distinct reasons samples failed for, with how many samples each (redacted).
@@ -245,6 +249,21 @@ pub struct LatencySummary {
     pub p99: f64,
     /// Slowest sample.
     pub max: f64,
+}
+
+/// One step of a sampled multi-step case, over all samples.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSamples {
+    /// The step's name.
+    pub name: String,
+    /// Samples that failed at this step (an expectation or capture did not hold, or no
+    /// response came); the steps after it did not run in those samples.
+    pub failures: u64,
+    /// Latency of the step's exchange in the samples in which it received a response, in
+    /// milliseconds; absent when it never did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<LatencySummary>,
 }
 
 /// One budget over the samples, judged.

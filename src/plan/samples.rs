@@ -181,21 +181,40 @@ pub fn compile(
         return Ok(None);
     };
     let spos = at(samples);
-    let form = if !def.steps.is_empty() {
-        Some("a multi-step case (`steps`) cannot be sampled yet: sample a single-request case")
-    } else if def.dns.is_some() {
-        Some("a DNS check case cannot be sampled: `samples` applies to a single-request case")
-    } else if def.request.is_none() {
-        Some("`samples` needs a `request` on the same case")
+    let form = if def.dns.is_some() {
+        Some("a DNS check case cannot be sampled: `samples` applies to a case with a `request` or `steps`")
+    } else if def.request.is_none() && def.steps.is_empty() {
+        Some("`samples` needs a `request` or `steps` on the same case")
     } else if def.retry.is_some() || def.wait_until.is_some() {
         Some("a sampled case cannot `retry` or `wait_until`: each sample is judged once, and failures count toward `expect_samples.failure_rate`")
-    } else if !def.capture.is_empty() {
-        Some("a sampled case cannot `capture`: its samples are independent")
     } else {
         None
     };
     if let Some(m) = form {
         diag(spos, m.into());
+        return Err(diags);
+    }
+    // A multi-step case is sampled as a whole: each sample runs every step once, in order.
+    let mut step_problem = false;
+    for step in &def.steps {
+        let s = &step.value;
+        let what = match (&s.retry, &s.wait_until) {
+            (Some(r), _) => Some((at(r), "retry")),
+            (None, Some(_)) => Some((at(step), "wait_until")),
+            (None, None) => None,
+        };
+        if let Some((pos, what)) = what {
+            step_problem = true;
+            diag(
+                pos,
+                format!(
+                    "step `{}` of a sampled case cannot `{what}`: each sample runs every step once, and a failed sample counts toward `expect_samples.failure_rate`",
+                    s.name
+                ),
+            );
+        }
+    }
+    if step_problem {
         return Err(diags);
     }
     let _ = case_pos;

@@ -13,7 +13,8 @@ pub fn explain(case: &CaseResult, verbose: bool) -> String {
     // A sampled case always shows its aggregates: they are the verdict.
     if let Some(s) = &case.samples {
         explain_samples(&mut out, s);
-        if case.status != Status::Passed {
+        // A multi-step case shows one sample's steps as they ran: a header only when one failed.
+        if case.status != Status::Passed && case.steps.iter().any(|s| s.status != Status::Passed) {
             let _ = writeln!(out, "first failed sample:");
         }
     }
@@ -47,6 +48,17 @@ fn explain_samples(out: &mut String, s: &crate::events::SamplesSummary) {
             out,
             "  latency:  p50 {}ms  p90 {}ms  p95 {}ms  p99 {}ms  max {}ms",
             l.p50, l.p90, l.p95, l.p99, l.max
+        );
+    }
+    for st in &s.steps {
+        let latency = st.latency_ms.as_ref().map_or_else(
+            || "no response".to_string(),
+            |l| format!("p50 {}ms  p95 {}ms  max {}ms", l.p50, l.p95, l.max),
+        );
+        let _ = writeln!(
+            out,
+            "    step `{}`: {latency}, {} failed here",
+            st.name, st.failures
         );
     }
     for b in &s.budgets {

@@ -1,6 +1,8 @@
-//! Running a sampled case (`samples`): its one request sent many times — paced, with bounded
-//! concurrency and a bounded window — each sample judged by the case's `expect`, then the
-//! budgets of `expect_samples` judged over all samples. Latency percentiles come from an HDR
+//! Running a sampled case (`samples`): the case run many times — paced, with bounded
+//! concurrency and a bounded window. A sample is the case's request judged by its `expect`,
+//! or, for a multi-step case, every step once in order with its own captures and cookie jar
+//! (a sample fails at its first step that does not pass). Then the budgets of
+//! `expect_samples` are judged over all samples. Latency percentiles come from an HDR
 //! histogram (3 significant digits, 1µs to 1h), never from a list of every sample.
 //!
 //! The run's deadline and signals stop a sampled case like any other: the dispatcher aborts
@@ -15,12 +17,13 @@ use tokio::task::JoinSet;
 
 use crate::events::{
     BudgetResult, CaseResult, LatencySummary, ReasonCount, SamplesSummary, Status, StepResult,
+    StepSamples,
 };
 use crate::http::CookieJar;
 use crate::plan::samples::{fmt_dur, trim_float, Quantile, SampleMode, SamplePolicy};
-use crate::plan::{Plan, PlannedCase};
+use crate::plan::{Plan, PlannedCase, PlannedStep};
 
-use super::case::{attempt_once, case_scope, finish_case, lock, Ctx, Progress};
+use super::case::{attempt_once, case_scope, finish_case, lock, skipped_step, Ctx, Progress};
 
 /// The run's request to stop starting work (a first signal), with its reason.
 #[derive(Debug, Default)]
@@ -47,6 +50,56 @@ const MAX_REASONS: usize = 5;
 /// Highest latency the histogram records, in microseconds (1h); longer saturates.
 const HIGHEST_US: u64 = 3_600_000_000;
 
+/// One finished sample (its steps already sanitized).
+#[derive(Debug)]
+struct Sample {
+    /// Passed, or the status of the step it failed at.
+    status: Status,
+    /// Why it did not pass (``step `NAME`: …`` in a multi-step case).
+    message: Option<String>,
+    /// Its steps as they ran (those after a failed step skipped).
+    steps: Vec<StepResult>,
+    /// The whole sample's latency: recorded when every step ran and received a response.
+    latency: Option<Duration>,
+    /// Per step, the latency of its exchange when it received a response.
+    step_latency: Vec<Option<Duration>>,
+    /// The step it failed at.
+    failed_at: Option<usize>,
+}
+
+/// One step of a multi-step sampled case, over the samples.
+#[derive(Debug)]
+struct StepTally {
+    name: String,
+    failures: u64,
+    hist: Option<Histogram<u64>>,
+}
+
+fn histogram() -> Option<Histogram<u64>> {
+    Histogram::new_with_bounds(1, HIGHEST_US, 3).ok()
+}
+
+fn record_latency(h: &mut Option<Histogram<u64>>, latency: Option<Duration>) {
+    if let (Some(h), Some(l)) = (h.as_mut(), latency) {
+        h.saturating_record((l.as_micros() as u64).clamp(1, HIGHEST_US));
+    }
+}
+
+/// The percentiles of a histogram, in milliseconds (none when it is empty).
+fn summarise(h: Option<&Histogram<u64>>) -> Option<LatencySummary> {
+    let h = h.filter(|h| !h.is_empty())?;
+    let ms = |us: u64| round3(us as f64 / 1000.0);
+    Some(LatencySummary {
+        min: ms(h.min()),
+        mean: round3(h.mean() / 1000.0),
+        p50: ms(h.value_at_quantile(0.50)),
+        p90: ms(h.value_at_quantile(0.90)),
+        p95: ms(h.value_at_quantile(0.95)),
+        p99: ms(h.value_at_quantile(0.99)),
+        max: ms(h.max()),
+    })
+}
+
 /// The samples of a case judged so far.
 #[derive(Debug)]
 pub struct Tally {
@@ -56,17 +109,33 @@ pub struct Tally {
     errors: u64,
     run: u64,
     max_run: u64,
-    /// Latency in microseconds of the samples that received a response.
+    /// Latency in microseconds of the samples that received a response (a multi-step
+    /// sample: a response to every step).
     hist: Option<Histogram<u64>>,
+    /// A multi-step case: per step (empty for a single-request case).
+    steps: Vec<StepTally>,
     reasons: Vec<(String, u64)>,
     other_reasons: u64,
-    first_failure: Option<StepResult>,
-    last: Option<StepResult>,
+    /// The steps of the first sample that failed, and of the last one that passed.
+    first_failure: Option<Vec<StepResult>>,
+    last_passed: Option<Vec<StepResult>>,
     stopped: Option<String>,
 }
 
 impl Tally {
-    fn new() -> Tally {
+    fn new(steps: &[PlannedStep]) -> Tally {
+        let steps = if steps.len() > 1 {
+            steps
+                .iter()
+                .map(|s| StepTally {
+                    name: s.name.clone(),
+                    failures: 0,
+                    hist: histogram(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         Tally {
             count: 0,
             passed: 0,
@@ -74,25 +143,31 @@ impl Tally {
             errors: 0,
             run: 0,
             max_run: 0,
-            hist: Histogram::new_with_bounds(1, HIGHEST_US, 3).ok(),
+            hist: histogram(),
+            steps,
             reasons: Vec::new(),
             other_reasons: 0,
             first_failure: None,
-            last: None,
+            last_passed: None,
             stopped: None,
         }
     }
 
-    /// Count one finished sample (already sanitized).
-    fn record(&mut self, r: StepResult, latency: Option<Duration>) {
+    /// Count one finished sample.
+    fn record(&mut self, s: Sample) {
         self.count += 1;
-        if let (Some(h), Some(l)) = (self.hist.as_mut(), latency) {
-            h.saturating_record((l.as_micros() as u64).clamp(1, HIGHEST_US));
+        record_latency(&mut self.hist, s.latency);
+        for (k, t) in self.steps.iter_mut().enumerate() {
+            record_latency(&mut t.hist, s.step_latency.get(k).copied().flatten());
+            if s.failed_at == Some(k) {
+                t.failures += 1;
+            }
         }
-        match r.status {
+        match s.status {
             Status::Passed => {
                 self.passed += 1;
                 self.run = 0;
+                self.last_passed = Some(s.steps);
             }
             other => {
                 if other == Status::Error {
@@ -102,7 +177,7 @@ impl Tally {
                 }
                 self.run += 1;
                 self.max_run = self.max_run.max(self.run);
-                let why = r.message.clone().unwrap_or_else(|| "failed".into());
+                let why = s.message.unwrap_or_else(|| "failed".into());
                 if let Some((_, n)) = self.reasons.iter_mut().find(|(m, _)| *m == why) {
                     *n += 1;
                 } else if self.reasons.len() < MAX_REASONS {
@@ -111,12 +186,10 @@ impl Tally {
                     self.other_reasons += 1;
                 }
                 if self.first_failure.is_none() {
-                    self.first_failure = Some(r);
-                    return;
+                    self.first_failure = Some(s.steps);
                 }
             }
         }
-        self.last = Some(r);
     }
 
     /// Samples judged so far, and how many failed.
@@ -138,19 +211,7 @@ impl Tally {
 
     fn latency(&self) -> Option<(&Histogram<u64>, LatencySummary)> {
         let h = self.hist.as_ref().filter(|h| !h.is_empty())?;
-        let ms = |us: u64| round3(us as f64 / 1000.0);
-        Some((
-            h,
-            LatencySummary {
-                min: ms(h.min()),
-                mean: round3(h.mean() / 1000.0),
-                p50: ms(h.value_at_quantile(0.50)),
-                p90: ms(h.value_at_quantile(0.90)),
-                p95: ms(h.value_at_quantile(0.95)),
-                p99: ms(h.value_at_quantile(0.99)),
-                max: ms(h.max()),
-            },
-        ))
+        Some((h, summarise(Some(h))?))
     }
 
     /// The aggregates, with every budget of `policy` judged.
@@ -169,7 +230,8 @@ impl Tally {
                         format!("{}ms", trim_float(us as f64 / 1000.0)),
                     )
                 }
-                None => (false, "no sample received a response".into()),
+                None if self.steps.is_empty() => (false, "no sample received a response".into()),
+                None => (false, "no sample ran every step with a response".into()),
             };
             budgets.push(BudgetResult {
                 budget: q.key().into(),
@@ -224,6 +286,15 @@ impl Tally {
             failure_rate: round3(rate * 1000.0) / 1000.0,
             max_consecutive_failures: self.max_run,
             latency_ms: latency.map(|(_, l)| l),
+            steps: self
+                .steps
+                .iter()
+                .map(|t| StepSamples {
+                    name: t.name.clone(),
+                    failures: t.failures,
+                    latency_ms: summarise(t.hist.as_ref()),
+                })
+                .collect(),
             budgets,
             reasons,
             stopped: self.stopped.clone(),
@@ -240,13 +311,13 @@ pub async fn run(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>>) ->
     let case = &ctx.plan.cases[index];
     let (started_at, start) = {
         let mut p = lock(&progress);
-        p.samples = Some(Box::new(Tally::new()));
+        p.samples = Some(Box::new(Tally::new(&case.steps)));
         p.running = Some((0, Instant::now()));
         (p.started_at.clone(), p.start)
     };
     let Some(policy) = case.samples.as_deref() else {
         // The dispatcher only calls this for a sampled case.
-        let tally = Tally::new();
+        let tally = Tally::new(&case.steps);
         return settle(
             &ctx.plan,
             case,
@@ -265,7 +336,7 @@ pub async fn run(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>>) ->
         SampleMode::Count(_) => None,
     };
     let mut next = now;
-    let mut set: JoinSet<(StepResult, Option<Duration>)> = JoinSet::new();
+    let mut set: JoinSet<Sample> = JoinSet::new();
     let mut started = 0u64;
     let mut stopped = false;
     // Set when the run stops (a first signal): nothing more starts, samples in flight finish.
@@ -297,10 +368,10 @@ pub async fn run(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>>) ->
         };
         tokio::select! {
             Some(joined) = set.join_next() => {
-                let Ok((r, latency)) = joined else { continue };
+                let Ok(sampled) = joined else { continue };
                 let mut p = lock(&progress);
                 let Some(tally) = p.samples.as_mut() else { continue };
-                tally.record(r, latency);
+                tally.record(sampled);
                 if let Some((n, _)) = policy.consecutive {
                     if tally.run >= n && !stopped {
                         stopped = true;
@@ -318,7 +389,7 @@ pub async fn run(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>>) ->
     let tally = lock(&progress)
         .samples
         .take()
-        .unwrap_or_else(|| Box::new(Tally::new()));
+        .unwrap_or_else(|| Box::new(Tally::new(&case.steps)));
     settle(&ctx.plan, case, policy, &tally, &started_at, start, cut)
 }
 
@@ -337,18 +408,56 @@ fn empty_policy() -> SamplePolicy {
     }
 }
 
-/// One sample: the case's request, judged by its `expect`, with its own cookie jar.
-async fn sample(ctx: Arc<Ctx>, index: usize) -> (StepResult, Option<Duration>) {
+/// One sample: the case's request judged by its `expect`, or every step of a multi-step case
+/// in order (its captures in a scope of its own, its own cookie jar) until one does not pass.
+async fn sample(ctx: Arc<Ctx>, index: usize) -> Sample {
     let case = &ctx.plan.cases[index];
-    let step = &case.steps[0];
+    let n = case.steps.len();
+    let multi = n > 1;
+    // Captures of this sample live and die with this scope: no other sample or case sees them.
     let mut scope = case_scope(&ctx, case);
     let jar = CookieJar::new();
-    let t = Instant::now();
-    let mut r = attempt_once(&ctx, step, &mut scope, &jar).await;
-    let took = t.elapsed();
-    super::sanitize::step(&mut r, &ctx.plan.redactor);
-    let latency = r.response.is_some().then_some(took);
-    (r, latency)
+    let mut out = Sample {
+        status: Status::Passed,
+        message: None,
+        steps: Vec::with_capacity(n),
+        latency: None,
+        step_latency: Vec::with_capacity(n),
+        failed_at: None,
+    };
+    let mut answered = true;
+    let start = Instant::now();
+    for (k, step) in case.steps.iter().enumerate() {
+        if out.status != Status::Passed {
+            out.steps
+                .push(skipped_step(step, "not run: an earlier step did not pass"));
+            out.step_latency.push(None);
+            continue;
+        }
+        let t = Instant::now();
+        let mut r = attempt_once(&ctx, step, &mut scope, &jar).await;
+        let took = t.elapsed();
+        super::sanitize::step(&mut r, &ctx.plan.redactor);
+        answered &= r.response.is_some();
+        out.step_latency.push(r.response.is_some().then_some(took));
+        if r.status != Status::Passed {
+            out.status = r.status;
+            out.failed_at = Some(k);
+            out.message = r.message.as_ref().map(|m| {
+                if multi {
+                    format!("step `{}`: {m}", step.name)
+                } else {
+                    m.clone()
+                }
+            });
+        }
+        out.steps.push(r);
+    }
+    let took = start.elapsed();
+    // Every step ran (none failed before the last) and each received a response.
+    let complete = out.failed_at.is_none_or(|k| k + 1 == n);
+    out.latency = (answered && complete).then_some(took);
+    out
 }
 
 /// The result of a sampled case from its tally; `unfinished` says why sampling was cut short
@@ -400,19 +509,32 @@ pub fn settle(
     } else {
         (Status::Passed, None)
     };
-    // The step shown for the case: its first failed sample, else its last one.
-    let mut step = match (&tally.first_failure, &tally.last) {
-        (Some(f), _) if status != Status::Passed => f.clone(),
-        (_, Some(l)) => l.clone(),
-        (Some(f), None) => f.clone(),
-        (None, None) => super::case::skipped_step(&case.steps[0], ""),
+    // The sample shown for the case: its first failed sample, else its last passed one (a
+    // passed case: the other way round).
+    let shown = if status == Status::Passed {
+        tally.last_passed.as_ref().or(tally.first_failure.as_ref())
+    } else {
+        tally.first_failure.as_ref().or(tally.last_passed.as_ref())
     };
-    step.attempts = tally.count.min(u32::MAX as u64) as u32;
-    step.duration_ms = start.elapsed().as_millis() as u64;
-    step.status = status;
-    if status != Status::Passed {
-        step.message = message.clone();
-    }
+    let steps = if case.steps.len() > 1 {
+        // A multi-step case shows that sample's steps as they ran.
+        match shown {
+            Some(steps) => steps.clone(),
+            None => case.steps.iter().map(|s| skipped_step(s, "")).collect(),
+        }
+    } else {
+        let mut step = shown
+            .and_then(|s| s.first())
+            .cloned()
+            .unwrap_or_else(|| skipped_step(&case.steps[0], ""));
+        step.attempts = tally.count.min(u32::MAX as u64) as u32;
+        step.duration_ms = start.elapsed().as_millis() as u64;
+        step.status = status;
+        if status != Status::Passed {
+            step.message = message.clone();
+        }
+        vec![step]
+    };
     let mut r = finish_case(
         plan,
         case,
@@ -420,7 +542,7 @@ pub fn settle(
         message,
         started_at.to_string(),
         start.elapsed(),
-        vec![step],
+        steps,
         false,
     );
     r.samples = Some(Box::new(summary));
@@ -450,6 +572,18 @@ mod tests {
         }
     }
 
+    /// A single-request sample.
+    fn one(status: Status, message: Option<&str>, latency: Option<Duration>) -> Sample {
+        Sample {
+            status,
+            message: message.map(Into::into),
+            steps: vec![step(status, message)],
+            latency,
+            step_latency: vec![latency],
+            failed_at: (status != Status::Passed).then_some(0),
+        }
+    }
+
     fn policy(latency: Vec<(Quantile, Duration, u64)>, limit: f64) -> SamplePolicy {
         SamplePolicy {
             mode: SampleMode::Count(100),
@@ -467,7 +601,7 @@ mod tests {
 
     #[test]
     fn percentiles_come_from_the_histogram_and_budgets_judge_them() {
-        let mut t = Tally::new();
+        let mut t = Tally::new(&[]);
         // 1..=100 ms; samples 50 and 51 fail (a run of 2), with two distinct reasons.
         for ms in 1..=100u64 {
             let (status, why) = match ms {
@@ -476,7 +610,7 @@ mod tests {
                 _ => (Status::Passed, None),
             };
             let latency = (status != Status::Error).then(|| Duration::from_millis(ms));
-            t.record(step(status, why), latency);
+            t.record(one(status, why, latency));
         }
         let p = policy(
             vec![
@@ -520,11 +654,11 @@ mod tests {
 
     #[test]
     fn reasons_beyond_the_first_five_are_counted_together() {
-        let mut t = Tally::new();
+        let mut t = Tally::new(&[]);
         for k in 0..8 {
-            t.record(step(Status::Failed, Some(&format!("reason {k}"))), None);
+            t.record(one(Status::Failed, Some(&format!("reason {k}")), None));
         }
-        t.record(step(Status::Failed, Some("reason 0")), None);
+        t.record(one(Status::Failed, Some("reason 0"), None));
         let s = t.summary(&policy(Vec::new(), 1.0));
         let r: Vec<(&str, u64)> = s
             .reasons
@@ -541,6 +675,74 @@ mod tests {
                 .find(|b| b.budget == "consecutive_failures")
                 .unwrap()
                 .passed
+        );
+    }
+
+    #[test]
+    fn a_multi_step_tally_judges_whole_samples_and_counts_per_step() {
+        let mut t = Tally::new(&[]);
+        for name in ["register", "login"] {
+            t.steps.push(StepTally {
+                name: name.into(),
+                failures: 0,
+                hist: histogram(),
+            });
+        }
+        let ms = Duration::from_millis;
+        let sample = |status, failed_at, whole, steps: [Option<Duration>; 2]| Sample {
+            status,
+            message: (status != Status::Passed).then(|| "step `login`: status 500".into()),
+            steps: vec![step(Status::Passed, None), step(status, None)],
+            latency: whole,
+            step_latency: steps.to_vec(),
+            failed_at,
+        };
+        for _ in 0..3 {
+            t.record(sample(
+                Status::Passed,
+                None,
+                Some(ms(30)),
+                [Some(ms(10)), Some(ms(20))],
+            ));
+        }
+        // Failed at the last step: every step ran, so the whole sample is measured.
+        t.record(sample(
+            Status::Failed,
+            Some(1),
+            Some(ms(90)),
+            [Some(ms(10)), Some(ms(80))],
+        ));
+        // No answer at the first step: nothing measured, the login did not run.
+        t.record(sample(Status::Error, Some(0), None, [None, None]));
+        let s = t.summary(&policy(vec![(Quantile::Max, ms(50), 1)], 0.5));
+        assert_eq!((s.count, s.passed, s.failed, s.errors), (5, 3, 1, 1));
+        let l = s.latency_ms.as_ref().unwrap();
+        assert_eq!((l.min, l.max), (30.0, 90.047));
+        assert!(!s.budgets[0].passed, "{:?}", s.budgets);
+        let per: Vec<(&str, u64, f64)> = s
+            .steps
+            .iter()
+            .map(|st| {
+                let l = st.latency_ms.as_ref().unwrap();
+                (st.name.as_str(), st.failures, l.max)
+            })
+            .collect();
+        assert_eq!(per, vec![("register", 1, 10.007), ("login", 1, 80.063)]);
+        // The case shows its first failed sample's steps.
+        assert_eq!(t.first_failure.as_ref().unwrap()[1].status, Status::Failed);
+        assert_eq!(t.reasons, vec![("step `login`: status 500".to_string(), 2)]);
+
+        let mut none = Tally::new(&[]);
+        none.steps.push(StepTally {
+            name: "only".into(),
+            failures: 0,
+            hist: histogram(),
+        });
+        none.record(sample(Status::Failed, Some(0), None, [Some(ms(1)), None]));
+        let s = none.summary(&policy(vec![(Quantile::P95, ms(50), 1)], 1.0));
+        assert_eq!(
+            s.budgets[0].actual,
+            "no sample ran every step with a response"
         );
     }
 }

@@ -24,6 +24,7 @@ mod reports;
 mod requests;
 mod robustness;
 mod samples;
+mod samples_flow;
 mod scenarios;
 mod schemas;
 mod secret_cuts;

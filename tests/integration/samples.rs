@@ -208,19 +208,19 @@ async fn each_sample_budget_passes_and_fails_at_its_threshold() {
 }
 
 #[tokio::test]
-async fn sampling_a_multi_step_case_is_a_plan_error_at_its_position() {
+async fn sampling_plan_errors_are_reported_at_their_positions() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_suite(
         dir.path(),
         "s.yaml",
-        "name: s\ncases:\n  - name: flow\n    steps:\n      - name: a\n        request: { url: \"http://a.test/\" }\n    samples: { count: 5 }\n  - name: lone\n    request: { url: \"http://a.test/\" }\n    expect_samples: { p95: 1s }\n  - name: big\n    request: { url: \"http://a.test/\" }\n    samples: { count: 20000 }\n",
+        "name: s\ncases:\n  - name: flow\n    request: { url: \"http://a.test/\" }\n    retry: { attempts: 2 }\n    expect: { status: 200 }\n    samples: { count: 5 }\n  - name: lone\n    request: { url: \"http://a.test/\" }\n    expect_samples: { p95: 1s }\n  - name: big\n    request: { url: \"http://a.test/\" }\n    samples: { count: 20000 }\n",
     );
     let run = smokegate(&["validate".into(), path], &[]).await;
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     let err = &run.stderr;
     assert!(
         err.contains("s.yaml:7:14")
-            && err.contains("a multi-step case (`steps`) cannot be sampled yet"),
+            && err.contains("a sampled case cannot `retry` or `wait_until`"),
         "{err}"
     );
     assert!(
