@@ -15,7 +15,12 @@ pub fn explain(case: &CaseResult, verbose: bool) -> String {
         explain_samples(&mut out, s);
         // A multi-step case shows one sample's steps as they ran: a header only when one failed.
         if case.status != Status::Passed && case.steps.iter().any(|s| s.status != Status::Passed) {
-            let _ = writeln!(out, "first failed sample:");
+            let shown = if s.failed + s.errors > 0 {
+                "first failed sample:"
+            } else {
+                "last sample (every sample passed its own checks):"
+            };
+            let _ = writeln!(out, "{shown}");
         }
     }
     if case.status == Status::Passed && !verbose && case.warnings.is_empty() {

@@ -1,6 +1,6 @@
 //! Golden outputs: the console and JSON report of the bundled suites against the sample
-//! deployment, healthy and with every fault, compared with `tests/golden/`. Timings, ports,
-//! run ids and temporary paths are normalised. `SMOKEGATE_BLESS=1 cargo test golden`
+//! deployment, healthy and with every fault, compared with `tests/golden/`. Timings (sampled
+//! latency percentiles included), ports, run ids and temporary paths are normalised. `SMOKEGATE_BLESS=1 cargo test golden`
 //! rewrites the files (review the diff: the output is a contract).
 
 use regex::Regex;
@@ -30,6 +30,9 @@ fn normalise(text: &str) -> String {
         (r"/[^\s:]*/suites/", "SUITES/"),
         // The reports a run names are in a temporary folder.
         (r"(?m)^reports: .*$", "reports: REPORTS"),
+        // Latency percentiles of sampled checks (`p95 0.512ms`, `p95: 801.4ms`); budgets as
+        // written (`expected <= 500ms`) stay.
+        (r"\b(p50|p90|p95|p99|max)(:?) \d+(?:\.\d+)?ms\b", "$1$2 Nms"),
     ];
     let mut out = text.to_string();
     for (pat, with) in rules {
@@ -48,6 +51,17 @@ fn stable(mut v: Value) -> Value {
             Value::Object(m) => {
                 for k in ["duration_ms", "started_at", "run_id", "smokegate_version"] {
                     m.remove(k);
+                }
+                // Sampled latencies: the keys stay, the measured values do not.
+                if let Some(Value::Object(l)) = m.get_mut("latency_ms") {
+                    l.values_mut().for_each(|x| *x = Value::from("N"));
+                }
+                let latency_budget = m
+                    .get("budget")
+                    .and_then(Value::as_str)
+                    .is_some_and(|b| matches!(b, "p50" | "p90" | "p95" | "p99" | "max"));
+                if latency_budget {
+                    m.insert("actual".into(), Value::from("Nms"));
                 }
                 m.values_mut().for_each(strip);
             }

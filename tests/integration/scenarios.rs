@@ -151,6 +151,13 @@ const BROKEN: &[Broken] = &[
         ],
     ),
     (
+        Fault::CStorefrontSlow,
+        "c-api-storefront.yaml",
+        &[],
+        "storefront home page loads",
+        &["budget BROKEN p95", "sample budgets broken: p95 8"],
+    ),
+    (
         Fault::DLoginFails,
         "d-staged-promotion.yaml",
         &[],
@@ -332,4 +339,50 @@ async fn demo_runs_its_embedded_suites_from_any_folder() {
             "{file}"
         );
     }
+}
+
+/// Scenario C's runbook metric, P95 under 500 ms, is judged over samples of the storefront:
+/// healthy, it holds; with every 10th response delayed 800 ms (2 of 20 samples, above the
+/// 95th percentile), it breaks — though each response passes its own checks.
+#[tokio::test(flavor = "multi_thread")]
+async fn storefront_p95_budget_holds_when_healthy_and_breaks_with_a_slow_tail() {
+    let budget = |c: &serde_json::Value, name: &str| {
+        c["samples"]["budgets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["budget"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no budget {name}: {c:#}"))
+    };
+    let healthy = run_against(&[], &["c-api-storefront.yaml"], &[]).await;
+    assert_eq!(healthy.code, 0, "{}", healthy.stdout);
+    for name in ["api health", "storefront home page loads"] {
+        let c = healthy.case(name);
+        assert_eq!(c["status"], "passed", "{c:#}");
+        assert_eq!(c["samples"]["count"], 20);
+        assert_eq!(c["samples"]["planned"], "count 20, concurrency 4");
+        assert_eq!(budget(c, "p95")["expected"], "<= 500ms");
+        assert_eq!(budget(c, "p95")["passed"], true);
+    }
+
+    let slow = run_against(&[Fault::CStorefrontSlow], &["c-api-storefront.yaml"], &[]).await;
+    assert_eq!(slow.code, 1, "{}", slow.stdout);
+    assert_eq!(slow.case("api health")["status"], "passed");
+    let c = slow.case("storefront home page loads");
+    assert_eq!(c["status"], "failed", "{c:#}");
+    let s = &c["samples"];
+    assert_eq!(
+        (s["count"].as_u64(), s["passed"].as_u64()),
+        (Some(20), Some(20))
+    );
+    assert!(s["latency_ms"]["p95"].as_f64().unwrap() >= 800.0, "{s:#}");
+    assert_eq!(budget(c, "p95")["passed"], false);
+    assert_eq!(budget(c, "failure_rate")["passed"], true);
+    let msg = c["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("1 of 2 sample budgets broken: p95 ")
+            && msg.ends_with("(expected <= 500ms)"),
+        "{msg}"
+    );
 }

@@ -46,6 +46,8 @@ pub enum Fault {
     CStorefrontDown,
     /// API /health reports environment "staging".
     CWrongEnvironment,
+    /// Every 10th storefront GET / is delayed 800 ms (a slow tail: P95 above 500 ms).
+    CStorefrontSlow,
     // Scenario D
     /// Register works; login answers 500 (JWT_SECRET is not configured).
     DLoginFails,
@@ -75,6 +77,7 @@ const ALL_FAULTS: &[Fault] = &[
     Fault::CDatabaseError,
     Fault::CStorefrontDown,
     Fault::CWrongEnvironment,
+    Fault::CStorefrontSlow,
     Fault::DLoginFails,
     Fault::DAuthBypass,
     Fault::DWorkerDown,
@@ -98,7 +101,10 @@ impl Fault {
                 'A'
             }
             Fault::BServiceDown => 'B',
-            Fault::CDatabaseError | Fault::CStorefrontDown | Fault::CWrongEnvironment => 'C',
+            Fault::CDatabaseError
+            | Fault::CStorefrontDown
+            | Fault::CWrongEnvironment
+            | Fault::CStorefrontSlow => 'C',
             Fault::DLoginFails
             | Fault::DAuthBypass
             | Fault::DWorkerDown
@@ -118,6 +124,7 @@ impl Fault {
             Fault::CDatabaseError => "c-database-error",
             Fault::CStorefrontDown => "c-storefront-down",
             Fault::CWrongEnvironment => "c-wrong-environment",
+            Fault::CStorefrontSlow => "c-storefront-slow",
             Fault::DLoginFails => "d-login-fails",
             Fault::DAuthBypass => "d-auth-bypass",
             Fault::DWorkerDown => "d-worker-down",
@@ -139,6 +146,7 @@ impl Fault {
             Fault::CDatabaseError => "the API's /health reports a database error (503)",
             Fault::CStorefrontDown => "the storefront's GET / answers 500",
             Fault::CWrongEnvironment => "the API's /health reports environment \"staging\" in production",
+            Fault::CStorefrontSlow => "every 10th storefront GET / is delayed 800 ms (P95 above the runbook's 500 ms)",
             Fault::DLoginFails => "register works; login answers 500 (JWT_SECRET is not configured)",
             Fault::DAuthBypass => "GET /v1/events answers 200 with an empty list even without a token",
             Fault::DWorkerDown => "the webhooks worker (both environments) is down: the edge answers 503",
