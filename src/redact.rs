@@ -134,13 +134,76 @@ pub struct Redactor {
     secrets: Arc<RwLock<Secrets>>,
 }
 
-/// Every form of every secret, and one matcher over all of them (built again after an
-/// addition): masking is one pass over a text, however many secrets a run holds.
+/// Every form of every secret, and matchers over all of them: masking is a pass per matcher
+/// over a text, however many secrets a run holds.
+///
+/// Secrets keep arriving while a run goes on (each sample of a sampled login flow captures
+/// a token of its own), so the matchers cover consecutive runs of `forms` whose sizes at
+/// least halve from one to the next, like the digits of a binary counter: an addition builds
+/// a matcher for the new forms and merges it with its neighbours while they are not much
+/// larger. Every form is rebuilt O(log n) times over a run, not once per addition.
 #[derive(Debug, Default)]
 struct Secrets {
     forms: Vec<String>,
     known: std::collections::HashSet<String>,
-    matcher: Option<aho_corasick::AhoCorasick>,
+    /// (first form, end of forms, matcher), covering `forms[..covered]` in order.
+    matchers: Vec<(usize, usize, aho_corasick::AhoCorasick)>,
+}
+
+impl Secrets {
+    fn covered(&self) -> usize {
+        self.matchers.last().map_or(0, |m| m.1)
+    }
+
+    /// Build matchers for the forms not covered yet.
+    fn catch_up(&mut self) {
+        let end = self.forms.len();
+        let mut start = self.covered();
+        if start == end {
+            return;
+        }
+        while let Some(&(s, e, _)) = self.matchers.last() {
+            if (e - s) > 2 * (end - start) {
+                break;
+            }
+            self.matchers.pop();
+            start = s;
+        }
+        // Leftmost-longest: a secret containing another is masked whole.
+        match aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(&self.forms[start..end])
+        {
+            Ok(m) => self.matchers.push((start, end, m)),
+            // Never happens for these sizes; then nothing is covered and the next use retries.
+            Err(e) => tracing::warn!("cannot build the secret matcher: {e}"),
+        }
+    }
+
+    /// Where `hay` holds a form: every matcher's matches, in order, overlapping ones joined
+    /// (a form inside another one from another matcher is masked with it).
+    fn spans(&self, hay: &[u8]) -> Vec<std::ops::Range<usize>> {
+        let mut all: Vec<std::ops::Range<usize>> = Vec::new();
+        for (_, _, m) in &self.matchers {
+            all.extend(m.find_iter(hay).map(|x| x.range()));
+        }
+        if self.matchers.len() > 1 {
+            all.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
+            let mut joined: Vec<std::ops::Range<usize>> = Vec::with_capacity(all.len());
+            for r in all {
+                match joined.last_mut() {
+                    Some(last) if r.start < last.end => last.end = last.end.max(r.end),
+                    _ => joined.push(r),
+                }
+            }
+            all = joined;
+        }
+        all
+    }
+
+    fn is_match(&self, hay: &[u8]) -> bool {
+        self.matchers.iter().any(|(_, _, m)| m.is_match(hay))
+    }
 }
 
 impl Redactor {
@@ -158,57 +221,47 @@ impl Redactor {
         for form in derived_forms(value) {
             if form.len() >= MIN_SECRET_LEN && s.known.insert(form.clone()) {
                 s.forms.push(form);
-                s.matcher = None;
             }
         }
         Ok(())
     }
 
-    /// Run `f` with the matcher of every secret form (`None` when there is no secret).
-    fn with_matcher<R>(&self, f: impl FnOnce(Option<&aho_corasick::AhoCorasick>) -> R) -> R {
+    /// Run `f` with the matchers of every secret form (none when there is no secret).
+    fn with_secrets<R>(&self, f: impl FnOnce(&Secrets) -> R) -> R {
         {
             let s = self.secrets.read().unwrap_or_else(|e| e.into_inner());
-            if s.forms.is_empty() {
-                return f(None);
-            }
-            if let Some(m) = &s.matcher {
-                return f(Some(m));
+            if s.covered() == s.forms.len() {
+                return f(&s);
             }
         }
         let mut s = self.secrets.write().unwrap_or_else(|e| e.into_inner());
-        if s.matcher.is_none() {
-            // Leftmost-longest: a secret containing another is masked whole.
-            s.matcher = aho_corasick::AhoCorasick::builder()
-                .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-                .build(&s.forms)
-                .ok();
-        }
-        f(s.matcher.as_ref())
+        s.catch_up();
+        f(&s)
     }
 
     /// Mask every known secret (in every derived form) in `text`.
     pub fn redact(&self, text: &str) -> String {
-        self.with_matcher(|m| match m {
-            Some(m) if m.is_match(text) => {
-                let mut out = String::with_capacity(text.len());
-                m.replace_all_with(text, &mut out, |_, _, dst| {
-                    dst.push_str(MASK);
-                    true
-                });
-                out
-            }
-            _ => text.to_string(),
-        })
+        let spans = self.secret_spans(text.as_bytes());
+        if spans.is_empty() {
+            return text.to_string();
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for r in spans {
+            // Forms are text: every match starts and ends at a character boundary.
+            out.push_str(&text[at..r.start]);
+            out.push_str(MASK);
+            at = r.end;
+        }
+        out.push_str(&text[at..]);
+        out
     }
 
     /// Where `bytes` hold a known secret (in any form): the spans [`Redactor::redact`] would
     /// mask, in order and not overlapping. A caller that shows only part of a text widens
     /// its cut to these spans and masks them, so no cut leaves part of a secret.
     pub fn secret_spans(&self, bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
-        self.with_matcher(|m| match m {
-            Some(m) => m.find_iter(bytes).map(|x| x.range()).collect(),
-            None => Vec::new(),
-        })
+        self.with_secrets(|s| s.spans(bytes))
     }
 
     /// True when JSON text may hold a known secret inside one of its strings (the
@@ -219,7 +272,7 @@ impl Redactor {
 
     /// True when `text` contains a known secret (in any form).
     pub fn contains_secret(&self, text: &str) -> bool {
-        self.with_matcher(|m| m.is_some_and(|m| m.is_match(text)))
+        self.with_secrets(|s| s.is_match(text.as_bytes()))
     }
 
     /// Redact every string of a JSON value in place.
@@ -453,6 +506,35 @@ mod tests {
         }
     }
     use crate::excerpt::body_excerpt;
+
+    #[test]
+    fn secrets_added_one_by_one_stay_masked_with_few_matchers() {
+        let r = Redactor::default();
+        r.add("abcd1234").unwrap();
+        assert_eq!(r.redact("x abcd1234 y"), "x [REDACTED] y");
+        // A later secret holding an earlier one is masked whole, though another matcher
+        // finds the inner one; neighbours stay two masks.
+        r.add("zzabcd1234zz").unwrap();
+        assert_eq!(r.redact("<zzabcd1234zz>"), "<[REDACTED]>");
+        r.add("qrst9876").unwrap();
+        assert_eq!(r.redact("abcd1234qrst9876"), "[REDACTED][REDACTED]");
+        for k in 0..600 {
+            r.add(&format!("sample-token-{k:04}-f00d")).unwrap();
+            if k % 7 == 0 {
+                assert_eq!(
+                    r.redact(&format!("a sample-token-{k:04}-f00d b")),
+                    "a [REDACTED] b"
+                );
+            }
+        }
+        let text: String = (0..600)
+            .map(|k| format!("sample-token-{k:04}-f00d "))
+            .collect();
+        assert_eq!(r.redact(&text), "[REDACTED] ".repeat(600));
+        assert_eq!(r.redact("zzabcd1234zz"), "[REDACTED]");
+        let s = r.secrets.read().unwrap();
+        assert!(s.matchers.len() <= 16, "{} matchers", s.matchers.len());
+    }
 
     #[test]
     fn masks_known_values_and_keys() {
