@@ -92,7 +92,7 @@ impl Resp {
 
 #[test]
 fn fault_names_round_trip() {
-    assert_eq!(Fault::all().len(), 15);
+    assert_eq!(Fault::all().len(), 16);
     for &f in Fault::all() {
         assert_eq!(Fault::from_name(f.name()), Some(f));
         assert_eq!(
@@ -368,4 +368,16 @@ async fn faulty_deployment_2() {
         .get(&format!("{}/health", c.var("DO_DEPLOY_URL")), None, None)
         .await;
     assert_eq!((r.status, r.json()), (StatusCode::OK, json!({"ok": true})));
+}
+
+/// The slow storefront still answers its home page every time (the fault only delays every
+/// 10th response; the suites' latency budgets judge that).
+#[tokio::test]
+async fn slow_storefront_still_serves_its_home_page() {
+    let c = Ctx::start(&[Fault::CStorefrontSlow]).await;
+    for _ in 0..10 {
+        let r = c.get(&c.var("STOREFRONT_URL"), None, None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.text.contains("<html"), "{}", r.text);
+    }
 }
