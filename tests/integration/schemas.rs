@@ -481,6 +481,15 @@ cases:
     request: { url: "http://api.example.test/" }
     samples: { count: 10, every: 100ms }
     expect_samples: { failure_rate: "<= 0.5%" }
+  - name: sampled flow
+    steps:
+      - name: log in
+        request: { url: "http://api.example.test/login" }
+        capture: { token: { jsonpath: $.token, secret: true } }
+      - name: call
+        request: { url: "http://api.example.test/me", auth: { bearer: "${token}" } }
+    samples: { count: 20, concurrency: 4 }
+    expect_samples: { p95: 1s }
 "#;
 
 #[test]
