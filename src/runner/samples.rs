@@ -522,7 +522,11 @@ pub fn settle(
         // A multi-step case shows that sample's steps as they ran.
         match shown {
             Some(steps) => steps.clone(),
-            None => case.steps.iter().map(|s| skipped_step(s, "")).collect(),
+            None => case
+                .steps
+                .iter()
+                .map(|s| skipped_step(s, "not run: no sample finished"))
+                .collect(),
         }
     } else {
         let mut step = shown

@@ -339,3 +339,49 @@ cases:
     assert!(err.contains("undefined variable `token`"), "{err}");
     assert_eq!(err.matches("error: undefined variable").count(), 1, "{err}");
 }
+
+#[tokio::test]
+async fn the_deadline_stops_a_sampled_flow_and_reports_what_finished() {
+    // `/hang` holds its answer for 5 s: no sample of the flow finishes within the deadline.
+    let addr = loopback_http(50, |req| {
+        if req.contains("/hang") {
+            std::thread::sleep(Duration::from_secs(5));
+        }
+        ("200 OK", b"{\"t\":\"tok-abcdef\"}".to_vec())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_suite(
+        dir.path(),
+        "s.yaml",
+        &format!(
+            r#"name: s
+cases:
+  - name: hanging flow
+    steps:
+      - name: first
+        request: {{ url: "http://{addr}/first" }}
+      - name: hang
+        request: {{ url: "http://{addr}/hang" }}
+    samples: {{ count: 3 }}
+"#
+        ),
+    );
+    let run = smokegate(&["run".into(), path, "--deadline".into(), "1s".into()], &[]).await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    validate_report(run.json.as_ref().unwrap());
+    let c = run.case("hanging flow");
+    assert_eq!(c["status"], "error", "{c:#}");
+    assert_eq!(
+        c["message"],
+        "did not finish: deadline exceeded after 0 samples"
+    );
+    assert_eq!(c["samples"]["count"], 0);
+    let steps = c["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2);
+    assert!(
+        steps
+            .iter()
+            .all(|s| s["status"] == "skipped" && s["message"] == "not run: no sample finished"),
+        "{steps:#?}"
+    );
+}
