@@ -257,9 +257,11 @@ pub struct LatencySummary {
 pub struct StepSamples {
     /// The step's name.
     pub name: String,
-    /// Samples that failed at this step (an expectation or capture did not hold, or no
-    /// response came); the steps after it did not run in those samples.
-    pub failures: u64,
+    /// Samples that failed at this step with its response (an expectation or capture did not
+    /// hold); the steps after it did not run in those samples.
+    pub failed: u64,
+    /// Samples in which this step received no response (transport error, timeout).
+    pub errors: u64,
     /// Latency of the step's exchange in the samples in which it received a response, in
     /// milliseconds; absent when it never did.
     #[serde(default, skip_serializing_if = "Option::is_none")]

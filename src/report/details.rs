@@ -63,7 +63,8 @@ fn explain_samples(out: &mut String, s: &crate::events::SamplesSummary) {
         let _ = writeln!(
             out,
             "    step `{}`: {latency}, {} failed here",
-            st.name, st.failures
+            st.name,
+            st.failed + st.errors
         );
     }
     for b in &s.budgets {

@@ -164,7 +164,12 @@ pub fn render(cases: &[Arc<CaseResult>], s: &RunSummary, now: f64, redactor: &Re
                 labels.push(("quantile", q.into()));
                 f.sample("smokegate_sample_latency_seconds", &labels, v / 1000.0);
             }
-            let n = s.passed + s.failed;
+            // The samples measured: those that received a response — in a multi-step case, a
+            // response to every step (passed, or failed at the last step with its response).
+            let n = match s.steps.last() {
+                Some(last) => s.passed + last.failed,
+                None => s.passed + s.failed,
+            };
             f.sample(
                 "smokegate_sample_latency_seconds_sum",
                 &id(c),

@@ -71,7 +71,8 @@ struct Sample {
 #[derive(Debug)]
 struct StepTally {
     name: String,
-    failures: u64,
+    failed: u64,
+    errors: u64,
     hist: Option<Histogram<u64>>,
 }
 
@@ -129,7 +130,8 @@ impl Tally {
                 .iter()
                 .map(|s| StepTally {
                     name: s.name.clone(),
-                    failures: 0,
+                    failed: 0,
+                    errors: 0,
                     hist: histogram(),
                 })
                 .collect()
@@ -160,7 +162,11 @@ impl Tally {
         for (k, t) in self.steps.iter_mut().enumerate() {
             record_latency(&mut t.hist, s.step_latency.get(k).copied().flatten());
             if s.failed_at == Some(k) {
-                t.failures += 1;
+                if s.status == Status::Error {
+                    t.errors += 1;
+                } else {
+                    t.failed += 1;
+                }
             }
         }
         match s.status {
@@ -291,7 +297,8 @@ impl Tally {
                 .iter()
                 .map(|t| StepSamples {
                     name: t.name.clone(),
-                    failures: t.failures,
+                    failed: t.failed,
+                    errors: t.errors,
                     latency_ms: summarise(t.hist.as_ref()),
                 })
                 .collect(),
@@ -690,7 +697,8 @@ mod tests {
         for name in ["register", "login"] {
             t.steps.push(StepTally {
                 name: name.into(),
-                failures: 0,
+                failed: 0,
+                errors: 0,
                 hist: histogram(),
             });
         }
@@ -730,7 +738,7 @@ mod tests {
             .iter()
             .map(|st| {
                 let l = st.latency_ms.as_ref().unwrap();
-                (st.name.as_str(), st.failures, l.max)
+                (st.name.as_str(), st.failed + st.errors, l.max)
             })
             .collect();
         assert_eq!(per, vec![("register", 1, 10.007), ("login", 1, 80.063)]);
@@ -741,7 +749,8 @@ mod tests {
         let mut none = Tally::new(&[]);
         none.steps.push(StepTally {
             name: "only".into(),
-            failures: 0,
+            failed: 0,
+            errors: 0,
             hist: histogram(),
         });
         none.record(sample(Status::Failed, Some(0), None, [Some(ms(1)), None]));

@@ -161,6 +161,8 @@ async fn sampled_flows_run_every_step_per_sample_and_judge_the_whole_sample() {
             // One flow case at a time: each has its 4 samples in flight to itself.
             "--jobs".into(),
             "1".into(),
+            "--report-openmetrics".into(),
+            dir.path().join("m.prom").display().to_string(),
         ],
         &[],
     )
@@ -199,7 +201,11 @@ async fn sampled_flows_run_every_step_per_sample_and_judge_the_whole_sample() {
     // The whole sample takes at least as long as any of its steps.
     for k in 0..3 {
         let st = step_stats(ok, k);
-        assert_eq!(st["failures"], 0, "{st}");
+        assert_eq!(
+            (st["failed"].as_u64(), st["errors"].as_u64()),
+            (Some(0), Some(0)),
+            "{st}"
+        );
         assert!(
             f(&s["latency_ms"]["min"]) >= f(&st["latency_ms"]["min"]),
             "{s:#}"
@@ -222,9 +228,10 @@ async fn sampled_flows_run_every_step_per_sample_and_judge_the_whole_sample() {
             (Some(4), Some(0))
         );
         assert_eq!(s["failure_rate"], 0.2);
-        assert_eq!(step_stats(c, 0)["failures"], 0);
-        assert_eq!(step_stats(c, 1)["failures"], 4);
-        assert_eq!(step_stats(c, 2)["failures"], 0);
+        assert_eq!(step_stats(c, 0)["failed"], 0);
+        assert_eq!(step_stats(c, 1)["failed"], 4);
+        assert_eq!(step_stats(c, 1)["errors"], 0);
+        assert_eq!(step_stats(c, 2)["failed"], 0);
         let reasons = s["reasons"].as_array().unwrap();
         assert_eq!(reasons.len(), 1, "{reasons:?}");
         assert_eq!(reasons[0]["count"], 4);
@@ -272,6 +279,19 @@ async fn sampled_flows_run_every_step_per_sample_and_judge_the_whole_sample() {
             && msg.ends_with("(expected <= 1500ms)"),
         "{msg}"
     );
+
+    // OpenMetrics counts the samples measured: a sample cut short at the login is not.
+    let prom = std::fs::read_to_string(dir.path().join("m.prom")).unwrap();
+    for (case, n) in [
+        ("works", 20),
+        ("login over its rate", 16),
+        ("slow login", 20),
+    ] {
+        let line = format!(
+            "smokegate_sample_latency_seconds_count{{suite=\"flows\",case=\"{case}\"}} {n}"
+        );
+        assert!(prom.lines().any(|l| l == line), "{line}\n{prom}");
+    }
 
     // The console gives the per-step numbers; no token or session ever shows.
     assert!(
