@@ -164,6 +164,16 @@ impl Redactor {
         Ok(())
     }
 
+    /// True when `other` is this redactor (a clone sharing its secrets).
+    pub(crate) fn same(&self, other: &Redactor) -> bool {
+        Arc::ptr_eq(&self.secrets, &other.secrets)
+    }
+
+    /// True when no other clone of this redactor is left.
+    pub(crate) fn unshared(&self) -> bool {
+        Arc::strong_count(&self.secrets) == 1
+    }
+
     /// Run `f` with the matcher of every secret form (`None` when there is no secret).
     fn with_matcher<R>(&self, f: impl FnOnce(Option<&aho_corasick::AhoCorasick>) -> R) -> R {
         {
