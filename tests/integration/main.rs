@@ -27,6 +27,7 @@ mod samples;
 mod scenarios;
 mod schemas;
 mod secret_cuts;
+mod serve;
 mod sessions_schema;
 mod varfiles;
 mod workerd;
