@@ -594,7 +594,9 @@ async fn serve_does_not_start_without_a_token_or_with_a_bad_gate() {
     let none: Vec<(String, String)> = Vec::new();
     let bad_gate = format!("b={bad}");
     let base = ["serve", "--token-env", "SERVE_TEST_TOKEN"];
-    let cases: Vec<(Vec<&str>, &Vec<(String, String)>, &str)> = vec![
+    type Env = Vec<(String, String)>;
+    // (arguments, environment, what stderr says)
+    let cases: Vec<(Vec<&str>, &Env, &str)> = vec![
         (vec!["--gate", &gate], &none, "$SERVE_TEST_TOKEN"),
         (vec!["--gate", &gate], &short, "shorter than 16"),
         (
