@@ -506,6 +506,21 @@ async fn over_the_bound_is_429_slow_clients_do_not_block_and_sigterm_cuts_runnin
         answered.is_empty() || answered.starts_with("HTTP/1.1 408"),
         "{answered}"
     );
+    // Headers over the 16 KiB bound: refused (431) or closed, never read on.
+    let huge = raw(
+        server.addr,
+        format!(
+            "POST /gates/ok HTTP/1.1\r\nHost: gate.test\r\nX-Pad: {}\r\n\r\n",
+            "a".repeat(64 * 1024)
+        )
+        .as_bytes(),
+        true,
+    )
+    .await;
+    assert!(
+        huge.is_empty() || huge.starts_with("HTTP/1.1 431"),
+        "{huge}"
+    );
     // A body over --max-request-body: 413 before it is read.
     let big = raw(
         server.addr,
@@ -573,6 +588,79 @@ async fn over_the_bound_is_429_slow_clients_do_not_block_and_sigterm_cuts_runnin
     assert!(log.contains("SIGTERM: no longer accepting"), "{log}");
     assert!(log.contains("serve: stopped"), "{log}");
     assert!(!log.contains(TOKEN), "{log}");
+}
+
+#[tokio::test]
+async fn max_concurrent_runs_that_many_gates_at_once_and_refuses_one_more() {
+    let backend = Backend::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let suites = backend_suites(dir.path());
+    let args: Vec<String> = vec![
+        "--var".into(),
+        format!("base=http://{}", backend.addr),
+        "--max-concurrent".into(),
+        "2".into(),
+        "--gate".into(),
+        format!("slow={}", suites[2]),
+    ];
+    let env = vec![("SMOKEGATE_SERVE_TOKEN".to_string(), TOKEN.to_string())];
+    let mut server = Server::start(&args, &env).await;
+    let c = client();
+    let auth = format!("Bearer {TOKEN}");
+    let post = || {
+        c.post(server.url("/gates/slow"))
+            .header("authorization", &auth)
+            .send()
+    };
+    let (first, second) = (tokio::spawn(post()), tokio::spawn(post()));
+    // Both run at once: both are held at the backend together.
+    backend.wait_held(2).await;
+    let third = send(
+        c.post(server.url("/gates/slow"))
+            .header("authorization", &auth),
+    )
+    .await;
+    assert_eq!(third.status, 429, "{}", third.body);
+    assert_eq!(third.header("retry-after"), "10");
+    backend.release.send(true).unwrap();
+    for r in [first, second] {
+        assert_eq!(r.await.unwrap().unwrap().status(), 200);
+    }
+    assert_eq!(server.terminate().await, 0);
+}
+
+#[test]
+fn serve_help_groups_its_options_and_hides_what_only_run_uses() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_smokegate"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for heading in [
+        "\nServer:\n",
+        "\nGates:\n",
+        "\nAuthentication:\n",
+        "\nLimits:\n",
+        "\nVariables:\n",
+        "\nDNS, TLS and proxies:\n",
+    ] {
+        assert!(help.contains(heading), "no {heading:?} in:\n{help}");
+    }
+    for hidden in [
+        "--report-json",
+        "--report-junit",
+        "--shard",
+        "--quiet",
+        "--color",
+    ] {
+        assert!(!help.contains(hidden), "{hidden} in:\n{help}");
+    }
+    let top = std::process::Command::new(env!("CARGO_BIN_EXE_smokegate"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&top.stdout).contains("serve"));
 }
 
 #[tokio::test]
