@@ -212,6 +212,16 @@ async fn gates_answer_200_or_412_with_the_json_report_and_only_to_the_token() {
             .collect::<Vec<_>>()
     };
     assert_eq!(ids(&report), ids(run.json.as_ref().unwrap()));
+    // A caller echoing the token in the payload does not get it printed or reported.
+    let echo = send(
+        c.post(server.url("/gates/healthy"))
+            .header("authorization", &auth)
+            .json(&json!({ "name": TOKEN, "phase": format!("x{TOKEN}y") })),
+    )
+    .await;
+    bodies.push_str(&echo.body);
+    assert_eq!(echo.status, 200, "{}", echo.body);
+    assert!(echo.json()["metadata"]["webhook_name"].is_string());
     // Each request is its own run.
     let again = send(
         c.post(server.url("/gates/healthy"))
