@@ -19,6 +19,7 @@ pub mod plan;
 pub mod redact;
 pub mod report;
 pub mod runner;
+pub mod serve;
 pub mod suite;
 pub mod testing;
 pub mod text;

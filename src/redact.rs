@@ -226,6 +226,16 @@ impl Redactor {
         Ok(())
     }
 
+    /// True when `other` is this redactor (a clone sharing its secrets).
+    pub(crate) fn same(&self, other: &Redactor) -> bool {
+        Arc::ptr_eq(&self.secrets, &other.secrets)
+    }
+
+    /// True when no other clone of this redactor is left.
+    pub(crate) fn unshared(&self) -> bool {
+        Arc::strong_count(&self.secrets) == 1
+    }
+
     /// Run `f` with the matchers of every secret form (none when there is no secret).
     fn with_secrets<R>(&self, f: impl FnOnce(&Secrets) -> R) -> R {
         {

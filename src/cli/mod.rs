@@ -4,6 +4,7 @@ pub mod ci;
 pub mod docs;
 pub mod exit_codes;
 pub mod progress;
+pub mod serve;
 pub mod varfile;
 
 use std::collections::HashMap;
@@ -45,6 +46,9 @@ pub enum Command {
     List(ListArgs),
     /// Start the bundled sample deployment on loopback and run the bundled suites against it.
     Demo(DemoArgs),
+    /// Serve gates over HTTP: POST /gates/NAME runs a gate and answers 200 or 412 with its
+    /// JSON report (for Flagger webhooks and other rollout controllers).
+    Serve(serve::ServeArgs),
     /// Combine the JSON reports of `run --shard K/N` into one verdict (and JSON/JUnit/HTML).
     Merge(ci::MergeArgs),
     /// Print a shell completion script (e.g. `smokegate completions bash > /etc/bash_completion.d/smokegate`).

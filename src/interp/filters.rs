@@ -221,17 +221,24 @@ fn url_encode(s: &str) -> String {
     out
 }
 
-static SINK: RwLock<Option<Redactor>> = RwLock::new(None);
+/// The redactors of the runs under way (one for a `run`; one per gate running for `serve`).
+static SINK: RwLock<Vec<Redactor>> = RwLock::new(Vec::new());
 
-/// The redactor of the run: values derived from its secrets by a filter become secrets too.
+/// The redactor of a run: values derived from its secrets by a filter become secrets too.
+/// Runs at once in one process (`serve`) each keep theirs; the redactor of a finished run
+/// (held by no one else any more) is let go.
 pub fn set_secret_sink(redactor: Redactor) {
-    *SINK.write().unwrap_or_else(|e| e.into_inner()) = Some(redactor);
+    let mut sinks = SINK.write().unwrap_or_else(|e| e.into_inner());
+    sinks.retain(|r| !r.unshared());
+    if !sinks.iter().any(|r| r.same(&redactor)) {
+        sinks.push(redactor);
+    }
 }
 
-/// Record `output` as a secret when `input` holds one.
+/// Record `output` as a secret of every run whose secrets `input` holds.
 fn derived(input: &str, output: &Value) {
-    let sink = SINK.read().unwrap_or_else(|e| e.into_inner());
-    if let Some(r) = sink.as_ref() {
+    let sinks = SINK.read().unwrap_or_else(|e| e.into_inner());
+    for r in sinks.iter() {
         if r.contains_secret(input) {
             // Too short to mask: nothing can be done (documented).
             let _ = r.add(&value_text(output));
@@ -311,6 +318,33 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert_eq!(run("x", &["base64", "base64_decode"]).unwrap(), "x");
+    }
+
+    #[test]
+    fn runs_at_once_each_learn_the_values_derived_from_their_own_secrets() {
+        // Two runs under way in one process (`serve` with --max-concurrent 2): the second
+        // run's sink does not replace the first's.
+        let (a, b) = (Redactor::default(), Redactor::default());
+        a.add("first-run-secret-value").unwrap();
+        b.add("second-run-secret-value").unwrap();
+        set_secret_sink(a.clone());
+        set_secret_sink(b.clone());
+        let ha = run("first-run-secret-value", &["sha256"]).unwrap();
+        let hb = run("second-run-secret-value", &["sha256"]).unwrap();
+        let (ha, hb) = (ha.as_str().unwrap(), hb.as_str().unwrap());
+        assert!(a.contains_secret(ha) && !a.contains_secret(hb));
+        assert!(b.contains_secret(hb) && !b.contains_secret(ha));
+        // A finished run's redactor (held by no one else) is let go at the next run.
+        let weak = a.clone();
+        drop(a);
+        drop(weak);
+        let c = Redactor::default();
+        set_secret_sink(c.clone());
+        assert!(SINK
+            .read()
+            .unwrap()
+            .iter()
+            .all(|r| !r.contains_secret("first-run-secret-value")));
     }
 
     #[test]

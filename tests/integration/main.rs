@@ -28,6 +28,7 @@ mod samples_flow;
 mod scenarios;
 mod schemas;
 mod secret_cuts;
+mod serve;
 mod sessions_schema;
 mod varfiles;
 mod workerd;

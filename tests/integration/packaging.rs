@@ -225,6 +225,8 @@ fn shell_scripts_pass_shellcheck() {
         "scripts/action/run.sh",
         "scripts/release/package.sh",
         "scripts/test",
+        "tests/progressive/argo-job.sh",
+        "tests/progressive/flagger-webhook.sh",
     ];
     let out = Command::new("shellcheck")
         .current_dir(root())
