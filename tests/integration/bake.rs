@@ -1,0 +1,522 @@
+//! Bake mode (`run --bake WINDOW --every INTERVAL`, issue 15) against a loopback server whose
+//! failures and latency are fixed by request order, per path: `/every4-*` answers 500 to
+//! every 4th request, `/later-*` is fast for its first 35 requests (7 rounds of 5 samples)
+//! and slow (250ms) after. Windows are short (2–3 s); nothing asserts on the test's own
+//! duration beyond generous bounds.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{loopback_http, smokegate, validate_report, write_suite, xmllint};
+
+fn server() -> std::net::SocketAddr {
+    let counts: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
+    loopback_http(5000, move |req| {
+        let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
+        let n = {
+            let mut c = counts.lock().unwrap();
+            let n = c.entry(path.clone()).or_default();
+            *n += 1;
+            *n
+        };
+        if path.starts_with("/every4") && n % 4 == 0 {
+            return ("500 Internal Server Error", b"boom".to_vec());
+        }
+        if path.starts_with("/later") && n > 35 {
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        ("200 OK", b"ok".to_vec())
+    })
+}
+
+fn suite(dir: &std::path::Path, port: u16, cases: &str) -> String {
+    write_suite(
+        dir,
+        "bake.yaml",
+        &format!("name: baked\nvars: {{ base: \"http://svc.test:{port}\" }}\ncases:\n{cases}"),
+    )
+}
+
+fn args(path: String, port: u16, extra: &[&str]) -> Vec<String> {
+    let mut a = vec![
+        "run".to_string(),
+        path,
+        "--resolve".into(),
+        format!("svc.test:{port}:127.0.0.1"),
+    ];
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+fn bake(run: &crate::common::Run) -> &Value {
+    &run.json.as_ref().expect("JSON report")["bake"]
+}
+
+fn budget<'a>(case: &'a Value, name: &str) -> &'a Value {
+    case["bake"]["budgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["budget"] == name)
+        .unwrap_or_else(|| panic!("no budget {name}: {case:#}"))
+}
+
+#[tokio::test]
+async fn a_healthy_bake_passes_with_aggregates_in_every_report() {
+    let addr = server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = suite(
+        dir.path(),
+        addr.port(),
+        r#"  - name: health
+    request: { url: "${base}/ok" }
+    expect: { status: 200, max_latency: 5s }
+  - name: sampled
+    request: { url: "${base}/ok-sampled" }
+    samples: { count: 3 }
+    expect_samples: { p95: 5s }
+"#,
+    );
+    let html = dir.path().join("r.html");
+    let om = dir.path().join("r.prom");
+    let run = smokegate(
+        &args(
+            path,
+            addr.port(),
+            &[
+                "--bake",
+                "2s",
+                "--every",
+                "200ms",
+                "--report-html",
+                html.to_str().unwrap(),
+                "--report-openmetrics",
+                om.to_str().unwrap(),
+            ],
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let b = bake(&run);
+    assert_eq!(b["planned_rounds"], 10, "{b:#}");
+    let rounds = b["rounds"].as_u64().unwrap();
+    assert!((2..=10).contains(&rounds), "{b:#}");
+    assert_eq!(b["cut_short"], false);
+    // One line per round on the console, then the aggregates, one run.
+    let round_lines = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("round "))
+        .count();
+    assert_eq!(round_lines as u64, rounds, "{}", run.stdout);
+    assert!(run.stdout.contains("round 1/10  at "), "{}", run.stdout);
+    assert!(run.stdout.contains("worst p95 "), "{}", run.stdout);
+    assert_eq!(run.stdout.matches("verdict: PASSED").count(), 1);
+    assert!(
+        !run.stdout.contains('\x1b'),
+        "no colour, no live line off a TTY"
+    );
+
+    let health = run.case("health");
+    assert_eq!(health["status"], "passed");
+    assert_eq!(health["bake"]["rounds"].as_u64(), Some(rounds));
+    assert_eq!(health["bake"]["failure_rate"], 0.0);
+    assert_eq!(budget(health, "max_latency")["passed"], true);
+    let sampled = run.case("sampled");
+    let sb = &sampled["bake"];
+    // Every sample of every round is in the histogram.
+    assert_eq!(sb["latency_count"].as_u64(), Some(3 * rounds), "{sb:#}");
+    let in_buckets: u64 = sb["histogram"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(in_buckets, 3 * rounds);
+    assert_eq!(budget(sampled, "p95")["passed"], true);
+    assert_eq!(sb["series"].as_array().unwrap().len() as u64, rounds);
+    assert!(sampled.get("samples").is_none(), "{sampled:#}");
+
+    let junit = run.junit.as_deref().unwrap();
+    xmllint(&run.junit_path);
+    assert!(
+        junit.contains(&format!(
+            r#"<property name="bake.rounds" value="{rounds}"/>"#
+        )),
+        "{junit}"
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<svg id=\"bake-plot\""), "plot");
+    assert!(page.contains("class=\"series\" data-check=\"baked/sampled\""));
+    assert!(!page.contains("http://") || !page.contains("src=\"http"));
+    let metrics = std::fs::read_to_string(&om).unwrap();
+    assert!(
+        metrics.contains(&format!("smokegate_bake_rounds {rounds}\n")),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("smokegate_bake_check_failure_ratio{suite=\"baked\",case=\"health\"} 0\n")
+    );
+    assert!(metrics.ends_with("# EOF\n"));
+}
+
+#[tokio::test]
+async fn the_failure_rate_fails_above_the_allowed_rate_and_passes_at_it() {
+    let addr = server();
+    let dir = tempfile::tempdir().unwrap();
+    let case = |path: &str| {
+        format!("  - name: flaky\n    request: {{ url: \"${{base}}/{path}\" }}\n    expect: {{ status: 200 }}\n")
+    };
+    // Every 4th request fails: over n ≥ 4 rounds, between 14% and 25% of rounds.
+    let at = suite(dir.path(), addr.port(), &case("every4-a"));
+    let run = smokegate(
+        &args(
+            at,
+            addr.port(),
+            &[
+                "--bake",
+                "2s",
+                "--every",
+                "200ms",
+                "--bake-max-failure-rate",
+                "25%",
+            ],
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let c = run.case("flaky");
+    let rounds = c["bake"]["rounds"].as_u64().unwrap();
+    assert!(rounds >= 4, "{c:#}");
+    assert_eq!(c["bake"]["failed"].as_u64(), Some(rounds / 4));
+    assert_eq!(c["status"], "passed");
+    // Failures within the allowance are reported as a warning, never hidden.
+    assert!(
+        c["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("within --bake-max-failure-rate 25%"),
+        "{c:#}"
+    );
+
+    let dir2 = tempfile::tempdir().unwrap();
+    let over = suite(dir2.path(), addr.port(), &case("every4-b"));
+    let run = smokegate(
+        &args(
+            over,
+            addr.port(),
+            &[
+                "--bake",
+                "2s",
+                "--every",
+                "200ms",
+                "--bake-max-failure-rate",
+                "10%",
+            ],
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let c = run.case("flaky");
+    assert!(c["bake"]["rounds"].as_u64().unwrap() >= 4, "{c:#}");
+    assert_eq!(c["status"], "failed");
+    let rate = budget(c, "failure_rate");
+    assert_eq!(rate["passed"], false);
+    assert_eq!(
+        rate["expected"],
+        "<= 10% of rounds (--bake-max-failure-rate)"
+    );
+    assert!(
+        c["bake"]["first_failure"]
+            .as_str()
+            .unwrap()
+            .starts_with("round 4: "),
+        "{c:#}"
+    );
+    assert!(run.stdout.contains("verdict: FAILED"), "{}", run.stdout);
+    xmllint(&run.junit_path);
+}
+
+#[tokio::test]
+async fn a_p95_breach_over_the_window_fails_when_only_later_rounds_are_slow() {
+    let addr = server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = suite(
+        dir.path(),
+        addr.port(),
+        r#"  - name: later slow
+    request: { url: "${base}/later-a" }
+    samples: { count: 5, concurrency: 5 }
+    expect_samples: { p95: 150ms }
+"#,
+    );
+    // The rate allows most rounds to fail: only the window's p95 can fail the bake.
+    let run = smokegate(
+        &args(
+            path,
+            addr.port(),
+            &[
+                "--bake",
+                "3s",
+                "--every",
+                "200ms",
+                "--bake-max-failure-rate",
+                "90%",
+            ],
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let c = run.case("later slow");
+    let b = &c["bake"];
+    assert!(b["rounds"].as_u64().unwrap() >= 8, "{b:#}");
+    // The first 7 rounds passed: the first failure is a later round.
+    assert!(
+        b["first_failure"]
+            .as_str()
+            .unwrap()
+            .starts_with("round 8: "),
+        "{b:#}"
+    );
+    assert_eq!(budget(c, "failure_rate")["passed"], true);
+    let p95 = budget(c, "p95");
+    assert_eq!(p95["passed"], false, "{c:#}");
+    assert_eq!(p95["expected"], "<= 150ms over the window");
+    assert_eq!(c["status"], "failed");
+    // The plot shows the slow rounds above the fast ones.
+    let series = b["series"].as_array().unwrap();
+    let lat = |p: &Value| p["latency_ms"].as_f64().unwrap();
+    assert!(
+        lat(&series[0]) < 150.0 && lat(series.last().unwrap()) >= 200.0,
+        "{b:#}"
+    );
+}
+
+#[tokio::test]
+async fn bake_fail_fast_stops_at_the_first_breach() {
+    let addr = server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = suite(
+        dir.path(),
+        addr.port(),
+        "  - name: flaky\n    request: { url: \"${base}/every4-ff\" }\n    expect: { status: 200 }\n",
+    );
+    let run = smokegate(
+        &args(
+            path,
+            addr.port(),
+            &["--bake", "3s", "--every", "100ms", "--bake-fail-fast"],
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let b = bake(&run);
+    assert_eq!(b["planned_rounds"], 30);
+    assert_eq!(b["rounds"], 4, "{b:#}");
+    assert_eq!(b["cut_short"], true);
+    assert!(
+        b["stopped"]
+            .as_str()
+            .unwrap()
+            .starts_with("--bake-fail-fast: `baked/flaky` failed in 1 of 4 rounds"),
+        "{b:#}"
+    );
+    assert_eq!(run.json.as_ref().unwrap()["cancelled"], Value::Null);
+    assert!(
+        run.stdout.contains("cut short: --bake-fail-fast"),
+        "{}",
+        run.stdout
+    );
+    xmllint(&run.junit_path);
+}
+
+#[tokio::test]
+async fn the_deadline_cuts_a_bake_short_with_complete_reports() {
+    let addr = server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = suite(
+        dir.path(),
+        addr.port(),
+        "  - name: health\n    request: { url: \"${base}/ok-deadline\" }\n",
+    );
+    let run = smokegate(
+        &args(
+            path,
+            addr.port(),
+            &["--bake", "60s", "--every", "100ms", "--deadline", "1s"],
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let j = run.json.as_ref().unwrap();
+    assert_eq!(j["cancelled"], "deadline-exceeded");
+    assert_eq!(j["verdict"], "failed");
+    let b = &j["bake"];
+    assert_eq!(b["cut_short"], true);
+    let rounds = b["rounds"].as_u64().unwrap();
+    assert!((1..600).contains(&rounds), "{b:#}");
+    assert_eq!(
+        b["stopped"],
+        format!("deadline exceeded after {rounds} of 600 rounds")
+    );
+    assert_eq!(run.case("health")["status"], "passed");
+    xmllint(&run.junit_path);
+    assert!(run
+        .junit
+        .as_deref()
+        .unwrap()
+        .contains(r#"<property name="bake.cut_short" value="true"/>"#));
+}
+
+/// A bake killed by `signal` after its second round: exit 130, complete and valid reports.
+fn interrupted_by(signal: i32) {
+    let addr = server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = suite(
+        dir.path(),
+        addr.port(),
+        "  - name: health\n    request: { url: \"${base}/ok-signal\" }\n",
+    );
+    let json = dir.path().join("r.json");
+    let junit = dir.path().join("r.xml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_smokegate"))
+        .args(args(
+            path,
+            addr.port(),
+            &["--bake", "60s", "--every", "100ms"],
+        ))
+        .arg("--report-json")
+        .arg(&json)
+        .arg("--report-junit")
+        .arg(&junit)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let until = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.starts_with("round 2/")) {
+        match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(l) => seen.push(l),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("no second round within 30 s: {seen:#?}");
+            }
+        }
+    }
+    unsafe {
+        libc::kill(child.id() as i32, signal);
+    }
+    let stopped_by = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > stopped_by {
+            let _ = child.kill();
+            panic!("the bake did not stop on signal {signal}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let rest: Vec<String> = rx.iter().collect();
+    assert_eq!(status.code(), Some(130), "{seen:#?}\n{rest:#?}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    validate_report(&report);
+    assert_eq!(report["cancelled"], "interrupted");
+    let b = &report["bake"];
+    let rounds = b["rounds"].as_u64().unwrap();
+    assert!((2..600).contains(&rounds), "{b:#}");
+    assert_eq!(b["cut_short"], true);
+    assert_eq!(
+        b["stopped"],
+        format!("interrupted after {rounds} of 600 rounds")
+    );
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("cut short: interrupted after")),
+        "{rest:#?}"
+    );
+    xmllint(&junit);
+}
+
+#[test]
+fn sigterm_mid_bake_leaves_valid_reports() {
+    interrupted_by(libc::SIGTERM);
+}
+
+#[test]
+fn sigint_mid_bake_leaves_valid_reports() {
+    interrupted_by(libc::SIGINT);
+}
+
+#[tokio::test]
+async fn bake_flags_are_checked_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    // Port 9 on loopback: nothing is sent anyway, every command below is refused first.
+    let path = suite(
+        dir.path(),
+        9,
+        "  - name: health\n    request: { url: \"${base}/\" }\n",
+    );
+    for (extra, says) in [
+        (&["--bake", "1s"][..], "--every"),
+        (&["--bake", "0", "--every", "1s"], "more than 0"),
+        (&["--bake", "25h", "--every", "1s"], "at most 24h"),
+        (&["--bake", "1s", "--every", "5ms"], "at least 10ms"),
+        (
+            &["--bake", "1s", "--every", "2s"],
+            "longer than the --bake window",
+        ),
+        (&["--every", "1s"], "--bake"),
+        (&["--bake-max-failure-rate", "5%"], "--bake"),
+        (&["--bake-fail-fast"], "--bake"),
+        (
+            &[
+                "--bake",
+                "2s",
+                "--every",
+                "1s",
+                "--bake-max-failure-rate",
+                "150%",
+            ],
+            "between 0 and 100%",
+        ),
+        (
+            &["--bake", "2s", "--every", "1s", "--fail-fast"],
+            "--fail-fast",
+        ),
+    ] {
+        let run = smokegate(&args(path.clone(), 9, extra), &[]).await;
+        assert_eq!(run.code, 2, "{extra:?}: {}\n{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(says), "{extra:?}: {}", run.stderr);
+        assert!(run.json.is_none(), "{extra:?}: nothing ran");
+    }
+    // `list` sends nothing: a bake there is meaningless.
+    let run = smokegate(&["list".into(), path, "--bake".into(), "1s".into()], &[]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--bake"), "{}", run.stderr);
+}
