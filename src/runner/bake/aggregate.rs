@@ -34,11 +34,10 @@ fn ms(us: u64) -> f64 {
     round3(us as f64 / 1000.0)
 }
 
-/// A latency histogram in microseconds, 3 significant digits, sized to what it records.
+/// A latency histogram in microseconds, 3 significant digits, that grows to the largest
+/// latency it records (a check that answers in milliseconds keeps a small one).
 fn new_histogram() -> Option<Histogram<u64>> {
-    let mut h = Histogram::new_with_bounds(1, HIGHEST_US, 3).ok()?;
-    h.auto(false);
-    Some(h)
+    Histogram::new(3).ok()
 }
 
 /// Latency percentiles of a histogram (none when it is empty).
@@ -297,12 +296,12 @@ impl Aggregator {
             c.first_failure = Some((round, r.clone()));
         }
         c.last = Some(r.clone());
-        let hist = c.hist.get_or_insert_with(|| {
-            new_histogram().unwrap_or_else(|| Histogram::new(3).expect("a histogram"))
-        });
+        if c.hist.is_none() {
+            c.hist = new_histogram();
+        }
         let latency = match &r.samples {
             Some(s) => {
-                if let Some(h) = &s.histogram {
+                if let (Some(hist), Some(h)) = (c.hist.as_mut(), &s.histogram) {
                     if hist.add(h.as_ref()).is_err() {
                         tracing::debug!("bake: a round's histogram could not be merged");
                     }
@@ -310,7 +309,9 @@ impl Aggregator {
                 s.latency_ms.as_ref().map(|l| l.p95)
             }
             None if matches!(r.status, Status::Passed | Status::Failed) => {
-                hist.saturating_record((r.duration_ms * 1000).clamp(1, HIGHEST_US));
+                if let Some(hist) = c.hist.as_mut() {
+                    hist.saturating_record((r.duration_ms * 1000).clamp(1, HIGHEST_US));
+                }
                 Some(r.duration_ms as f64)
             }
             None => None,
