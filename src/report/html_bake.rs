@@ -16,10 +16,14 @@ const COLORS: [&str; MAX_LINES] = [
 /// CSS of the section.
 pub const STYLE: &str =
     "#bake{background:#fff;border:1px solid #e4e7eb;border-radius:4px;padding:6px 10px}\
-#bake svg{display:block;width:100%;max-width:720px;height:auto}\
+#bake svg{display:block;width:100%;max-width:560px;height:auto}\
 #bake .legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px;margin:4px 0}\
 #bake .key{display:inline-block;width:12px;height:3px;vertical-align:middle;margin-right:4px}\
-#bake table{font-size:12px}#bake td,#bake th{padding:3px 6px}";
+#bake table{font-size:12px}#bake td,#bake th{padding:3px 6px}\
+@media (max-width:640px){#bake-checks thead{display:none}\
+#bake-checks,#bake-checks tbody,#bake-checks tr,#bake-checks td{display:block;width:auto}\
+#bake-checks tr{border-bottom:1px solid #c8ced6;padding:4px 0}#bake-checks td{border:0;padding:1px 6px}\
+#bake-checks td[data-label]::before{content:attr(data-label) \": \";color:#6b7280}#bake-checks td.num{text-align:left}}";
 
 /// The bake section, after the verdict.
 pub fn section(h: &mut String, b: &BakeRun, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> String) {
@@ -94,24 +98,25 @@ fn plot(h: &mut String, b: &BakeRun, cases: &[Arc<CaseResult>], t: &dyn Fn(&str)
                 .unwrap_or(0),
         )
         .max(1) as f64;
-    // Drawing area inside a 400×180 view box, with room for the axis labels.
-    let (x0, x1, y0, y1) = (44.0, 392.0, 10.0, 154.0);
+    // Drawing area inside a 400×200 view box, with room for the axis labels (13 units: at
+    // least 12 px once the plot is scaled to a 420 px screen).
+    let (x0, x1, y0, y1) = (70.0, 392.0, 12.0, 170.0);
     let x = |ms: u64| x0 + (ms as f64 / xmax) * (x1 - x0);
     let y = |v: f64| y1 - (v / ymax) * (y1 - y0);
     let _ = write!(
         *h,
-        "<svg id=\"bake-plot\" viewBox=\"0 0 400 180\" role=\"img\" aria-label=\"latency of the slowest checks over the bake window\" \
-font-family=\"system-ui,sans-serif\" font-size=\"10\">\
+        "<svg id=\"bake-plot\" viewBox=\"0 0 400 200\" role=\"img\" aria-label=\"latency of the slowest checks over the bake window\" \
+font-family=\"system-ui,sans-serif\" font-size=\"13\">\
 <line x1=\"{x0}\" y1=\"{y1}\" x2=\"{x1}\" y2=\"{y1}\" stroke=\"#9ca3af\"/>\
 <line x1=\"{x0}\" y1=\"{y0}\" x2=\"{x0}\" y2=\"{y1}\" stroke=\"#9ca3af\"/>\
 <text x=\"{}\" y=\"{}\" text-anchor=\"end\">{} ms</text>\
 <text x=\"{}\" y=\"{}\" text-anchor=\"end\">0</text>\
-<text x=\"{x0}\" y=\"170\">0 s</text>\
-<text x=\"{x1}\" y=\"170\" text-anchor=\"end\">{} s</text>",
-        x0 - 3.0,
-        y0 + 8.0,
-        crate::plan::samples::trim_float(ymax / 1.1),
-        x0 - 3.0,
+<text x=\"{x0}\" y=\"190\">0 s</text>\
+<text x=\"{x1}\" y=\"190\" text-anchor=\"end\">{} s</text>",
+        x0 - 4.0,
+        y0 + 10.0,
+        axis_ms(ymax / 1.1),
+        x0 - 4.0,
         y1,
         crate::plan::samples::trim_float(xmax / 1000.0),
     );
@@ -155,6 +160,15 @@ font-family=\"system-ui,sans-serif\" font-size=\"10\">\
     h.push_str("<span><span class=\"key\" style=\"background:#b42318\"></span>round did not pass</span></div>\n");
 }
 
+/// An axis label: whole milliseconds from 10 ms up.
+fn axis_ms(v: f64) -> String {
+    if v >= 10.0 {
+        format!("{v:.0}")
+    } else {
+        crate::plan::samples::trim_float(v)
+    }
+}
+
 /// Each check's aggregates over the window.
 fn table(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> String) {
     h.push_str(
@@ -171,8 +185,9 @@ fn table(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> String) 
         };
         let _ = writeln!(
             *h,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            "<tr><td>{}</td><td class=\"num\" data-label=\"rounds\">{}</td><td class=\"num\" data-label=\"failed\">{}</td>\
+<td class=\"num\" data-label=\"rate\">{}</td><td class=\"num\" data-label=\"p50\">{}</td><td class=\"num\" data-label=\"p95\">{}</td>\
+<td class=\"num\" data-label=\"p99\">{}</td><td class=\"num\" data-label=\"max\">{}</td></tr>",
             t(&format!("{} › {}", c.suite, c.name)),
             b.rounds,
             b.rounds - b.passed,

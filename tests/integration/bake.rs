@@ -128,6 +128,21 @@ async fn a_healthy_bake_passes_with_aggregates_in_every_report() {
     assert_eq!(health["bake"]["rounds"].as_u64(), Some(rounds));
     assert_eq!(health["bake"]["failure_rate"], 0.0);
     assert_eq!(budget(health, "max_latency")["passed"], true);
+    // Each round's duration (whole milliseconds) is in the histogram, never clamped: its
+    // max is the slowest round of the series (within the histogram's 0.1%).
+    let lat = &health["bake"]["latency_ms"];
+    let slowest = health["bake"]["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["latency_ms"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    let max = lat["max"].as_f64().unwrap();
+    assert!(
+        max >= slowest && max <= slowest * 1.001 + 0.002,
+        "{slowest} vs {lat:#}"
+    );
+    assert_eq!(health["bake"]["latency_count"].as_u64(), Some(rounds));
     let sampled = run.case("sampled");
     let sb = &sampled["bake"];
     // Every sample of every round is in the histogram.
@@ -519,4 +534,93 @@ async fn bake_flags_are_checked_before_anything_is_sent() {
     let run = smokegate(&["list".into(), path, "--bake".into(), "1s".into()], &[]).await;
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--bake"), "{}", run.stderr);
+}
+
+#[test]
+fn the_bake_html_plots_latency_and_reads_at_420_px() {
+    let addr = server();
+    let ws = tempfile::tempdir().unwrap();
+    let path = suite(
+        ws.path(),
+        addr.port(),
+        r#"  - name: a check whose name goes on and on so that it cannot fit on one narrow line
+    request: { url: "${base}/every4-html" }
+    expect: { status: 200 }
+  - name: sampled
+    request: { url: "${base}/ok-html" }
+    samples: { count: 2 }
+"#,
+    );
+    let html = ws.path().join("report.html");
+    let out = Command::new(env!("CARGO_BIN_EXE_smokegate"))
+        .args(args(
+            path,
+            addr.port(),
+            &["--bake", "1s", "--every", "100ms"],
+        ))
+        .arg("--report-html")
+        .arg(&html)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<svg id=\"bake-plot\""), "{page}");
+    // The rounds the flaky check failed in are marked on its line.
+    assert!(page.contains("<circle class=\"failed-round\""), "{page}");
+    assert!(!page.contains("src=\"http") && !page.contains("href=\"http"));
+    let wrapper = ws.path().join("measure.html");
+    std::fs::write(
+        &wrapper,
+        r#"<!DOCTYPE html><html><body style="margin:0">
+<iframe id="f" src="report.html" style="width:420px;height:900px;border:0"></iframe>
+<pre id="out">pending</pre>
+<script>
+document.getElementById('f').addEventListener('load', function () {
+  var d = document.getElementById('f').contentDocument;
+  var px = function (el) { return parseFloat(d.defaultView.getComputedStyle(el).fontSize); };
+  var cells = Array.prototype.map.call(d.querySelectorAll('#bake td, #bake .legend span'), px);
+  var svg = d.getElementById('bake-plot');
+  var wide = Array.prototype.filter.call(d.querySelectorAll('body *'), function (el) {
+    return el.getBoundingClientRect().right > 421;
+  }).map(function (el) { return el.tagName + '#' + el.id + '.' + el.className; });
+  document.getElementById('out').textContent = JSON.stringify({
+    scrollWidth: d.documentElement.scrollWidth,
+    minCellPx: Math.min.apply(null, cells),
+    svgTextPx: 13 * svg.getBoundingClientRect().width / 400,
+    wide: wide.slice(0, 5)
+  });
+});
+</script></body></html>"#,
+    )
+    .unwrap();
+    let o = crate::ci_locations::chromium(
+        &[
+            "--allow-file-access-from-files".into(),
+            "--virtual-time-budget=5000".into(),
+            "--window-size=420,900".into(),
+            "--dump-dom".into(),
+        ],
+        &wrapper,
+    );
+    let dom = String::from_utf8_lossy(&o.stdout);
+    let json = regex::Regex::new(r#"<pre id="out">(\{.*\})</pre>"#)
+        .unwrap()
+        .captures(&dom)
+        .unwrap_or_else(|| panic!("the wrapper measured the report:\n{dom}"))[1]
+        .replace("&quot;", "\"");
+    let m: Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        m["scrollWidth"].as_f64().unwrap() <= 420.0,
+        "runs off-screen: {m}"
+    );
+    assert_eq!(m["wide"], serde_json::json!([]), "wider than 420 px: {m}");
+    assert!(
+        m["minCellPx"].as_f64().unwrap() >= 12.0,
+        "text too small: {m}"
+    );
+    assert!(
+        m["svgTextPx"].as_f64().unwrap() >= 12.0,
+        "plot text too small: {m}"
+    );
 }

@@ -310,7 +310,12 @@ impl Aggregator {
             }
             None if matches!(r.status, Status::Passed | Status::Failed) => {
                 if let Some(hist) = c.hist.as_mut() {
-                    hist.saturating_record((r.duration_ms * 1000).clamp(1, HIGHEST_US));
+                    // `record` grows the histogram (`saturating_record` would clamp to its
+                    // current, small, range).
+                    let us = (r.duration_ms * 1000).clamp(1, HIGHEST_US);
+                    if hist.record(us).is_err() {
+                        hist.saturating_record(us);
+                    }
                 }
                 Some(r.duration_ms as f64)
             }
@@ -630,6 +635,9 @@ mod tests {
         for ms in [1u64, 2, 3, 50, 51, 900] {
             h.record(ms * 1000).unwrap();
         }
+        // The histogram grew to the largest latency: nothing was clamped.
+        assert_eq!(latency_summary(&h).unwrap().min, 1.0);
+        assert!((latency_summary(&h).unwrap().max - 900.0).abs() < 1.0);
         let b = buckets(&h);
         assert_eq!(b.iter().map(|b| b.count).sum::<u64>(), 6);
         assert!(b.windows(2).all(|w| w[0].le_ms < w[1].le_ms));
