@@ -1,7 +1,7 @@
 //! Bake mode (`run --bake WINDOW --every INTERVAL`, issue 15) against a loopback server whose
 //! failures and latency are fixed by request order, per path: `/every4-*` answers 500 to
 //! every 4th request, `/later-*` is fast for its first 35 requests (7 rounds of 5 samples)
-//! and slow (250ms) after. Windows are short (2–3 s); nothing asserts on the test's own
+//! and slow (250ms) after; `/slow*` always takes 300ms. Windows are short (2–3 s); nothing asserts on the test's own
 //! duration beyond generous bounds.
 
 use std::collections::HashMap;
@@ -26,6 +26,9 @@ fn server() -> std::net::SocketAddr {
         };
         if path.starts_with("/every4") && n % 4 == 0 {
             return ("500 Internal Server Error", b"boom".to_vec());
+        }
+        if path.starts_with("/slow") {
+            std::thread::sleep(Duration::from_millis(300));
         }
         if path.starts_with("/later") && n > 35 {
             std::thread::sleep(Duration::from_millis(250));
@@ -314,6 +317,47 @@ async fn a_p95_breach_over_the_window_fails_when_only_later_rounds_are_slow() {
         lat(&series[0]) < 150.0 && lat(series.last().unwrap()) >= 200.0,
         "{b:#}"
     );
+}
+
+#[tokio::test]
+async fn rounds_longer_than_every_are_followed_never_overlapped() {
+    let addr = server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = suite(
+        dir.path(),
+        addr.port(),
+        "  - name: slow\n    request: { url: \"${base}/slow\" }\n",
+    );
+    let run = smokegate(
+        &args(path, addr.port(), &["--bake", "1s", "--every", "100ms"]),
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let b = bake(&run);
+    let rounds = b["rounds"].as_u64().unwrap();
+    // 300ms rounds in a 1 s window planned for 10: at most 4 start before it ends.
+    assert!((2..=4).contains(&rounds), "{b:#}");
+    assert!(b["overruns"].as_u64().unwrap() >= 1, "{b:#}");
+    assert!(
+        b["stopped"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("the window ended after {rounds} of 10 rounds")),
+        "{b:#}"
+    );
+    assert_eq!(b["cut_short"], false);
+    assert!(
+        run.stdout
+            .contains("> --every 100ms: the next round starts when it ends)"),
+        "{}",
+        run.stdout
+    );
+    let series = b["round_series"].as_array().unwrap();
+    for w in series.windows(2) {
+        let end = w[0]["offset_ms"].as_u64().unwrap() + w[0]["duration_ms"].as_u64().unwrap();
+        assert!(w[1]["offset_ms"].as_u64().unwrap() >= end, "overlap: {b:#}");
+    }
 }
 
 #[tokio::test]

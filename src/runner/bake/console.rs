@@ -176,8 +176,16 @@ fn secs(d: Duration) -> String {
     }
 }
 
+/// `84 ms`, `3.2 ms`: enough digits to compare rounds at a glance.
 fn ms(x: f64) -> String {
-    format!("{} ms", crate::plan::samples::trim_float(x))
+    if x >= 10.0 {
+        format!("{x:.0} ms")
+    } else {
+        format!(
+            "{} ms",
+            crate::plan::samples::trim_float((x * 10.0).round() / 10.0)
+        )
+    }
 }
 
 #[cfg(test)]
@@ -189,5 +197,8 @@ mod tests {
         assert_eq!(secs(Duration::from_millis(400)), "0.40 s");
         assert_eq!(secs(Duration::from_secs(12)), "12 s");
         assert_eq!(secs(Duration::from_secs(185)), "3 m 05 s");
+        assert_eq!(ms(15.559), "16 ms");
+        assert_eq!(ms(3.25), "3.3 ms");
+        assert_eq!(ms(2.0), "2 ms");
     }
 }
