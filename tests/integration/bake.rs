@@ -668,3 +668,64 @@ document.getElementById('f').addEventListener('load', function () {
         "plot text too small: {m}"
     );
 }
+
+/// A shell script standing in for a progressive delivery controller (Argo Rollouts' Job
+/// provider: a Job that exits 0 is a Successful measurement, anything else Failed, and the
+/// rollout aborts): it runs the bake and promotes or aborts on its exit code alone.
+#[test]
+fn a_controller_script_promotes_a_healthy_bake_and_aborts_a_failing_one() {
+    let addr = server();
+    let dir = tempfile::tempdir().unwrap();
+    let controller = r#"
+set -u
+if smokegate run "$SUITE" --resolve "$RESOLVE" --bake 1s --every 100ms \
+     --report-json "$REPORT" >/dev/null; then
+  echo "measurement Successful: promote"
+else
+  echo "measurement Failed (exit $?): abort"
+fi
+"#;
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_smokegate"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let run = |path: &str, name: &str| {
+        let suite = write_suite(
+            dir.path(),
+            &format!("{name}.yaml"),
+            &format!(
+                "name: {name}\ncases:\n  - name: health\n    request: {{ url: \"http://svc.test:{}/{path}\" }}\n    expect: {{ status: 200 }}\n",
+                addr.port()
+            ),
+        );
+        let report = dir.path().join(format!("{name}.json"));
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(controller)
+            .env("SUITE", &suite)
+            .env("RESOLVE", format!("svc.test:{}:127.0.0.1", addr.port()))
+            .env("REPORT", &report)
+            .env(
+                "PATH",
+                format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+            )
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let report: Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        (String::from_utf8_lossy(&out.stdout).into_owned(), report)
+    };
+    let (said, report) = run("ok-controller", "healthy");
+    assert_eq!(said.trim(), "measurement Successful: promote", "{report:#}");
+    assert_eq!(report["verdict"], "passed");
+    // Every 4th request fails: the bake (10 rounds, no failure allowed) fails.
+    let (said, report) = run("every4-controller", "broken");
+    assert_eq!(
+        said.trim(),
+        "measurement Failed (exit 1): abort",
+        "{report:#}"
+    );
+    assert_eq!(report["verdict"], "failed");
+    assert!(report["bake"]["rounds"].as_u64().unwrap() >= 4);
+}

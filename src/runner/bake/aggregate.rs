@@ -542,7 +542,8 @@ impl Aggregator {
                     .iter()
                     .map(|s| super::super::case::skipped_step(s, &why))
                     .collect();
-                let mut r = super::super::case::finish_case(
+                // As for any case a run could not finish: an error, its steps skipped.
+                super::super::case::finish_case(
                     &self.plan,
                     case,
                     Status::Error,
@@ -551,11 +552,7 @@ impl Aggregator {
                     Duration::ZERO,
                     steps,
                     false,
-                );
-                for s in &mut r.steps {
-                    s.status = Status::Error;
-                }
-                r
+                )
             }
         };
         if let Some(s) = &c.started_at {
