@@ -438,14 +438,24 @@ async fn the_deadline_cuts_a_bake_short_with_complete_reports() {
         .contains(r#"<property name="bake.cut_short" value="true"/>"#));
 }
 
-/// A bake killed by `signal` after its second round: exit 130, complete and valid reports.
-fn interrupted_by(signal: i32) {
+/// A bake killed by `signal` once stdout shows `after`: exit 130, complete and valid reports.
+fn spawn_bake_and_signal(
+    path_in_url: &str,
+    after: &str,
+    signal: i32,
+) -> (
+    std::process::ExitStatus,
+    Value,
+    Vec<String>,
+    std::path::PathBuf,
+    tempfile::TempDir,
+) {
     let addr = server();
     let dir = tempfile::tempdir().unwrap();
     let path = suite(
         dir.path(),
         addr.port(),
-        "  - name: health\n    request: { url: \"${base}/ok-signal\" }\n",
+        &format!("  - name: health\n    request: {{ url: \"${{base}}/{path_in_url}\" }}\n"),
     );
     let json = dir.path().join("r.json");
     let junit = dir.path().join("r.xml");
@@ -478,12 +488,12 @@ fn interrupted_by(signal: i32) {
     });
     let until = Instant::now() + Duration::from_secs(30);
     let mut seen = Vec::new();
-    while !seen.iter().any(|l: &String| l.starts_with("round 2/")) {
+    while !seen.iter().any(|l: &String| l.starts_with(after)) {
         match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
             Ok(l) => seen.push(l),
             Err(_) => {
                 let _ = child.kill();
-                panic!("no second round within 30 s: {seen:#?}");
+                panic!("no `{after}` within 30 s: {seen:#?}");
             }
         }
     }
@@ -501,10 +511,38 @@ fn interrupted_by(signal: i32) {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let rest: Vec<String> = rx.iter().collect();
-    assert_eq!(status.code(), Some(130), "{seen:#?}\n{rest:#?}");
+    seen.extend(rx.iter());
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     validate_report(&report);
+    xmllint(&junit);
+    (status, report, seen, junit, dir)
+}
+
+#[test]
+fn a_signal_during_the_first_round_leaves_the_check_an_error_never_a_pass() {
+    // Every request takes 300ms: the signal lands while round 1 is in flight.
+    let (status, report, seen, _, _dir) =
+        spawn_bake_and_signal("slow-first", "baking for ", libc::SIGTERM);
+    assert_eq!(status.code(), Some(130), "{seen:#?}");
+    assert_eq!(report["cancelled"], "interrupted");
+    assert_eq!(report["bake"]["rounds"], 0, "{report:#}");
+    let case = &report["cases"][0];
+    assert_eq!(case["status"], "error", "{case:#}");
+    assert_eq!(
+        case["message"],
+        "bake: no result in any round (interrupted after 0 of 600 rounds)"
+    );
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("round 1/600") && l.contains("round abandoned")),
+        "{seen:#?}"
+    );
+}
+
+/// A bake killed by `signal` after its second round: exit 130, complete and valid reports.
+fn interrupted_by(signal: i32) {
+    let (status, report, seen, _, _dir) = spawn_bake_and_signal("ok-signal", "round 2/", signal);
+    assert_eq!(status.code(), Some(130), "{seen:#?}");
     assert_eq!(report["cancelled"], "interrupted");
     let b = &report["bake"];
     let rounds = b["rounds"].as_u64().unwrap();
@@ -514,12 +552,12 @@ fn interrupted_by(signal: i32) {
         b["stopped"],
         format!("interrupted after {rounds} of 600 rounds")
     );
+    assert_eq!(report["cases"][0]["status"], "passed");
     assert!(
-        rest.iter()
+        seen.iter()
             .any(|l| l.contains("cut short: interrupted after")),
-        "{rest:#?}"
+        "{seen:#?}"
     );
-    xmllint(&junit);
 }
 
 #[test]

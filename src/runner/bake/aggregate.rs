@@ -523,7 +523,7 @@ impl Aggregator {
         } else {
             (Status::Passed, None)
         };
-        if let (Some(m), Some(why)) = (message.as_mut(), why_short) {
+        if let (Some(m), Some(why), true) = (message.as_mut(), why_short, c.rounds > 0) {
             m.push_str(&format!(" (bake cut short: {why})"));
         }
         // The result shown: the first round it did not pass in, else its last round.

@@ -86,6 +86,8 @@ pub async fn run(
     mut console: BakeConsole,
     reporters: &mut [Box<dyn Reporter>],
 ) -> Result<RunOutcome, SetupError> {
+    // Listening first: a signal from the moment anything is printed stops the bake cleanly.
+    let mut signals = Signals::new(opts.handle_signals);
     // A configuration the client cannot use is found before anything is reported.
     let insecure = super::client_for(&plan, &opts)?.config().insecure;
     super::samples::KEEP_HISTOGRAMS.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -118,7 +120,6 @@ pub async fn run(
     let start = tokio::time::Instant::now();
     let window_end = start + bake.window;
     let deadline = opts.deadline.map(|d| start + d);
-    let mut signals = Signals::new(opts.handle_signals);
     let round_opts = RunOptions {
         handle_signals: false,
         deadline: None,
