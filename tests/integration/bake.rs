@@ -182,6 +182,37 @@ async fn a_healthy_bake_passes_with_aggregates_in_every_report() {
         metrics.contains("smokegate_bake_check_failure_ratio{suite=\"baked\",case=\"health\"} 0\n")
     );
     assert!(metrics.ends_with("# EOF\n"));
+    // The strict OpenMetrics parser reads the bake's families, and they agree with the JSON.
+    let parsed = crate::openmetrics::parse_openmetrics(&om);
+    let value = |name: &str, case: &str, extra: Option<(&str, &str)>| {
+        parsed
+            .iter()
+            .find(|(_, _, n, l, _)| {
+                n == name
+                    && (case.is_empty() || l["case"] == case)
+                    && extra.is_none_or(|(k, v)| l[k] == v)
+            })
+            .unwrap_or_else(|| panic!("no {name} {case}: {metrics}"))
+            .4
+    };
+    assert_eq!(value("smokegate_bake_rounds", "", None), rounds as f64);
+    assert_eq!(value("smokegate_bake_planned_rounds", "", None), 10.0);
+    assert_eq!(
+        value(
+            "smokegate_bake_check_latency_seconds_count",
+            "sampled",
+            None
+        ),
+        (3 * rounds) as f64
+    );
+    assert_eq!(
+        value(
+            "smokegate_bake_check_budget_passed",
+            "sampled",
+            Some(("budget", "p95"))
+        ),
+        1.0
+    );
 }
 
 #[tokio::test]
