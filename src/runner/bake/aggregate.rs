@@ -292,10 +292,19 @@ impl Aggregator {
             Status::Error => c.errors += 1,
             Status::Skipped => c.skipped += 1,
         }
+        // What is kept of a round's result is never its histogram (merged below, then
+        // dropped): a sampled check's aggregates over the window replace its samples.
+        let kept = if r.samples.is_some() {
+            let mut k = (**r).clone();
+            k.samples = None;
+            Arc::new(k)
+        } else {
+            r.clone()
+        };
         if r.status != Status::Passed && c.first_failure.is_none() {
-            c.first_failure = Some((round, r.clone()));
+            c.first_failure = Some((round, kept.clone()));
         }
-        c.last = Some(r.clone());
+        c.last = Some(kept);
         if c.hist.is_none() {
             c.hist = new_histogram();
         }
