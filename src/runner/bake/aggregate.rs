@@ -606,6 +606,109 @@ impl Aggregator {
 mod tests {
     use super::*;
 
+    fn plan(yaml: &str) -> Arc<Plan> {
+        let s = crate::suite::load::parse_suite(std::path::Path::new("s.yaml"), yaml.into())
+            .expect("suite parses");
+        Arc::new(crate::plan::build(&[s], &Default::default()).expect("suite plans"))
+    }
+
+    /// Case 0's result in a round: `status`, taking `ms`.
+    fn result(p: &Plan, status: Status, ms: u64) -> Arc<CaseResult> {
+        let case = &p.cases[0];
+        let mut r = crate::runner::case::finish_case(
+            p,
+            case,
+            status,
+            (status != Status::Passed).then(|| "expected status 200, got 500".into()),
+            "2026-01-01T00:00:00Z".into(),
+            Duration::from_millis(ms),
+            Vec::new(),
+            false,
+        );
+        r.duration_ms = ms;
+        Arc::new(r)
+    }
+
+    const SUITE: &str = "name: s\ncases:\n  - name: a\n    request: { url: 'http://x.test/' }\n    expect: { status: 200, max_latency: 100ms }\n";
+
+    #[test]
+    fn a_check_fails_above_the_allowed_rate_and_its_latency_budget_takes_the_quantile_left() {
+        let p = plan(SUITE);
+        // 8 rounds, 2 failed (25%), one slow round (300ms) among 40ms ones.
+        let feed = |allowed: f64| {
+            let mut a = Aggregator::new(p.clone(), allowed);
+            for k in 1..=8u64 {
+                let status = if k % 4 == 0 {
+                    Status::Failed
+                } else {
+                    Status::Passed
+                };
+                let ms = if k == 3 { 300 } else { 40 };
+                a.record(k, Duration::from_millis(k * 100), &result(&p, status, ms));
+                let t = a.end_round(k, String::new(), Duration::ZERO, Duration::ZERO);
+                assert_eq!(t.passed + t.failed, 1);
+            }
+            a
+        };
+        // At the allowed rate: the rate holds; the slowest 25% may exceed max_latency.
+        let a = feed(0.25);
+        let r = &a.finish(None)[0];
+        let b = r.bake.as_ref().unwrap();
+        assert_eq!((b.rounds, b.passed, b.failed), (8, 6, 2));
+        assert_eq!(b.latency_count, 8);
+        let budgets: Vec<(&str, bool, &str)> = b
+            .budgets
+            .iter()
+            .map(|x| (x.budget.as_str(), x.passed, x.expected.as_str()))
+            .collect();
+        assert_eq!(
+            budgets,
+            vec![
+                (
+                    "failure_rate",
+                    true,
+                    "<= 25% of rounds (--bake-max-failure-rate)"
+                ),
+                ("max_latency", true, "p75 <= 100ms over the window"),
+            ]
+        );
+        assert_eq!(r.status, Status::Passed);
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        assert_eq!(a.breach(8), None);
+        // Allowing less: both break; the message names them and the first failed round.
+        let a = feed(0.1);
+        let r = &a.finish(None)[0];
+        assert_eq!(r.status, Status::Failed);
+        let m = r.message.as_deref().unwrap();
+        assert!(
+            m.starts_with("bake: failure_rate 25% (2 of 8 rounds)"),
+            "{m}"
+        );
+        assert!(m.contains("max_latency 300"), "{m}");
+        assert!(
+            m.ends_with("first failure in round 4: expected status 200, got 500"),
+            "{m}"
+        );
+        // 2 failures out of 8 planned rounds exceed 10%: a breach for --bake-fail-fast.
+        assert!(a.breach(8).unwrap().contains("failed in 2 of 8 rounds"));
+        // Over 100 planned rounds, 2 failures are still within 10%; the slow round is not
+        // (max_latency as p90 over the rounds so far).
+        assert!(a.breach(100).unwrap().contains("max_latency"));
+    }
+
+    #[test]
+    fn a_check_without_a_round_is_an_error_never_a_pass() {
+        let p = plan(SUITE);
+        let a = Aggregator::new(p, 0.0);
+        let r = &a.finish(Some("interrupted after 0 of 5 rounds"))[0];
+        assert_eq!(r.status, Status::Error);
+        assert_eq!(
+            r.message.as_deref(),
+            Some("bake: no result in any round (interrupted after 0 of 5 rounds)")
+        );
+        assert!(r.blocks());
+    }
+
     fn point(round: u64, latency: f64, failed: u64) -> BakePoint {
         BakePoint {
             round,
