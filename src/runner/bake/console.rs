@@ -133,8 +133,8 @@ impl BakeConsole {
         self.line(&line);
     }
 
-    /// In a terminal: the live summary after round `k`.
-    pub fn live(&mut self, k: u64, planned: u64, left: Duration, failing: usize) {
+    /// In a terminal: the live summary after round `k`, with the time to the next round.
+    pub fn live(&mut self, k: u64, planned: u64, next: Option<Duration>, failing: usize) {
         if !self.tty || self.quiet {
             return;
         }
@@ -146,13 +146,18 @@ impl BakeConsole {
                 "31;1",
             )
         };
+        let next = next.map_or_else(String::new, |d| format!(", next in {}", secs(d)));
         let _ = write!(
             self.out,
-            "\r\x1b[K  baking: {k}/{planned} rounds done, {} left, {failing}",
-            secs(left)
+            "\r\x1b[K  baking: {k}/{planned} rounds done{next}, {failing}"
         )
         .and_then(|()| self.out.flush());
         self.live_shown = true;
+    }
+
+    /// Whether a live line is drawn at all (a terminal, not `--quiet`).
+    pub fn is_live(&self) -> bool {
+        self.tty && !self.quiet
     }
 
     /// Take the live line off the screen.

@@ -27,6 +27,9 @@ use super::{RunOptions, RunOutcome};
 use aggregate::Aggregator;
 use console::BakeConsole;
 
+/// How often the live summary is redrawn while waiting for a round.
+const LIVE_TICK: Duration = Duration::from_secs(1);
+
 /// Longest bake window.
 pub const MAX_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
@@ -142,15 +145,29 @@ pub async fn run(
                 break;
             }
             let scheduled = start + bake.every * (k - 1) as u32;
-            if now < scheduled {
+            // Wait for the round's start; in a terminal the live line counts down each second
+            // (bounded: the start is at most --every away).
+            while tokio::time::Instant::now() < scheduled {
+                let tick = (tokio::time::Instant::now() + LIVE_TICK).min(scheduled);
                 tokio::select! {
-                    _ = tokio::time::sleep_until(scheduled) => {}
+                    _ = tokio::time::sleep_until(tick) => {}
                     _ = signals.recv() => cancelled = Some(CancelReason::Interrupted),
                     _ = sleep_until(deadline) => cancelled = Some(CancelReason::DeadlineExceeded),
                 }
                 if cancelled.is_some() {
                     break;
                 }
+                if !console.is_live() {
+                    continue;
+                }
+                let failing = lock(&agg).failing();
+                let next = scheduled.saturating_duration_since(tokio::time::Instant::now());
+                if !next.is_zero() {
+                    console.live(completed, planned, Some(next), failing);
+                }
+            }
+            if cancelled.is_some() {
+                break;
             }
         }
         let offset = t0.elapsed();
@@ -195,12 +212,11 @@ pub async fn run(
             &tally,
             overran.then_some(bake.every),
         );
-        console.live(
-            k,
-            planned,
-            bake.window.saturating_sub(t0.elapsed()),
-            failing,
-        );
+        // The next round's start, when there is one.
+        let next = (k < planned).then(|| {
+            (start + bake.every * k as u32).saturating_duration_since(tokio::time::Instant::now())
+        });
+        console.live(k, planned, next, failing);
         if bake.fail_fast {
             if let Some(b) = lock(&agg).breach(planned) {
                 stopped = Some(format!("--bake-fail-fast: {b}"));
