@@ -798,3 +798,79 @@ fi
     assert_eq!(report["verdict"], "failed");
     assert!(report["bake"]["rounds"].as_u64().unwrap() >= 4);
 }
+
+/// In a terminal (a pseudo-terminal here) the live summary is drawn between rounds and taken
+/// off the screen before the results; off a terminal nothing of it is written (asserted by
+/// `a_healthy_bake_passes_with_aggregates_in_every_report`).
+#[test]
+fn a_terminal_gets_a_live_summary_line() {
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+    let addr = server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = suite(
+        dir.path(),
+        addr.port(),
+        "  - name: health\n    request: { url: \"${base}/ok-tty\" }\n",
+    );
+    let (mut master, mut slave) = (-1, -1);
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty");
+    let out = unsafe { std::fs::File::from_raw_fd(slave) };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_smokegate"))
+        .args(args(
+            path,
+            addr.port(),
+            &["--bake", "1s", "--every", "500ms"],
+        ))
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = unsafe { std::fs::File::from_raw_fd(master) };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Ends when the child has exited and the pty reports EIO (or EOF).
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            text.extend_from_slice(&buf[..n]);
+        }
+        let _ = tx.send(text);
+    });
+    let stopped_by = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > stopped_by {
+            let _ = child.kill();
+            panic!("the bake did not finish within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(child);
+    let text =
+        String::from_utf8_lossy(&rx.recv_timeout(Duration::from_secs(10)).unwrap()).into_owned();
+    assert_eq!(status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("\r\x1b[K  baking: 1/2 rounds done, next in "),
+        "{text:?}"
+    );
+    assert!(text.contains("no check failing"), "{text:?}");
+    // NO_COLOR: the live line clears itself, but nothing is coloured.
+    assert!(!text.contains("\x1b[3"), "{text:?}");
+    assert!(text.contains("verdict: PASSED"), "{text:?}");
+}
