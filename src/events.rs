@@ -193,6 +193,9 @@ pub struct CaseResult {
     /// A sampled case (`samples`): the aggregates over its samples and the budgets judged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub samples: Option<Box<SamplesSummary>>,
+    /// Bake mode (`run --bake`): the check's aggregates over every round of the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bake: Option<Box<BakeCheck>>,
 }
 
 /// The aggregates of a sampled case.
@@ -229,6 +232,10 @@ pub struct SamplesSummary {
     /// Why sampling stopped before the planned samples (a `consecutive_failures` breach).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+    /// The latency histogram itself (microseconds), kept only in bake mode, where the
+    /// rounds' histograms are merged; never written to a report.
+    #[serde(skip)]
+    pub histogram: Option<std::sync::Arc<hdrhistogram::Histogram<u64>>>,
 }
 
 /// Latency percentiles in milliseconds.
@@ -283,6 +290,124 @@ pub struct BudgetResult {
     /// Line of the budget in the suite file (absent for the default failure-rate budget).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
+}
+
+/// Bake mode: one check over the whole window (every round it was reported in).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BakeCheck {
+    /// Rounds the check has a result in.
+    pub rounds: u64,
+    /// Rounds it passed in.
+    pub passed: u64,
+    /// Rounds it failed in.
+    pub failed: u64,
+    /// Rounds it could not run in (error).
+    pub errors: u64,
+    /// Rounds it was skipped in (a `needs` did not pass).
+    pub skipped: u64,
+    /// (failed + errors + skipped) / rounds, between 0 and 1.
+    pub failure_rate: f64,
+    /// The share of rounds allowed to fail (`--bake-max-failure-rate`), between 0 and 1.
+    pub allowed_failure_rate: f64,
+    /// Latency over the window in milliseconds, from an HDR histogram (3 significant
+    /// digits): every sample of a sampled check, else the check's duration in each round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<LatencySummary>,
+    /// Latencies recorded in the histogram.
+    pub latency_count: u64,
+    /// The failure-rate budget and the latency budgets judged over the window.
+    pub budgets: Vec<BudgetResult>,
+    /// The histogram: latencies counted in buckets whose upper bounds grow by √2 from 1 ms
+    /// (only non-empty buckets).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub histogram: Vec<HistogramBucket>,
+    /// Latency over the window, one point per round (or per group of `series_stride`
+    /// consecutive rounds when the rounds are many).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub series: Vec<BakePoint>,
+    /// Rounds per point of `series` (1 until there are more rounds than points).
+    pub series_stride: u64,
+    /// The first round the check did not pass in, and why (redacted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_failure: Option<String>,
+}
+
+/// One bucket of a latency histogram.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistogramBucket {
+    /// Upper bound of the bucket in milliseconds (latencies at most this, above the
+    /// previous bucket's bound).
+    pub le_ms: f64,
+    /// Latencies in the bucket.
+    pub count: u64,
+}
+
+/// One point of a check's latency over the bake window.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BakePoint {
+    /// The first round of the point (1-based).
+    pub round: u64,
+    /// Milliseconds from the start of the bake to the start of that round.
+    pub offset_ms: u64,
+    /// The slowest latency of the point's rounds in milliseconds (the p95 of its samples for
+    /// a sampled check); absent when no round of the point received a response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    /// Rounds of the point the check did not pass in.
+    pub failed: u64,
+}
+
+/// Bake mode (`run --bake`): the schedule and how the window went.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BakeRun {
+    /// The window (`--bake`), in milliseconds.
+    pub window_ms: u64,
+    /// The pause between the starts of two rounds (`--every`), in milliseconds.
+    pub every_ms: u64,
+    /// Rounds the window plans: ⌈window / every⌉.
+    pub planned_rounds: u64,
+    /// Rounds that ran to the end.
+    pub rounds: u64,
+    /// `--bake-max-failure-rate`, between 0 and 1.
+    pub max_failure_rate: f64,
+    /// `--bake-fail-fast`.
+    pub fail_fast: bool,
+    /// True when the bake stopped before its planned rounds (deadline, signal, fail-fast).
+    pub cut_short: bool,
+    /// Why the bake ran fewer rounds than planned, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+    /// Rounds that took longer than `--every` (the next one started when it ended).
+    pub overruns: u64,
+    /// Every round, or groups of `rounds_stride` consecutive rounds when they are many.
+    pub round_series: Vec<BakeRound>,
+    /// Rounds per entry of `round_series`.
+    pub rounds_stride: u64,
+}
+
+/// One round of a bake (or a group of consecutive rounds).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BakeRound {
+    /// The (first) round, 1-based.
+    pub round: u64,
+    /// When it started (RFC 3339, UTC).
+    pub started_at: String,
+    /// Milliseconds from the start of the bake to its start.
+    pub offset_ms: u64,
+    /// How long it (they) took, in milliseconds.
+    pub duration_ms: u64,
+    /// Checks that passed.
+    pub passed: u64,
+    /// Checks that did not pass (failed, error or skipped).
+    pub failed: u64,
+    /// The slowest check latency of the round in milliseconds (a sampled check's p95).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worst_ms: Option<f64>,
 }
 
 /// A reason samples failed for, and how many did.
@@ -447,6 +572,9 @@ pub enum Event {
         /// How long running cases may still finish; `None` when they are stopped now.
         grace: Option<std::time::Duration>,
     },
+    /// Bake mode: the rounds of the window are over (sent after the aggregated
+    /// [`Event::CaseFinished`] of every check, before [`Event::RunFinished`]).
+    BakeFinished(std::sync::Arc<BakeRun>),
     /// The run is over: every case has been reported; the counts and verdict.
     RunFinished(RunSummary),
 }
@@ -518,6 +646,7 @@ pub(crate) mod test_support {
             }],
             warnings: Vec::new(),
             samples: None,
+            bake: None,
         })
     }
 }

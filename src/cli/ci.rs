@@ -80,6 +80,9 @@ pub struct CiArgs {
         value_name = "PATH"
     )]
     pub report_openmetrics: Option<PathBuf>,
+    /// Bake mode (`--bake`, `--every`, …).
+    #[command(flatten)]
+    pub bake: super::bake::BakeArgs,
 }
 
 impl CiArgs {

@@ -1,5 +1,6 @@
 //! The command line: clap definitions, then the commands, each mapped to an exit code.
 
+pub mod bake;
 pub mod ci;
 pub mod docs;
 pub mod exit_codes;
@@ -490,6 +491,10 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
         print_err(&msg);
         exit_codes::CONFIG_ERROR
     };
+    let bake = match args.ci.bake.options() {
+        Ok(b) => b,
+        Err(m) => return bake::usage_error(m),
+    };
     let plan_opts = match args.plan_options(environment(env_overlay)) {
         Ok(o) => o,
         Err(e) => return fail(format!("error: {e}")),
@@ -544,12 +549,18 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
     } else {
         std::io::stdout().is_terminal()
     };
-    let ticker = tty.then(|| {
+    let ticker = (tty && bake.is_none()).then(|| {
         let live = crate::runner::live::LiveView::default();
         run_opts.live = Some(live.clone());
         progress::Ticker::start(live, console_on_stderr, args.use_color(), redactor.clone())
     });
-    let outcome = crate::runner::run(plan, run_opts, &mut reporters).await;
+    let outcome = match bake {
+        Some(b) => {
+            let console = bake::console(args, console_on_stderr, tty);
+            crate::runner::bake::run(plan, run_opts, b, console, &mut reporters).await
+        }
+        None => crate::runner::run(plan, run_opts, &mut reporters).await,
+    };
     drop(ticker);
     let outcome = match outcome {
         Ok(o) => o,

@@ -126,6 +126,28 @@ impl Console {
     }
 }
 
+/// Bake mode: how many rounds ran, and why fewer than planned.
+fn bake_line(b: &crate::events::BakeRun) -> String {
+    let mut t = format!(
+        "\nbake: {} of {} rounds, one every {}",
+        b.rounds,
+        b.planned_rounds,
+        crate::plan::samples::fmt_dur(std::time::Duration::from_millis(b.every_ms))
+    );
+    if b.overruns > 0 {
+        t.push_str(&format!(
+            ", {} took longer than that",
+            super::plural(b.overruns as usize, "round", "rounds")
+        ));
+    }
+    if let Some(why) = &b.stopped {
+        let cut = if b.cut_short { "cut short" } else { "ended" };
+        t.push_str(&format!(" — {cut}: {why}"));
+    }
+    t.push('\n');
+    t
+}
+
 impl Reporter for Console {
     fn event(&mut self, ev: &Event) {
         let text = match ev {
@@ -180,6 +202,12 @@ impl Reporter for Console {
             ),
             Event::RunCancelling { reason, .. } => {
                 format!("\nstopping now: {reason}; unfinished checks are reported as errors\n")
+            }
+            Event::BakeFinished(b) => {
+                if self.quiet && !b.cut_short {
+                    return;
+                }
+                bake_line(b)
             }
             Event::RunFinished(s) => self.verdict(s),
         };

@@ -10,6 +10,13 @@ use crate::expect::OutcomeKind;
 /// Multi-line explanation of a case (empty for a pass).
 pub fn explain(case: &CaseResult, verbose: bool) -> String {
     let mut out = String::new();
+    // A baked check always shows its aggregates over the window: they are the verdict.
+    if let Some(b) = &case.bake {
+        explain_bake(&mut out, b);
+        if case.status != Status::Passed {
+            let _ = writeln!(out, "first round it did not pass in:");
+        }
+    }
     // A sampled case always shows its aggregates: they are the verdict.
     if let Some(s) = &case.samples {
         explain_samples(&mut out, s);
@@ -81,6 +88,31 @@ fn explain_samples(out: &mut String, s: &crate::events::SamplesSummary) {
     }
     for r in &s.reasons {
         let _ = writeln!(out, "  {}× {}", r.count, r.message);
+    }
+}
+
+/// The aggregates of a check over a bake window: rounds, latency percentiles, each budget.
+fn explain_bake(out: &mut String, b: &crate::events::BakeCheck) {
+    let _ = writeln!(
+        out,
+        "  bake:     {} rounds: {} passed, {} failed, {} errors, {} skipped",
+        b.rounds, b.passed, b.failed, b.errors, b.skipped
+    );
+    if let Some(l) = &b.latency_ms {
+        let _ = writeln!(
+            out,
+            "  latency:  p50 {}ms  p90 {}ms  p95 {}ms  p99 {}ms  max {}ms  ({} latencies)",
+            l.p50, l.p90, l.p95, l.p99, l.max, b.latency_count
+        );
+    }
+    for x in &b.budgets {
+        let word = if x.passed { "ok    " } else { "BROKEN" };
+        let at = x.line.map(|l| format!(" (line {l})")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  budget {word} {}: {} (expected {}){at}",
+            x.budget, x.actual, x.expected
+        );
     }
 }
 

@@ -21,6 +21,8 @@ pub struct HtmlReporter {
     info: Option<RunInfo>,
     cases: Vec<Arc<CaseResult>>,
     errors: Vec<String>,
+    /// Bake mode: the schedule and the rounds.
+    bake: Option<Arc<crate::events::BakeRun>>,
 }
 
 impl HtmlReporter {
@@ -32,6 +34,7 @@ impl HtmlReporter {
             info: None,
             cases: Vec::new(),
             errors: Vec::new(),
+            bake: None,
         }
     }
 }
@@ -147,9 +150,23 @@ pub fn render(
     cases: &[Arc<CaseResult>],
     redactor: &Redactor,
 ) -> String {
+    render_bake(info, summary, cases, None, redactor)
+}
+
+/// [`render`], with the bake section when the run was a bake.
+pub fn render_bake(
+    info: &RunInfo,
+    summary: &RunSummary,
+    cases: &[Arc<CaseResult>],
+    bake: Option<&crate::events::BakeRun>,
+    redactor: &Redactor,
+) -> String {
     let t = |s: &str| escape(&redactor.redact(s));
     let mut h = String::new();
     header(&mut h, info, summary, &t);
+    if let Some(b) = bake {
+        super::html_bake::section(&mut h, b, cases, &t);
+    }
     timing_chart(&mut h, cases, &t);
     checks_table(&mut h, cases, &t);
     failure_details(&mut h, cases, &t);
@@ -167,8 +184,9 @@ fn header(h: &mut String, info: &RunInfo, summary: &RunSummary, t: &dyn Fn(&str)
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\
-<title>smokegate: {verdict} — {} checks</title><style>{STYLE}</style></head><body>\n",
-        c.total
+<title>smokegate: {verdict} — {} checks</title><style>{STYLE}{}</style></head><body>\n",
+        c.total,
+        super::html_bake::STYLE
     );
     let mut line = super::counts_line(c);
     let _ = write!(line, " in {:.2} s", summary.duration.as_secs_f64());
@@ -300,7 +318,11 @@ fn failure_details(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -
         .iter()
         .enumerate()
         .filter(|(_, c)| {
-            c.status != Status::Passed || c.passed_with_warnings() || c.flaky || c.samples.is_some()
+            c.status != Status::Passed
+                || c.passed_with_warnings()
+                || c.flaky
+                || c.samples.is_some()
+                || c.bake.is_some()
         })
         .collect();
     if !problems.is_empty() {
@@ -370,10 +392,11 @@ impl Reporter for HtmlReporter {
         match ev {
             Event::RunStarted(i) => self.info = Some(i.clone()),
             Event::CaseFinished(c) => self.cases.push(c.clone()),
+            Event::BakeFinished(b) => self.bake = Some(b.clone()),
             Event::RunFinished(s) => {
                 let Some(info) = &self.info else { return };
                 sort_cases(&mut self.cases);
-                let page = render(info, s, &self.cases, &self.redactor);
+                let page = render_bake(info, s, &self.cases, self.bake.as_deref(), &self.redactor);
                 if let Err(e) = write_atomic(&self.path, page.as_bytes()) {
                     self.errors.push(format!(
                         "cannot write HTML report {}: {e}",

@@ -59,6 +59,10 @@ pub struct JsonReport<'a> {
     pub counts: Cow<'a, Counts>,
     /// One result per case, ordered by suite file, suite, line, then name.
     pub cases: Cow<'a, [Arc<CaseResult>]>,
+    /// Bake mode (`run --bake`): the schedule, how many rounds ran and why fewer than
+    /// planned, and the rounds (each case then holds its aggregates in `bake`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bake: Option<Cow<'a, crate::events::BakeRun>>,
 }
 
 impl<'a> JsonReport<'a> {
@@ -86,6 +90,7 @@ impl<'a> JsonReport<'a> {
                 .collect(),
             counts: Cow::Borrowed(&s.counts),
             cases: Cow::Borrowed(cases),
+            bake: None,
         }
     }
 }
@@ -117,6 +122,8 @@ pub struct JsonReporter {
     /// A case that could not be encoded: no report is written (never one missing a case).
     broken: Option<String>,
     errors: Vec<String>,
+    /// Bake mode: the schedule and the rounds.
+    bake: Option<Arc<crate::events::BakeRun>>,
 }
 
 impl JsonReporter {
@@ -129,6 +136,7 @@ impl JsonReporter {
             cases: Vec::new(),
             broken: None,
             errors: Vec::new(),
+            bake: None,
         }
     }
 
@@ -154,7 +162,9 @@ impl JsonReporter {
         s: &RunSummary,
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
-        let mut value = serde_json::to_value(JsonReport::of(info, s, &[]))?;
+        let mut report = JsonReport::of(info, s, &[]);
+        report.bake = self.bake.as_deref().map(Cow::Borrowed);
+        let mut value = serde_json::to_value(report)?;
         self.redactor.redact_json(&mut value);
         let doc = serde_json::to_string_pretty(&value)?;
         let encode =
@@ -263,6 +273,7 @@ impl Reporter for JsonReporter {
                         .get_or_insert_with(|| format!("cannot encode case `{}`: {e}", c.id));
                 }
             },
+            Event::BakeFinished(b) => self.bake = Some(b.clone()),
             Event::RunFinished(s) => {
                 let Some(info) = self.info.clone() else {
                     return;

@@ -249,6 +249,28 @@ fn shrunk(mut s: String) -> String {
     s
 }
 
+/// The `bake.*` properties of a bake run.
+fn bake_properties(b: &crate::events::BakeRun) -> Vec<(String, String)> {
+    let mut p = vec![
+        ("bake.window_ms".to_string(), b.window_ms.to_string()),
+        ("bake.every_ms".to_string(), b.every_ms.to_string()),
+        (
+            "bake.planned_rounds".to_string(),
+            b.planned_rounds.to_string(),
+        ),
+        ("bake.rounds".to_string(), b.rounds.to_string()),
+        (
+            "bake.max_failure_rate".to_string(),
+            b.max_failure_rate.to_string(),
+        ),
+        ("bake.cut_short".to_string(), b.cut_short.to_string()),
+    ];
+    if let Some(why) = &b.stopped {
+        p.push(("bake.stopped".to_string(), why.clone()));
+    }
+    p
+}
+
 fn short(s: &str) -> String {
     crate::expect::truncate(s.lines().next().unwrap_or(s), 300)
 }
@@ -258,6 +280,12 @@ impl Reporter for JunitReporter {
         match ev {
             Event::RunStarted(i) => self.info = Some(i.clone()),
             Event::CaseFinished(c) => self.cases.push((case_key(c), Entry::of(c))),
+            // Bake mode: the schedule and how it went, as properties of every suite.
+            Event::BakeFinished(b) => {
+                if let Some(i) = self.info.as_mut() {
+                    i.metadata.extend(bake_properties(b));
+                }
+            }
             Event::RunFinished(s) => {
                 let Some(info) = self.info.clone() else {
                     return;

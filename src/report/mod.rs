@@ -6,6 +6,7 @@ pub mod console;
 pub(crate) mod details;
 pub mod github;
 pub mod html;
+mod html_bake;
 pub mod json;
 pub mod junit;
 pub mod location;

@@ -19,6 +19,8 @@ pub struct OpenMetricsReporter {
     redactor: Redactor,
     cases: Vec<Arc<CaseResult>>,
     errors: Vec<String>,
+    /// Bake mode: the schedule and the rounds.
+    bake: Option<Arc<crate::events::BakeRun>>,
 }
 
 impl OpenMetricsReporter {
@@ -29,6 +31,7 @@ impl OpenMetricsReporter {
             redactor,
             cases: Vec::new(),
             errors: Vec::new(),
+            bake: None,
         }
     }
 }
@@ -37,9 +40,16 @@ impl Reporter for OpenMetricsReporter {
     fn event(&mut self, ev: &Event) {
         match ev {
             Event::CaseFinished(c) => self.cases.push(c.clone()),
+            Event::BakeFinished(b) => self.bake = Some(b.clone()),
             Event::RunFinished(s) => {
                 let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
-                let text = render(&self.cases, s, now, &self.redactor);
+                let mut text = render(&self.cases, s, now, &self.redactor);
+                if let Some(b) = &self.bake {
+                    // The bake's families go before the end marker.
+                    text.truncate(text.len().saturating_sub("# EOF\n".len()));
+                    render_bake(&mut text, &self.cases, b, &self.redactor);
+                    text.push_str("# EOF\n");
+                }
                 if let Err(e) = write_atomic(&self.path, text.as_bytes()) {
                     self.errors.push(format!(
                         "cannot write OpenMetrics report {}: {e}",
@@ -274,6 +284,109 @@ pub fn render(cases: &[Arc<CaseResult>], s: &RunSummary, now: f64, redactor: &Re
     f.sample("smokegate_run_finished_timestamp_seconds", &[], now);
     out.push_str("# EOF\n");
     out
+}
+
+/// Bake mode: rounds run and planned, whether the bake was cut short, and each check's
+/// aggregates over the window (rounds, failure ratio, latency quantiles, budgets).
+pub fn render_bake(
+    out: &mut String,
+    cases: &[Arc<CaseResult>],
+    b: &crate::events::BakeRun,
+    redactor: &Redactor,
+) {
+    for (name, help, v) in [
+        (
+            "smokegate_bake_rounds",
+            "Rounds of the bake that ran to the end.",
+            b.rounds as f64,
+        ),
+        (
+            "smokegate_bake_planned_rounds",
+            "Rounds the bake window planned.",
+            b.planned_rounds as f64,
+        ),
+        (
+            "smokegate_bake_cut_short",
+            "Whether the bake stopped before its planned rounds (1: deadline, signal, fail-fast).",
+            f64::from(u8::from(b.cut_short)),
+        ),
+    ] {
+        Family::new(out, name, "gauge", help).sample(name, &[], v);
+    }
+    let id = |c: &CaseResult| {
+        vec![
+            ("suite", label(&c.suite, redactor)),
+            ("case", label(&c.name, redactor)),
+        ]
+    };
+    let baked: Vec<(&CaseResult, &crate::events::BakeCheck)> = cases
+        .iter()
+        .filter_map(|c| c.bake.as_deref().map(|b| (c.as_ref(), b)))
+        .collect();
+    let mut f = Family::new(
+        out,
+        "smokegate_bake_check_rounds",
+        "gauge",
+        "Rounds of the bake a check has a result in.",
+    );
+    for (c, k) in &baked {
+        f.sample("smokegate_bake_check_rounds", &id(c), k.rounds as f64);
+    }
+    let mut f = Family::new(
+        out,
+        "smokegate_bake_check_failure_ratio",
+        "gauge",
+        "Share of its rounds a check did not pass in (0 to 1).",
+    );
+    for (c, k) in &baked {
+        f.sample("smokegate_bake_check_failure_ratio", &id(c), k.failure_rate);
+    }
+    let mut f = Family::new(
+        out,
+        "smokegate_bake_check_latency_seconds",
+        "summary",
+        "Latency of a check over the bake window (every sample of a sampled check).",
+    );
+    for (c, k) in &baked {
+        let Some(l) = &k.latency_ms else { continue };
+        for (q, v) in [
+            ("0.5", l.p50),
+            ("0.9", l.p90),
+            ("0.95", l.p95),
+            ("0.99", l.p99),
+        ] {
+            let mut labels = id(c);
+            labels.push(("quantile", q.into()));
+            f.sample("smokegate_bake_check_latency_seconds", &labels, v / 1000.0);
+        }
+        f.sample(
+            "smokegate_bake_check_latency_seconds_sum",
+            &id(c),
+            l.mean * k.latency_count as f64 / 1000.0,
+        );
+        f.sample(
+            "smokegate_bake_check_latency_seconds_count",
+            &id(c),
+            k.latency_count as f64,
+        );
+    }
+    let mut f = Family::new(
+        out,
+        "smokegate_bake_check_budget_passed",
+        "gauge",
+        "Whether a budget held over the bake window (1) or broke (0).",
+    );
+    for (c, k) in &baked {
+        for x in &k.budgets {
+            let mut labels = id(c);
+            labels.push(("budget", label(&x.budget, redactor)));
+            f.sample(
+                "smokegate_bake_check_budget_passed",
+                &labels,
+                f64::from(u8::from(x.passed)),
+            );
+        }
+    }
 }
 
 #[cfg(test)]

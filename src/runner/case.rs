@@ -246,6 +246,7 @@ pub fn finish_case(
         steps,
         warnings,
         samples: None,
+        bake: None,
     }
 }
 

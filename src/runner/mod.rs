@@ -4,6 +4,7 @@
 //! the pure [`state::RunState`]; the loop only waits and does what it answers.
 
 pub(crate) mod auth;
+pub mod bake;
 pub(crate) mod case;
 pub(crate) mod cookies;
 pub(crate) mod credentials;
@@ -116,9 +117,17 @@ pub async fn run(
     opts: RunOptions,
     reporters: &mut [Box<dyn Reporter>],
 ) -> Result<RunOutcome, SetupError> {
+    run_shared(Arc::new(plan), opts, reporters).await
+}
+
+/// [`run`] a plan that is shared (bake mode runs the same plan round after round).
+pub async fn run_shared(
+    plan: Arc<Plan>,
+    opts: RunOptions,
+    reporters: &mut [Box<dyn Reporter>],
+) -> Result<RunOutcome, SetupError> {
     let client = client_for(&plan, &opts)?;
     let insecure = client.config().insecure;
-    let plan = Arc::new(plan);
     // Values a template filter derives from a secret become secrets.
     crate::interp::filters::set_secret_sink(plan.redactor.clone());
     let ctx = Arc::new(Ctx {

@@ -45,6 +45,11 @@ impl Stopping {
     }
 }
 
+/// Set by bake mode, which merges the rounds' histograms: a sampled case's summary then
+/// carries its histogram. Off otherwise (a histogram per sampled case is not free).
+pub static KEEP_HISTOGRAMS: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 /// Distinct failure reasons kept per case (the rest are counted together).
 const MAX_REASONS: usize = 5;
 /// Highest latency the histogram records, in microseconds (1h); longer saturates.
@@ -283,6 +288,10 @@ impl Tally {
                 count: self.other_reasons,
             });
         }
+        let histogram = KEEP_HISTOGRAMS
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .then(|| latency.as_ref().map(|(h, _)| Arc::new((*h).clone())))
+            .flatten();
         SamplesSummary {
             planned: policy.describe(),
             count: self.count,
@@ -305,6 +314,7 @@ impl Tally {
             budgets,
             reasons,
             stopped: self.stopped.clone(),
+            histogram,
         }
     }
 }

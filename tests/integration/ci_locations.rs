@@ -292,7 +292,7 @@ fn at_most_ten_annotations_blocking_first_the_rest_skipped_and_flaky_named_in_th
 }
 
 /// Chromium, headless, no network, no telemetry: `extra` arguments, then the page.
-fn chromium(extra: &[String], page: &Path) -> std::process::Output {
+pub(crate) fn chromium(extra: &[String], page: &Path) -> std::process::Output {
     let profile = tempfile::tempdir().unwrap();
     let mut cmd = Command::new("chromium");
     cmd.args([

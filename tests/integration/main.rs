@@ -3,6 +3,7 @@
 
 mod assertions;
 mod bad_input;
+mod bake;
 mod body_checks;
 mod ci_locations;
 mod ci_reports;

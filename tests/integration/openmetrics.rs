@@ -8,7 +8,9 @@ use crate::common::{loopback_http, smokegate, write_suite};
 
 /// Parse an OpenMetrics text file with `prometheus_client`'s strict parser: a list of
 /// `[family, type, sample name, labels, value]`.
-fn parse_openmetrics(path: &std::path::Path) -> Vec<(String, String, String, Value, f64)> {
+pub(crate) fn parse_openmetrics(
+    path: &std::path::Path,
+) -> Vec<(String, String, String, Value, f64)> {
     let script = r#"
 import json, sys
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
