@@ -17,8 +17,12 @@ pub const MIN_TOKEN_LEN: usize = 16;
 
 /// `run` options that mean nothing to a server (where its reports and console go, which
 /// shard): hidden from `serve --help`, and refused when given.
-const RUN_ONLY: [&str; 9] = [
+const RUN_ONLY: [&str; 13] = [
     "paths",
+    "bake",
+    "every",
+    "bake_max_failure_rate",
+    "bake_fail_fast",
     "report_json",
     "report_junit",
     "report_html",
@@ -170,6 +174,7 @@ impl ServeArgs {
             (r.verbose, "--verbose"),
             (r.quiet, "--quiet"),
             (r.color != ColorChoice::Auto, "--color"),
+            (r.ci.bake.bake.is_some(), "--bake (a server runs one round per request)"),
         ]
         .into_iter()
         .find_map(|(given, name)| given.then_some(name))
