@@ -205,14 +205,15 @@ impl<'a> StepCompiler<'a> {
         Some(PlannedStep {
             name: p.name.to_string(),
             pos,
-            action: Action::Http(HttpStep {
+            action: Arc::new(Action::Http(HttpStep {
                 request: compiled?,
                 expect: expect?,
                 captures,
                 auth,
-            }),
+            })),
             retry,
             wait,
+            line_shift: 0,
         })
     }
 
@@ -490,9 +491,10 @@ impl<'a> StepCompiler<'a> {
         Some(vec![PlannedStep {
             name: self.case_name.to_string(),
             pos,
-            action: Action::Dns(Box::new(check)),
+            action: Arc::new(Action::Dns(Box::new(check))),
             retry,
             wait: def.wait_until.as_deref().and_then(|w| self.wait(w, pos)),
+            line_shift: 0,
         }])
     }
 }
