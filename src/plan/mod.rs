@@ -152,10 +152,11 @@ pub struct PlannedStep {
     /// What the step does. Cases written identically but for their names (thousands of
     /// generated checks often are) share one compiled action; see `line_shift`.
     pub action: Arc<Action>,
-    /// Retry policy, when the step (or the suite's `defaults`) sets one.
-    pub retry: Option<RetryPolicy>,
+    /// Retry policy, when the step (or the suite's `defaults`) sets one (boxed, like the other
+    /// rare parts: a plan holds a step per case).
+    pub retry: Option<Box<RetryPolicy>>,
     /// Polling policy, when the step has `wait_until`.
-    pub wait: Option<WaitPolicy>,
+    pub wait: Option<Box<WaitPolicy>>,
     /// Lines to add to the lines the action's expectations report: a shared action keeps the
     /// positions of the case it was compiled for (0 for that case).
     pub line_shift: i64,

@@ -197,8 +197,8 @@ impl<'a> StepCompiler<'a> {
         }
         let captures = self.captures(p.captures);
         let auth = self.auth(r, captured);
-        let retry = p.retry.and_then(|r| self.retry(r));
-        let wait = p.wait.and_then(|w| self.wait(w, pos));
+        let retry = p.retry.and_then(|r| self.retry(r)).map(Box::new);
+        let wait = p.wait.and_then(|w| self.wait(w, pos)).map(Box::new);
         if self.diags.len() > before {
             return None;
         }
@@ -484,7 +484,12 @@ impl<'a> StepCompiler<'a> {
             self.check_template(t, "dns check", pos, &HashSet::new());
         }
         let defaults = self.suite.file.defaults.retry.as_ref();
-        let retry = def.retry.as_ref().or(defaults).and_then(|r| self.retry(r));
+        let retry = def
+            .retry
+            .as_ref()
+            .or(defaults)
+            .and_then(|r| self.retry(r))
+            .map(Box::new);
         if self.diags.len() > before {
             return None;
         }
@@ -493,7 +498,11 @@ impl<'a> StepCompiler<'a> {
             pos,
             action: Arc::new(Action::Dns(Box::new(check))),
             retry,
-            wait: def.wait_until.as_deref().and_then(|w| self.wait(w, pos)),
+            wait: def
+                .wait_until
+                .as_deref()
+                .and_then(|w| self.wait(w, pos))
+                .map(Box::new),
             line_shift: 0,
         }])
     }
