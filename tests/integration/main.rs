@@ -16,6 +16,7 @@ mod encoding;
 mod features;
 mod golden;
 mod hostile_text;
+mod large_reports;
 mod limits;
 mod openmetrics;
 mod packaging;
