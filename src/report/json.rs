@@ -258,7 +258,10 @@ pub fn sort_cases(cases: &mut [Arc<CaseResult>]) {
 impl Reporter for JsonReporter {
     fn event(&mut self, ev: &Event) {
         match ev {
-            Event::RunStarted(i) => self.info = Some(i.clone()),
+            Event::RunStarted(i) => {
+                self.cases.reserve(i.total_cases);
+                self.info = Some(i.clone());
+            }
             Event::CaseFinished(c) => match Self::encode(c) {
                 Ok(text) => self.cases.push(c, text.as_bytes()),
                 Err(e) => {

@@ -333,7 +333,10 @@ fn short(s: &str) -> String {
 impl Reporter for JunitReporter {
     fn event(&mut self, ev: &Event) {
         match ev {
-            Event::RunStarted(i) => self.info = Some(i.clone()),
+            Event::RunStarted(i) => {
+                self.cases.reserve(i.total_cases);
+                self.info = Some(i.clone());
+            }
             Event::CaseFinished(c) => {
                 let t = self.tallies.entry(c.suite.clone()).or_default();
                 t.tests += 1;

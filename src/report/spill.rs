@@ -14,19 +14,18 @@ use std::io::{BufWriter, Write};
 
 use crate::events::CaseResult;
 
-/// One case set aside: its place in the report order and its bytes in the file.
+/// One case set aside: its place in the report order and its record in the file (the
+/// name's length, 4 bytes little-endian, the name, then the payload). 24 bytes.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
-    /// The (suite file, suite) pair, an index into [`Spill::groups`].
-    group: u32,
-    /// Length of the case name at `offset` (the payload follows it).
-    name_len: u32,
-    /// The case's line.
-    line: u64,
     /// Where the record starts in the file.
     offset: u64,
-    /// Length of the payload after the name.
-    len: u64,
+    /// The case's line.
+    line: u64,
+    /// Length of the whole record.
+    len: u32,
+    /// The (suite file, suite) pair, an index into [`Spill::groups`].
+    group: u32,
 }
 
 /// Records of finished cases, in the order reports list them when read back: suite file,
@@ -43,6 +42,12 @@ pub(crate) struct Spill {
 }
 
 impl Spill {
+    /// Room for `n` cases (the run says how many it will report), so the index is never
+    /// grown by doubling.
+    pub fn reserve(&mut self, n: usize) {
+        self.slots.reserve_exact(n);
+    }
+
     /// Set aside `payload` for case `c`. A failure to write is remembered: the report is
     /// then not written at all (never one missing a case).
     pub fn push(&mut self, c: &CaseResult, payload: &[u8]) {
@@ -59,18 +64,19 @@ impl Spill {
             self.file = Some(BufWriter::with_capacity(64 * 1024, tempfile::tempfile()?));
         }
         let group = self.group(&c.suite_file, &c.suite);
+        let name_len = u32::try_from(c.name.len()).map_err(std::io::Error::other)?;
+        let len = u32::try_from(4 + c.name.len() + payload.len()).map_err(std::io::Error::other)?;
         let f = self.file.as_mut().expect("just created");
+        f.write_all(&name_len.to_le_bytes())?;
         f.write_all(c.name.as_bytes())?;
         f.write_all(payload)?;
-        let name_len = u32::try_from(c.name.len()).map_err(std::io::Error::other)?;
         self.slots.push(Slot {
-            group,
-            name_len,
-            line: c.line,
             offset: self.written,
-            len: payload.len() as u64,
+            line: c.line,
+            len,
+            group,
         });
-        self.written += c.name.len() as u64 + payload.len() as u64;
+        self.written += u64::from(len);
         Ok(())
     }
 
@@ -109,9 +115,9 @@ impl Spill {
             rank[g as usize] = r as u32;
         }
         let mut slots = std::mem::take(&mut self.slots);
-        // Stable: cases equal in group and line keep the order they finished in, until their
-        // names order them below.
-        slots.sort_by_key(|s| (rank[s.group as usize], s.line));
+        // Cases equal in group and line keep the order they finished in (their order in the
+        // file), until their names order them below; sorting in place needs no buffer.
+        slots.sort_unstable_by_key(|s| (rank[s.group as usize], s.line, s.offset));
         let mut reader = Reader {
             file,
             groups: self.groups,
@@ -143,7 +149,9 @@ impl Reader {
             if j - i > 1 {
                 let mut named = Vec::with_capacity(j - i);
                 for s in &self.slots[i..j] {
-                    named.push((self.read(s.offset, s.name_len as u64)?, *s));
+                    let record = self.read(s)?;
+                    let (name, _) = split(&record)?;
+                    named.push((name.to_vec(), *s));
                 }
                 named.sort_by(|a, b| a.0.cmp(&b.0));
                 for (k, (_, s)) in named.into_iter().enumerate() {
@@ -155,15 +163,13 @@ impl Reader {
         Ok(())
     }
 
-    fn read(&self, offset: u64, len: u64) -> std::io::Result<Vec<u8>> {
-        let mut buf = vec![0u8; len as usize];
-        if len > 0 {
-            let f = self
-                .file
-                .as_ref()
-                .ok_or_else(|| std::io::Error::other("no spill file"))?;
-            read_exact_at(f, &mut buf, offset)?;
-        }
+    fn read(&self, s: &Slot) -> std::io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; s.len as usize];
+        let f = self
+            .file
+            .as_ref()
+            .ok_or_else(|| std::io::Error::other("no spill file"))?;
+        read_exact_at(f, &mut buf, s.offset)?;
         Ok(buf)
     }
 
@@ -189,14 +195,27 @@ impl Reader {
 
     /// What was set aside for the `i`-th case in report order.
     pub fn get(&self, i: usize) -> std::io::Result<Vec<u8>> {
-        let s = self.slots[i];
-        self.read(s.offset + s.name_len as u64, s.len)
+        let mut record = self.read(&self.slots[i])?;
+        let at = record.len() - split(&record)?.1.len();
+        record.drain(..at);
+        Ok(record)
     }
 
     /// The suite of the `i`-th case in report order.
     pub fn suite_of(&self, i: usize) -> &str {
         &self.groups[self.slots[i].group as usize].1
     }
+}
+
+/// A record's name and payload.
+fn split(record: &[u8]) -> std::io::Result<(&[u8], &[u8])> {
+    let bad = || std::io::Error::other("a record set aside came back damaged");
+    let (len, rest) = record.split_first_chunk::<4>().ok_or_else(bad)?;
+    let n = u32::from_le_bytes(*len) as usize;
+    if n > rest.len() {
+        return Err(bad());
+    }
+    Ok(rest.split_at(n))
 }
 
 #[cfg(unix)]
