@@ -251,7 +251,7 @@ fn fuzz_expectations_on_arbitrary_responses() {
     let mut planner = Planner::new(&opts);
     planner.add(&suite);
     let plan = planner.finish().expect("plans");
-    let Action::Http(step) = &plan.cases[0].steps[0].action else {
+    let Action::Http(step) = &*plan.cases[0].steps[0].action else {
         panic!("an http step")
     };
     let bodies = [

@@ -31,7 +31,9 @@ impl Plan {
                 lenient_env: true,
             };
             for s in &c.steps {
-                let Action::Http(h) = &s.action else { continue };
+                let Action::Http(h) = &*s.action else {
+                    continue;
+                };
                 let plain = if h.request.max_redirects > 0 {
                     HttpsUse::Maybe
                 } else {

@@ -149,12 +149,17 @@ pub struct PlannedStep {
     pub name: String,
     /// Where the step's request (or `dns:` block) is written.
     pub pos: Pos,
-    /// What the step does.
-    pub action: Action,
-    /// Retry policy, when the step (or the suite's `defaults`) sets one.
-    pub retry: Option<RetryPolicy>,
+    /// What the step does. Cases written identically but for their names (thousands of
+    /// generated checks often are) share one compiled action; see `line_shift`.
+    pub action: Arc<Action>,
+    /// Retry policy, when the step (or the suite's `defaults`) sets one (boxed, like the other
+    /// rare parts: a plan holds a step per case).
+    pub retry: Option<Box<RetryPolicy>>,
     /// Polling policy, when the step has `wait_until`.
-    pub wait: Option<WaitPolicy>,
+    pub wait: Option<Box<WaitPolicy>>,
+    /// Lines to add to the lines the action's expectations report: a shared action keeps the
+    /// positions of the case it was compiled for (0 for that case).
+    pub line_shift: i64,
 }
 
 /// One case, ready to run.
@@ -362,6 +367,32 @@ mod tests {
         };
         let p = plan(SUITE, &opts).unwrap();
         assert_eq!(p.cases[0].vars["url"], json!("http://cli.test"));
+    }
+
+    #[test]
+    fn cases_written_alike_share_their_compiled_steps_at_their_own_lines() {
+        let case = |name: &str| {
+            format!("  - name: {name}\n    request: {{url: 'http://a.test/'}}\n    expect:\n      status: 200\n      jsonpath:\n        - {{path: $.ok, equals: true}}\n")
+        };
+        let yaml = format!(
+            "name: s\ncases:\n{}{}\n{}  - name: >-\n      folded\n    request: {{url: 'http://a.test/'}}\n    expect:\n      status: 200\n      jsonpath:\n        - {{path: $.ok, equals: true}}\n  - name: m ${{n}}\n    matrix: {{n: ['1', '2']}}\n{}",
+            case("a"),
+            case("b"),
+            case("c &x"),
+            &case("x")[12..]
+        );
+        let p = plan(&yaml, &PlanOptions::default()).unwrap();
+        let names: Vec<&str> = p.cases.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c &x", "folded", "m 1", "m 2"]);
+        let (a, b) = (&p.cases[0].steps[0], &p.cases[1].steps[0]);
+        assert!(Arc::ptr_eq(&a.action, &b.action));
+        assert_eq!((b.name.as_str(), b.pos.line, b.line_shift), ("b", 10, 6));
+        assert_eq!((a.pos.line, a.line_shift), (4, 0));
+        // An anchor-like `&`, a folded name and matrix cases are compiled on their own.
+        for k in 2..6 {
+            assert!(!Arc::ptr_eq(&a.action, &p.cases[k].steps[0].action), "{k}");
+            assert_eq!(p.cases[k].steps[0].line_shift, 0);
+        }
     }
 
     #[test]

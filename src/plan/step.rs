@@ -197,22 +197,23 @@ impl<'a> StepCompiler<'a> {
         }
         let captures = self.captures(p.captures);
         let auth = self.auth(r, captured);
-        let retry = p.retry.and_then(|r| self.retry(r));
-        let wait = p.wait.and_then(|w| self.wait(w, pos));
+        let retry = p.retry.and_then(|r| self.retry(r)).map(Box::new);
+        let wait = p.wait.and_then(|w| self.wait(w, pos)).map(Box::new);
         if self.diags.len() > before {
             return None;
         }
         Some(PlannedStep {
             name: p.name.to_string(),
             pos,
-            action: Action::Http(HttpStep {
+            action: Arc::new(Action::Http(HttpStep {
                 request: compiled?,
                 expect: expect?,
                 captures,
                 auth,
-            }),
+            })),
             retry,
             wait,
+            line_shift: 0,
         })
     }
 
@@ -483,16 +484,26 @@ impl<'a> StepCompiler<'a> {
             self.check_template(t, "dns check", pos, &HashSet::new());
         }
         let defaults = self.suite.file.defaults.retry.as_ref();
-        let retry = def.retry.as_ref().or(defaults).and_then(|r| self.retry(r));
+        let retry = def
+            .retry
+            .as_ref()
+            .or(defaults)
+            .and_then(|r| self.retry(r))
+            .map(Box::new);
         if self.diags.len() > before {
             return None;
         }
         Some(vec![PlannedStep {
             name: self.case_name.to_string(),
             pos,
-            action: Action::Dns(Box::new(check)),
+            action: Arc::new(Action::Dns(Box::new(check))),
             retry,
-            wait: def.wait_until.as_deref().and_then(|w| self.wait(w, pos)),
+            wait: def
+                .wait_until
+                .as_deref()
+                .and_then(|w| self.wait(w, pos))
+                .map(Box::new),
+            line_shift: 0,
         }])
     }
 }

@@ -299,6 +299,11 @@ impl SuitePlanner<'_> {
         // second error.
         let mut broken: HashSet<String> = HashSet::new();
         let mut seen_names = HashSet::new();
+        // Cases written identically but for their names share their compiled steps: the
+        // first such case's index, by its text (see `shape_key`).
+        let lines: Vec<&str> = self.suite.source.lines().collect();
+        let starts: Vec<u64> = f.cases.iter().map(|c| c.referenced.line()).collect();
+        let mut same: HashMap<String, usize> = HashMap::new();
         let shared_bytes: usize = resolved
             .values
             .values()
@@ -307,7 +312,7 @@ impl SuitePlanner<'_> {
                 other => other.to_string().len(),
             })
             .sum();
-        for case in &f.cases {
+        for (ci, case) in f.cases.iter().enumerate() {
             let pos = Pos::from_loc(&case.referenced);
             let def = &case.value;
             let Some(matrix) = self.matrix(&def.matrix) else {
@@ -380,6 +385,34 @@ impl SuitePlanner<'_> {
                     continue;
                 }
                 let needs = self.needs(def, &name, pos, &by_name, &broken);
+                let key = (combo.is_empty() && def.dns.is_none() && def.samples.is_none())
+                    .then(|| shape_key(&lines, &starts, ci, pos))
+                    .flatten();
+                if let Some(&first) = key.as_ref().and_then(|k| same.get(k)) {
+                    let steps = self.shared_steps(first, &name, def, pos);
+                    let index = self.plan.cases.len();
+                    by_name.entry(def.name.clone()).or_default().push(index);
+                    if name != def.name {
+                        by_name.entry(name.clone()).or_default().push(index);
+                    }
+                    let mut tags = f.tags.clone();
+                    tags.extend(def.tags.iter().cloned());
+                    self.plan.cases.push(PlannedCase {
+                        index,
+                        suite: si,
+                        name,
+                        tags,
+                        severity: def.severity,
+                        needs: needs.unwrap_or_default(),
+                        steps,
+                        vars: scope.vars,
+                        texts: scope.texts,
+                        pos,
+                        samples: None,
+                    });
+                    planned += 1;
+                    continue;
+                }
                 let steps = StepCompiler {
                     suite: self.suite,
                     case_name: &name,
@@ -427,10 +460,46 @@ impl SuitePlanner<'_> {
                     pos,
                     samples: sampling,
                 });
+                if let Some(k) = key {
+                    same.entry(k).or_insert(index);
+                }
                 planned += 1;
             }
         }
         planned
+    }
+
+    /// The steps of case `first`, for a case at `pos` written identically but for its name:
+    /// the compiled actions shared, positions moved to the new case.
+    fn shared_steps(
+        &self,
+        first: usize,
+        name: &str,
+        def: &CaseDef,
+        pos: Pos,
+    ) -> Vec<super::PlannedStep> {
+        let src = &self.plan.cases[first];
+        let shift = pos.line as i64 - src.pos.line as i64;
+        // A single-request case's step is named like the case.
+        let single = def.request.is_some();
+        src.steps
+            .iter()
+            .map(|s| super::PlannedStep {
+                name: if single {
+                    name.to_string()
+                } else {
+                    s.name.clone()
+                },
+                pos: Pos {
+                    line: s.pos.line.saturating_add_signed(shift),
+                    column: s.pos.column,
+                },
+                action: s.action.clone(),
+                retry: s.retry.clone(),
+                wait: s.wait.clone(),
+                line_shift: s.line_shift + shift,
+            })
+            .collect()
     }
 
     /// The indices of the cases `def` needs (`None` after an error).
@@ -461,4 +530,64 @@ impl SuitePlanner<'_> {
         }
         ok.then_some(needs)
     }
+}
+
+/// The text of case `i` of a suite — its lines up to the next case's — with its `name:` line
+/// blanked: two cases with the same key (same suite, same profile, no matrix) compile to the
+/// same steps, but for positions and the step name of a single-request case. `None` when
+/// the name's line cannot be told for sure (flow style, a name over several lines), or the
+/// text uses anchors or aliases (`*a` may mean something else further down): such a case
+/// is compiled on its own.
+fn shape_key(lines: &[&str], starts: &[u64], i: usize, pos: Pos) -> Option<String> {
+    let first = usize::try_from(starts[i]).ok()?.checked_sub(1)?;
+    let end = match starts.get(i + 1) {
+        Some(&next) => usize::try_from(next).ok()?.checked_sub(1)?,
+        None => lines.len(),
+    }
+    .min(lines.len());
+    if first >= end {
+        return None;
+    }
+    let mut region = &lines[first..end];
+    if region.iter().any(|l| l.contains(['&', '*'])) {
+        return None;
+    }
+    // The case's keys start at its column; its name is the key `name:` there, after nothing
+    // but indentation or the item's dash.
+    let col = usize::try_from(pos.column).ok()?.checked_sub(1)?;
+    // Blank lines and comments (no deeper than the case's keys) between cases are no part of
+    // either — unless a block scalar keeps its trailing blank lines (`|+`).
+    let keeps = region.iter().any(|l| {
+        l.split_whitespace()
+            .any(|w| w.len() <= 3 && w.starts_with(['|', '>']) && w.contains('+'))
+    });
+    while let Some((last, rest)) = region.split_last() {
+        let t = last.trim_start();
+        let indent = last.len() - t.len();
+        if keeps || !(t.is_empty() || t.starts_with('#') && indent <= col) {
+            break;
+        }
+        region = rest;
+    }
+    let k = region.iter().position(|l| {
+        l.get(col..).is_some_and(|rest| rest.starts_with("name:"))
+            && l.get(..col)
+                .is_some_and(|lead| matches!(lead.trim(), "" | "-"))
+    })?;
+    // The name's value ends on its line: the next line that is not blank is not indented
+    // deeper than the key (no continuation, no block scalar).
+    if let Some(next) = region[k + 1..].iter().find(|l| !l.trim().is_empty()) {
+        let indent = next.len() - next.trim_start_matches(' ').len();
+        if indent > col {
+            return None;
+        }
+    }
+    let mut key = String::with_capacity(region.iter().map(|l| l.len() + 1).sum());
+    for (j, l) in region.iter().enumerate() {
+        if j != k {
+            key.push_str(l);
+        }
+        key.push('\n');
+    }
+    Some(key)
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::events::{CancelReason, CaseResult, Counts, Event, RunInfo, RunSummary};
 use crate::redact::Redactor;
 
+use super::spill::{Reader, Spill};
 use super::{write_atomic_with, Reporter};
 
 /// Version of the report format; bumped on incompatible changes.
@@ -109,16 +110,16 @@ pub fn case_key(c: &CaseResult) -> CaseKey {
 }
 
 /// Writes the JSON report at the end of the run. Each case is encoded when it finishes and
-/// only its text is kept (a run of many thousands of checks does not hold every result);
-/// redaction is applied at the end, with every secret the run has learnt by then.
+/// its text set aside in a temporary file ([`super::spill`]): memory keeps only where each
+/// case sorts, so a run of many thousands of checks holds no report text; redaction is
+/// applied at the end, with every secret the run has learnt by then.
 pub struct JsonReporter {
     path: PathBuf,
     redactor: Redactor,
     info: Option<RunInfo>,
     /// Each case as compact JSON (keys in the order the whole report uses), not yet redacted;
     /// indented when the report is written.
-    /// (Boxed: exactly as long as the text, where a `String` keeps up to twice that.)
-    cases: Vec<(CaseKey, Box<str>)>,
+    cases: Spill,
     /// A case that could not be encoded: no report is written (never one missing a case).
     broken: Option<String>,
     errors: Vec<String>,
@@ -133,7 +134,7 @@ impl JsonReporter {
             path,
             redactor,
             info: None,
-            cases: Vec::new(),
+            cases: Spill::default(),
             broken: None,
             errors: Vec::new(),
             bake: None,
@@ -157,9 +158,10 @@ impl JsonReporter {
     }
 
     fn render(
-        &mut self,
+        &self,
         info: &RunInfo,
         s: &RunSummary,
+        cases: &Reader,
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
         let mut report = JsonReport::of(info, s, &[]);
@@ -174,13 +176,14 @@ impl JsonReporter {
         const EMPTY: &str = "\n  \"cases\": []";
         let at = doc.find(EMPTY).unwrap_or(doc.len());
         out.write_all(&doc.as_bytes()[..at])?;
-        if self.cases.is_empty() || at == doc.len() {
+        if cases.len() == 0 || at == doc.len() {
             out.write_all(&doc.as_bytes()[at..])?;
         } else {
-            self.cases.sort_by(|a, b| a.0.cmp(&b.0));
             out.write_all(b"\n  \"cases\": [")?;
-            for (i, (_, text)) in self.cases.iter().enumerate() {
+            for i in 0..cases.len() {
                 out.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
+                let record = cases.get(i)?;
+                let text = std::str::from_utf8(&record).map_err(std::io::Error::other)?;
                 let text = self.redacted(text).map_err(encode)?;
                 write_pretty(&text, 2, out)?;
             }
@@ -265,9 +268,12 @@ pub fn sort_cases(cases: &mut [Arc<CaseResult>]) {
 impl Reporter for JsonReporter {
     fn event(&mut self, ev: &Event) {
         match ev {
-            Event::RunStarted(i) => self.info = Some(i.clone()),
+            Event::RunStarted(i) => {
+                self.cases.reserve(i.total_cases);
+                self.info = Some(i.clone());
+            }
             Event::CaseFinished(c) => match Self::encode(c) {
-                Ok(text) => self.cases.push((case_key(c), text.into_boxed_str())),
+                Ok(text) => self.cases.push(c, text.as_bytes()),
                 Err(e) => {
                     self.broken
                         .get_or_insert_with(|| format!("cannot encode case `{}`: {e}", c.id));
@@ -285,8 +291,18 @@ impl Reporter for JsonReporter {
                     ));
                     return;
                 }
+                if let Some(why) = self.cases.error() {
+                    self.errors.push(format!(
+                        "JSON report {} not written: {why}",
+                        self.path.display()
+                    ));
+                    return;
+                }
                 let path = self.path.clone();
-                if let Err(e) = write_atomic_with(&path, |w| self.render(&info, s, w)) {
+                let written = std::mem::take(&mut self.cases).finish().and_then(|cases| {
+                    write_atomic_with(&path, |w| self.render(&info, s, &cases, w))
+                });
+                if let Err(e) = written {
                     self.errors.push(format!(
                         "cannot write JSON report {}: {e}",
                         self.path.display()

@@ -1,6 +1,6 @@
 //! Reporters: each is a sink of [`Event`]s. The console prints as cases finish; the JSON
-//! and JUnit reports aggregate and write once, atomically, when the run finishes — also
-//! when checks fail or the run is cut short.
+//! and JUnit reports set each finished case aside on disk (`spill`) and write once,
+//! atomically, when the run finishes — also when checks fail or the run is cut short.
 
 pub mod console;
 pub(crate) mod details;
@@ -11,6 +11,7 @@ pub mod json;
 pub mod junit;
 pub mod location;
 pub mod openmetrics;
+mod spill;
 
 use std::io::Write;
 use std::path::Path;

@@ -346,11 +346,18 @@ pub(super) async fn attempt_once(
     let mut out = skipped_step(step, "");
     out.message = None;
     out.attempts = 1;
-    let step = match &step.action {
-        Action::Dns(check) => return dns_attempt(ctx, check, scope, out, start).await,
-        Action::Http(h) => h,
+    let shift = step.line_shift;
+    let mut out = match &*step.action {
+        Action::Dns(check) => dns_attempt(ctx, check, scope, out, start).await,
+        Action::Http(h) => http_attempt(ctx, h, scope, jar, out, start).await,
     };
-    http_attempt(ctx, step, scope, jar, out, start).await
+    // A shared action reports the lines of the case it was compiled for.
+    if shift != 0 {
+        for o in &mut out.expectations {
+            o.line = o.line.map(|l| l.saturating_add_signed(shift));
+        }
+    }
+    out
 }
 
 async fn http_attempt(

@@ -150,12 +150,16 @@ pub async fn run_shared(
         insecure,
         metadata: opts.metadata.clone(),
     };
-    let needs: Vec<Vec<usize>> = plan.cases.iter().map(|c| c.needs.clone()).collect();
+    // The scheduler keeps its own copy of the links: this one is gone before the run starts.
+    let state = {
+        let needs: Vec<Vec<usize>> = plan.cases.iter().map(|c| c.needs.clone()).collect();
+        RunState::new(&needs, opts.jobs)
+    };
     let mut d = Dispatcher {
         plan: plan.clone(),
         ctx,
         reporters,
-        state: RunState::new(&needs, opts.jobs),
+        state,
         set: JoinSet::new(),
         task_index: HashMap::new(),
         results: Finished::new(plan.cases.len(), opts.keep_results),

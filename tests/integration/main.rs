@@ -17,6 +17,7 @@ mod encoding;
 mod features;
 mod golden;
 mod hostile_text;
+mod large_reports;
 mod limits;
 mod openmetrics;
 mod packaging;

@@ -461,7 +461,7 @@ impl Aggregator {
                 });
             }
         } else if let [step] = case.steps.as_slice() {
-            if let Action::Http(h) = &step.action {
+            if let Action::Http(h) = &*step.action {
                 if let Some(budget) = h.expect.max_latency {
                     let q = 1.0 - self.allowed;
                     let label = if q >= 1.0 {

@@ -1,0 +1,98 @@
+//! A generated run of many checks written alike (the shape that shares compiled steps and
+//! sets report text aside on disk): the JSON and JUnit reports are whole, valid, in report
+//! order, agree with each other, and every check's lines are its own.
+
+use crate::common::{loopback_http, smokegate, write_suite, xmllint};
+
+/// Cases per file, and how many of each file fail (every third).
+const PER_FILE: usize = 150;
+/// Lines each generated case takes (see `case_text`).
+const CASE_LINES: usize = 6;
+
+/// One case: `/ok` answers 200 and `/bad` 500, and every case expects 200.
+fn case_text(name: &str, path: &str) -> String {
+    format!(
+        "  - name: {name}\n    request:\n      url: \"http://127.0.0.1:${{port}}/{path}\"\n    expect:\n      status: 200\n      jsonpath: [{{path: $.ok, equals: true}}]\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_checks_written_alike_give_whole_reports_with_their_own_lines() {
+    let addr = loopback_http(4 * PER_FILE, |req| {
+        if req.starts_with("GET /bad") {
+            ("500 Internal Server Error", b"{\"ok\":false}".to_vec())
+        } else {
+            ("200 OK", b"{\"ok\":true}".to_vec())
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    // Written in reverse name order, so report order (file, line) is not name order.
+    for (f, suite) in ["b", "a"].iter().enumerate() {
+        let mut text = format!("name: gen-{suite}\ncases:\n");
+        for k in 0..PER_FILE {
+            let path = if k % 3 == 2 { "bad" } else { "ok" };
+            text.push_str(&case_text(&format!("c{:03}", PER_FILE - k), path));
+        }
+        files.push(write_suite(dir.path(), &format!("{f}-{suite}.yaml"), &text));
+    }
+    let mut args = vec!["run".to_string()];
+    args.extend(files.iter().cloned());
+    args.extend(["--var", &format!("port={}", addr.port()), "--jobs", "16"].map(String::from));
+    let run = smokegate(&args, &[]).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+
+    let json = run.json.as_ref().expect("JSON report");
+    let cases = json["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 2 * PER_FILE);
+    let failing = PER_FILE / 3;
+    assert_eq!(json["counts"]["failed"], 2 * failing);
+    let mut names = Vec::new();
+    for (i, c) in cases.iter().enumerate() {
+        let (f, k) = (i / PER_FILE, i % PER_FILE);
+        // In report order: file, then line.
+        assert!(c["suite_file"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{f}-{}.yaml", ["b", "a"][f])));
+        let line = 3 + (k * CASE_LINES) as u64;
+        assert_eq!(c["line"], line, "{c}");
+        assert_eq!(c["name"], format!("c{:03}", PER_FILE - k));
+        let step = &c["steps"][0];
+        assert_eq!(step["name"], c["name"]);
+        assert_eq!(step["line"], line + 2, "the step's request: {c}");
+        let ex = step["expectations"].as_array().unwrap();
+        assert_eq!(ex[0]["kind"], "status");
+        assert_eq!(ex[0]["line"], line + 4, "status: {c}");
+        let bad = k % 3 == 2;
+        assert_eq!(c["status"], if bad { "failed" } else { "passed" }, "{c}");
+        if !bad {
+            assert_eq!(ex[1]["line"], line + 5, "jsonpath: {c}");
+        }
+        names.push(c["name"].as_str().unwrap().to_string());
+    }
+
+    xmllint(&run.junit_path);
+    let xml = run.junit.as_ref().unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), 2 * PER_FILE);
+    for suite in ["gen-a", "gen-b"] {
+        let tag = format!("<testsuite name=\"{suite}\" tests=\"{PER_FILE}\" skipped=\"0\" errors=\"0\" failures=\"{failing}\"");
+        assert_eq!(xml.matches(&tag).count(), 1, "{suite}");
+    }
+    // The same cases in the same order, each at its own line.
+    let shown: Vec<(String, String)> = xml
+        .split("<testcase name=\"")
+        .skip(1)
+        .map(|t| {
+            let name = t[..t.find('"').unwrap()].to_string();
+            let l = t.find(" line=\"").unwrap() + 7;
+            (name, t[l..l + t[l..].find('"').unwrap()].to_string())
+        })
+        .collect();
+    let expected: Vec<(String, String)> = cases
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap().into(), c["line"].to_string()))
+        .collect();
+    assert_eq!(shown, expected);
+    assert_eq!(names.len(), shown.len());
+}
