@@ -211,8 +211,7 @@ pub struct RunArgs {
         requires = "cert"
     )]
     pub key: Option<PathBuf>,
-    /// Cases run at once. One thread drives them; a run over https with 16 or more at once
-    /// uses two (many TLS handshakes are CPU-bound). SMOKEGATE_WORKER_THREADS=N overrides that.
+    /// Cases run at once (driven by one thread; SMOKEGATE_WORKER_THREADS=N runs them on N).
     #[arg(
         help_heading = "Requests",
         short,
@@ -483,58 +482,29 @@ impl RunArgs {
 
 /// `smokegate run`: returns the exit code.
 pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i32 {
-    match prepare_run(args, env_overlay) {
-        Ok(prepared) => run_prepared(args, prepared).await,
-        Err(code) => code,
-    }
-}
-
-/// What `smokegate run` has set up before anything is sent: its options and its plan.
-pub struct PreparedRun {
-    plan: crate::plan::Plan,
-    run_opts: crate::runner::RunOptions,
-}
-
-impl PreparedRun {
-    /// How many runtime threads drive the run: 1 (a single-threaded runtime) unless the work
-    /// is CPU-bound enough for a second core to pay. See [`crate::runner::worker_threads`].
-    pub fn worker_threads(&self) -> usize {
-        crate::runner::worker_threads(&self.plan, &self.run_opts)
-    }
-}
-
-/// The synchronous first half of `smokegate run`: options, suites loaded and planned, the
-/// shard taken. An error is printed and its exit code returned.
-pub fn prepare_run(args: &RunArgs, env_overlay: &[(String, String)]) -> Result<PreparedRun, i32> {
     let fail = |msg: String| {
         print_err(&msg);
         exit_codes::CONFIG_ERROR
     };
-    let plan_opts = args
-        .plan_options(environment(env_overlay))
-        .map_err(|e| fail(format!("error: {e}")))?;
-    let run_opts = args
-        .run_options()
-        .map_err(|e| fail(format!("error: {e}")))?;
-    let mut plan =
-        crate::load_and_plan(&args.suite_paths(), &plan_opts).map_err(|d| fail(d.to_string()))?;
+    let plan_opts = match args.plan_options(environment(env_overlay)) {
+        Ok(o) => o,
+        Err(e) => return fail(format!("error: {e}")),
+    };
+    let mut run_opts = match args.run_options() {
+        Ok(o) => o,
+        Err(e) => return fail(format!("error: {e}")),
+    };
+    let mut plan = match crate::load_and_plan(&args.suite_paths(), &plan_opts) {
+        Ok(p) => p,
+        Err(d) => return fail(d.to_string()),
+    };
     if plan.cases.is_empty() {
-        return Err(fail("error: no case matches the filters".into()));
+        return fail("error: no case matches the filters".into());
     }
     // An empty shard still runs (and writes its reports) so that `merge` sees every shard.
     if let Some(s) = args.ci.shard {
         crate::plan::shard(&mut plan, s.index, s.count);
     }
-    Ok(PreparedRun { plan, run_opts })
-}
-
-/// The second half of `smokegate run`: run the plan [`prepare_run`] made and report it.
-pub async fn run_prepared(args: &RunArgs, prepared: PreparedRun) -> i32 {
-    let fail = |msg: String| {
-        print_err(&msg);
-        exit_codes::CONFIG_ERROR
-    };
-    let PreparedRun { plan, mut run_opts } = prepared;
     let redactor = plan.redactor.clone();
     let sink = match crate::report::console_sink(&[
         args.report_json.as_deref(),
