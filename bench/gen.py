@@ -4,12 +4,16 @@
 One description (the CHECKS below: request + expectations) is rendered into each tool's own
 format. Standard library only.
 
-    gen.py OUT_DIR --base http://127.0.0.1:18080 [--w2 2000] [--big 20000]
+    gen.py OUT_DIR [--w2 2000] [--big 20000] [--huge 100000] [--chains 200] [--jobs 64]
+
+Every workload takes its base URL as a variable (`base`), so the same files run over plain
+HTTP and over HTTPS.
 
 Writes, under OUT_DIR:
     health.schema.json                    self-contained JSON Schema of the enriched envelope
-    smokegate/{w1,w2,big}/suite.yaml      smokegate suites (big = the RSS run, --big cases)
-    hurl/{w1,w2}/NNNN.hurl                one file per check (Hurl parallelises files)
+    smokegate/{w1,w2,one,chain}/suite.yaml
+    smokegate/{big,huge}/suite-NN.yaml    the scale runs (--big and --huge cases, 2,000 a file)
+    hurl/{w1,w2,one,chain}/NNNN.hurl      one file per check (Hurl parallelises files)
     newman/{w1,w2}.postman_collection.json
     stepci/{w1,w2}.yml
     counts.json                           checks per workload
@@ -112,6 +116,49 @@ def w1_checks():
             "schema": False,
         })
     return checks
+
+
+def chain_case_smokegate(i):
+    """register -> capture the token (a secret) -> bearer call that only that token opens."""
+    return "\n".join([
+        f"  - name: {y(f'chain {i:05d}')}",
+        "    steps:",
+        "      - name: register",
+        "        request:",
+        "          method: POST",
+        "          url: ${base}/auth/register",
+        f"          json: {y({'user': 'bench', 'n': i})}",
+        "        expect:",
+        "          status: 201",
+        "        capture:",
+        "          token: { jsonpath: $.data.access_token, secret: true }",
+        "      - name: profile with the captured token",
+        "        request:",
+        "          url: ${base}/me",
+        "          headers:",
+        "            Authorization: Bearer ${token}",
+        "        expect:",
+        "          status: 200",
+        "          jsonpath:",
+        "            - { path: $.data.user, equals: bench }",
+    ])
+
+
+def chain_hurl(i):
+    return "\n".join([
+        f"# chain {i:05d}",
+        "POST {{base}}/auth/register",
+        json.dumps({"user": "bench", "n": i}),
+        "HTTP 201",
+        "[Captures]",
+        'token: jsonpath "$.data.access_token" redact',
+        "",
+        "GET {{base}}/me",
+        "Authorization: Bearer {{token}}",
+        "HTTP 200",
+        "[Asserts]",
+        'jsonpath "$.data.user" == "bench"',
+    ]) + "\n"
 
 
 def w2_checks(n):
@@ -314,6 +361,8 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--w2", type=int, default=2000)
     ap.add_argument("--big", type=int, default=20000)
+    ap.add_argument("--huge", type=int, default=100000, help="checks of the peak-RSS run")
+    ap.add_argument("--chains", type=int, default=200, help="register -> capture -> bearer chains")
     ap.add_argument("--jobs", type=int, default=64, help="Hurl per-worker layout: files for W2")
     a = ap.parse_args()
     out = os.path.abspath(a.out)
@@ -321,7 +370,8 @@ def main():
         shutil.rmtree(os.path.join(out, d), ignore_errors=True)
     write(os.path.join(out, "health.schema.json"), json.dumps(HEALTH_SCHEMA, indent=2) + "\n")
 
-    workloads = {"w1": w1_checks(), "w2": w2_checks(a.w2)}
+    # "one": the one-check gate (process start to exit).
+    workloads = {"w1": w1_checks(), "w2": w2_checks(a.w2), "one": w2_checks(1)}
     for wl, checks in workloads.items():
         write(os.path.join(out, "smokegate", wl, "suite.yaml"),
               smokegate_suite(f"bench-{wl}", checks, "../../health.schema.json"))
@@ -337,13 +387,23 @@ def main():
         per[i % a.jobs].append(hurl_entry(c))
     for k, entries in enumerate(per):
         write(os.path.join(out, "hurl", "w2-per-worker", f"{k:03d}.hurl"), "\n".join(entries))
-    # The RSS run: --big checks in one smokegate process, as files of at most 2,000 cases (one
-    # YAML document of 20,000 cases exceeds serde-saphyr's default 250,000-node parse budget).
-    big = w2_checks(a.big)
-    for k in range(0, a.big, 2000):
-        write(os.path.join(out, "smokegate", "big", f"suite-{k // 2000:02d}.yaml"),
-              smokegate_suite(f"bench-big-{k // 2000:02d}", big[k:k + 2000], "../../health.schema.json"))
-    counts = {"w1": len(workloads["w1"]), "w2": a.w2, "big": a.big}
+    # The chained workload: one case (smokegate) / one file (Hurl) per chain.
+    head = ["name: bench-chain", "vars:", "  base: ${env.BENCH_BASE}", "cases:"]
+    write(os.path.join(out, "smokegate", "chain", "suite.yaml"),
+          "\n".join(head + [chain_case_smokegate(i) for i in range(1, a.chains + 1)]) + "\n")
+    for i in range(1, a.chains + 1):
+        write(os.path.join(out, "hurl", "chain", f"{i:05d}.hurl"), chain_hurl(i))
+    # The scale runs: --big / --huge checks in one smokegate process, as files of at most 2,000
+    # cases (one YAML document of 20,000 cases exceeds serde-saphyr's default 250,000-node
+    # parse budget).
+    for wl, n in (("big", a.big), ("huge", a.huge)):
+        checks = w2_checks(n)
+        for k in range(0, n, 2000):
+            write(os.path.join(out, "smokegate", wl, f"suite-{k // 2000:02d}.yaml"),
+                  smokegate_suite(f"bench-{wl}-{k // 2000:02d}", checks[k:k + 2000],
+                                  "../../health.schema.json"))
+    counts = {"w1": len(workloads["w1"]), "w2": a.w2, "big": a.big, "huge": a.huge,
+              "chain": a.chains}
     write(os.path.join(out, "counts.json"), json.dumps(counts) + "\n")
     print(json.dumps(counts))
 

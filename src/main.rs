@@ -26,7 +26,9 @@ fn main() {
     let code = match cli.command {
         Command::Validate(a) => cli::validate_command(&a),
         Command::List(a) => cli::list_command(&a),
-        Command::Run(a) => on_runtime(async move { cli::run_command(&a, &[]).await }),
+        Command::Run(a) => on_runtime(smokegate::runner::worker_threads(), async move {
+            cli::run_command(&a, &[]).await
+        }),
         #[cfg(feature = "demo")]
         Command::Demo(a) => runtime().block_on(demo::demo(a)),
         #[cfg(not(feature = "demo"))]
@@ -50,16 +52,26 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("the tokio runtime starts")
 }
 
-/// Run a command's future on a single-threaded runtime. A run is I/O-bound: one thread
-/// drives every connection, case and reporter without handing work across threads (measured
-/// in bench/PROFILE.md: faster than a multi-threaded runtime, and it leaves the other cores
-/// to whatever else the machine runs). Blocking work (system DNS lookups) still goes to
-/// tokio's blocking pool, and a large suite file is parsed on one thread per core before
-/// the run starts.
-fn on_runtime<F>(fut: F) -> i32
+/// Run a command's future on a single-threaded runtime (`threads` = 1) or on a
+/// multi-threaded one with `threads` workers. A run is I/O-bound: one thread drives every
+/// connection, case and reporter without handing work across threads (measured in
+/// bench/PROFILE.md: faster than a multi-threaded runtime, also for 64 TLS handshakes at
+/// once, and it leaves the other cores to whatever else the machine runs);
+/// `SMOKEGATE_WORKER_THREADS` asks for more (`smokegate::runner::worker_threads`). Blocking
+/// work (system DNS lookups) still goes to tokio's blocking pool, and a large suite file is
+/// parsed on one thread per core before the run starts.
+fn on_runtime<F>(threads: usize, fut: F) -> i32
 where
     F: std::future::Future<Output = i32>,
 {
+    if threads > 1 {
+        return tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+            .expect("the tokio runtime starts")
+            .block_on(fut);
+    }
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -216,7 +216,7 @@ pub struct RunArgs {
         requires = "cert"
     )]
     pub key: Option<PathBuf>,
-    /// Cases run at once.
+    /// Cases run at once (driven by one thread; SMOKEGATE_WORKER_THREADS=N runs them on N).
     #[arg(
         help_heading = "Requests",
         short,

@@ -17,6 +17,7 @@ pub(crate) mod sanitize;
 pub(crate) mod schedule;
 mod signal;
 pub(crate) mod state;
+mod threads;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,6 +33,7 @@ use crate::plan::{HttpsUse, Plan};
 use case::{finish_case, interrupted, run_case, skipped_step, Ctx, Progress};
 use signal::Signals;
 use state::{Cancel, CaseEvent, RunState};
+pub use threads::{worker_threads, WORKER_THREADS_ENV};
 
 /// How to run a plan.
 #[derive(Debug, Clone)]
