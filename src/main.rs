@@ -36,7 +36,10 @@ fn main() {
             cli::print_err("error: this smokegate was built without the `demo` feature");
             exit_codes::CONFIG_ERROR
         }
-        Command::Serve(a) => on_runtime(cli::serve::serve_command(a)),
+        Command::Serve(a) => on_runtime(
+            smokegate::runner::worker_threads(),
+            cli::serve::serve_command(a),
+        ),
         Command::Merge(a) => cli::ci::merge_command(&a),
         Command::Completions { shell } => cli::docs::completions(shell),
         Command::Man => cli::docs::man(),

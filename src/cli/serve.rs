@@ -174,7 +174,10 @@ impl ServeArgs {
             (r.verbose, "--verbose"),
             (r.quiet, "--quiet"),
             (r.color != ColorChoice::Auto, "--color"),
-            (r.ci.bake.bake.is_some(), "--bake (a server runs one round per request)"),
+            (
+                r.ci.bake.bake.is_some(),
+                "--bake (a server runs one round per request)",
+            ),
         ]
         .into_iter()
         .find_map(|(given, name)| given.then_some(name))

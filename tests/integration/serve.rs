@@ -518,7 +518,10 @@ async fn over_the_bound_is_429_slow_clients_do_not_block_and_sigterm_cuts_runnin
     );
     // A client that connects and sends nothing is closed after --header-timeout too.
     let silent = raw(server.addr, b"", true).await;
-    assert!(silent.is_empty() || silent.starts_with("HTTP/1.1 408"), "{silent}");
+    assert!(
+        silent.is_empty() || silent.starts_with("HTTP/1.1 408"),
+        "{silent}"
+    );
     // Headers over the 16 KiB bound: refused (431) or closed, never read on.
     let huge = raw(
         server.addr,
