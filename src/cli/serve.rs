@@ -137,6 +137,9 @@ pub enum ServeSetupError {
     /// No token and no `--insecure-no-auth`.
     #[error("serve: set the bearer token in ${0} (at least {MIN_TOKEN_LEN} characters), or pass --insecure-no-auth on a loopback address")]
     NoToken(String),
+    /// A token with leading or trailing whitespace: no `Authorization` header could carry it.
+    #[error("serve: the token in ${0} starts or ends with whitespace (a file written by `echo` ends in a newline), which no Authorization header can carry: remove it")]
+    SpacedToken(String),
     /// A token too short.
     #[error("serve: the token in ${0} is shorter than {MIN_TOKEN_LEN} characters")]
     ShortToken(String),
@@ -201,6 +204,9 @@ async fn start(args: ServeArgs) -> Result<i32, ServeSetupError> {
     }
     let token = match std::env::var(&args.token_env) {
         Ok(t) if !t.trim().is_empty() => {
+            if t.trim() != t {
+                return Err(ServeSetupError::SpacedToken(args.token_env.clone()));
+            }
             if t.chars().count() < MIN_TOKEN_LEN {
                 return Err(ServeSetupError::ShortToken(args.token_env.clone()));
             }

@@ -95,14 +95,23 @@ fn explain_samples(out: &mut String, s: &crate::events::SamplesSummary) {
 fn explain_bake(out: &mut String, b: &crate::events::BakeCheck) {
     let _ = writeln!(
         out,
-        "  bake:     {} rounds: {} passed, {} failed, {} errors, {} skipped",
-        b.rounds, b.passed, b.failed, b.errors, b.skipped
+        "  bake:     {}: {} passed, {} failed, {}, {} skipped",
+        super::plural(b.rounds as usize, "round", "rounds"),
+        b.passed,
+        b.failed,
+        super::plural(b.errors as usize, "error", "errors"),
+        b.skipped
     );
     if let Some(l) = &b.latency_ms {
         let _ = writeln!(
             out,
-            "  latency:  p50 {}ms  p90 {}ms  p95 {}ms  p99 {}ms  max {}ms  ({} latencies)",
-            l.p50, l.p90, l.p95, l.p99, l.max, b.latency_count
+            "  latency:  p50 {}ms  p90 {}ms  p95 {}ms  p99 {}ms  max {}ms  ({})",
+            l.p50,
+            l.p90,
+            l.p95,
+            l.p99,
+            l.max,
+            super::plural(b.latency_count as usize, "latency", "latencies")
         );
     }
     for x in &b.budgets {

@@ -695,6 +695,7 @@ async fn serve_does_not_start_without_a_token_or_with_a_bad_gate() {
     let gate = format!("g={good}");
     let token = vec![("SERVE_TEST_TOKEN".to_string(), TOKEN.to_string())];
     let short = vec![("SERVE_TEST_TOKEN".to_string(), "short".to_string())];
+    let spaced = vec![("SERVE_TEST_TOKEN".to_string(), format!("{TOKEN}\n"))];
     let none: Vec<(String, String)> = Vec::new();
     let bad_gate = format!("b={bad}");
     let base = ["serve", "--token-env", "SERVE_TEST_TOKEN"];
@@ -703,6 +704,12 @@ async fn serve_does_not_start_without_a_token_or_with_a_bad_gate() {
     let cases: Vec<(Vec<&str>, &Env, &str)> = vec![
         (vec!["--gate", &gate], &none, "$SERVE_TEST_TOKEN"),
         (vec!["--gate", &gate], &short, "shorter than 16"),
+        (vec!["--gate", &gate], &spaced, "ends with whitespace"),
+        (
+            vec!["--gate", &gate, "--bake", "1m", "--every", "10s"],
+            &token,
+            "--bake (a server runs one round per request) does not apply",
+        ),
         (
             vec![
                 "--gate",

@@ -57,9 +57,10 @@ impl BakeConsole {
             return;
         }
         let mut t = format!(
-            "baking for {} every {}: {planned} rounds",
+            "baking for {} every {}: {}",
             fmt_dur(bake.window),
-            fmt_dur(bake.every)
+            fmt_dur(bake.every),
+            crate::report::plural(planned as usize, "round", "rounds")
         );
         if bake.max_failure_rate > 0.0 {
             t.push_str(&format!(
