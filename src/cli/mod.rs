@@ -524,6 +524,14 @@ pub async fn run_command(args: &RunArgs, env_overlay: &[(String, String)]) -> i3
         Ok(s) => s,
         Err(e) => return fail(e),
     };
+    if let Err(e) = crate::report::preflight(&[
+        args.report_json.as_deref(),
+        args.report_junit.as_deref(),
+        args.ci.report_html.as_deref(),
+        args.ci.report_openmetrics.as_deref(),
+    ]) {
+        return fail(e);
+    }
     let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(
         Console::new(sink, args.use_color(), args.verbose, redactor.clone()).quiet(args.quiet),
     )];

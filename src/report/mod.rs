@@ -62,6 +62,51 @@ pub fn console_sink(reports: &[Option<&Path>]) -> Result<Box<dyn Write + Send>, 
     }
 }
 
+/// Check, before anything is sent, that every report path can be written: not a directory
+/// or a FIFO, in a folder that exists (or can be made) and takes a new file. A run whose
+/// reports cannot be written would otherwise send every request first and fail at the end.
+pub fn preflight(reports: &[Option<&Path>]) -> Result<(), String> {
+    for path in reports.iter().flatten() {
+        if is_stdout(path) || is_stderr(path) || is_inherited(path) {
+            continue;
+        }
+        let cannot = |why: String| format!("error: cannot write report {}: {why}", path.display());
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() || is_char_device(&m) => {}
+            Ok(m) => {
+                return Err(cannot(format!(
+                    "it is {}, not a regular file (write reports to a file, or to - for standard output)",
+                    kind(&m)
+                )))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(cannot(e.to_string())),
+        }
+        let m = std::fs::metadata(path).ok();
+        if m.as_ref().is_some_and(is_char_device) {
+            continue;
+        }
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        std::fs::create_dir_all(dir)
+            .map_err(|e| cannot(format!("its folder {} cannot be made: {e}", dir.display())))?;
+        tempfile::Builder::new()
+            .prefix(".smokegate-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| {
+                cannot(format!(
+                    "its folder {} takes no new file: {}",
+                    dir.display(),
+                    e.kind()
+                ))
+            })?;
+    }
+    Ok(())
+}
+
 /// True when `path` means standard output (`-`, `/dev/stdout`, `/dev/fd/1`).
 pub fn is_stdout(path: &Path) -> bool {
     matches!(

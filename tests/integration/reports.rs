@@ -290,3 +290,80 @@ async fn report_paths_are_written_as_their_targets_need() {
     .await;
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A report that cannot be written is known before anything is sent: a directory, a folder
+/// that takes no new file. Exit 2, the server never asked.
+#[test]
+fn unwritable_report_paths_are_refused_before_any_request() {
+    use std::os::unix::fs::PermissionsExt;
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let h = hits.clone();
+    let server = crate::common::loopback_http(8, move |_| {
+        h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        ("200 OK", b"ok".to_vec())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let suite = write_suite(
+        dir.path(),
+        "s.yaml",
+        &format!("name: s\ncases:\n  - name: x\n    request: {{ url: 'http://{server}/' }}\n"),
+    );
+    let adir = dir.path().join("adir");
+    std::fs::create_dir(&adir).unwrap();
+    // Read-only for everyone; root writes anyway, so a folder under a regular file stands in
+    // for it there (no folder can be made).
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "x").unwrap();
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let as_root = unsafe { libc::geteuid() } == 0;
+    let unwritable = if as_root {
+        blocker.join("sub/r.xml")
+    } else {
+        ro.join("r.xml")
+    };
+    for (flag, path, says) in [
+        (
+            "--report-json",
+            adir.clone(),
+            "it is a directory, not a regular file",
+        ),
+        ("--report-junit", unwritable.clone(), "cannot write report"),
+        ("--report-html", adir.clone(), "it is a directory, not a regular file"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_smokegate"))
+            .args(["run", &suite, flag])
+            .arg(&path)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{flag} {}: {err}",
+            path.display()
+        );
+        assert!(err.contains(says), "{flag}: {err}");
+        assert!(
+            !err.contains(".smokegate-"),
+            "no temporary file named: {err}"
+        );
+    }
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing sent"
+    );
+    assert_eq!(
+        std::fs::read_dir(&ro).unwrap().count(),
+        0,
+        "nothing left behind"
+    );
+    assert_eq!(
+        std::fs::read_dir(&adir).unwrap().count(),
+        0,
+        "nothing left behind"
+    );
+}
