@@ -80,7 +80,8 @@ pub struct ServeArgs {
     )]
     pub token_env: String,
     /// Also accept the token as `metadata.token` of a Flagger webhook payload (Flagger
-    /// cannot send headers; the token is then in the Canary object).
+    /// cannot send headers; the token is then in the Canary object). Only for requests without
+    /// an Authorization header.
     #[arg(help_heading = "Authentication", long = "accept-payload-token")]
     pub payload_token: bool,
     /// Serve without a token: only on a loopback address.

@@ -348,6 +348,8 @@ struct WebhookPayload {
 
 async fn gate_request(state: &State, name: String, req: Request<Incoming>) -> Outcome {
     let header_auth = authorize_header(state, req.headers());
+    // The payload's token stands in for a missing header only: a wrong header is refused.
+    let header_given = req.headers().contains_key(header::AUTHORIZATION);
     // The body is read (bounded) before answering, even to refuse: a connection closed with
     // unread request bytes is reset, and the client would lose the answer.
     let body = match read_body(state, req).await {
@@ -364,6 +366,7 @@ async fn gate_request(state: &State, name: String, req: Request<Incoming>) -> Ou
         };
     if let Err(refused) = header_auth {
         let in_payload = state.cfg.payload_token
+            && !header_given
             && matches!(&payload, Ok(Some(p)) if payload_token_matches(state, p));
         if !in_payload {
             return refused;

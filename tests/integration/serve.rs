@@ -583,6 +583,14 @@ async fn over_the_bound_is_429_slow_clients_do_not_block_and_sigterm_cuts_runnin
     )
     .await;
     assert_eq!(p.status, 401, "{}", p.body);
+    // A wrong Authorization header is refused even when the payload carries the token.
+    let p = send(
+        c.post(server.url("/gates/ok"))
+            .header("authorization", "Bearer not-the-token-at-all")
+            .json(&flagger_payload(json!({ "token": TOKEN }))),
+    )
+    .await;
+    assert_eq!(p.status, 401, "{}", p.body);
 
     // SIGTERM while a gate runs: the run is cut as `run` cuts it, its report answered (412,
     // interrupted), and the server exits 0.
