@@ -91,7 +91,8 @@ pub struct ServeArgs {
     /// queued).
     #[arg(help_heading = "Limits", long = "max-concurrent", value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub max_concurrent: u16,
-    /// Connections open at once; more wait in the listen queue.
+    /// Connections open at once; up to as many more get 1 s to send their request head (so
+    /// stalled clients cannot lock out a probe), beyond that they wait in the listen queue.
     #[arg(help_heading = "Limits", long = "max-connections", value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=4096))]
     pub max_connections: u16,
     /// Largest request body (a webhook payload), in bytes; larger is answered 413.

@@ -117,24 +117,43 @@ pub async fn serve(
         cfg,
     });
     let connections = Arc::new(Semaphore::new(state.cfg.max_connections.max(1)));
+    let overflow = Arc::new(Semaphore::new(state.cfg.max_connections.max(1)));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let signalled = loop {
         while tasks.try_join_next().is_some() {}
-        let permit = tokio::select! {
-            p = connections.clone().acquire_owned() => p.expect("the semaphore is never closed"),
-            s = signals.recv() => break s,
-        };
         let accepted = tokio::select! {
             a = listener.accept() => a,
             s = signals.recv() => break s,
         };
         match accepted {
             Ok((stream, peer)) => {
+                // A slot, or else an overflow slot whose client has OVERFLOW_HEADER_TIMEOUT
+                // to send its request head: clients that stall in their headers cannot hold
+                // every slot (a readiness probe or a webhook still gets in), and the number
+                // of open connections stays bounded (twice --max-connections).
+                let regular = state.cfg.header_timeout;
+                let quick = OVERFLOW_HEADER_TIMEOUT.min(regular);
+                let slot = match connections.clone().try_acquire_owned() {
+                    Ok(p) => Some((p, regular)),
+                    Err(_) => overflow
+                        .clone()
+                        .try_acquire_owned()
+                        .ok()
+                        .map(|p| (p, quick)),
+                };
+                let (permit, header_timeout) = match slot {
+                    Some(s) => s,
+                    None => tokio::select! {
+                        p = connections.clone().acquire_owned() => (p.expect("the semaphore is never closed"), regular),
+                        p = overflow.clone().acquire_owned() => (p.expect("the semaphore is never closed"), quick),
+                        s = signals.recv() => break s,
+                    },
+                };
                 let state = state.clone();
                 let stop = stop_rx.clone();
                 tasks.spawn(async move {
-                    connection(stream, peer, state, stop).await;
+                    connection(stream, peer, state, stop, header_timeout).await;
                     drop(permit);
                 });
             }
@@ -209,12 +228,16 @@ impl Signals {
     }
 }
 
+/// How long a client let in over --max-connections has to send its request head.
+const OVERFLOW_HEADER_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// One connection: one request (no keep-alive), bounded in time from accept to close.
 async fn connection(
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
     state: Arc<State>,
     mut stop: watch::Receiver<bool>,
+    header_timeout: Duration,
 ) {
     let io = TokioIo::new(stream);
     let svc_state = state.clone();
@@ -225,13 +248,12 @@ async fn connection(
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(state.cfg.header_timeout)
+        .header_read_timeout(header_timeout)
         .keep_alive(false)
         .max_buf_size(MAX_HEAD_BYTES);
     let conn = builder.serve_connection(io, svc);
     tokio::pin!(conn);
-    let limit =
-        state.cfg.header_timeout + state.cfg.body_timeout + state.cfg.run_timeout + RUN_SLACK * 2;
+    let limit = header_timeout + state.cfg.body_timeout + state.cfg.run_timeout + RUN_SLACK * 2;
     let cut = tokio::time::sleep(limit);
     tokio::pin!(cut);
     loop {

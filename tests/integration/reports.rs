@@ -330,7 +330,11 @@ fn unwritable_report_paths_are_refused_before_any_request() {
             "it is a directory, not a regular file",
         ),
         ("--report-junit", unwritable.clone(), "cannot write report"),
-        ("--report-html", adir.clone(), "it is a directory, not a regular file"),
+        (
+            "--report-html",
+            adir.clone(),
+            "it is a directory, not a regular file",
+        ),
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_smokegate"))
             .args(["run", &suite, flag])

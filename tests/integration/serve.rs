@@ -947,3 +947,42 @@ async fn scripts_drive_smokegate_as_argo_rollouts_and_flagger_would() {
     assert_eq!(server.terminate().await, 0);
     assert!(!server.log().contains(TOKEN));
 }
+
+/// Clients stalling in their request head in every slot (and every overflow slot) do not
+/// lock out a prompt client: `/healthz` is answered in about a second, not after the
+/// 30 s header timeout the stalled clients were given.
+#[tokio::test]
+async fn stalled_clients_in_every_slot_leave_room_for_a_probe() {
+    let backend = Backend::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let suites = backend_suites(dir.path());
+    let env = vec![("SMOKEGATE_SERVE_TOKEN".to_string(), TOKEN.to_string())];
+    let args: Vec<String> = vec![
+        "--var".into(),
+        format!("base=http://{}", backend.addr),
+        "--max-connections".into(),
+        "2".into(),
+        "--header-timeout".into(),
+        "30s".into(),
+        "--gate".into(),
+        format!("ok={}", suites[0]),
+    ];
+    let mut server = Server::start(&args, &env).await;
+    let mut stalled = Vec::new();
+    for _ in 0..4 {
+        let mut s = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        s.write_all(b"POST /gates/ok HTTP/1.1\r\n").await.unwrap();
+        stalled.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let c = client();
+    for _ in 0..3 {
+        let probe =
+            tokio::time::timeout(Duration::from_secs(8), send(c.get(server.url("/healthz"))))
+                .await
+                .expect("a probe gets in while stalled clients hold every slot");
+        assert_eq!(probe.status, 200, "{}", probe.body);
+    }
+    drop(stalled);
+    assert_eq!(server.terminate().await, 0);
+}
