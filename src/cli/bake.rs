@@ -86,9 +86,29 @@ impl BakeArgs {
 /// others (exit code 2, nothing sent).
 pub fn usage_error(message: String) -> i32 {
     use clap::CommandFactory;
-    let e = super::Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message);
+    let mut cmd = super::Cli::command();
+    // The usage line of `run`, as clap's own errors for `run` show it.
+    let run = cmd
+        .find_subcommand_mut("run")
+        .map(|r| r.clone().bin_name(format!("{} run", cmd_name())));
+    let e = match run {
+        Some(mut r) => r.error(clap::error::ErrorKind::ArgumentConflict, message),
+        None => cmd.error(clap::error::ErrorKind::ArgumentConflict, message),
+    };
     let _ = e.print();
     super::exit_codes::CONFIG_ERROR
+}
+
+/// The name this program was called by (`smokegate`), as clap shows it in usage lines.
+fn cmd_name() -> String {
+    std::env::args_os()
+        .next()
+        .and_then(|a| {
+            std::path::Path::new(&a)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "smokegate".into())
 }
 
 /// The bake's console: where the run's console goes, coloured and quiet as it is.
