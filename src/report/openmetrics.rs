@@ -103,6 +103,25 @@ impl<'a> Family<'a> {
         Family { out }
     }
 
+    /// A summary's p50/p90/p95/p99 samples (milliseconds, written in seconds).
+    fn quantiles(
+        &mut self,
+        name: &str,
+        labels: Vec<(&str, String)>,
+        l: &crate::events::LatencySummary,
+    ) {
+        for (q, v) in [
+            ("0.5", l.p50),
+            ("0.9", l.p90),
+            ("0.95", l.p95),
+            ("0.99", l.p99),
+        ] {
+            let mut labels = labels.clone();
+            labels.push(("quantile", q.into()));
+            self.sample(name, &labels, v / 1000.0);
+        }
+    }
+
     fn sample(&mut self, name: &str, labels: &[(&str, String)], value: f64) {
         let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
         if labels.is_empty() {
@@ -164,16 +183,7 @@ pub fn render(cases: &[Arc<CaseResult>], s: &RunSummary, now: f64, redactor: &Re
         );
         for (c, s) in &sampled {
             let Some(l) = &s.latency_ms else { continue };
-            for (q, v) in [
-                ("0.5", l.p50),
-                ("0.9", l.p90),
-                ("0.95", l.p95),
-                ("0.99", l.p99),
-            ] {
-                let mut labels = id(c);
-                labels.push(("quantile", q.into()));
-                f.sample("smokegate_sample_latency_seconds", &labels, v / 1000.0);
-            }
+            f.quantiles("smokegate_sample_latency_seconds", id(c), l);
             // The samples measured: those that received a response — in a multi-step case, a
             // response to every step (passed, or failed at the last step with its response).
             let n = match s.steps.last() {
@@ -349,16 +359,7 @@ pub fn render_bake(
     );
     for (c, k) in &baked {
         let Some(l) = &k.latency_ms else { continue };
-        for (q, v) in [
-            ("0.5", l.p50),
-            ("0.9", l.p90),
-            ("0.95", l.p95),
-            ("0.99", l.p99),
-        ] {
-            let mut labels = id(c);
-            labels.push(("quantile", q.into()));
-            f.sample("smokegate_bake_check_latency_seconds", &labels, v / 1000.0);
-        }
+        f.quantiles("smokegate_bake_check_latency_seconds", id(c), l);
         f.sample(
             "smokegate_bake_check_latency_seconds_sum",
             &id(c),

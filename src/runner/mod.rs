@@ -138,20 +138,7 @@ pub async fn run_shared(
         tokens: Default::default(),
         stopping: Default::default(),
     });
-    let info = RunInfo {
-        run_id: plan.run_id.to_string(),
-        started_at: chrono::Utc::now().to_rfc3339(),
-        smokegate_version: env!("CARGO_PKG_VERSION"),
-        suites: plan.suites.iter().map(|s| s.name.clone()).collect(),
-        profiles: plan
-            .suites
-            .iter()
-            .filter_map(|s| s.profile.as_ref().map(|p| format!("{}: {p}", s.name)))
-            .collect(),
-        total_cases: plan.cases.len(),
-        insecure,
-        metadata: opts.metadata.clone(),
-    };
+    let info = run_info(&plan, insecure, &opts);
     // The scheduler keeps its own copy of the links: this one is gone before the run starts.
     let state = {
         let needs: Vec<Vec<usize>> = plan.cases.iter().map(|c| c.needs.clone()).collect();
@@ -459,5 +446,24 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
+    }
+}
+
+/// What a run announces when it starts (`Event::RunStarted`): the plan's suites and
+/// profiles, this build, the options' metadata.
+pub(crate) fn run_info(plan: &Plan, insecure: bool, opts: &RunOptions) -> RunInfo {
+    RunInfo {
+        run_id: plan.run_id.to_string(),
+        started_at: chrono::Utc::now().to_rfc3339(),
+        smokegate_version: env!("CARGO_PKG_VERSION"),
+        suites: plan.suites.iter().map(|s| s.name.clone()).collect(),
+        profiles: plan
+            .suites
+            .iter()
+            .filter_map(|s| s.profile.as_ref().map(|p| format!("{}: {p}", s.name)))
+            .collect(),
+        total_cases: plan.cases.len(),
+        insecure,
+        metadata: opts.metadata.clone(),
     }
 }

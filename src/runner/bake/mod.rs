@@ -16,9 +16,7 @@ pub mod console;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::events::{
-    BakeRun, CancelReason, CaseResult, Counts, Event, Reporter, RunInfo, RunSummary,
-};
+use crate::events::{BakeRun, CancelReason, CaseResult, Counts, Event, Reporter, RunSummary};
 use crate::http::SetupError;
 use crate::plan::Plan;
 
@@ -95,20 +93,7 @@ pub async fn run(
     let insecure = super::client_for(&plan, &opts)?.config().insecure;
     super::samples::KEEP_HISTOGRAMS.store(true, std::sync::atomic::Ordering::Relaxed);
     let plan = Arc::new(plan);
-    let info = RunInfo {
-        run_id: plan.run_id.to_string(),
-        started_at: chrono::Utc::now().to_rfc3339(),
-        smokegate_version: env!("CARGO_PKG_VERSION"),
-        suites: plan.suites.iter().map(|s| s.name.clone()).collect(),
-        profiles: plan
-            .suites
-            .iter()
-            .filter_map(|s| s.profile.as_ref().map(|p| format!("{}: {p}", s.name)))
-            .collect(),
-        total_cases: plan.cases.len(),
-        insecure,
-        metadata: opts.metadata.clone(),
-    };
+    let info = super::run_info(&plan, insecure, &opts);
     emit(reporters, &Event::RunStarted(info));
     for r in reporters.iter_mut() {
         r.flush();
