@@ -111,7 +111,7 @@ impl DnsServer {
 // HTTPS servers and helpers.
 
 pub(crate) struct Tls {
-    ca: TestCa,
+    pub(crate) ca: TestCa,
     dir: tempfile::TempDir,
 }
 
@@ -655,6 +655,124 @@ async fn unknown_issuer_fails_and_cacert_makes_it_pass() {
     );
     let (r, _) = tls_error(&tls, addr, &["--cacert", &tls.cacert()]).await;
     assert_eq!(r.code, 0, "{}", r.all_output());
+}
+
+/// A system trust store made of files: `SSL_CERT_FILE` holding `bundle`'s CA and
+/// `SSL_CERT_DIR` holding `dir`'s (each `None`: an empty file / an empty directory).
+fn system_store(
+    root: &std::path::Path,
+    bundle: Option<&TestCa>,
+    dir: Option<&TestCa>,
+) -> Vec<(String, String)> {
+    let file = root.join("ca-certificates.crt");
+    std::fs::write(&file, bundle.map(|c| c.pem()).unwrap_or_default()).unwrap();
+    let certs = root.join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    if let Some(ca) = dir {
+        std::fs::write(certs.join("internal-root.pem"), ca.pem()).unwrap();
+    }
+    vec![
+        ("SSL_CERT_FILE".into(), file.display().to_string()),
+        ("SSL_CERT_DIR".into(), certs.display().to_string()),
+    ]
+}
+
+/// One https GET to api.example.test on `addr` with `env`; the run and the step's error.
+async fn get_with_store(
+    addr: SocketAddr,
+    extra: &[&str],
+    env: &[(String, String)],
+) -> (Run, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("https://api.example.test:{}/", addr.port());
+    let mut a = args(&[
+        "run",
+        &one_request_suite(dir.path(), &url, ""),
+        "--connect-timeout",
+        "5s",
+        "--resolve",
+        &format!("api.example.test:{}:127.0.0.1", addr.port()),
+    ]);
+    a.extend(args(extra));
+    let r = smokegate(&a, env).await;
+    let msg = r
+        .json
+        .as_ref()
+        .and_then(|j| j["cases"][0]["steps"][0]["error"]["message"].as_str())
+        .unwrap_or("")
+        .to_string();
+    (r, msg)
+}
+
+#[tokio::test]
+async fn roots_are_the_bundle_the_certificate_directory_and_cacert_together() {
+    // The roots are read in tiers (--cacert, the bundle file, then the directories too), but
+    // what is trusted is their union: a root found only in the directory, or only in the
+    // system bundle while --cacert names another CA, still verifies.
+    let tls = Tls::new();
+    let (addr, _t) = tls
+        .serve(&["api.example.test"], Validity::Days(90), None, lo())
+        .await;
+    let other = TestCa::new("some other CA").unwrap();
+    let other_pem = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(other_pem.path(), other.pem()).unwrap();
+    let other_pem = other_pem.path().display().to_string();
+
+    let root = tempfile::tempdir().unwrap();
+    let in_dir = system_store(root.path(), Some(&other), Some(&tls.ca));
+    let (r, msg) = get_with_store(addr, &[], &in_dir).await;
+    assert_eq!(
+        r.code,
+        0,
+        "root in the certificate directory only: {msg}\n{}",
+        r.all_output()
+    );
+    let (r, msg) = get_with_store(addr, &["--cacert", &other_pem], &in_dir).await;
+    assert_eq!(
+        r.code,
+        0,
+        "--cacert of another CA, root in the directory: {msg}\n{}",
+        r.all_output()
+    );
+
+    let root = tempfile::tempdir().unwrap();
+    let in_bundle = system_store(root.path(), Some(&tls.ca), None);
+    let (r, msg) = get_with_store(addr, &["--cacert", &other_pem], &in_bundle).await;
+    assert_eq!(
+        r.code,
+        0,
+        "--cacert of another CA, root in the bundle: {msg}\n{}",
+        r.all_output()
+    );
+
+    // Nowhere: rejected, in words, after every tier was tried.
+    let root = tempfile::tempdir().unwrap();
+    let nowhere = system_store(root.path(), Some(&other), Some(&other));
+    let (r, msg) = get_with_store(addr, &["--cacert", &other_pem], &nowhere).await;
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    assert!(
+        msg.contains("unknown authority") && msg.contains("--cacert"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_trust_store_is_a_configuration_error_unless_cacert_is_given() {
+    let tls = Tls::new();
+    let (addr, _t) = tls
+        .serve(&["api.example.test"], Validity::Days(90), None, lo())
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let empty = system_store(root.path(), None, None);
+    let (r, _) = get_with_store(addr, &[], &empty).await;
+    assert_eq!(r.code, 2, "{}", r.all_output());
+    assert!(
+        r.stderr.contains("certificate verification"),
+        "{}",
+        r.stderr
+    );
+    let (r, msg) = get_with_store(addr, &["--cacert", &tls.cacert()], &empty).await;
+    assert_eq!(r.code, 0, "{msg}\n{}", r.all_output());
 }
 
 #[tokio::test]

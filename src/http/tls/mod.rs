@@ -11,6 +11,7 @@
 
 mod cert;
 mod probe;
+mod roots;
 mod verify;
 
 pub use cert::{colon_hex, CertInfo, CertParts};
@@ -37,18 +38,19 @@ pub(super) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
-/// The certificate roots of a run, loaded once: [`TrustRoots::load`] reads them ahead of the
-/// first handshake (so a missing trust store is a configuration error before anything is
-/// sent, and the reading never happens inside a handshake); a run with no https never
-/// calls it, and never pays for it.
+/// The certificate roots of a run, loaded once: [`TrustRoots::load`] reads what the first
+/// handshake needs ahead of it (so a missing trust store is a configuration error before
+/// anything is sent, and the reading rarely happens inside a handshake); a run with no https
+/// never calls it, and never pays for it. The roots are read in tiers (`--cacert`, the
+/// bundle file, the certificate directories), each only when a certificate needs it.
 #[derive(Debug, Clone, Default)]
 pub struct TrustRoots(Option<Arc<ExplainingVerifier>>);
 
 impl TrustRoots {
-    /// Read the system roots (and `--cacert`) now, if they are not read yet.
+    /// Read the roots the first handshake will need now, if they are not read yet.
     pub fn load(&self) -> Result<(), SetupError> {
         match &self.0 {
-            Some(v) => v.inner().map(|_| ()).map_err(|e| {
+            Some(v) => v.preload().map_err(|e| {
                 SetupError::TrustStore(match e {
                     TlsError::General(m) => m,
                     other => other.to_string(),
@@ -77,8 +79,8 @@ pub fn client_config_with_roots(
         Arc::new(AcceptAnyCertificate { provider })
     } else {
         // `--cacert` is read now, so a bad file is a configuration error before anything is
-        // sent; the system trust store is read by `TrustRoots::load` (or, failing that, at the
-        // first certificate to verify), so a run of plain-http checks never pays for it.
+        // sent; the system trust store is read by `TrustRoots::load` and by the first
+        // certificate that needs it, so a run of plain-http checks never pays for it.
         let extra = match &net.cacert {
             Some(path) => read_certs(path, "--cacert")?,
             None => Vec::new(),
@@ -93,9 +95,8 @@ pub fn client_config_with_roots(
             }
         }
         let v = Arc::new(ExplainingVerifier {
+            roots: roots::Tiers::new(provider.clone(), extra),
             provider,
-            extra,
-            inner: std::sync::OnceLock::new(),
         });
         roots = TrustRoots(Some(v.clone()));
         v

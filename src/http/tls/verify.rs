@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
+use rustls::SignatureScheme;
 use rustls::{CertificateError, DigitallySignedStruct, Error as TlsError, OtherError};
-use rustls::{RootCertStore, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use serde::Serialize;
 
 use super::cert::CertInfo;
+use super::roots::Tiers;
 
 /// Why a certificate was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -185,33 +185,17 @@ macro_rules! handshake_signatures_by_provider {
 }
 
 /// The webpki verifier over the system roots plus `--cacert`, with its errors explained.
-/// The roots are loaded at the first certificate to verify.
+/// The roots are read in tiers, at the first certificate that needs them ([`Tiers`]).
 #[derive(Debug)]
 pub struct ExplainingVerifier {
     pub(super) provider: Arc<CryptoProvider>,
-    /// `--cacert` certificates.
-    pub(super) extra: Vec<CertificateDer<'static>>,
-    pub(super) inner: std::sync::OnceLock<Result<Arc<WebPkiServerVerifier>, String>>,
+    pub(super) roots: Tiers,
 }
 
 impl ExplainingVerifier {
-    pub(super) fn inner(&self) -> Result<&Arc<WebPkiServerVerifier>, TlsError> {
-        self.inner
-            .get_or_init(|| {
-                let mut roots = RootCertStore::empty();
-                // Missing or unreadable system roots are not fatal: --cacert may be all
-                // that is needed.
-                let native = rustls_native_certs::load_native_certs();
-                roots.add_parsable_certificates(native.certs);
-                for c in &self.extra {
-                    roots.add(c.clone()).map_err(|e| format!("--cacert: {e}"))?;
-                }
-                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
-                    .build()
-                    .map_err(|e| format!("cannot set up certificate verification: {e}"))
-            })
-            .as_ref()
-            .map_err(|e| TlsError::General(e.clone()))
+    /// Read the roots the first handshake will need (see [`Tiers::preload`]).
+    pub(super) fn preload(&self) -> Result<(), TlsError> {
+        self.roots.preload()
     }
 }
 
@@ -224,17 +208,19 @@ impl ServerCertVerifier for ExplainingVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, TlsError> {
-        let verified = self.inner()?.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        );
+        let verified = self.roots.verify(|v| {
+            v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        });
         // A certificate given itself with --cacert (a self-signed one, CA flag and all) is
         // trusted as itself, as curl and OpenSSL do: its dates and names are still checked.
         let verified = match verified {
-            Err(_) if self.extra.iter().any(|c| c.as_ref() == end_entity.as_ref()) => {
+            Err(_)
+                if self
+                    .roots
+                    .extra
+                    .iter()
+                    .any(|c| c.as_ref() == end_entity.as_ref()) =>
+            {
                 trusted_as_itself(end_entity, &server_name.to_str(), now)
             }
             other => other,
