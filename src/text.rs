@@ -112,13 +112,23 @@ pub fn outside(s: &str, max: usize, redactor: &Redactor) -> String {
 /// (`?token=[REDACTED]`) — also in a URL smokegate could not send (an error message quotes
 /// it before its credentials could be known).
 pub fn mask_url_credentials(s: &str) -> Cow<'_, str> {
-    use std::sync::OnceLock;
-    static USERINFO: OnceLock<regex::Regex> = OnceLock::new();
-    static QUERY: OnceLock<regex::Regex> = OnceLock::new();
-    let (has_userinfo, has_query) = (s.contains('@'), s.contains('='));
+    // Cheap tests first: compiling the two patterns costs more than a whole one-check run's
+    // other work, and almost every text (a `charset=utf-8` header included) has nothing to
+    // mask.
+    let has_userinfo = s.contains("://") && s.contains('@');
+    let has_query = has_credential_parameter(s);
     if !has_userinfo && !has_query {
         return Cow::Borrowed(s);
     }
+    mask_with_patterns(s, has_userinfo, has_query)
+}
+
+/// [`mask_url_credentials`] by its two patterns (the userinfo one if `has_userinfo`, the
+/// query one if `has_query`).
+fn mask_with_patterns(s: &str, has_userinfo: bool, has_query: bool) -> Cow<'_, str> {
+    use std::sync::OnceLock;
+    static USERINFO: OnceLock<regex::Regex> = OnceLock::new();
+    static QUERY: OnceLock<regex::Regex> = OnceLock::new();
     let userinfo = USERINFO.get_or_init(|| {
         // Greedy up to the last `@` before the path: a password may hold a raw `@`.
         regex::Regex::new(r#"(://[^/\s:@"'<>`]*:)[^\s/"'<>`]*@"#).expect("valid regex")
@@ -158,6 +168,27 @@ pub fn mask_url_credentials(s: &str) -> Cow<'_, str> {
     } else {
         Cow::Owned(twice.into_owned())
     }
+}
+
+/// Whether `s` has a `?name=`, `&name=` or `;name=` whose name is a credential's — the only
+/// parameters [`mask_url_credentials`] changes (its pattern's name is the whole run of name
+/// characters between the separator and the `=`, as found here).
+fn has_credential_parameter(s: &str) -> bool {
+    let name_char = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-');
+    let bytes = s.as_bytes();
+    bytes.iter().enumerate().any(|(eq, &b)| {
+        if b != b'=' {
+            return false;
+        }
+        let start = bytes[..eq]
+            .iter()
+            .rposition(|&c| !name_char(c))
+            .map_or(0, |i| i + 1);
+        start > 0
+            && start < eq
+            && matches!(bytes[start - 1], b'?' | b'&' | b';')
+            && crate::redact::is_credential_field(&s[start..eq])
+    })
 }
 
 #[cfg(test)]
@@ -207,6 +238,33 @@ mod tests {
             mask_url_credentials("http://h.test/?max_tokens=5"),
             "http://h.test/?max_tokens=5"
         );
+    }
+
+    #[test]
+    fn the_cheap_tests_skip_only_texts_the_patterns_leave_alone() {
+        // Every text over an alphabet of URL pieces (all 4-piece sequences): skipping the
+        // patterns when the cheap tests say so changes nothing.
+        let pieces = [
+            "?", "&", ";", "=", "@", "://", ":", "/", " ", "token", "charset", "a.b", "x", "(",
+            ")", "#", "utf-8", "api_key", "-",
+        ];
+        let mut checked = 0;
+        let n = pieces.len();
+        for i in 0..n.pow(4) {
+            let s: String = (0..4).map(|k| pieces[(i / n.pow(k)) % n]).collect();
+            assert_eq!(
+                mask_url_credentials(&s),
+                mask_with_patterns(&s, true, true),
+                "{s:?}"
+            );
+            checked += 1;
+        }
+        assert_eq!(checked, 130_321);
+        assert!(!has_credential_parameter(
+            "content-type: application/json; charset=utf-8"
+        ));
+        assert!(has_credential_parameter("GET /x?a=1&token=2"));
+        assert!(!has_credential_parameter("token=2"));
     }
 
     #[test]
