@@ -556,8 +556,8 @@ pub enum Event {
     CaseStarted {
         /// Index of the case in [`crate::plan::Plan::cases`].
         index: usize,
-        /// Name of the case.
-        name: String,
+        /// Name of the case (the plan's own, shared).
+        name: std::sync::Arc<str>,
     },
     /// A case has its result: it finished, was skipped, or was settled as an error when the run
     /// was cut short.

@@ -32,7 +32,7 @@ pub fn trials(
     let names: Vec<(String, String)> = plan
         .cases
         .iter()
-        .map(|c| (plan.suites[c.suite].name.clone(), c.name.clone()))
+        .map(|c| (plan.suites[c.suite].name.clone(), c.name.to_string()))
         .collect();
     let shared = Arc::new(std::sync::Mutex::new(Some(plan)));
     let results = Arc::new(std::sync::OnceLock::new());

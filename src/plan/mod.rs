@@ -145,8 +145,9 @@ pub enum Action {
 /// One step, ready to run.
 #[derive(Debug)]
 pub struct PlannedStep {
-    /// Step name (the case name for a single-request or DNS check case).
-    pub name: String,
+    /// Step name (the case name, the same allocation, for a single-request or DNS check
+    /// case).
+    pub name: Arc<str>,
     /// Where the step's request (or `dns:` block) is written.
     pub pos: Pos,
     /// What the step does. Cases written identically but for their names (thousands of
@@ -170,7 +171,7 @@ pub struct PlannedCase {
     /// Index of the case's suite in [`Plan::suites`].
     pub suite: usize,
     /// Case name (matrix expansions have their expanded name).
-    pub name: String,
+    pub name: Arc<str>,
     /// Suite tags followed by the case's own tags.
     pub tags: Vec<String>,
     /// Whether a failure of this case fails the run.
@@ -382,11 +383,11 @@ mod tests {
             &case("x")[12..]
         );
         let p = plan(&yaml, &PlanOptions::default()).unwrap();
-        let names: Vec<&str> = p.cases.iter().map(|c| c.name.as_str()).collect();
+        let names: Vec<&str> = p.cases.iter().map(|c| &*c.name).collect();
         assert_eq!(names, ["a", "b", "c &x", "folded", "m 1", "m 2"]);
         let (a, b) = (&p.cases[0].steps[0], &p.cases[1].steps[0]);
         assert!(Arc::ptr_eq(&a.action, &b.action));
-        assert_eq!((b.name.as_str(), b.pos.line, b.line_shift), ("b", 10, 6));
+        assert_eq!((&*b.name, b.pos.line, b.line_shift), ("b", 10, 6));
         assert_eq!((a.pos.line, a.line_shift), (4, 0));
         // An anchor-like `&`, a folded name and matrix cases are compiled on their own.
         for k in 2..6 {

@@ -28,7 +28,8 @@ const MIN_POLL: Duration = Duration::from_millis(10);
 
 /// One step as written, whichever form the case uses.
 struct StepParts<'a> {
-    name: &'a str,
+    /// The step's name: the case's own (shared) for a single-request case.
+    name: Arc<str>,
     request: &'a Spanned<RequestDef>,
     expect: Option<&'a Spanned<ExpectDef>>,
     captures: &'a BTreeMap<String, Spanned<CaptureDef>>,
@@ -40,7 +41,7 @@ struct StepParts<'a> {
 pub struct StepCompiler<'a> {
     pub suite: &'a LoadedSuite,
     /// The case's name, matrix values rendered: the step name of a single-request case.
-    pub case_name: &'a str,
+    pub case_name: &'a Arc<str>,
     /// The case's variables (and the environment) as a template sees them.
     pub scope: &'a Scope,
     /// Variables whose value is not known before the run (see `vars::Resolved`).
@@ -112,7 +113,7 @@ impl<'a> StepCompiler<'a> {
         let defaults = self.suite.file.defaults.retry.as_ref();
         Some(match &def.request {
             Some(request) => vec![StepParts {
-                name: self.case_name,
+                name: self.case_name.clone(),
                 request,
                 expect: def.expect.as_ref(),
                 captures: &def.capture,
@@ -123,7 +124,7 @@ impl<'a> StepCompiler<'a> {
                 .steps
                 .iter()
                 .map(|s| StepParts {
-                    name: &s.value.name,
+                    name: s.value.name.as_str().into(),
                     request: &s.value.request,
                     expect: s.value.expect.as_ref(),
                     captures: &s.value.capture,
@@ -203,7 +204,7 @@ impl<'a> StepCompiler<'a> {
             return None;
         }
         Some(PlannedStep {
-            name: p.name.to_string(),
+            name: p.name.clone(),
             pos,
             action: Arc::new(Action::Http(HttpStep {
                 request: compiled?,
@@ -494,7 +495,7 @@ impl<'a> StepCompiler<'a> {
             return None;
         }
         Some(vec![PlannedStep {
-            name: self.case_name.to_string(),
+            name: self.case_name.clone(),
             pos,
             action: Arc::new(Action::Dns(Box::new(check))),
             retry,

@@ -384,6 +384,8 @@ impl SuitePlanner<'_> {
                     self.diag(Some(pos), format!("duplicate case name `{name}`"));
                     continue;
                 }
+                // Shared with the step of a single-request case (its step name).
+                let name: Arc<str> = name.into();
                 let needs = self.needs(def, &name, pos, &by_name, &broken);
                 let key = (combo.is_empty() && def.dns.is_none() && def.samples.is_none())
                     .then(|| shape_key(&lines, &starts, ci, pos))
@@ -392,8 +394,8 @@ impl SuitePlanner<'_> {
                     let steps = self.shared_steps(first, &name, def, pos);
                     let index = self.plan.cases.len();
                     by_name.entry(def.name.clone()).or_default().push(index);
-                    if name != def.name {
-                        by_name.entry(name.clone()).or_default().push(index);
+                    if *name != *def.name {
+                        by_name.entry(name.to_string()).or_default().push(index);
                     }
                     let mut tags = f.tags.clone();
                     tags.extend(def.tags.iter().cloned());
@@ -431,19 +433,19 @@ impl SuitePlanner<'_> {
                     Err(d) => {
                         self.diags.extend(d);
                         broken.insert(def.name.clone());
-                        broken.insert(name);
+                        broken.insert(name.to_string());
                         continue;
                     }
                 };
                 let Some(steps) = steps else {
                     broken.insert(def.name.clone());
-                    broken.insert(name);
+                    broken.insert(name.to_string());
                     continue;
                 };
                 let index = self.plan.cases.len();
                 by_name.entry(def.name.clone()).or_default().push(index);
-                if name != def.name {
-                    by_name.entry(name.clone()).or_default().push(index);
+                if *name != *def.name {
+                    by_name.entry(name.to_string()).or_default().push(index);
                 }
                 let mut tags = f.tags.clone();
                 tags.extend(def.tags.iter().cloned());
@@ -474,7 +476,7 @@ impl SuitePlanner<'_> {
     fn shared_steps(
         &self,
         first: usize,
-        name: &str,
+        name: &Arc<str>,
         def: &CaseDef,
         pos: Pos,
     ) -> Vec<super::PlannedStep> {
@@ -486,7 +488,7 @@ impl SuitePlanner<'_> {
             .iter()
             .map(|s| super::PlannedStep {
                 name: if single {
-                    name.to_string()
+                    name.clone()
                 } else {
                     s.name.clone()
                 },

@@ -234,7 +234,7 @@ pub fn finish_case(
         // Relative to the working directory: reports name `suites/x.yaml`, not a path of the
         // machine that ran.
         suite_file: crate::report::location::relative_to_cwd(&suite.path.display().to_string()),
-        name: case.name.clone(),
+        name: case.name.to_string(),
         tags: case.tags.clone(),
         severity: case.severity,
         status,
@@ -253,7 +253,7 @@ pub fn finish_case(
 /// A step that was not run.
 pub fn skipped_step(step: &PlannedStep, why: &str) -> StepResult {
     StepResult {
-        name: step.name.clone(),
+        name: step.name.to_string(),
         status: Status::Skipped,
         attempts: 0,
         duration_ms: 0,

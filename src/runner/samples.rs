@@ -134,7 +134,7 @@ impl Tally {
             steps
                 .iter()
                 .map(|s| StepTally {
-                    name: s.name.clone(),
+                    name: s.name.to_string(),
                     failed: 0,
                     errors: 0,
                     hist: histogram(),

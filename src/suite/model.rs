@@ -44,8 +44,9 @@ pub struct SuiteFile {
     /// Defaults applied to every request of the suite.
     #[serde(default)]
     pub defaults: Defaults,
-    /// The checks.
-    pub cases: Vec<Spanned<CaseDef>>,
+    /// The checks. Each boxed: a parsed case is ~2.6 KB, and a large file's list is built
+    /// from parts parsed at once (`split`), so the list moves pointers, not cases.
+    pub cases: Vec<Spanned<Box<CaseDef>>>,
 }
 
 /// A named environment profile (`--env staging`).

@@ -168,7 +168,7 @@ pub fn parse_split(
     let (first, rest) = parts.split_first()?;
     let options = &options;
     let parse_cases =
-        |t: &str| serde_saphyr::from_str_with_options::<Vec<Spanned<CaseDef>>>(t, options());
+        |t: &str| serde_saphyr::from_str_with_options::<Vec<Spanned<Box<CaseDef>>>>(t, options());
     let (file, first, rest) = std::thread::scope(|s| {
         let handles: Vec<_> = rest
             .iter()
@@ -179,7 +179,7 @@ pub fn parse_split(
         let rest: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
         (file, first, rest)
     });
-    let starts_on = |cases: &[Spanned<CaseDef>], lines: &[usize]| {
+    let starts_on = |cases: &[Spanned<Box<CaseDef>>], lines: &[usize]| {
         cases.len() == lines.len()
             && cases
                 .iter()
@@ -190,7 +190,7 @@ pub fn parse_split(
     if !file.cases.is_empty() {
         return None;
     }
-    let all: Vec<Option<Vec<Spanned<CaseDef>>>> = std::iter::once(first.ok())
+    let all: Vec<Option<Vec<Spanned<Box<CaseDef>>>>> = std::iter::once(first.ok())
         .chain(rest.into_iter().map(|r| r.ok()?.ok()))
         .collect();
     // Exactly the room needed: growing by doubling while every part is still held would
