@@ -487,11 +487,7 @@ impl SuitePlanner<'_> {
         src.steps
             .iter()
             .map(|s| super::PlannedStep {
-                name: if single {
-                    name.clone()
-                } else {
-                    s.name.clone()
-                },
+                name: if single { name.clone() } else { s.name.clone() },
                 pos: Pos {
                     line: s.pos.line.saturating_add_signed(shift),
                     column: s.pos.column,
