@@ -235,7 +235,7 @@ pub fn finish_case(
         // machine that ran.
         suite_file: crate::report::location::relative_to_cwd(&suite.path.display().to_string()),
         name: case.name.to_string(),
-        tags: case.tags.clone(),
+        tags: case.tags.to_vec(),
         severity: case.severity,
         status,
         flaky,

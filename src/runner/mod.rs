@@ -141,7 +141,7 @@ pub async fn run_shared(
     let info = run_info(&plan, insecure, &opts);
     // The scheduler keeps its own copy of the links: this one is gone before the run starts.
     let state = {
-        let needs: Vec<Vec<usize>> = plan.cases.iter().map(|c| c.needs.clone()).collect();
+        let needs: Vec<&[usize]> = plan.cases.iter().map(|c| &*c.needs).collect();
         RunState::new(&needs, opts.jobs)
     };
     let mut d = Dispatcher {

@@ -64,7 +64,7 @@ pub struct RunState {
 
 impl RunState {
     /// A run of cases with these `needs`, at most `jobs` at once.
-    pub fn new(needs: &[Vec<usize>], jobs: usize) -> Self {
+    pub fn new<N: AsRef<[usize]>>(needs: &[N], jobs: usize) -> Self {
         RunState {
             sched: Scheduler::new(needs),
             jobs: jobs.max(1),

@@ -460,7 +460,7 @@ impl Aggregator {
                     line: Some(line),
                 });
             }
-        } else if let [step] = case.steps.as_slice() {
+        } else if let [step] = &case.steps[..] {
             if let Action::Http(h) = &*step.action {
                 if let Some(budget) = h.expect.max_latency {
                     let q = 1.0 - self.allowed;
