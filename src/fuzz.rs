@@ -251,7 +251,7 @@ fn fuzz_expectations_on_arbitrary_responses() {
     let mut planner = Planner::new(&opts);
     planner.add(&suite);
     let plan = planner.finish().expect("plans");
-    let Action::Http(step) = &*plan.cases[0].steps[0].action else {
+    let Action::Http(step) = &*plan.cases[0].compiled[0].action else {
         panic!("an http step")
     };
     let bodies = [
@@ -286,7 +286,7 @@ fn fuzz_expectations_on_arbitrary_responses() {
                 std::time::Duration::from_millis(rng.below(10_000) as u64),
                 None,
             );
-            let mut out = crate::runner::case::skipped_step(&plan.cases[0].steps[0], "");
+            let mut out = crate::runner::case::skipped_step(&plan.cases[0].steps()[0], "");
             out.expectations = step.expect.evaluate(&resp, &scope, &redactor);
             out.message = Some(shown.clone());
             crate::runner::sanitize::step(&mut out, &redactor);

@@ -747,7 +747,7 @@ fn list_json(plan: &crate::plan::Plan, out: &mut dyn Write) -> std::io::Result<(
                 "tags": c.tags,
                 "severity": c.severity,
                 "needs": c.needs.iter().map(|&n| plan.cases.iter().find(|x| x.index == n).map(|x| x.name.clone()).unwrap_or_default()).collect::<Vec<_>>(),
-                "steps": c.steps.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+                "steps": c.steps().iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
             })
         })
         .collect();

@@ -30,7 +30,7 @@ impl Plan {
                 run_id: self.run_id.clone(),
                 lenient_env: true,
             };
-            for s in &c.steps {
+            for s in c.compiled.iter() {
                 let Action::Http(h) = &*s.action else {
                     continue;
                 };

@@ -143,7 +143,7 @@ pub enum Action {
 }
 
 /// One step, ready to run.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PlannedStep {
     /// Step name (the case name, the same allocation, for a single-request or DNS check
     /// case).
@@ -179,8 +179,14 @@ pub struct PlannedCase {
     pub severity: Severity,
     /// Indices of cases that must pass first.
     pub needs: Box<[usize]>,
-    /// The steps, in order.
-    pub steps: Box<[PlannedStep]>,
+    /// The steps, in order, as compiled for the case that first had this text: cases written
+    /// identically but for their names share them (a plan of generated checks holds one copy,
+    /// not one per case). Read them through [`PlannedCase::steps`].
+    pub(crate) compiled: Arc<[PlannedStep]>,
+    /// Lines from the case `compiled` was compiled for down to this one (0: its own steps).
+    pub(crate) line_shift: i64,
+    /// A single-request or DNS check case: its step is named like the case.
+    pub(crate) single: bool,
     /// The case's variables, with their JSON types.
     pub vars: Arc<HashMap<String, Value>>,
     /// The text as written of variables whose YAML value is a number, boolean or null
@@ -191,6 +197,36 @@ pub struct PlannedCase {
     /// `samples` + `expect_samples`: send the request many times and judge the samples
     /// together.
     pub samples: Option<Box<samples::SamplePolicy>>,
+}
+
+impl PlannedCase {
+    /// The case's steps, in order: named and placed for this case (made while the case runs
+    /// when its steps are shared with an earlier case written alike).
+    pub fn steps(&self) -> std::borrow::Cow<'_, [PlannedStep]> {
+        let renamed = self.single && self.compiled.first().is_some_and(|s| s.name != self.name);
+        if self.line_shift == 0 && !renamed {
+            return std::borrow::Cow::Borrowed(&self.compiled);
+        }
+        let shift = self.line_shift;
+        std::borrow::Cow::Owned(
+            self.compiled
+                .iter()
+                .map(|s| PlannedStep {
+                    name: if self.single {
+                        self.name.clone()
+                    } else {
+                        s.name.clone()
+                    },
+                    pos: Pos {
+                        line: s.pos.line.saturating_add_signed(shift),
+                        column: s.pos.column,
+                    },
+                    line_shift: s.line_shift + shift,
+                    ..s.clone()
+                })
+                .collect(),
+        )
+    }
 }
 
 /// Everything a run needs.
@@ -386,14 +422,20 @@ mod tests {
         let p = plan(&yaml, &PlanOptions::default()).unwrap();
         let names: Vec<&str> = p.cases.iter().map(|c| &*c.name).collect();
         assert_eq!(names, ["a", "b", "c &x", "folded", "m 1", "m 2"]);
-        let (a, b) = (&p.cases[0].steps[0], &p.cases[1].steps[0]);
+        let (a, b) = (p.cases[0].steps(), p.cases[1].steps());
+        let (a, b) = (&a[0], &b[0]);
+        assert!(Arc::ptr_eq(&p.cases[0].compiled, &p.cases[1].compiled));
         assert!(Arc::ptr_eq(&a.action, &b.action));
         assert_eq!((&*b.name, b.pos.line, b.line_shift), ("b", 10, 6));
-        assert_eq!((a.pos.line, a.line_shift), (4, 0));
+        assert_eq!((&*a.name, a.pos.line, a.line_shift), ("a", 4, 0));
         // An anchor-like `&`, a folded name and matrix cases are compiled on their own.
         for k in 2..6 {
-            assert!(!Arc::ptr_eq(&a.action, &p.cases[k].steps[0].action), "{k}");
-            assert_eq!(p.cases[k].steps[0].line_shift, 0);
+            assert!(
+                !Arc::ptr_eq(&a.action, &p.cases[k].steps()[0].action),
+                "{k}"
+            );
+            assert_eq!(p.cases[k].steps()[0].line_shift, 0);
+            assert_eq!(p.cases[k].steps()[0].name, p.cases[k].name);
         }
     }
 

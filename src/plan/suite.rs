@@ -391,7 +391,11 @@ impl SuitePlanner<'_> {
                     .then(|| shape_key(&lines, &starts, ci, pos))
                     .flatten();
                 if let Some(&first) = key.as_ref().and_then(|k| same.get(k)) {
-                    let steps = self.shared_steps(first, &name, def, pos);
+                    // The steps of case `first`, shared: moved to this case's lines (and
+                    // named like it) when it runs (`PlannedCase::steps`).
+                    let src = &self.plan.cases[first];
+                    let compiled = src.compiled.clone();
+                    let line_shift = pos.line as i64 - src.pos.line as i64;
                     let index = self.plan.cases.len();
                     by_name.entry(def.name.clone()).or_default().push(index);
                     if *name != *def.name {
@@ -406,7 +410,9 @@ impl SuitePlanner<'_> {
                         tags: tags.into(),
                         severity: def.severity,
                         needs: needs.unwrap_or_default().into(),
-                        steps: steps.into(),
+                        compiled,
+                        line_shift,
+                        single: def.request.is_some(),
                         vars: scope.vars,
                         texts: scope.texts,
                         pos,
@@ -456,7 +462,9 @@ impl SuitePlanner<'_> {
                     tags: tags.into(),
                     severity: def.severity,
                     needs: needs.unwrap_or_default().into(),
-                    steps: steps.into(),
+                    compiled: steps.into(),
+                    line_shift: 0,
+                    single: def.request.is_some() || def.dns.is_some(),
                     vars: scope.vars,
                     texts: scope.texts,
                     pos,
@@ -469,35 +477,6 @@ impl SuitePlanner<'_> {
             }
         }
         planned
-    }
-
-    /// The steps of case `first`, for a case at `pos` written identically but for its name:
-    /// the compiled actions shared, positions moved to the new case.
-    fn shared_steps(
-        &self,
-        first: usize,
-        name: &Arc<str>,
-        def: &CaseDef,
-        pos: Pos,
-    ) -> Vec<super::PlannedStep> {
-        let src = &self.plan.cases[first];
-        let shift = pos.line as i64 - src.pos.line as i64;
-        // A single-request case's step is named like the case.
-        let single = def.request.is_some();
-        src.steps
-            .iter()
-            .map(|s| super::PlannedStep {
-                name: if single { name.clone() } else { s.name.clone() },
-                pos: Pos {
-                    line: s.pos.line.saturating_add_signed(shift),
-                    column: s.pos.column,
-                },
-                action: s.action.clone(),
-                retry: s.retry.clone(),
-                wait: s.wait.clone(),
-                line_shift: s.line_shift + shift,
-            })
-            .collect()
     }
 
     /// The indices of the cases `def` needs (`None` after an error).

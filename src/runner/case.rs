@@ -111,7 +111,7 @@ pub fn interrupted(
     let mut steps = p.steps.clone();
     let mut message = format!("did not finish: {why}");
     if let Some((k, since)) = p.running {
-        let step = &case.steps[k];
+        let step = &case.steps()[k];
         let mut r = skipped_step(step, "");
         r.status = Status::Error;
         r.duration_ms = since.elapsed().as_millis() as u64;
@@ -119,12 +119,12 @@ pub fn interrupted(
             "did not finish: {why} (running for {} ms)",
             r.duration_ms
         ));
-        if case.steps.len() > 1 {
+        if case.compiled.len() > 1 {
             message = format!("did not finish: {why}, during step `{}`", step.name);
         }
         steps.push(r);
     }
-    for step in &case.steps[steps.len()..] {
+    for step in &case.steps()[steps.len()..] {
         steps.push(skipped_step(step, &format!("not run: {why}")));
     }
     finish_case(
@@ -154,7 +154,7 @@ pub async fn run_case(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>
     let mut message = None;
     // One cookie jar per case, shared by its steps.
     let jar = CookieJar::new();
-    for (k, step) in case.steps.iter().enumerate() {
+    for (k, step) in case.steps().iter().enumerate() {
         if status != Status::Passed {
             let skipped = skipped_step(step, "not run: an earlier step did not pass");
             lock(&progress).steps.push(skipped);
@@ -165,7 +165,7 @@ pub async fn run_case(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>
         if r.status != Status::Passed {
             status = r.status;
             message = r.message.as_ref().map(|m| {
-                if case.steps.len() > 1 {
+                if case.compiled.len() > 1 {
                     format!("step `{}`: {m}", step.name)
                 } else {
                     m.clone()
@@ -220,7 +220,7 @@ pub fn finish_case(
         .iter()
         .flat_map(|s| {
             s.warnings.iter().map(move |w| {
-                if case.steps.len() > 1 {
+                if case.compiled.len() > 1 {
                     format!("step `{}`: {w}", s.name)
                 } else {
                     w.clone()

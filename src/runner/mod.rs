@@ -361,7 +361,7 @@ impl Dispatcher<'_> {
     /// The result of a case whose steps did not run.
     fn unrun(&self, i: usize, status: Status, why: String, elapsed: Duration) -> CaseResult {
         let case = &self.plan.cases[i];
-        let steps = case.steps.iter().map(|s| skipped_step(s, &why)).collect();
+        let steps = case.steps().iter().map(|s| skipped_step(s, &why)).collect();
         finish_case(
             &self.plan,
             case,

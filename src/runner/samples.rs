@@ -328,13 +328,13 @@ pub async fn run(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>>) ->
     let case = &ctx.plan.cases[index];
     let (started_at, start) = {
         let mut p = lock(&progress);
-        p.samples = Some(Box::new(Tally::new(&case.steps)));
+        p.samples = Some(Box::new(Tally::new(&case.steps())));
         p.running = Some((0, Instant::now()));
         (p.started_at.clone(), p.start)
     };
     let Some(policy) = case.samples.as_deref() else {
         // The dispatcher only calls this for a sampled case.
-        let tally = Tally::new(&case.steps);
+        let tally = Tally::new(&case.steps());
         return settle(
             &ctx.plan,
             case,
@@ -406,7 +406,7 @@ pub async fn run(ctx: Arc<Ctx>, index: usize, progress: Arc<Mutex<Progress>>) ->
     let tally = lock(&progress)
         .samples
         .take()
-        .unwrap_or_else(|| Box::new(Tally::new(&case.steps)));
+        .unwrap_or_else(|| Box::new(Tally::new(&case.steps())));
     settle(&ctx.plan, case, policy, &tally, &started_at, start, cut)
 }
 
@@ -429,7 +429,7 @@ fn empty_policy() -> SamplePolicy {
 /// in order (its captures in a scope of its own, its own cookie jar) until one does not pass.
 async fn sample(ctx: Arc<Ctx>, index: usize) -> Sample {
     let case = &ctx.plan.cases[index];
-    let n = case.steps.len();
+    let n = case.compiled.len();
     let multi = n > 1;
     // Captures of this sample live and die with this scope: no other sample or case sees them.
     let mut scope = case_scope(&ctx, case);
@@ -446,7 +446,7 @@ async fn sample(ctx: Arc<Ctx>, index: usize) -> Sample {
     // The steps' own times, added up: smokegate's bookkeeping between them (masking secrets
     // in the results) is not the deployment's latency.
     let mut took_all = Duration::ZERO;
-    for (k, step) in case.steps.iter().enumerate() {
+    for (k, step) in case.steps().iter().enumerate() {
         if out.status != Status::Passed {
             out.steps
                 .push(skipped_step(step, "not run: an earlier step did not pass"));
@@ -535,12 +535,12 @@ pub fn settle(
     } else {
         tally.first_failure.as_ref().or(tally.last_passed.as_ref())
     };
-    let steps = if case.steps.len() > 1 {
+    let steps = if case.compiled.len() > 1 {
         // A multi-step case shows that sample's steps as they ran.
         match shown {
             Some(steps) => steps.clone(),
             None => case
-                .steps
+                .steps()
                 .iter()
                 .map(|s| skipped_step(s, "not run: no sample finished"))
                 .collect(),
@@ -549,7 +549,7 @@ pub fn settle(
         let mut step = shown
             .and_then(|s| s.first())
             .cloned()
-            .unwrap_or_else(|| skipped_step(&case.steps[0], ""));
+            .unwrap_or_else(|| skipped_step(&case.steps()[0], ""));
         step.attempts = tally.count.min(u32::MAX as u64) as u32;
         step.duration_ms = start.elapsed().as_millis() as u64;
         step.status = status;

@@ -460,7 +460,7 @@ impl Aggregator {
                     line: Some(line),
                 });
             }
-        } else if let [step] = &case.steps[..] {
+        } else if let [step] = &case.steps()[..] {
             if let Action::Http(h) = &*step.action {
                 if let Some(budget) = h.expect.max_latency {
                     let q = 1.0 - self.allowed;
@@ -547,7 +547,7 @@ impl Aggregator {
             None => {
                 let why = message.clone().unwrap_or_default();
                 let steps = case
-                    .steps
+                    .steps()
                     .iter()
                     .map(|s| super::super::case::skipped_step(s, &why))
                     .collect();
