@@ -12,7 +12,7 @@ use crate::suite::model::Severity;
 
 use super::details::explain;
 use super::json::sort_cases;
-use super::{write_atomic, Reporter};
+use super::{write_atomic_with, Reporter};
 
 /// Aggregates results and writes the HTML report when the run finishes.
 pub struct HtmlReporter {
@@ -161,26 +161,96 @@ pub fn render_bake(
     bake: Option<&crate::events::BakeRun>,
     redactor: &Redactor,
 ) -> String {
-    let t = |s: &str| escape(&redactor.redact(s));
     let mut h = String::new();
-    header(&mut h, info, summary, &t);
-    if let Some(b) = bake {
-        super::html_bake::section(&mut h, b, cases, &t);
-    }
-    timing_chart(&mut h, cases, &t);
-    checks_table(&mut h, cases, &t);
-    failure_details(&mut h, cases, &t);
-    let _ = write!(h, "</main>\n<script>{SCRIPT}</script>\n</body></html>\n");
+    let _ = render_into(&mut h, info, summary, cases, bake, redactor);
     h
 }
 
+/// Write the page to `h` as it is made (a report of many thousands of checks is tens of
+/// megabytes: it goes to the file, not into memory first).
+fn render_into(
+    h: &mut dyn std::fmt::Write,
+    info: &RunInfo,
+    summary: &RunSummary,
+    cases: &[Arc<CaseResult>],
+    bake: Option<&crate::events::BakeRun>,
+    redactor: &Redactor,
+) -> std::fmt::Result {
+    let t = |s: &str| escape(&redactor.redact(s));
+    header(h, info, summary, &t);
+    if let Some(b) = bake {
+        super::html_bake::section(h, b, cases, &t);
+    }
+    timing_chart(h, cases, &t);
+    checks_table(h, cases, &t);
+    failure_details(h, cases, &t);
+    write!(h, "</main>\n<script>{SCRIPT}</script>\n</body></html>\n")
+}
+
+/// `fmt::Write` onto an `io::Write`, keeping the first I/O error (`fmt::Error` carries none).
+struct IoText<'a> {
+    out: &'a mut dyn std::io::Write,
+    error: Option<std::io::Error>,
+}
+
+impl std::fmt::Write for IoText<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if self.error.is_some() {
+            return Err(std::fmt::Error);
+        }
+        self.out.write_all(s.as_bytes()).map_err(|e| {
+            self.error = Some(e);
+            std::fmt::Error
+        })
+    }
+}
+
+/// Whether the page shows more of a check than its row and its bar: its failure, warnings,
+/// failed attempts, samples or bake figures.
+fn has_details(c: &CaseResult) -> bool {
+    c.status != Status::Passed
+        || c.passed_with_warnings()
+        || c.flaky
+        || c.samples.is_some()
+        || c.bake.is_some()
+}
+
+/// What the page shows of a check without details: its row and its bar. The rest of its
+/// result (steps, requests, responses: kilobytes per check) is not kept — the reporter
+/// held 150 MB for a run of 20,000 checks.
+fn row_only(c: &CaseResult) -> CaseResult {
+    CaseResult {
+        id: String::new(),
+        suite: c.suite.clone(),
+        suite_file: c.suite_file.clone(),
+        name: c.name.clone(),
+        tags: Vec::new(),
+        severity: c.severity,
+        status: c.status,
+        flaky: c.flaky,
+        message: c.message.clone(),
+        started_at: String::new(),
+        duration_ms: c.duration_ms,
+        line: c.line,
+        steps: Vec::new(),
+        warnings: Vec::new(),
+        samples: None,
+        bake: None,
+    }
+}
+
 /// The verdict, the counts and the run's metadata.
-fn header(h: &mut String, info: &RunInfo, summary: &RunSummary, t: &dyn Fn(&str) -> String) {
+fn header(
+    h: &mut dyn std::fmt::Write,
+    info: &RunInfo,
+    summary: &RunSummary,
+    t: &dyn Fn(&str) -> String,
+) {
     let c = &summary.counts;
     let verdict = if summary.passed { "PASSED" } else { "FAILED" };
     let class = if summary.passed { "passed" } else { "failed" };
     let _ = write!(
-        *h,
+        h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\
@@ -206,7 +276,7 @@ fn header(h: &mut String, info: &RunInfo, summary: &RunSummary, t: &dyn Fn(&str)
         meta.push("TLS verification DISABLED (--insecure)".into());
     }
     let _ = write!(
-        *h,
+        h,
         "<header class=\"verdict {class}\"><h1 id=\"verdict\" data-verdict=\"{}\">smokegate: {verdict}</h1>\
 <p id=\"summary\" data-total=\"{}\" data-passed=\"{}\" data-failed=\"{}\" data-errors=\"{}\" data-skipped=\"{}\">{}</p>\
 <p class=\"meta\">{}</p></header>\n<main>\n",
@@ -223,14 +293,18 @@ fn header(h: &mut String, info: &RunInfo, summary: &RunSummary, t: &dyn Fn(&str)
 
 /// One bar per check: how long it took. HTML rather than a scaled drawing, so its text keeps
 /// its size on a narrow screen.
-fn timing_chart(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> String) {
+fn timing_chart(
+    h: &mut dyn std::fmt::Write,
+    cases: &[Arc<CaseResult>],
+    t: &dyn Fn(&str) -> String,
+) {
     let max = cases
         .iter()
         .map(|c| c.duration_ms)
         .max()
         .unwrap_or(0)
         .max(1);
-    h.push_str(
+    let _ = h.write_str(
         "<h2>Timing</h2><div id=\"timing\" role=\"img\" aria-label=\"duration of each check\">\n",
     );
     for case in cases {
@@ -239,19 +313,23 @@ fn timing_chart(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> S
         // The check's name first: on a narrow screen the label is cut at its end.
         let label = t(&format!("{} · {}", case.name, case.suite));
         let _ = writeln!(
-            *h,
+            h,
             "<div class=\"row bar {s}\" title=\"{full}: {ms} ms\"><span class=\"label\">{label}</span>\
 <span class=\"track\"><span class=\"fill {s}\" style=\"width:{pct:.1}%\"></span><span class=\"ms\">{ms} ms</span></span></div>",
             s = status_word(case.status),
             ms = case.duration_ms,
         );
     }
-    h.push_str("</div>\n");
+    let _ = h.write_str("</div>\n");
 }
 
 /// The filterable table of checks.
-fn checks_table(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> String) {
-    h.push_str(
+fn checks_table(
+    h: &mut dyn std::fmt::Write,
+    cases: &[Arc<CaseResult>],
+    t: &dyn Fn(&str) -> String,
+) {
+    let _ = h.write_str(
         "<h2>Checks</h2><div id=\"filters\"><button class=\"on\" data-filter=\"all\">all</button>\
 <button data-filter=\"problems\">failed or error</button><button data-filter=\"passed\">passed</button>\
 <button data-filter=\"skipped\">skipped</button><button data-filter=\"flaky\">flaky</button></div>\n\
@@ -291,7 +369,7 @@ fn checks_table(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> S
             );
         }
         let _ = writeln!(
-            *h,
+            h,
             "<tr data-status=\"{s}\" data-severity=\"{severity}\" data-flaky=\"{}\"{details}>\
 <td data-label=\"suite\">{}</td><td data-label=\"check\">{}</td><td><span class=\"badge {s}\">{}</span>{note}</td>\
 <td data-label=\"severity\">{severity}</td><td data-label=\"where\">{}:{}</td><td class=\"num\" data-label=\"time\">{} ms</td>\
@@ -309,11 +387,15 @@ fn checks_table(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> S
             )),
         );
     }
-    h.push_str("</tbody></table>\n");
+    let _ = h.write_str("</tbody></table>\n");
 }
 
 /// What went wrong, for every check that did not pass.
-fn failure_details(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> String) {
+fn failure_details(
+    h: &mut dyn std::fmt::Write,
+    cases: &[Arc<CaseResult>],
+    t: &dyn Fn(&str) -> String,
+) {
     let problems: Vec<(usize, &Arc<CaseResult>)> = cases
         .iter()
         .enumerate()
@@ -326,7 +408,7 @@ fn failure_details(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -
         })
         .collect();
     if !problems.is_empty() {
-        h.push_str("<h2>Details</h2>\n");
+        let _ = h.write_str("<h2>Details</h2>\n");
         for (i, case) in problems {
             if case.status == Status::Passed && case.flaky {
                 flaky_details(h, i, case, t);
@@ -339,7 +421,7 @@ fn failure_details(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -
                 text = case.message.clone().unwrap_or_default();
             }
             let _ = writeln!(
-                *h,
+                h,
                 "<details id=\"case-{i}\" class=\"{}\"><summary><span class=\"badge {}\">{}</span> {} › {}</summary>\
 <pre>{}</pre></details>",
                 status_word(case.status),
@@ -354,9 +436,14 @@ fn failure_details(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -
 }
 
 /// A check that passed after failed attempts: each failed attempt's reason, then the pass.
-fn flaky_details(h: &mut String, i: usize, case: &CaseResult, t: &dyn Fn(&str) -> String) {
+fn flaky_details(
+    h: &mut dyn std::fmt::Write,
+    i: usize,
+    case: &CaseResult,
+    t: &dyn Fn(&str) -> String,
+) {
     let _ = write!(
-        *h,
+        h,
         "<details id=\"case-{i}\" class=\"flaky\"><summary><span class=\"badge passed\">PASS</span> {} › {} \
 <span class=\"note\">flaky</span></summary><ol class=\"attempts\">",
         t(&case.suite),
@@ -370,11 +457,11 @@ fn flaky_details(h: &mut String, i: usize, case: &CaseResult, t: &dyn Fn(&str) -
             } else {
                 String::new()
             };
-            let _ = write!(*h, "<li>failed: {}</li>", t(&format!("{step}{m}")));
+            let _ = write!(h, "<li>failed: {}</li>", t(&format!("{step}{m}")));
         }
         if !s.failed_attempts.is_empty() {
             let _ = write!(
-                *h,
+                h,
                 "<li>passed{}</li>",
                 t(&if named {
                     format!(" (step `{}`)", s.name)
@@ -384,20 +471,33 @@ fn flaky_details(h: &mut String, i: usize, case: &CaseResult, t: &dyn Fn(&str) -
             );
         }
     }
-    h.push_str("</ol></details>\n");
+    let _ = h.write_str("</ol></details>\n");
 }
 
 impl Reporter for HtmlReporter {
     fn event(&mut self, ev: &Event) {
         match ev {
-            Event::RunStarted(i) => self.info = Some(i.clone()),
-            Event::CaseFinished(c) => self.cases.push(c.clone()),
+            Event::RunStarted(i) => {
+                self.cases.reserve_exact(i.total_cases);
+                self.info = Some(i.clone());
+            }
+            Event::CaseFinished(c) if has_details(c) => self.cases.push(c.clone()),
+            Event::CaseFinished(c) => self.cases.push(Arc::new(row_only(c))),
             Event::BakeFinished(b) => self.bake = Some(b.clone()),
             Event::RunFinished(s) => {
                 let Some(info) = &self.info else { return };
                 sort_cases(&mut self.cases);
-                let page = render_bake(info, s, &self.cases, self.bake.as_deref(), &self.redactor);
-                if let Err(e) = write_atomic(&self.path, page.as_bytes()) {
+                let written = write_atomic_with(&self.path, |out| {
+                    let mut page = IoText { out, error: None };
+                    let bake = self.bake.as_deref();
+                    let made = render_into(&mut page, info, s, &self.cases, bake, &self.redactor);
+                    // A write that failed mid-page (the parts ignore their results) is kept.
+                    match page.error {
+                        Some(e) => Err(e),
+                        None => made.map_err(|_| std::io::Error::other("formatting failed")),
+                    }
+                });
+                if let Err(e) = written {
                     self.errors.push(format!(
                         "cannot write HTML report {}: {e}",
                         self.path.display()

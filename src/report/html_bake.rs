@@ -26,7 +26,12 @@ pub const STYLE: &str =
 #bake-checks td[data-label]::before{content:attr(data-label) \": \";color:#6b7280}#bake-checks td.num{text-align:left}}";
 
 /// The bake section, after the verdict.
-pub fn section(h: &mut String, b: &BakeRun, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> String) {
+pub fn section(
+    h: &mut dyn std::fmt::Write,
+    b: &BakeRun,
+    cases: &[Arc<CaseResult>],
+    t: &dyn Fn(&str) -> String,
+) {
     let mut line = format!(
         "{} of {} rounds, one every {}, over {}",
         b.rounds,
@@ -52,7 +57,7 @@ pub fn section(h: &mut String, b: &BakeRun, cases: &[Arc<CaseResult>], t: &dyn F
         );
     }
     let _ = writeln!(
-        *h,
+        h,
         "<h2>Bake</h2><div id=\"bake\" data-rounds=\"{}\" data-planned=\"{}\" data-cut-short=\"{}\">\
 <p id=\"bake-summary\">{}</p>",
         b.rounds,
@@ -62,12 +67,17 @@ pub fn section(h: &mut String, b: &BakeRun, cases: &[Arc<CaseResult>], t: &dyn F
     );
     plot(h, b, cases, t);
     table(h, cases, t);
-    h.push_str("</div>\n");
+    let _ = h.write_str("</div>\n");
 }
 
 /// Latency of the slowest checks over the window, one line each; rounds a check did not pass
 /// in are red dots.
-fn plot(h: &mut String, b: &BakeRun, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> String) {
+fn plot(
+    h: &mut dyn std::fmt::Write,
+    b: &BakeRun,
+    cases: &[Arc<CaseResult>],
+    t: &dyn Fn(&str) -> String,
+) {
     let mut lines: Vec<&Arc<CaseResult>> = cases
         .iter()
         .filter(|c| c.bake.as_ref().is_some_and(|b| !b.series.is_empty()))
@@ -104,7 +114,7 @@ fn plot(h: &mut String, b: &BakeRun, cases: &[Arc<CaseResult>], t: &dyn Fn(&str)
     let x = |ms: u64| x0 + (ms as f64 / xmax) * (x1 - x0);
     let y = |v: f64| y1 - (v / ymax) * (y1 - y0);
     let _ = write!(
-        *h,
+        h,
         "<svg id=\"bake-plot\" viewBox=\"0 0 400 200\" role=\"img\" aria-label=\"latency of the slowest checks over the bake window\" \
 font-family=\"system-ui,sans-serif\" font-size=\"13\">\
 <line x1=\"{x0}\" y1=\"{y1}\" x2=\"{x1}\" y2=\"{y1}\" stroke=\"#9ca3af\"/>\
@@ -131,7 +141,7 @@ font-family=\"system-ui,sans-serif\" font-size=\"13\">\
             })
             .collect();
         let _ = write!(
-            *h,
+            h,
             "<polyline class=\"series\" data-check=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" points=\"{}\"/>",
             t(&c.id),
             COLORS[i],
@@ -140,7 +150,7 @@ font-family=\"system-ui,sans-serif\" font-size=\"13\">\
         for p in bk.series.iter().filter(|p| p.failed > 0) {
             let cy = p.latency_ms.map_or(y1, y);
             let _ = write!(
-                *h,
+                h,
                 "<circle class=\"failed-round\" cx=\"{:.1}\" cy=\"{cy:.1}\" r=\"2.5\" fill=\"#b42318\"><title>{}: round {} did not pass</title></circle>",
                 x(p.offset_ms),
                 t(&c.id),
@@ -148,16 +158,16 @@ font-family=\"system-ui,sans-serif\" font-size=\"13\">\
             );
         }
     }
-    h.push_str("</svg><div class=\"legend\">");
+    let _ = h.write_str("</svg><div class=\"legend\">");
     for (i, c) in lines.iter().enumerate() {
         let _ = write!(
-            *h,
+            h,
             "<span><span class=\"key\" style=\"background:{}\"></span>{}</span>",
             COLORS[i],
             t(&format!("{} › {}", c.suite, c.name))
         );
     }
-    h.push_str("<span><span class=\"key\" style=\"background:#b42318\"></span>round did not pass</span></div>\n");
+    let _ = h.write_str("<span><span class=\"key\" style=\"background:#b42318\"></span>round did not pass</span></div>\n");
 }
 
 /// An axis label: whole milliseconds from 10 ms up.
@@ -170,8 +180,8 @@ fn axis_ms(v: f64) -> String {
 }
 
 /// Each check's aggregates over the window.
-fn table(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> String) {
-    h.push_str(
+fn table(h: &mut dyn std::fmt::Write, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> String) {
+    let _ = h.write_str(
         "<table id=\"bake-checks\"><thead><tr><th>check</th><th class=\"num\">rounds</th><th class=\"num\">failed</th>\
 <th class=\"num\">rate</th><th class=\"num\">p50</th><th class=\"num\">p95</th><th class=\"num\">p99</th><th class=\"num\">max</th></tr></thead><tbody>\n",
     );
@@ -184,7 +194,7 @@ fn table(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> String) 
                 .unwrap_or_default()
         };
         let _ = writeln!(
-            *h,
+            h,
             "<tr><td>{}</td><td class=\"num\" data-label=\"rounds\">{}</td><td class=\"num\" data-label=\"failed\">{}</td>\
 <td class=\"num\" data-label=\"rate\">{}</td><td class=\"num\" data-label=\"p50\">{}</td><td class=\"num\" data-label=\"p95\">{}</td>\
 <td class=\"num\" data-label=\"p99\">{}</td><td class=\"num\" data-label=\"max\">{}</td></tr>",
@@ -198,5 +208,5 @@ fn table(h: &mut String, cases: &[Arc<CaseResult>], t: &dyn Fn(&str) -> String) 
             l(|x| x.max),
         );
     }
-    h.push_str("</tbody></table>\n");
+    let _ = h.write_str("</tbody></table>\n");
 }

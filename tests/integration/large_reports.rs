@@ -96,3 +96,70 @@ async fn many_checks_written_alike_give_whole_reports_with_their_own_lines() {
     assert_eq!(shown, expected);
     assert_eq!(names.len(), shown.len());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_html_report_of_many_checks_is_whole_and_a_full_disk_is_an_error() {
+    // Passing checks are kept as their row only; the page is written as it is made.
+    let addr = loopback_http(2 * PER_FILE, |req| {
+        if req.starts_with("GET /bad") {
+            ("500 Internal Server Error", b"{\"ok\":false}".to_vec())
+        } else {
+            ("200 OK", b"{\"ok\":true}".to_vec())
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = "name: gen\ncases:\n".to_string();
+    for k in 0..PER_FILE {
+        let path = if k % 3 == 2 { "bad" } else { "ok" };
+        text.push_str(&case_text(&format!("c{k:03}"), path));
+    }
+    let suite = write_suite(dir.path(), "gen.yaml", &text);
+    let html = dir.path().join("report.html");
+    let args = |out: &str| -> Vec<String> {
+        [
+            "run",
+            &suite,
+            "--var",
+            &format!("port={}", addr.port()),
+            "--jobs",
+            "8",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["--report-html".to_string(), out.to_string()])
+        .collect()
+    };
+    let run = smokegate(&args(&html.display().to_string()), &[]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.ends_with("</body></html>\n"),
+        "{}",
+        &page[page.len() - 200..]
+    );
+    assert_eq!(page.matches("<tr data-status=").count(), PER_FILE);
+    assert_eq!(page.matches("<div class=\"row bar ").count(), PER_FILE);
+    let failing = PER_FILE / 3;
+    assert_eq!(page.matches("<tr data-status=\"failed\"").count(), failing);
+    assert_eq!(page.matches("<details id=\"case-").count(), failing);
+    // A passing row keeps its place and line; a failing one its reason.
+    assert!(
+        page.contains("<td data-label=\"check\">c000</td>"),
+        "row of c000"
+    );
+    assert!(
+        page.contains(&format!("gen.yaml:{}</td>", 3 + CASE_LINES)),
+        "line of c001"
+    );
+    assert!(page.contains("expected status 200"), "a failure's reason");
+
+    // The page (tens of kilobytes here) does not fit: the run says the report was not written
+    // (its failed checks still decide the exit code).
+    let run = smokegate(&args("/dev/full"), &[]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot write HTML report /dev/full") && run.stderr.contains("space"),
+        "{}",
+        run.stderr
+    );
+}
