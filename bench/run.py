@@ -297,10 +297,14 @@ def main():
     big_argv = [sg, "run", f"{W}/smokegate/big", "--var", f"base={B}", "--jobs", str(a.jobs),
                 "--color", "never"]
     val_argv = [sg, "validate", f"{W}/smokegate/big"]
-    big_tools = {"smokegate-big": big_argv, "validate-big": val_argv}
+    # The same run writing every file report (what a CI job keeps): their memory and time.
+    rep_argv = big_argv + ["--report-json", f"{W}/big-report.json", "--report-junit",
+                           f"{W}/big-report.xml", "--report-html", f"{W}/big-report.html"]
+    big_tools = {"smokegate-big": big_argv, "validate-big": val_argv, "reports-big": rep_argv}
     if bl:
         big_tools["baseline-big"] = [bl] + big_argv[1:]
         big_tools["baseline-validate-big"] = [bl] + val_argv[1:]
+        big_tools["baseline-reports-big"] = [bl] + rep_argv[1:]
     big_all = alternate(runner, big_tools, {k: 3 for k in big_tools})
     big_s, val_big = big_all["smokegate-big"], big_all["validate-big"]
     print(f"smokegate at {counts['huge']} checks", flush=True)
@@ -362,6 +366,9 @@ def main():
     huge_rss = med([x[1] for x in huge_s]) / 1024
     vb_wall = med([x[0] for x in val_big])
     vb_rss = med([x[1] for x in val_big]) / 1024
+    rep_big = big_all["reports-big"]
+    rb_wall, rb_lo, rb_hi = stats(rep_big)
+    rb_rss = med([x[1] for x in rep_big]) / 1024
     ver_ms = hf["smokegate --version"]["median"] * 1000
     val_ms = hf["smokegate validate suites/"]["median"] * 1000
 
@@ -453,6 +460,7 @@ def main():
     w("|---|---:|---:|---:|---:|")
     w(f"| `run`, {nb:,} checks | {big_wall:.3f} s | {big_lo:.3f}–{big_hi:.3f} s | {nb / big_wall:,.0f} | {big_rss:.1f} MiB |")
     w(f"| `validate`, {nb:,} checks (load + plan + compile only, nothing sent) | {vb_wall:.3f} s | | | {vb_rss:.1f} MiB |")
+    w(f"| `run`, {nb:,} checks, with `--report-json`, `--report-junit` and `--report-html` | {rb_wall:.3f} s | {rb_lo:.3f}–{rb_hi:.3f} s | {nb / rb_wall:,.0f} | {rb_rss:.1f} MiB |")
     w(f"| `run`, {nh:,} checks | {huge_wall:.3f} s | {huge_lo:.3f}–{huge_hi:.3f} s | {nh / huge_wall:,.0f} | {huge_rss:.1f} MiB |")
     w("")
     w("## W3 cold start (hyperfine -N, warm page cache)\n")
@@ -486,6 +494,9 @@ def main():
         row(f"{nb:,} checks: `run` peak RSS", med([x[1] for x in bb]) / 1024, big_rss, "MiB", "{:.1f}")
         row(f"{nb:,} checks: `validate` wall", med([x[0] for x in bv]), vb_wall, "s", "{:.3f}")
         row(f"{nb:,} checks: `validate` peak RSS", med([x[1] for x in bv]) / 1024, vb_rss, "MiB", "{:.1f}")
+        br = big_all["baseline-reports-big"]
+        row(f"{nb:,} checks with JSON, JUnit and HTML reports: wall", med([x[0] for x in br]), rb_wall, "s", "{:.3f}")
+        row(f"{nb:,} checks with JSON, JUnit and HTML reports: peak RSS", med([x[1] for x in br]) / 1024, rb_rss, "MiB", "{:.1f}")
         row(f"{nh:,} checks: `run` wall", med([x[0] for x in bh]), huge_wall, "s", "{:.3f}")
         row(f"{nh:,} checks: `run` peak RSS", med([x[1] for x in bh]) / 1024, huge_rss, "MiB", "{:.1f}")
         row("`--version`", hf[f"{BASE_NAME} --version"]["median"] * 1000, ver_ms, "ms", "{:.2f}")
@@ -514,9 +525,10 @@ def main():
         for n, argv in tools.items():
             w(f"# {wl} {n}\n{show(argv)}")
     w(f"# raw ceiling\nwrk -t2 -c{a.jobs} -d{a.wrk_secs}s $B/health\nwrk -t2 -c{a.jobs} -d{a.wrk_secs}s $TB/health")
-    w(f"# {nb:,} checks\n{show(big_argv)}\n{show(val_argv)}")
+    w(f"# {nb:,} checks\n{show(big_argv)}\n{show(val_argv)}\n{show(rep_argv)}")
     if bl:
-        big_cmds = [show(big_tools["baseline-big"]), show(big_tools["baseline-validate-big"])]
+        big_cmds = [show(big_tools["baseline-big"]), show(big_tools["baseline-validate-big"]),
+                    show(big_tools["baseline-reports-big"])]
         w(f"# {nb:,} checks, {BASE_NAME}\n" + "\n".join(big_cmds))
     w(f"# {nh:,} checks\n{show(huge_argv)}")
     w(f"# W3\nhyperfine -N --warmup 5 --runs 50 'smokegate --version' 'hurl --version' 'smokegate validate {SUITES}'\nhyperfine -N --warmup 2 --runs 10 'newman --version' 'stepci --version'")
