@@ -432,7 +432,7 @@ impl Reporter for GithubReporter {
     fn event(&mut self, ev: &Event) {
         match ev {
             Event::RunStarted(i) => self.info = Some(i.clone()),
-            Event::CaseFinished(c) => self.cases.push(c.clone()),
+            Event::CaseFinished(c) => self.cases.push(super::kept_for_summary(c)),
             Event::RunFinished(s) => {
                 sort_cases(&mut self.cases);
                 let notes = self.annotations();

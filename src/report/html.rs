@@ -205,40 +205,6 @@ impl std::fmt::Write for IoText<'_> {
     }
 }
 
-/// Whether the page shows more of a check than its row and its bar: its failure, warnings,
-/// failed attempts, samples or bake figures.
-fn has_details(c: &CaseResult) -> bool {
-    c.status != Status::Passed
-        || c.passed_with_warnings()
-        || c.flaky
-        || c.samples.is_some()
-        || c.bake.is_some()
-}
-
-/// What the page shows of a check without details: its row and its bar. The rest of its
-/// result (steps, requests, responses: kilobytes per check) is not kept — the reporter
-/// held 150 MB for a run of 20,000 checks.
-fn row_only(c: &CaseResult) -> CaseResult {
-    CaseResult {
-        id: String::new(),
-        suite: c.suite.clone(),
-        suite_file: c.suite_file.clone(),
-        name: c.name.clone(),
-        tags: Vec::new(),
-        severity: c.severity,
-        status: c.status,
-        flaky: c.flaky,
-        message: c.message.clone(),
-        started_at: String::new(),
-        duration_ms: c.duration_ms,
-        line: c.line,
-        steps: Vec::new(),
-        warnings: Vec::new(),
-        samples: None,
-        bake: None,
-    }
-}
-
 /// The verdict, the counts and the run's metadata.
 fn header(
     h: &mut dyn std::fmt::Write,
@@ -481,8 +447,7 @@ impl Reporter for HtmlReporter {
                 self.cases.reserve_exact(i.total_cases);
                 self.info = Some(i.clone());
             }
-            Event::CaseFinished(c) if has_details(c) => self.cases.push(c.clone()),
-            Event::CaseFinished(c) => self.cases.push(Arc::new(row_only(c))),
+            Event::CaseFinished(c) => self.cases.push(super::kept_for_summary(c)),
             Event::BakeFinished(b) => self.bake = Some(b.clone()),
             Event::RunFinished(s) => {
                 let Some(info) = &self.info else { return };

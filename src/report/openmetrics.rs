@@ -39,7 +39,7 @@ impl OpenMetricsReporter {
 impl Reporter for OpenMetricsReporter {
     fn event(&mut self, ev: &Event) {
         match ev {
-            Event::CaseFinished(c) => self.cases.push(c.clone()),
+            Event::CaseFinished(c) => self.cases.push(super::kept_for_summary(c)),
             Event::BakeFinished(b) => self.bake = Some(b.clone()),
             Event::RunFinished(s) => {
                 let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
