@@ -17,6 +17,41 @@ use super::{plural, Reporter};
 /// GitHub shows at most this many annotations of each level (error, warning) per step.
 pub const MAX_ANNOTATIONS: usize = 10;
 
+/// Rows of each table of the step summary: the rest are counted, not listed (every check is
+/// in the JSON and JUnit reports). GitHub refuses a step summary over 1 MiB.
+pub const MAX_SUMMARY_ROWS: usize = 200;
+
+/// The step summary is cut at a line below this many bytes (GitHub's limit is 1 MiB).
+const MAX_SUMMARY_BYTES: usize = 1_000_000;
+
+/// `md` cut at a line to fit in `max` bytes, saying so (very long names or reasons could
+/// still pass GitHub's limit): no table row is left half written.
+fn cap_summary(mut md: String, max: usize) -> String {
+    const NOTE: &str = "\n\n… summary cut at 1 MB (GitHub's limit is 1 MiB); every check is in the JSON and JUnit reports\n";
+    if md.len() <= max {
+        return md;
+    }
+    let mut end = max.saturating_sub(NOTE.len());
+    while !md.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = md[..end].rfind('\n').unwrap_or(0);
+    md.truncate(cut);
+    md.push_str(NOTE);
+    md
+}
+
+/// After a table cut at [`MAX_SUMMARY_ROWS`]: how many rows were left out.
+fn more_rows(md: &mut String, total: usize) {
+    if total > MAX_SUMMARY_ROWS {
+        let _ = writeln!(
+            md,
+            "\n… and {} more (every check is in the JSON and JUnit reports)",
+            total - MAX_SUMMARY_ROWS
+        );
+    }
+}
+
 /// Writes the job summary and annotations when the run finishes.
 pub struct GithubReporter {
     summary: Option<PathBuf>,
@@ -257,7 +292,7 @@ impl GithubReporter {
             .collect();
         if !failing.is_empty() {
             md.push_str("### Failing checks\n\n| check | status | blocks | where | reason | time |\n|---|---|---|---|---|---|\n");
-            for c in failing {
+            for c in failing.iter().take(MAX_SUMMARY_ROWS) {
                 let _ = writeln!(
                     md,
                     "| {} › {} | {} | {} | `{}:{}` | {} | {} ms |",
@@ -271,6 +306,7 @@ impl GithubReporter {
                     c.duration_ms
                 );
             }
+            more_rows(&mut md, failing.len());
             md.push('\n');
         }
         let warned: Vec<_> = self
@@ -280,7 +316,7 @@ impl GithubReporter {
             .collect();
         if !warned.is_empty() {
             md.push_str("### Passed with warnings\n\n| check | where | warning |\n|---|---|---|\n");
-            for c in warned {
+            for c in warned.iter().take(MAX_SUMMARY_ROWS) {
                 for w in &c.warnings {
                     let _ = writeln!(
                         md,
@@ -293,6 +329,7 @@ impl GithubReporter {
                     );
                 }
             }
+            more_rows(&mut md, warned.len());
             md.push('\n');
         }
         let (_, unannotated) = self.annotated();
@@ -302,7 +339,7 @@ impl GithubReporter {
                 "GitHub shows at most {MAX_ANNOTATIONS} error and {MAX_ANNOTATIONS} warning annotations per step: {} not annotated (blocking ones were annotated first):\n",
                 plural(unannotated.len(), "failing check is", "failing checks are"),
             );
-            for c in unannotated {
+            for c in unannotated.iter().take(MAX_SUMMARY_ROWS) {
                 let _ = writeln!(
                     md,
                     "- {} › {} at `{}:{}`",
@@ -312,6 +349,7 @@ impl GithubReporter {
                     super::location::first_failure_line(c),
                 );
             }
+            more_rows(&mut md, unannotated.len());
             md.push('\n');
         }
         let skipped: Vec<_> = self
@@ -325,7 +363,7 @@ impl GithubReporter {
                 "### Skipped checks\n\n{} not run:\n\n| check | blocks | where | reason |\n|---|---|---|---|",
                 plural(skipped.len(), "check was", "checks were"),
             );
-            for c in skipped {
+            for c in skipped.iter().take(MAX_SUMMARY_ROWS) {
                 let _ = writeln!(
                     md,
                     "| {} › {} | {} | `{}:{}` | {} |",
@@ -337,6 +375,7 @@ impl GithubReporter {
                     cell(c.message.as_deref().unwrap_or("")),
                 );
             }
+            more_rows(&mut md, skipped.len());
             md.push('\n');
         }
         let flaky: Vec<_> = self.cases.iter().filter(|c| c.flaky).collect();
@@ -346,7 +385,7 @@ impl GithubReporter {
                 "### Flaky checks\n\n{} only after failed attempts:\n\n| check | where | failed attempts |\n|---|---|---|",
                 plural(flaky.len(), "check passed", "checks passed"),
             );
-            for c in flaky {
+            for c in flaky.iter().take(MAX_SUMMARY_ROWS) {
                 let attempts: Vec<String> = c
                     .steps
                     .iter()
@@ -363,12 +402,13 @@ impl GithubReporter {
                     attempts.join("<br>"),
                 );
             }
+            more_rows(&mut md, flaky.len());
             md.push('\n');
         }
         let mut by_time: Vec<_> = self.cases.iter().collect();
         by_time.sort_by_key(|c| std::cmp::Reverse(c.duration_ms));
         md.push_str("<details><summary>Timings (slowest first)</summary>\n\n| check | status | time |\n|---|---|---|\n");
-        for c in by_time {
+        for c in by_time.iter().take(MAX_SUMMARY_ROWS) {
             let flaky = if c.flaky { " (flaky)" } else { "" };
             let _ = writeln!(
                 md,
@@ -379,8 +419,9 @@ impl GithubReporter {
                 c.duration_ms
             );
         }
+        more_rows(&mut md, by_time.len());
         md.push_str("\n</details>\n\n");
-        self.redactor.redact(&md)
+        cap_summary(self.redactor.redact(&md), MAX_SUMMARY_BYTES)
     }
 }
 
@@ -466,6 +507,19 @@ impl Reporter for GithubReporter {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_summary_over_the_limit_is_cut_at_a_line_and_says_so() {
+        let row = "| ünïcödé › näme | FAIL | 1 ms |\n";
+        let md = row.repeat(100);
+        assert_eq!(cap_summary(md.clone(), md.len()), md);
+        let cut = cap_summary(md.clone(), 1_000);
+        assert!(cut.len() <= 1_000, "{}", cut.len());
+        assert!(cut.ends_with("every check is in the JSON and JUnit reports\n"));
+        let kept = &cut[..cut.find("\n\n…").unwrap()];
+        assert!(kept.lines().all(|l| l == row.trim_end()), "{kept}");
+        assert!(kept.lines().count() > 10);
+    }
     use super::*;
 
     #[test]

@@ -163,3 +163,45 @@ async fn the_html_report_of_many_checks_is_whole_and_a_full_disk_is_an_error() {
         run.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_github_step_summary_of_many_failures_stays_under_githubs_limit() {
+    // GitHub refuses a step summary over 1 MiB: each table lists 200 rows and counts the rest.
+    let n = 230;
+    let addr = loopback_http(n, |_| ("500 Internal Server Error", b"{}".to_vec()));
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = "name: gen\ncases:\n".to_string();
+    for k in 0..n {
+        text.push_str(&case_text(&format!("c{k:03}-{}", "x".repeat(900)), "bad"));
+    }
+    let suite = write_suite(dir.path(), "gen.yaml", &text);
+    let summary = dir.path().join("summary.md");
+    let args: Vec<String> = ["run", &suite, "--var", &format!("port={}", addr.port())]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let env = [
+        ("GITHUB_ACTIONS".to_string(), "true".to_string()),
+        (
+            "GITHUB_STEP_SUMMARY".to_string(),
+            summary.display().to_string(),
+        ),
+    ];
+    let run = smokegate(&args, &env).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.len() < 1_000_000, "{} bytes", md.len());
+    assert!(md.contains("… and 30 more (every check is in the JSON and JUnit reports)"));
+    assert!(md.contains("| gen › c000-xxx"), "first failing row");
+    assert!(
+        !md.contains("| gen › c229-"),
+        "rows past 200 are counted, not listed"
+    );
+    assert_eq!(
+        run.json.as_ref().unwrap()["cases"]
+            .as_array()
+            .unwrap()
+            .len(),
+        n
+    );
+}
