@@ -757,6 +757,46 @@ async fn roots_are_the_bundle_the_certificate_directory_and_cacert_together() {
 }
 
 #[tokio::test]
+async fn a_bundle_that_can_be_read_only_once_is_read_once() {
+    // SSL_CERT_FILE a pipe (`<(cat ca.pem)` in a shell): a certificate every tier rejects
+    // must get the whole store's reason, not "no root anchors" from a second, empty read —
+    // and a second read of a FIFO would block the run for good.
+    let tls = Tls::new();
+    let (addr, _t) = tls
+        .serve(&["other.example.test"], Validity::Days(90), None, lo())
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let fifo = root.path().join("ca.fifo");
+    let c = std::ffi::CString::new(fifo.display().to_string()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    let pem = tls.ca.pem();
+    let writer_path = fifo.clone();
+    // Opening blocks until smokegate opens the pipe; the thread ends with the test process
+    // if it never does.
+    std::thread::spawn(move || {
+        if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&writer_path) {
+            let _ = std::io::Write::write_all(&mut f, pem.as_bytes());
+        }
+    });
+    let empty = root.path().join("certs");
+    std::fs::create_dir(&empty).unwrap();
+    let env = vec![
+        ("SSL_CERT_FILE".to_string(), fifo.display().to_string()),
+        ("SSL_CERT_DIR".to_string(), empty.display().to_string()),
+    ];
+    let started = std::time::Instant::now();
+    let (r, msg) = tokio::time::timeout(Duration::from_secs(30), get_with_store(addr, &[], &env))
+        .await
+        .expect("the run ends");
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    assert!(
+        msg.contains("hostname mismatch") && msg.contains("other.example.test"),
+        "{msg}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+#[tokio::test]
 async fn an_empty_trust_store_is_a_configuration_error_unless_cacert_is_given() {
     let tls = Tls::new();
     let (addr, _t) = tls

@@ -1,54 +1,72 @@
 //! The trust anchors of a run, read in tiers so a handshake reads no more of the system
 //! store than its certificate needs.
 //!
-//! The set of trusted roots is the same as ever — `--cacert` plus everything
-//! `rustls-native-certs` finds (the bundle file and the certificate directories named by
-//! `SSL_CERT_FILE`/`SSL_CERT_DIR`, or found by `openssl-probe`) — but a certificate is tried
-//! against growing subsets of it:
+//! The set of trusted roots is the same as ever — `--cacert` plus the system store as
+//! `rustls-native-certs` finds it (the bundle file and the certificate directories named by
+//! `SSL_CERT_FILE`/`SSL_CERT_DIR`, or found by `openssl-probe`; the platform's store on
+//! macOS) — but a certificate is tried against growing prefixes of it:
 //!
-//! 1. the `--cacert` certificates alone (already read at start-up);
-//! 2. those plus the system bundle file (`/etc/ssl/certs/ca-certificates.crt`: one read);
-//! 3. everything (the bundle again, and every file of the certificate directories: on Debian
-//!    ~150 files, 300 `stat`s and ~2.5 ms of a process that sends one request).
+//! 1. the `--cacert` certificates alone (read at start-up);
+//! 2. those, then the system bundle file (`/etc/ssl/certs/ca-certificates.crt`: one read);
+//! 3. those, then every other file of the certificate directories (on Debian ~150 files and
+//!    300 `stat`s: ~2.5 ms, as long as the rest of a one-check gate).
 //!
-//! A chain accepted by a subset is accepted by the whole set (more anchors only add paths),
-//! so the first tier that accepts decides; a rejection moves on to the next tier, and the
-//! last tier's answer — the whole set's — is the one reported. A rejected certificate
-//! therefore costs the full read, exactly as before, and an accepted one costs only the
-//! tiers it needed. This is what OpenSSL does with a certificate directory (it opens the
-//! file named by the issuer's hash only when a chain needs it).
+//! Each source is read once. Each tier lists its anchors in the same order as the whole set
+//! (`--cacert` first), so a chain a tier accepts, the whole set accepts at the same point of
+//! its search; a rejection moves on to the next tier, and the last tier's answer — the whole
+//! set's — is the one reported. So a rejected certificate costs the full read, as before, and
+//! an accepted one only the tiers it needed.
+//!
+//! Reading is kept out of handshakes: [`Tiers::preload`] (before the first request) reads
+//! what the first handshake is expected to need and starts a thread that reads the rest, so
+//! a chain that needs the directories rarely waits for the disk inside a handshake, and then
+//! only for what is left of that read.
 
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::{Error as TlsError, RootCertStore};
+use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
-/// How many tiers there are: `--cacert`, the bundle file, everything.
+/// How many tiers there are: `--cacert`, then the bundle file, then everything.
 const TIERS: usize = 3;
+
+type Certs = Vec<CertificateDer<'static>>;
 
 /// The verifiers of a run's tiers, each built at its first use.
 #[derive(Debug)]
 pub(super) struct Tiers {
     provider: Arc<CryptoProvider>,
     /// `--cacert` certificates (read at start-up).
-    pub(super) extra: Vec<CertificateDer<'static>>,
-    /// The system bundle file, when the system store has one (tier 2).
-    bundle: Option<PathBuf>,
+    pub(super) extra: Certs,
+    /// Where the system store is.
+    system: SystemStore,
+    /// The bundle file's certificates, read once.
+    bundle: OnceLock<Certs>,
+    /// The certificate directories' (and the platform store's) certificates, read once.
+    rest: OnceLock<Certs>,
     /// Per tier: its verifier, `None` when the tier adds no anchor to the one before, or
     /// why it could not be built.
     built: [OnceLock<Result<Option<Arc<WebPkiServerVerifier>>, String>>; TIERS],
+    /// Whether a thread reading the rest was started (one per run).
+    reading: AtomicBool,
 }
 
 impl Tiers {
-    pub(super) fn new(provider: Arc<CryptoProvider>, extra: Vec<CertificateDer<'static>>) -> Tiers {
+    pub(super) fn new(provider: Arc<CryptoProvider>, extra: Certs) -> Tiers {
         Tiers {
             provider,
             extra,
-            bundle: system_bundle(),
+            system: SystemStore::locate(),
+            bundle: OnceLock::new(),
+            rest: OnceLock::new(),
             built: Default::default(),
+            reading: AtomicBool::new(false),
         }
     }
 
@@ -71,17 +89,35 @@ impl Tiers {
         Err(last.unwrap_or_else(|| TlsError::General("no trusted roots".into())))
     }
 
-    /// Read what the first handshake will need now (so a missing trust store is a
-    /// configuration error before anything is sent, and no handshake waits for the disk):
-    /// the `--cacert` tier if there is one (a missing system store is then no error), else the
-    /// bundle file, else everything.
-    pub(super) fn preload(&self) -> Result<(), TlsError> {
+    /// Read what the first handshake will need now — the `--cacert` tier if there is one (a
+    /// missing system store is then no error), else the bundle file, else everything — so a
+    /// missing trust store is a configuration error before anything is sent. Returns whether
+    /// sources are left to read and no thread reads them yet (see [`Tiers::read_the_rest`]).
+    pub(super) fn preload(&self) -> Result<bool, TlsError> {
         for tier in 0..TIERS {
             if self.tier(tier)?.is_some() {
-                return Ok(());
+                let left = self.rest.get().is_none() && self.system.has_more();
+                return Ok(left && !self.reading.swap(true, Ordering::SeqCst));
             }
         }
-        Ok(())
+        Ok(false)
+    }
+
+    /// Read the sources not read yet (on a thread of its own, while the run goes on).
+    pub(super) fn read_the_rest(&self) {
+        self.bundle();
+        self.rest();
+    }
+
+    fn bundle(&self) -> &Certs {
+        self.bundle.get_or_init(|| match &self.system.file {
+            Some(file) => rustls_native_certs::load_certs_from_paths(Some(file), None).certs,
+            None => Vec::new(),
+        })
+    }
+
+    fn rest(&self) -> &Certs {
+        self.rest.get_or_init(|| self.system.read_rest())
     }
 
     fn tier(&self, tier: usize) -> Result<Option<&Arc<WebPkiServerVerifier>>, TlsError> {
@@ -93,24 +129,28 @@ impl Tiers {
     }
 
     fn build(&self, tier: usize) -> Result<Option<Arc<WebPkiServerVerifier>>, String> {
-        let system = match tier {
-            0 if self.extra.is_empty() => return Ok(None),
-            0 => Vec::new(),
-            1 => match &self.bundle {
-                Some(file) => rustls_native_certs::load_certs_from_paths(Some(file), None).certs,
-                None => return Ok(None),
-            },
-            // Missing or unreadable system roots are not fatal: --cacert may be all that is
-            // needed.
-            _ => rustls_native_certs::load_native_certs().certs,
+        let adds = match tier {
+            0 => !self.extra.is_empty(),
+            1 => !self.bundle().is_empty(),
+            // The whole set always exists: with no anchor at all it is the error.
+            _ => true,
         };
-        if tier == 1 && system.is_empty() {
+        if !adds {
             return Ok(None);
         }
+        // `--cacert` first, then the system's: the whole set's order, so a tier accepts what
+        // the whole set accepts (webpki tries anchors in order, within a budget).
         let mut roots = RootCertStore::empty();
-        roots.add_parsable_certificates(system);
         for c in &self.extra {
             roots.add(c.clone()).map_err(|e| format!("--cacert: {e}"))?;
+        }
+        // Missing or unreadable system roots are not fatal: --cacert may be all that is
+        // needed.
+        if tier >= 1 {
+            roots.add_parsable_certificates(self.bundle().iter().cloned());
+        }
+        if tier >= 2 {
+            roots.add_parsable_certificates(self.rest().iter().cloned());
         }
         WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
             .build()
@@ -119,25 +159,109 @@ impl Tiers {
     }
 }
 
-/// The bundle file `rustls_native_certs::load_native_certs` reads (besides directories):
-/// `SSL_CERT_FILE` when either variable is set (then only they are read), else the file
-/// `openssl-probe` finds. Elsewhere (macOS, Windows) the platform store is read whole.
-fn system_bundle() -> Option<PathBuf> {
-    if let Some(file) = std::env::var_os("SSL_CERT_FILE") {
-        return Some(PathBuf::from(file));
-    }
-    if std::env::var_os("SSL_CERT_DIR").is_some() {
-        return None;
-    }
-    probed_bundle()
+/// Where the system's roots are, as `rustls_native_certs::load_native_certs` finds them.
+#[derive(Debug)]
+struct SystemStore {
+    /// The bundle file: `SSL_CERT_FILE` when either variable is set, else the file
+    /// `openssl-probe` finds.
+    file: Option<PathBuf>,
+    /// The certificate directories: `SSL_CERT_DIR` (a path list) when either variable is
+    /// set, else those `openssl-probe` finds.
+    dirs: Vec<PathBuf>,
+    /// No bundle or directories to read: the platform's store (macOS, Windows).
+    platform: bool,
 }
 
-#[cfg(all(unix, not(target_os = "macos")))]
-fn probed_bundle() -> Option<PathBuf> {
-    openssl_probe::probe().cert_file
+impl SystemStore {
+    fn locate() -> SystemStore {
+        let file = std::env::var_os("SSL_CERT_FILE");
+        let dirs = std::env::var_os("SSL_CERT_DIR");
+        if file.is_some() || dirs.is_some() {
+            return SystemStore {
+                file: file.map(PathBuf::from),
+                dirs: dirs
+                    .map(|d| {
+                        std::env::split_paths(&d)
+                            .filter(|p| !p.as_os_str().is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                platform: false,
+            };
+        }
+        Self::probed()
+    }
+
+    #[cfg(all(unix, not(target_os = "macos")))]
+    fn probed() -> SystemStore {
+        let found = openssl_probe::probe();
+        SystemStore {
+            file: found.cert_file,
+            dirs: found.cert_dir,
+            platform: false,
+        }
+    }
+
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    fn probed() -> SystemStore {
+        SystemStore {
+            file: None,
+            dirs: Vec::new(),
+            platform: true,
+        }
+    }
+
+    /// Whether there is more to read than the bundle file.
+    fn has_more(&self) -> bool {
+        self.platform || !self.dirs.is_empty()
+    }
+
+    /// Every regular file of the directories (in name order; a file reached twice, or the
+    /// bundle file itself, once), or the platform's store.
+    fn read_rest(&self) -> Certs {
+        if self.platform {
+            return rustls_native_certs::load_native_certs().certs;
+        }
+        let mut seen = HashSet::new();
+        if let Some(id) = self.file.as_deref().and_then(file_id) {
+            seen.insert(id);
+        }
+        let mut certs = Vec::new();
+        for dir in &self.dirs {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            paths.sort();
+            for path in paths {
+                // Regular files only (a FIFO would block), each once (hash-named links).
+                let Ok(meta) = std::fs::metadata(&path) else {
+                    continue;
+                };
+                if !meta.is_file() || id_of(&meta).is_some_and(|id| !seen.insert(id)) {
+                    continue;
+                }
+                if let Ok(found) = CertificateDer::pem_file_iter(&path) {
+                    certs.extend(found.flatten());
+                }
+            }
+        }
+        certs
+    }
 }
 
-#[cfg(not(all(unix, not(target_os = "macos"))))]
-fn probed_bundle() -> Option<PathBuf> {
+/// A file's identity (device, inode), following links.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(path).ok().as_ref().and_then(id_of)
+}
+
+#[cfg(unix)]
+fn id_of(m: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn id_of(_: &std::fs::Metadata) -> Option<(u64, u64)> {
     None
 }

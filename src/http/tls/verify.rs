@@ -193,9 +193,15 @@ pub struct ExplainingVerifier {
 }
 
 impl ExplainingVerifier {
-    /// Read the roots the first handshake will need (see [`Tiers::preload`]).
-    pub(super) fn preload(&self) -> Result<(), TlsError> {
+    /// Read the roots the first handshake will need (see [`Tiers::preload`]); whether the
+    /// rest is left for [`ExplainingVerifier::read_the_rest`].
+    pub(super) fn preload(&self) -> Result<bool, TlsError> {
         self.roots.preload()
+    }
+
+    /// Read the roots not read yet.
+    pub(super) fn read_the_rest(&self) {
+        self.roots.read_the_rest()
     }
 }
 
