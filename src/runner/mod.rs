@@ -180,8 +180,8 @@ fn client_for(plan: &Plan, opts: &RunOptions) -> Result<HttpClient, SetupError> 
     let reads_roots = net.cacert.is_some() || net.client_cert.is_some();
     let client = HttpClient::new(net)?;
     // The trust store is read before the first request when the run may use https — what the
-    // first handshake needs at once, the rest on a thread of its own — so that reading it
-    // rarely stalls a handshake (the run is single-threaded); a plain-http run never reads it. A missing store is a configuration error when https is certain; when it
+    // first handshake is expected to need (see `http::tls`) — so that reading it rarely stalls
+    // a handshake (the run is single-threaded); a plain-http run never reads it. A missing store is a configuration error when https is certain; when it
     // is only possible, an https request (if one happens) reports it instead.
     match plan.https_use() {
         _ if reads_roots => client.load_trust_roots()?,

@@ -39,35 +39,25 @@ pub(super) fn provider() -> Arc<CryptoProvider> {
 }
 
 /// The certificate roots of a run, loaded once: [`TrustRoots::load`] reads what the first
-/// handshake needs ahead of it (so a missing trust store is a configuration error before
-/// anything is sent) and leaves the rest to a thread of its own, so reading the store does
-/// not happen inside a handshake (on the run's one thread) unless a handshake needs a part
-/// not read yet; a run with no https never calls it, and never pays for it. The roots are
-/// tried in tiers (`--cacert`, the bundle file, the certificate directories): see `roots`.
+/// handshake is expected to need ahead of it (so a missing trust store is a configuration
+/// error before anything is sent); a run with no https never calls it, and never pays for it.
+/// The roots are tried in tiers (`--cacert`, the bundle file, the certificate directories),
+/// and a tier not read yet is read by the first handshake that needs it: see `roots`.
 #[derive(Debug, Clone, Default)]
 pub struct TrustRoots(Option<Arc<ExplainingVerifier>>);
 
 impl TrustRoots {
-    /// Read the roots the first handshake will need now, if they are not read yet, and start
-    /// reading the rest.
+    /// Read the roots the first handshake is expected to need now, if they are not read yet.
     pub fn load(&self) -> Result<(), SetupError> {
-        let Some(v) = &self.0 else {
-            return Ok(());
-        };
-        let rest = v.preload().map_err(|e| {
-            SetupError::TrustStore(match e {
-                TlsError::General(m) => m,
-                other => other.to_string(),
-            })
-        })?;
-        if rest {
-            let v = v.clone();
-            // If the thread cannot start, a handshake that needs the rest reads it itself.
-            let _ = std::thread::Builder::new()
-                .name("trust-store".into())
-                .spawn(move || v.read_the_rest());
+        match &self.0 {
+            Some(v) => v.preload().map_err(|e| {
+                SetupError::TrustStore(match e {
+                    TlsError::General(m) => m,
+                    other => other.to_string(),
+                })
+            }),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 

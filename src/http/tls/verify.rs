@@ -193,15 +193,9 @@ pub struct ExplainingVerifier {
 }
 
 impl ExplainingVerifier {
-    /// Read the roots the first handshake will need (see [`Tiers::preload`]); whether the
-    /// rest is left for [`ExplainingVerifier::read_the_rest`].
-    pub(super) fn preload(&self) -> Result<bool, TlsError> {
+    /// Read the roots the first handshake is expected to need (see [`Tiers::preload`]).
+    pub(super) fn preload(&self) -> Result<(), TlsError> {
         self.roots.preload()
-    }
-
-    /// Read the roots not read yet.
-    pub(super) fn read_the_rest(&self) {
-        self.roots.read_the_rest()
     }
 }
 
