@@ -7,7 +7,9 @@ use crate::redact::{is_sensitive_key, Redactor, MASK};
 /// Most bytes of a body looked at for an excerpt (an excerpt shows far fewer characters).
 const MAX_SCANNED: usize = 64 * 1024;
 
-/// A bounded, redacted excerpt of a body: sensitive JSON keys masked, then known secrets.
+/// A bounded, redacted excerpt of a body: sensitive JSON keys masked, then known secrets,
+/// then the credentials of any URL in it (a password in `scheme://user:pw@host`, a
+/// credential-named query parameter: a health page quoting its database URL).
 pub fn body_excerpt(body: &[u8], max: usize, redactor: &Redactor) -> String {
     let head = &body[..body.len().min(MAX_SCANNED)];
     let text = String::from_utf8_lossy(head);
@@ -18,6 +20,7 @@ pub fn body_excerpt(body: &[u8], max: usize, redactor: &Redactor) -> String {
     };
     // Secrets first, then what a terminal or log parser would act on, then the cut.
     let text = redactor.redact(&text);
+    let text = crate::text::mask_url_credentials(&text);
     let text = crate::text::visible(&text);
     let mut cut: String = text.chars().take(max).collect();
     if cut.len() < text.len() || head.len() < body.len() {

@@ -9,6 +9,18 @@ const PER_FILE: usize = 150;
 /// Lines each generated case takes (see `case_text`).
 const CASE_LINES: usize = 6;
 
+/// A loopback server for `max` requests: `/bad` answers 500 `{"ok":false}`, anything else
+/// 200 `{"ok":true}`.
+fn ok_and_bad(max: usize) -> std::net::SocketAddr {
+    loopback_http(max, |req| {
+        if req.starts_with("GET /bad") {
+            ("500 Internal Server Error", b"{\"ok\":false}".to_vec())
+        } else {
+            ("200 OK", b"{\"ok\":true}".to_vec())
+        }
+    })
+}
+
 /// One case: `/ok` answers 200 and `/bad` 500, and every case expects 200.
 fn case_text(name: &str, path: &str) -> String {
     format!(
@@ -18,13 +30,7 @@ fn case_text(name: &str, path: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn many_checks_written_alike_give_whole_reports_with_their_own_lines() {
-    let addr = loopback_http(4 * PER_FILE, |req| {
-        if req.starts_with("GET /bad") {
-            ("500 Internal Server Error", b"{\"ok\":false}".to_vec())
-        } else {
-            ("200 OK", b"{\"ok\":true}".to_vec())
-        }
-    });
+    let addr = ok_and_bad(4 * PER_FILE);
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
     // Written in reverse name order, so report order (file, line) is not name order.
@@ -100,13 +106,7 @@ async fn many_checks_written_alike_give_whole_reports_with_their_own_lines() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_html_report_of_many_checks_is_whole_and_a_full_disk_is_an_error() {
     // Passing checks are kept as their row only; the page is written as it is made.
-    let addr = loopback_http(2 * PER_FILE, |req| {
-        if req.starts_with("GET /bad") {
-            ("500 Internal Server Error", b"{\"ok\":false}".to_vec())
-        } else {
-            ("200 OK", b"{\"ok\":true}".to_vec())
-        }
-    });
+    let addr = ok_and_bad(2 * PER_FILE);
     let dir = tempfile::tempdir().unwrap();
     let mut text = "name: gen\ncases:\n".to_string();
     for k in 0..PER_FILE {

@@ -21,6 +21,9 @@ const NESTED_PASSWORD: &str = "NestedPw-5521-kqzx";
 const HEADER_TOKEN: &str = "UnknownTok-111222";
 const HEADER_TOKEN2: &str = "UnknownTok-333444";
 const SESSION_KEY: &str = "SessKeyVal-998877";
+/// Credentials in URLs a failing server quotes in its body (not secrets smokegate knows).
+const DB_PASSWORD: &str = "DbPassw0rd-77-zq";
+const CALLBACK_TOKEN: &str = "CbTok-4455-mnbv";
 
 async fn server() -> std::net::SocketAddr {
     let login = serde_json::json!({
@@ -42,6 +45,15 @@ async fn server() -> std::net::SocketAddr {
             }),
         )
         .route("/hello", get(|| async { "hello" }))
+        .route(
+            "/leaky",
+            get(|| async {
+                (
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    format!("database postgres://app:{DB_PASSWORD}@db.internal/app down; retry via https://h.test/cb?token={CALLBACK_TOKEN}&x=1"),
+                )
+            }),
+        )
         .route(
             "/login",
             get(move || {
@@ -274,5 +286,25 @@ cases:
     assert!(
         m.contains("header `x-plain`: expected = \"x\", got visible-value"),
         "{m}"
+    );
+}
+
+/// A failing server's body quoting URLs with credentials (its database URL, a callback with
+/// a token) is shown masked in every output, as such URLs are in messages.
+#[tokio::test(flavor = "multi_thread")]
+async fn url_credentials_in_a_failing_body_are_masked_in_every_output() {
+    let report = run_without_leaks(
+        "name: cuts\ncases:\n  - name: leaky\n    request:\n      url: http://{addr}/leaky\n    expect:\n      status: 200\n",
+        &[DB_PASSWORD, CALLBACK_TOKEN],
+    )
+    .await;
+    let excerpt = report["cases"][0]["steps"][0]["response"]["body_excerpt"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        excerpt.contains("postgres://app:[REDACTED]@db.internal/app")
+            && excerpt.contains("?token=[REDACTED]&x=1"),
+        "{excerpt}"
     );
 }
