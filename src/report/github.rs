@@ -276,9 +276,19 @@ impl GithubReporter {
             let mut facts: Vec<String> = info
                 .metadata
                 .iter()
-                .map(|(k, v)| format!("{}: `{}`", cell(k), code_cell(v)))
+                .map(|(k, v)| {
+                    format!(
+                        "{}: `{}`",
+                        cell(&self.redactor, k),
+                        code_cell(&self.redactor, v)
+                    )
+                })
                 .collect();
-            facts.extend(info.profiles.iter().map(|p| format!("profile {}", cell(p))));
+            facts.extend(
+                info.profiles
+                    .iter()
+                    .map(|p| format!("profile {}", cell(&self.redactor, p))),
+            );
             if info.insecure {
                 facts.push("**TLS verification disabled (--insecure)**".into());
             }
@@ -296,13 +306,13 @@ impl GithubReporter {
                 let _ = writeln!(
                     md,
                     "| {} › {} | {} | {} | `{}:{}` | {} | {} ms |",
-                    cell(&c.suite),
-                    cell(&c.name),
+                    cell(&self.redactor, &c.suite),
+                    cell(&self.redactor, &c.name),
                     c.status.label(),
                     if c.blocks() { "yes" } else { "no (warning)" },
-                    code_cell(&self.relative(&c.suite_file)),
+                    code_cell(&self.redactor, &self.relative(&c.suite_file)),
                     c.line,
-                    cell(c.message.as_deref().unwrap_or("")),
+                    cell(&self.redactor, c.message.as_deref().unwrap_or("")),
                     c.duration_ms
                 );
             }
@@ -321,11 +331,11 @@ impl GithubReporter {
                     let _ = writeln!(
                         md,
                         "| {} › {} | `{}:{}` | {} |",
-                        cell(&c.suite),
-                        cell(&c.name),
-                        code_cell(&self.relative(&c.suite_file)),
+                        cell(&self.redactor, &c.suite),
+                        cell(&self.redactor, &c.name),
+                        code_cell(&self.redactor, &self.relative(&c.suite_file)),
                         c.line,
-                        cell(w),
+                        cell(&self.redactor, w),
                     );
                 }
             }
@@ -343,9 +353,9 @@ impl GithubReporter {
                 let _ = writeln!(
                     md,
                     "- {} › {} at `{}:{}`",
-                    cell(&c.suite),
-                    cell(&c.name),
-                    code_cell(&self.relative(&c.suite_file)),
+                    cell(&self.redactor, &c.suite),
+                    cell(&self.redactor, &c.name),
+                    code_cell(&self.redactor, &self.relative(&c.suite_file)),
                     super::location::first_failure_line(c),
                 );
             }
@@ -367,12 +377,12 @@ impl GithubReporter {
                 let _ = writeln!(
                     md,
                     "| {} › {} | {} | `{}:{}` | {} |",
-                    cell(&c.suite),
-                    cell(&c.name),
+                    cell(&self.redactor, &c.suite),
+                    cell(&self.redactor, &c.name),
                     if c.blocks() { "yes" } else { "no (warning)" },
-                    code_cell(&self.relative(&c.suite_file)),
+                    code_cell(&self.redactor, &self.relative(&c.suite_file)),
                     c.line,
-                    cell(c.message.as_deref().unwrap_or("")),
+                    cell(&self.redactor, c.message.as_deref().unwrap_or("")),
                 );
             }
             more_rows(&mut md, skipped.len());
@@ -390,14 +400,14 @@ impl GithubReporter {
                     .steps
                     .iter()
                     .flat_map(|s| s.failed_attempts.iter())
-                    .map(|m| cell(m))
+                    .map(|m| cell(&self.redactor, m))
                     .collect();
                 let _ = writeln!(
                     md,
                     "| {} › {} | `{}:{}` | {} |",
-                    cell(&c.suite),
-                    cell(&c.name),
-                    code_cell(&self.relative(&c.suite_file)),
+                    cell(&self.redactor, &c.suite),
+                    cell(&self.redactor, &c.name),
+                    code_cell(&self.redactor, &self.relative(&c.suite_file)),
                     c.line,
                     attempts.join("<br>"),
                 );
@@ -413,8 +423,8 @@ impl GithubReporter {
             let _ = writeln!(
                 md,
                 "| {} › {} | {}{flaky} | {} ms |",
-                cell(&c.suite),
-                cell(&c.name),
+                cell(&self.redactor, &c.suite),
+                cell(&self.redactor, &c.name),
                 c.status.label(),
                 c.duration_ms
             );
@@ -427,7 +437,9 @@ impl GithubReporter {
 
 /// Text inside a code span of a table cell: literal there, so only what would end the span
 /// (a backtick) or the cell (a pipe) is changed.
-fn code_cell(s: &str) -> String {
+fn code_cell(r: &Redactor, s: &str) -> String {
+    // Secrets first: the cut and the joined whitespace below would hide them from redaction.
+    let s = r.redact(s);
     let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
     crate::text::visible(&crate::expect::truncate(&one_line, 200))
         .replace('`', "'")
@@ -437,7 +449,9 @@ fn code_cell(s: &str) -> String {
 /// A Markdown table cell: one line, inert — no HTML, and no Markdown a server's text could
 /// use (a link, an image that loads from its host, emphasis, code), every such character
 /// escaped.
-fn cell(s: &str) -> String {
+fn cell(r: &Redactor, s: &str) -> String {
+    // Secrets first: the cut and the joined whitespace below would hide them from redaction.
+    let s = r.redact(s);
     let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
     let cut = crate::expect::truncate(&one_line, 200);
     let mut out = String::with_capacity(cut.len() + 16);
@@ -526,6 +540,6 @@ mod tests {
     fn workflow_commands_are_escaped() {
         assert_eq!(escape_data("50%\nnext\r"), "50%25%0Anext%0D");
         assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
-        assert_eq!(cell("a | b\n<c>"), "a \\| b &lt;c&gt;");
+        assert_eq!(cell(&self.redactor, "a | b\n<c>"), "a \\| b &lt;c&gt;");
     }
 }
