@@ -540,6 +540,9 @@ mod tests {
     fn workflow_commands_are_escaped() {
         assert_eq!(escape_data("50%\nnext\r"), "50%25%0Anext%0D");
         assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
-        assert_eq!(cell(&self.redactor, "a | b\n<c>"), "a \\| b &lt;c&gt;");
+        assert_eq!(
+            cell(&Redactor::default(), "a | b\n<c>"),
+            "a \\| b &lt;c&gt;"
+        );
     }
 }
