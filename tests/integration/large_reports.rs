@@ -21,6 +21,25 @@ fn ok_and_bad(max: usize) -> std::net::SocketAddr {
     })
 }
 
+/// Run `args` as on GitHub Actions with the step summary at `summary`; the run must fail.
+/// The run and the summary it wrote.
+async fn failing_run_on_github(
+    args: &[String],
+    summary: &std::path::Path,
+) -> (crate::common::Run, String) {
+    let env = [
+        ("GITHUB_ACTIONS".to_string(), "true".to_string()),
+        (
+            "GITHUB_STEP_SUMMARY".to_string(),
+            summary.display().to_string(),
+        ),
+    ];
+    let run = smokegate(args, &env).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let md = std::fs::read_to_string(summary).unwrap();
+    (run, md)
+}
+
 /// One case: `/ok` answers 200 and `/bad` 500, and every case expects 200.
 fn case_text(name: &str, path: &str) -> String {
     format!(
@@ -180,16 +199,7 @@ async fn the_github_step_summary_of_many_failures_stays_under_githubs_limit() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let env = [
-        ("GITHUB_ACTIONS".to_string(), "true".to_string()),
-        (
-            "GITHUB_STEP_SUMMARY".to_string(),
-            summary.display().to_string(),
-        ),
-    ];
-    let run = smokegate(&args, &env).await;
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    let md = std::fs::read_to_string(&summary).unwrap();
+    let (run, md) = failing_run_on_github(&args, &summary).await;
     assert!(md.len() < 1_000_000, "{} bytes", md.len());
     assert!(md.contains("… and 30 more (every check is in the JSON and JUnit reports)"));
     // The failing checks in report order: the first 200 listed, the rest counted.
@@ -244,16 +254,7 @@ async fn a_secret_in_a_check_name_is_redacted_in_the_step_summary_before_cells_a
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let env = [
-        ("GITHUB_ACTIONS".to_string(), "true".to_string()),
-        (
-            "GITHUB_STEP_SUMMARY".to_string(),
-            summary.display().to_string(),
-        ),
-    ];
-    let run = smokegate(&args, &env).await;
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    let md = std::fs::read_to_string(&summary).unwrap();
+    let (_, md) = failing_run_on_github(&args, &summary).await;
     for part in ["TOPSECRET", "two spaces", "spaces_pw", "spaces\\_pw"] {
         assert!(!md.contains(part), "{part} in the summary:\n{md}");
     }
